@@ -1,0 +1,258 @@
+package store
+
+// This file is docs/erp-model.md as data: every collection, its key, its fields and the rules
+// by which a change bumps root records.
+
+// Collection names.
+const (
+	ReleasedProducts               = "ReleasedProductsV2"
+	ProductMasterDimensionValues   = "ProductMasterDimensionValues"
+	ReleasedProductVariants        = "ReleasedProductVariantsV2"
+	ProductTranslations            = "ProductTranslations"
+	ProductAttachments             = "ProductAttachments"
+	ProductCategories              = "ProductCategories"
+	ProductCategoryAssignments     = "ProductCategoryAssignments"
+	RelatedProducts                = "RelatedProducts"
+	ProductBarcodes                = "ProductBarcodes"
+	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
+	SalesPriceAgreements           = "SalesPriceAgreements"
+	Customers                      = "CustomersV3"
+	CustomerPostalAddresses        = "CustomerPostalAddresses"
+	ContactPersons                 = "ContactPersonsV2"
+	SalesRepresentatives           = "SalesRepresentatives"
+	CommissionSalesGroups          = "CommissionSalesGroups"
+	CommissionSalesRepresentatives = "CommissionSalesRepresentatives"
+	LegalEntities                  = "LegalEntities"
+	DeletedRecords                 = "DeletedRecords"
+)
+
+// Well-known field names.
+const (
+	FieldCompany  = "dataAreaId"
+	FieldModified = "ModifiedDateTime"
+)
+
+// DefaultCompany is the company visible without cross-company=true.
+const DefaultCompany = "usmf"
+
+// NoDateFrom and NoDateTo are D365's open-ended validity dates.
+const (
+	NoDateFrom = "1900-01-01"
+	NoDateTo   = "2154-12-31"
+)
+
+var (
+	noYes       = []string{"No", "Yes"}
+	dimensions  = []string{"Color", "Size", "Style", "Configuration"}
+	variantDims = []string{"ProductColorId", "ProductConfigurationId", "ProductSizeId", "ProductStyleId"}
+)
+
+func str(name string) Field                    { return Field{Name: name, Type: String} }
+func integer(name string) Field                { return Field{Name: name, Type: Int} }
+func dec(name string) Field                    { return Field{Name: name, Type: Decimal} }
+func date(name string) Field                   { return Field{Name: name, Type: Date} }
+func enum(name string, values ...string) Field { return Field{Name: name, Type: String, Enum: values} }
+
+// fields prepends dataAreaId and appends ModifiedDateTime.
+func fields(fs ...Field) []Field {
+	out := append([]Field{str(FieldCompany)}, fs...)
+	return append(out, Field{Name: FieldModified, Type: DateTime})
+}
+
+func strs(names ...string) []Field {
+	out := make([]Field, len(names))
+	for i, n := range names {
+		out[i] = str(n)
+	}
+	return out
+}
+
+func cat(groups ...[]Field) []Field {
+	var out []Field
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// productBump bumps the product named by the record's field.
+func productBump(field string) Bump {
+	return Bump{Root: ReleasedProducts, On: []Link{{From: field, To: "ItemNumber"}}}
+}
+
+func productChild(table, field string) Cascade {
+	return Cascade{Child: table, On: []Link{{From: "ItemNumber", To: field}}}
+}
+
+// NewSchema returns the ERP data model of docs/erp-model.md.
+func NewSchema() *Schema {
+	return newSchema(
+		&Table{
+			Name: ReleasedProducts, Root: true,
+			Key: []string{FieldCompany, "ItemNumber"},
+			Fields: fields(cat(strs("ItemNumber", "ProductName", "ProductSearchName", "ProductDescription"),
+				[]Field{enum("ProductSubType", "Product", "ProductMaster")},
+				strs("ProductDimensionGroupName", "ProductGroupId", "SalesUnitSymbol"),
+				[]Field{dec("SalesPrice"), str("SalesCurrencyCode")})...),
+			Cascades: []Cascade{
+				productChild(ProductMasterDimensionValues, "ProductMasterNumber"),
+				productChild(ReleasedProductVariants, "ItemNumber"),
+				productChild(ProductTranslations, "ItemNumber"),
+				productChild(ProductAttachments, "ItemNumber"),
+				productChild(ProductCategoryAssignments, "ItemNumber"),
+				productChild(RelatedProducts, "ItemNumber"),
+				productChild(RelatedProducts, "RelatedItemNumber"),
+				productChild(ProductBarcodes, "ItemNumber"),
+				productChild(ItemDefaultOrderSettings, "ItemNumber"),
+				productChild(SalesPriceAgreements, "ItemNumber"),
+			},
+		},
+		&Table{
+			Name: ProductMasterDimensionValues,
+			Key:  []string{FieldCompany, "ProductMasterNumber", "ProductDimension", "DimensionValueId"},
+			Fields: fields(str("ProductMasterNumber"), enum("ProductDimension", dimensions...),
+				str("DimensionValueId"), str("Description"), integer("DisplayOrder")),
+			Bumps: []Bump{productBump("ProductMasterNumber")},
+		},
+		&Table{
+			Name:    ReleasedProductVariants,
+			Key:     append([]string{FieldCompany, "ItemNumber"}, variantDims...),
+			Fields:  fields(cat(strs("ItemNumber"), strs(variantDims...), strs("ProductVariantNumber", "ProductName", "ProductDescription"))...),
+			Bumps:   []Bump{productBump("ItemNumber")},
+			Indexes: [][]string{{FieldCompany, "ProductVariantNumber"}},
+		},
+		&Table{
+			Name:   ProductTranslations,
+			Key:    []string{FieldCompany, "ItemNumber", "LanguageId"},
+			Fields: fields(strs("ItemNumber", "LanguageId", "ProductName", "ProductDescription")...),
+			Bumps:  []Bump{productBump("ItemNumber")},
+		},
+		&Table{
+			Name: ProductAttachments,
+			Key:  []string{FieldCompany, "ItemNumber", "AttachmentId"},
+			Fields: fields(str("ItemNumber"), str("AttachmentId"), enum("DocumentType", "Image", "File", "URL"),
+				str("FileName"), str("Title"), str("Url"), enum("IsDefaultImage", noYes...), integer("DisplayOrder")),
+			Bumps: []Bump{productBump("ItemNumber")},
+		},
+		&Table{
+			Name:   ProductCategories,
+			Key:    []string{FieldCompany, "CategoryId"},
+			Fields: fields(str("CategoryId"), str("CategoryName"), str("ParentCategoryId"), enum("IsVisibleInWebshop", noYes...)),
+			Bumps: []Bump{{Root: ReleasedProducts, Via: &Via{
+				Table: ProductCategoryAssignments, On: []Link{{From: "CategoryId", To: "CategoryId"}},
+				Select: "ItemNumber", RootOn: "ItemNumber",
+			}}},
+			Cascades: []Cascade{{Child: ProductCategoryAssignments, On: []Link{{From: "CategoryId", To: "CategoryId"}}}},
+		},
+		&Table{
+			Name:    ProductCategoryAssignments,
+			Key:     []string{FieldCompany, "ItemNumber", "CategoryId"},
+			Fields:  fields(str("ItemNumber"), str("CategoryId"), integer("DisplayOrder")),
+			Bumps:   []Bump{productBump("ItemNumber")},
+			Indexes: [][]string{{FieldCompany, "CategoryId"}},
+		},
+		&Table{
+			Name: RelatedProducts,
+			Key:  []string{FieldCompany, "ItemNumber", "RelatedItemNumber", "RelationType"},
+			Fields: fields(str("ItemNumber"), str("RelatedItemNumber"),
+				enum("RelationType", "Accessory", "Similar", "CrossSell", "UpSell"), integer("DisplayOrder")),
+			Bumps:   []Bump{productBump("ItemNumber")},
+			Indexes: [][]string{{FieldCompany, "RelatedItemNumber"}},
+		},
+		&Table{
+			Name: ProductBarcodes,
+			Key:  []string{FieldCompany, "Barcode"},
+			Fields: fields(cat(strs("Barcode", "ItemNumber"), strs(variantDims...),
+				[]Field{enum("BarcodeSetupId", "EAN13", "UPC", "Code128"), enum("IsDefaultScannedBarcode", noYes...)})...),
+			Bumps:   []Bump{productBump("ItemNumber")},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
+		},
+		&Table{
+			Name: ItemDefaultOrderSettings,
+			Key:  []string{FieldCompany, "ItemNumber"},
+			Fields: fields(str("ItemNumber"), dec("SalesMinimumQuantity"), dec("SalesMaximumQuantity"),
+				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
+			Bumps: []Bump{productBump("ItemNumber")},
+		},
+		&Table{
+			Name: SalesPriceAgreements, AutoKey: "AgreementRecId",
+			Key: []string{FieldCompany, "AgreementRecId"},
+			Fields: fields(cat([]Field{integer("AgreementRecId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
+				strs(variantDims...),
+				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
+					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
+					date("PriceApplicableFromDate"), date("PriceApplicableToDate")})...),
+			Bumps: []Bump{
+				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
+					When: func(r Record) bool { return r["ItemCode"] != "All" }},
+				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
+			},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
+		},
+		&Table{
+			Name: Customers, Root: true,
+			Key: []string{FieldCompany, "CustomerAccount"},
+			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "PriceCustomerGroupCode",
+				"SalesCurrencyCode", "LanguageId"),
+				[]Field{enum("OnHoldStatus", "No", "Invoice", "All", "Payment", "Requisition", "Never")},
+				strs("CommissionSalesGroupId", "PrimaryContactEmail", "PrimaryContactPhone"))...),
+			Bumps: []Bump{{Root: SalesRepresentatives, IfChanged: []string{"CommissionSalesGroupId"}, Via: &Via{
+				Table: CommissionSalesRepresentatives, On: []Link{{From: "CommissionSalesGroupId", To: "GroupId"}},
+				Select: "PersonnelNumber", RootOn: "PersonnelNumber",
+			}}},
+			Cascades: []Cascade{
+				{Child: CustomerPostalAddresses, On: []Link{{From: "CustomerAccount", To: "CustomerAccount"}}},
+				{Child: ContactPersons, On: []Link{{From: "CustomerAccount", To: "CustomerAccount"}}},
+			},
+		},
+		&Table{
+			Name: CustomerPostalAddresses,
+			Key:  []string{FieldCompany, "CustomerAccount", "AddressLocationId"},
+			Fields: fields(cat(strs("CustomerAccount", "AddressLocationId", "AddressDescription", "AddressStreet",
+				"AddressCity", "AddressZipCode", "AddressState", "AddressCountryRegionId"),
+				[]Field{enum("AddressLocationRoles", "Invoice", "Delivery", "Invoice;Delivery"), enum("IsPrimary", noYes...)})...),
+			Bumps: []Bump{{Root: Customers, On: []Link{{From: "CustomerAccount", To: "CustomerAccount"}}}},
+		},
+		&Table{
+			Name: ContactPersons, Root: true,
+			Key: []string{FieldCompany, "ContactPersonId"},
+			Fields: fields(strs("ContactPersonId", "CustomerAccount", "FirstName", "LastName", "JobTitle",
+				"PrimaryEmailAddress", "PrimaryPhoneNumber", "LanguageId")...),
+			Indexes: [][]string{{FieldCompany, "CustomerAccount"}},
+		},
+		&Table{
+			Name: SalesRepresentatives, Root: true,
+			Key:      []string{FieldCompany, "PersonnelNumber"},
+			Fields:   fields(strs("PersonnelNumber", "Name", "PrimaryEmailAddress", "PrimaryPhoneNumber")...),
+			Cascades: []Cascade{{Child: CommissionSalesRepresentatives, On: []Link{{From: "PersonnelNumber", To: "PersonnelNumber"}}}},
+		},
+		&Table{
+			Name:   CommissionSalesGroups,
+			Key:    []string{FieldCompany, "GroupId"},
+			Fields: fields(str("GroupId"), str("Name")),
+			Bumps: []Bump{{Root: SalesRepresentatives, Via: &Via{
+				Table: CommissionSalesRepresentatives, On: []Link{{From: "GroupId", To: "GroupId"}},
+				Select: "PersonnelNumber", RootOn: "PersonnelNumber",
+			}}},
+			Cascades: []Cascade{{Child: CommissionSalesRepresentatives, On: []Link{{From: "GroupId", To: "GroupId"}}}},
+		},
+		&Table{
+			Name:    CommissionSalesRepresentatives,
+			Key:     []string{FieldCompany, "GroupId", "PersonnelNumber"},
+			Fields:  fields(str("GroupId"), str("PersonnelNumber"), dec("CommissionShare")),
+			Bumps:   []Bump{{Root: SalesRepresentatives, On: []Link{{From: "PersonnelNumber", To: "PersonnelNumber"}}}},
+			Indexes: [][]string{{FieldCompany, "PersonnelNumber"}},
+		},
+		&Table{
+			Name:   LegalEntities,
+			Key:    []string{"LegalEntityId"},
+			Fields: fields(strs("LegalEntityId", "Name", "LanguageId", "CurrencyCode")...),
+		},
+		&Table{
+			Name: DeletedRecords, ReadOnly: true, AutoKey: "RecId",
+			Key: []string{"RecId"},
+			Fields: fields(integer("RecId"), str("EntityName"), str("RecordKey"),
+				Field{Name: "DeletedDateTime", Type: DateTime}),
+		},
+	)
+}

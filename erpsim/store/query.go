@@ -1,0 +1,369 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/erpsync/erpsync/erpsim/odata"
+)
+
+// Query is an OData read of one collection.
+type Query struct {
+	Table   string
+	Filter  odata.Expr       // nil: every record
+	OrderBy []odata.OrderKey // the store appends the key fields for a total order
+	Select  []string         // nil: every field
+	// Company limits the read to one dataAreaId; "" reads every company (cross-company=true).
+	Company string
+	Top     int // -1: no $top
+	Skip    int
+	Count   bool // compute the total count ($count=true)
+	// PageSize is the most records returned; the rest is reached by Page.Next.
+	PageSize int
+	// After continues a previous page: the token from Page.Next ($skiptoken).
+	After string
+}
+
+// Page is one page of query results.
+type Page struct {
+	Fields []Field // the selected fields, in output order
+	Rows   [][]any // values in Fields order, typed as in Record
+	Count  int64   // total matching records with Query.Count, else -1
+	// Next is the continuation token ($skiptoken) when more records follow; "" on the last page.
+	Next string
+}
+
+type order struct {
+	f    Field
+	desc bool
+}
+
+// skipToken is the decoded $skiptoken: the order values of the last row and the $top left.
+type skipToken struct {
+	Values []any `json:"v"`
+	Top    int   `json:"t"`
+}
+
+// Query runs q. Its errors are *Error values (Invalid for bad fields, types or tokens).
+func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
+	t, ok := s.schema.Table(q.Table)
+	if !ok {
+		return nil, Errorf(NotFound, "unknown collection %q", q.Table)
+	}
+	// The effective order: $orderby, then the key fields not in it, so that it is total.
+	var ord []order
+	seen := map[string]bool{}
+	for _, k := range q.OrderBy {
+		f, ok := t.Field(k.Field)
+		if !ok {
+			return nil, Errorf(Invalid, "unknown field %q in $orderby: %s has no such field", k.Field, t.Name)
+		}
+		if !seen[f.Name] {
+			ord = append(ord, order{f: f, desc: k.Desc})
+			seen[f.Name] = true
+		}
+	}
+	for _, k := range t.Key {
+		if seen[k] || (k == FieldCompany && q.Company != "") {
+			continue
+		}
+		f, _ := t.Field(k)
+		ord = append(ord, order{f: f})
+	}
+
+	out := t.Fields
+	if q.Select != nil {
+		out = nil
+		for _, name := range q.Select {
+			f, ok := t.Field(name)
+			if !ok {
+				return nil, Errorf(Invalid, "unknown field %q in $select: %s has no such field", name, t.Name)
+			}
+			out = append(out, f)
+		}
+	}
+	// Read the selected fields and the order fields (for the continuation token).
+	cols := append([]Field(nil), out...)
+	ordCol := make([]int, len(ord))
+	for i, o := range ord {
+		ordCol[i] = -1
+		for j, f := range cols {
+			if f.Name == o.f.Name {
+				ordCol[i] = j
+			}
+		}
+		if ordCol[i] < 0 {
+			ordCol[i] = len(cols)
+			cols = append(cols, o.f)
+		}
+	}
+
+	var where []string
+	var args []any
+	if q.Company != "" {
+		where = append(where, quote(FieldCompany)+" = ?")
+		args = append(args, q.Company)
+	}
+	if q.Filter != nil {
+		c := &compiler{t: t}
+		if err := c.cond(q.Filter); err != nil {
+			return nil, err
+		}
+		where = append(where, c.sql.String())
+		args = append(args, c.args...)
+		if len(ord) > 0 && !ord[0].desc {
+			if v, ok := lowerBound(q.Filter, ord[0].f); ok {
+				where = append(where, column(ord[0].f)+" >= ?")
+				args = append(args, v)
+			}
+		}
+	}
+	whereSQL := ""
+	if len(where) > 0 {
+		whereSQL = " WHERE " + strings.Join(where, " AND ")
+	}
+
+	page := &Page{Fields: out, Count: -1}
+	if q.Count {
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.Name)+whereSQL, args...).Scan(&page.Count); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t.Name, err)
+		}
+	}
+
+	top, skip := q.Top, q.Skip
+	if q.After != "" {
+		tok, err := decodeSkipToken(q.After, ord)
+		if err != nil {
+			return nil, err
+		}
+		cond, cargs := keysetCondition(ord, tok.Values)
+		if whereSQL == "" {
+			whereSQL = " WHERE " + cond
+		} else {
+			whereSQL += " AND " + cond
+		}
+		args = append(args, cargs...)
+		top, skip = tok.Top, 0
+	}
+	limit := q.PageSize
+	if limit <= 0 {
+		limit = 1
+	}
+	if top >= 0 && top < limit {
+		limit = top
+	}
+	if limit == 0 {
+		return page, nil
+	}
+
+	var orderSQL []string
+	for _, o := range ord {
+		dir := ""
+		if o.desc {
+			dir = " DESC"
+		}
+		orderSQL = append(orderSQL, column(o.f)+dir)
+	}
+	selSQL := make([]string, len(cols))
+	for i, f := range cols {
+		selSQL[i] = quote(f.Name)
+	}
+	query := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %d OFFSET %d",
+		strings.Join(selSQL, ", "), quote(t.Name), whereSQL, strings.Join(orderSQL, ", "), limit+1, skip)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	raw := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var last []any
+	for rows.Next() {
+		if len(page.Rows) == limit {
+			// One more row exists: continue after the last returned row.
+			left := -1
+			if top >= 0 {
+				left = top - limit
+			}
+			if left != 0 {
+				page.Next = encodeSkipToken(skipToken{Values: last, Top: left})
+			}
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", t.Name, err)
+		}
+		vals := make([]any, len(cols))
+		for i, f := range cols {
+			vals[i] = fromSQL(f, raw[i])
+		}
+		last = make([]any, len(ord))
+		for i, c := range ordCol {
+			last[i] = toSQL(cols[c], vals[c])
+		}
+		page.Rows = append(page.Rows, vals[:len(out):len(out)])
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.Name, err)
+	}
+	return page, nil
+}
+
+// keysetCondition selects the rows after vals in the order ord.
+func keysetCondition(ord []order, vals []any) (string, []any) {
+	sameDir := true
+	for _, o := range ord {
+		sameDir = sameDir && o.desc == ord[0].desc
+	}
+	if sameDir {
+		// A row-value comparison, which SQLite answers with an index seek.
+		cols := make([]string, len(ord))
+		ph := make([]string, len(ord))
+		for i, o := range ord {
+			cols[i], ph[i] = column(o.f), "?"
+		}
+		op := ">"
+		if ord[0].desc {
+			op = "<"
+		}
+		return fmt.Sprintf("(%s) %s (%s)", strings.Join(cols, ", "), op, strings.Join(ph, ", ")), vals
+	}
+	var ors []string
+	var args []any
+	for i := range ord {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, column(ord[j].f)+" = ?")
+			args = append(args, vals[j])
+		}
+		op := ">"
+		if ord[i].desc {
+			op = "<"
+		}
+		ands = append(ands, column(ord[i].f)+" "+op+" ?")
+		args = append(args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+func encodeSkipToken(t skipToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSkipToken(s string, ord []order) (skipToken, error) {
+	bad := Errorf(Invalid, "invalid $skiptoken: use the @odata.nextLink of the previous page as it is")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return skipToken{}, bad
+	}
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	var t skipToken
+	if err := d.Decode(&t); err != nil || len(t.Values) != len(ord) {
+		return skipToken{}, bad
+	}
+	for i, o := range ord {
+		switch o.f.Type {
+		case Int, DateTime:
+			n, ok := t.Values[i].(json.Number)
+			if !ok {
+				return skipToken{}, bad
+			}
+			v, err := n.Int64()
+			if err != nil {
+				return skipToken{}, bad
+			}
+			t.Values[i] = v
+		case Decimal:
+			n, ok := t.Values[i].(json.Number)
+			if !ok {
+				return skipToken{}, bad
+			}
+			v, err := n.Float64()
+			if err != nil {
+				return skipToken{}, bad
+			}
+			t.Values[i] = v
+		default:
+			if _, ok := t.Values[i].(string); !ok {
+				return skipToken{}, bad
+			}
+		}
+	}
+	return t, nil
+}
+
+// fromSQL converts a scanned SQLite value to the Record representation of f.
+func fromSQL(f Field, v any) any {
+	switch f.Type {
+	case Int:
+		n, _ := v.(int64)
+		return n
+	case DateTime:
+		n, _ := v.(int64)
+		return time.UnixMicro(n).UTC()
+	case Decimal:
+		return json.Number(asString(v))
+	}
+	return asString(v)
+}
+
+// toSQL converts a Record value of f to an SQL parameter.
+func toSQL(f Field, v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UnixMicro()
+	case json.Number:
+		if f.Type == Decimal {
+			// Comparisons and order use the numeric value; see column.
+			x, _ := strconv.ParseFloat(string(v), 64)
+			return x
+		}
+		return string(v)
+	}
+	return v
+}
+
+func asString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// scanRecord reads one full row of t.
+func scanRecord(row *sql.Row, t *Table) (Record, error) {
+	raw := make([]any, len(t.Fields))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	if err := row.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	r := make(Record, len(t.Fields))
+	for i, f := range t.Fields {
+		r[f.Name] = fromSQL(f, raw[i])
+	}
+	return r, nil
+}

@@ -1,0 +1,234 @@
+// Package store keeps the simulated ERP's records in SQLite: the schema of every collection,
+// generic create/read/update/delete and OData queries over it, the ERP's ModifiedDateTime bump
+// rules and the deletion log.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the SQLite driver
+)
+
+// Record is one row: field name -> value. Values are string (String, Date), int64 (Int),
+// json.Number (Decimal, the exact text) and time.Time (DateTime, UTC).
+type Record map[string]any
+
+// Store is the simulated ERP's database. It is safe for concurrent use; writes are serialised.
+type Store struct {
+	db     *sql.DB
+	schema *Schema
+	clock  *Clock
+
+	writeMu sync.Mutex // one writer at a time, so stamps commit in order except late commits
+}
+
+// Open opens (creating if needed) the database at path; ":memory:" is a private in-memory
+// database. The schema is created if missing.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := path
+	memory := path == ":memory:" || path == ""
+	if memory {
+		dsn = ":memory:"
+	} else {
+		dsn = "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if memory {
+		// Every connection to ":memory:" is its own database: keep exactly one.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(8)
+	}
+	s := &Store{db: db, schema: NewSchema(), clock: NewClock()}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	last, err := s.maxStamp(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.clock.observe(last)
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Schema returns the collections.
+func (s *Store) Schema() *Schema { return s.schema }
+
+// Clock returns the stamp source, to set its skew.
+func (s *Store) Clock() *Clock { return s.clock }
+
+// DB returns the underlying database, for bulk loading.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func quote(name string) string { return `"` + name + `"` }
+
+func (s *Store) migrate(ctx context.Context) error {
+	for _, t := range s.schema.Tables {
+		var cols []string
+		for _, f := range t.Fields {
+			typ := "TEXT NOT NULL DEFAULT ''"
+			switch f.Type {
+			case Int, DateTime:
+				typ = "INTEGER NOT NULL DEFAULT 0"
+			case Decimal:
+				typ = "TEXT NOT NULL DEFAULT '0'"
+			}
+			cols = append(cols, quote(f.Name)+" "+typ)
+		}
+		stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s, PRIMARY KEY (%s))",
+			quote(t.Name), strings.Join(cols, ", "), quoteList(t.Key))}
+		// Keyset paging: by (ModifiedDateTime, dataAreaId, key) across companies and
+		// (dataAreaId, ModifiedDateTime, key) within one.
+		keyRest := without(t.Key, FieldCompany)
+		idx := [][]string{
+			append([]string{FieldModified, FieldCompany}, keyRest...),
+			append([]string{FieldCompany, FieldModified}, keyRest...),
+		}
+		idx = append(idx, t.Indexes...)
+		for i, cols := range idx {
+			stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
+				quote(fmt.Sprintf("%s_%d", t.Name, i)), quote(t.Name), quoteList(cols)))
+		}
+		for _, q := range stmts {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func without(list []string, drop string) []string {
+	var out []string
+	for _, v := range list {
+		if v != drop {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (s *Store) maxStamp(ctx context.Context) (time.Time, error) {
+	var parts []string
+	for _, t := range s.schema.Tables {
+		parts = append(parts, fmt.Sprintf("SELECT MAX(%s) FROM %s", quote(FieldModified), quote(t.Name)))
+	}
+	var max int64
+	q := "SELECT COALESCE(MAX(m), 0) FROM (" + strings.Join(parts, " UNION ALL ") + ")"
+	if err := s.db.QueryRowContext(ctx, q).Scan(&max); err != nil {
+		return time.Time{}, fmt.Errorf("read last stamp: %w", err)
+	}
+	return time.UnixMicro(max).UTC(), nil
+}
+
+// Count returns the number of rows of a collection, all companies.
+func (s *Store) Count(ctx context.Context, table string) (int64, error) {
+	t, ok := s.schema.Table(table)
+	if !ok {
+		return 0, Errorf(NotFound, "unknown collection %q", table)
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.Name)).Scan(&n)
+	return n, err
+}
+
+// Clock hands out ModifiedDateTime stamps: microsecond precision, UTC, strictly increasing
+// (max(now+skew, last+1µs)). It is safe for concurrent use.
+type Clock struct {
+	mu   sync.Mutex
+	last time.Time
+	skew time.Duration
+	now  func() time.Time
+}
+
+// NewClock returns a clock reading the system time.
+func NewClock() *Clock { return &Clock{now: time.Now} }
+
+// Next returns a new stamp, later than every stamp handed out or observed before.
+func (c *Clock) Next() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now().Add(c.skew).UTC().Truncate(time.Microsecond)
+	if !t.After(c.last) {
+		t = c.last.Add(time.Microsecond)
+	}
+	c.last = t
+	return t
+}
+
+// SetSkew sets the offset added to the wall clock (a clock-skew fault). Stamps stay strictly
+// increasing even when the skew goes back.
+func (c *Clock) SetSkew(d time.Duration) {
+	c.mu.Lock()
+	c.skew = d
+	c.mu.Unlock()
+}
+
+// Skew returns the current offset.
+func (c *Clock) Skew() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.skew
+}
+
+func (c *Clock) observe(t time.Time) {
+	c.mu.Lock()
+	if t.After(c.last) {
+		c.last = t
+	}
+	c.mu.Unlock()
+}
+
+// Kind classifies store errors; the HTTP layer maps kinds to statuses.
+type Kind int
+
+// Error kinds.
+const (
+	Invalid  Kind = iota + 1 // the request is malformed or names unknown fields (400)
+	NotFound                 // unknown collection or key (404)
+	Conflict                 // the key exists already (409)
+)
+
+// Error is a store error with a kind and a message meant for the API client.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Errorf returns an *Error.
+func Errorf(kind Kind, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of err, or 0 if it is not a store error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
