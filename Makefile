@@ -1,0 +1,48 @@
+# erpsync — run `make help` for the targets.
+include versions.env
+
+SHELL := /bin/bash
+GO ?= go
+# Every test against real services; -race catches data races in the worker and the simulator.
+TEST_FLAGS ?= -race -count=1 -timeout 45m
+BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 90m
+SERVICES := scripts/services.sh
+WITH_ENV := eval "$$($(SERVICES) env)" &&
+
+.PHONY: help dev test test-short services stop status bench build fmt vet clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+dev: ## the whole stack on this machine: Elasticsearch, Temporal + UI, simulator, worker, schedules, storefront
+	@scripts/dev.sh
+
+test: services ## provision what is missing, then run every test against the real services
+	@$(WITH_ENV) $(GO) version && $(GO) test $(TEST_FLAGS) ./...
+
+test-short: ## the unit tests only (no services needed)
+	$(GO) test -short -count=1 ./...
+
+services: ## start Elasticsearch and the Temporal dev server (reused when running)
+	@$(SERVICES) up
+
+stop: ## stop the services started by make services / make dev
+	@$(SERVICES) down
+
+status: ## which services answer
+	@$(SERVICES) status
+
+bench: services ## the benchmarks (see README, Benchmarks); figures are printed and saved in bench-results/
+	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) ./...
+
+build: ## compile every binary into bin/
+	$(GO) build -o bin/ ./worker ./starter ./cmd/...
+
+fmt: ## gofmt the tree
+	gofmt -w .
+
+vet: ## go vet
+	$(GO) vet ./...
+
+clean: ## remove build outputs (not the service cache)
+	rm -rf bin bench-results screenshots

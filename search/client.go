@@ -1,0 +1,119 @@
+// Package search is erpsync's Elasticsearch layer: the client, mappings, index generations behind
+// aliases, the bulk writer with per-item outcome classification, and the sync-state store.
+package search
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+)
+
+// Config says how to reach Elasticsearch. The zero value is not usable: URL is required.
+// Credentials and TLS settings are optional; the local test node has neither.
+type Config struct {
+	// URL is one or more comma-separated node addresses, e.g. http://127.0.0.1:9200.
+	URL string
+	// APIKey is a base64 "id:key" API key; it wins over Username/Password.
+	APIKey   string
+	Username string
+	Password string
+	// CACertPath is a PEM file with the CA that signed the cluster's certificate.
+	CACertPath string
+	// Insecure skips TLS verification (development clusters with self-signed certs only).
+	Insecure bool
+	// MaxRetries bounds the transport's retries of 429, 502, 503 and 504 answers (default 5).
+	MaxRetries int
+}
+
+// ConfigFromEnv reads ELASTICSEARCH_URL, ELASTICSEARCH_API_KEY, ELASTICSEARCH_USERNAME,
+// ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT and ELASTICSEARCH_INSECURE.
+func ConfigFromEnv() Config {
+	return Config{
+		URL:        os.Getenv("ELASTICSEARCH_URL"),
+		APIKey:     os.Getenv("ELASTICSEARCH_API_KEY"),
+		Username:   os.Getenv("ELASTICSEARCH_USERNAME"),
+		Password:   os.Getenv("ELASTICSEARCH_PASSWORD"),
+		CACertPath: os.Getenv("ELASTICSEARCH_CA_CERT"),
+		Insecure:   os.Getenv("ELASTICSEARCH_INSECURE") == "true",
+	}
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("ELASTICSEARCH_URL is empty: set it, e.g. http://127.0.0.1:9200 (make dev and make test start a local node)"))
+	}
+	if c.Password != "" && c.Username == "" {
+		errs = append(errs, errors.New("ELASTICSEARCH_PASSWORD is set without ELASTICSEARCH_USERNAME"))
+	}
+	if c.CACertPath != "" {
+		if _, err := os.Stat(c.CACertPath); err != nil {
+			errs = append(errs, fmt.Errorf("ELASTICSEARCH_CA_CERT: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewClient returns a client that retries 429, 502, 503 and 504 answers and network errors
+// with exponential backoff and jitter. It does not contact the cluster.
+func NewClient(c Config) (*elasticsearch.Client, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	maxRetries := c.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = 5
+	}
+	cfg := elasticsearch.Config{
+		Addresses:     strings.Split(c.URL, ","),
+		APIKey:        c.APIKey,
+		Username:      c.Username,
+		Password:      c.Password,
+		RetryOnStatus: []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
+		MaxRetries:    maxRetries,
+		RetryBackoff:  Backoff(100*time.Millisecond, 10*time.Second),
+	}
+	if c.CACertPath != "" || c.Insecure {
+		tlsCfg := &tls.Config{InsecureSkipVerify: c.Insecure} //nolint:gosec // opt-in for development clusters
+		if c.CACertPath != "" {
+			pem, err := os.ReadFile(c.CACertPath)
+			if err != nil {
+				return nil, fmt.Errorf("read CA cert: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("read CA cert: no PEM certificate in %s", c.CACertPath)
+			}
+			tlsCfg.RootCAs = pool
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		cfg.Transport = tr
+	}
+	es, err := elasticsearch.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch client: %w", err)
+	}
+	return es, nil
+}
+
+// Backoff returns a retry backoff for attempt n (1-based): exponential from base, capped at
+// max, with "full jitter" so that many clients do not retry in step.
+func Backoff(base, max time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := base << min(attempt-1, 20)
+		if d <= 0 || d > max {
+			d = max
+		}
+		return d/2 + rand.N(d/2+1)
+	}
+}
