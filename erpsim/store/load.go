@@ -97,8 +97,8 @@ func (l *Loader) Insert(table string, vals ...any) error {
 		}
 		l.stmts[table] = st
 	}
-	for i, f := range t.Fields {
-		vals[i] = toSQL(f, vals[i])
+	for i := range vals {
+		vals[i] = dbValue(vals[i])
 	}
 	if _, err := st.ExecContext(l.ctx, vals...); err != nil {
 		return fmt.Errorf("load %s: %w", table, err)

@@ -319,7 +319,19 @@ func fromSQL(f Field, v any) any {
 	return asString(v)
 }
 
-// toSQL converts a Record value of f to an SQL parameter.
+// dbValue converts a Record value to what its column stores: decimals as their exact text,
+// date-times as microseconds.
+func dbValue(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UnixMicro()
+	case json.Number:
+		return string(v)
+	}
+	return v
+}
+
+// toSQL converts a Record value of f to an SQL parameter for comparisons with column(f).
 func toSQL(f Field, v any) any {
 	switch v := v.(type) {
 	case time.Time:

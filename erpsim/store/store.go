@@ -133,7 +133,7 @@ func without(list []string, drop string) []string {
 func (s *Store) maxStamp(ctx context.Context) (time.Time, error) {
 	var parts []string
 	for _, t := range s.schema.Tables {
-		parts = append(parts, fmt.Sprintf("SELECT MAX(%s) FROM %s", quote(FieldModified), quote(t.Name)))
+		parts = append(parts, fmt.Sprintf("SELECT MAX(%s) AS m FROM %s", quote(FieldModified), quote(t.Name)))
 	}
 	var max int64
 	q := "SELECT COALESCE(MAX(m), 0) FROM (" + strings.Join(parts, " UNION ALL ") + ")"

@@ -320,7 +320,7 @@ func (tx *Tx) create(t *Table, in Record) (Record, error) {
 func (tx *Tx) insert(t *Table, r Record) error {
 	args := make([]any, len(t.Fields))
 	for i, f := range t.Fields {
-		args[i] = toSQL(f, r[f.Name])
+		args[i] = dbValue(r[f.Name])
 	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quote(t.Name), quoteList(fieldNames(t)),
 		strings.TrimSuffix(strings.Repeat("?,", len(args)), ","))
@@ -380,7 +380,7 @@ func (tx *Tx) Update(table string, key, patch Record) (Record, error) {
 		}
 		r[name] = cv
 		sets = append(sets, quote(name)+" = ?")
-		args = append(args, toSQL(f, cv))
+		args = append(args, dbValue(cv))
 	}
 	// A late commit must never move a stamp back.
 	if stamp := old[FieldModified].(time.Time); tx.stamp.After(stamp) {
