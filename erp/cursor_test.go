@@ -1,0 +1,28 @@
+package erp
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCursorRoundTripAndOrder(t *testing.T) {
+	ts := time.Date(2026, 11, 27, 10, 15, 30, 123456000, time.UTC)
+	c := Cursor{Modified: ts, Company: "usmf", Key: "1000"}
+	got, err := ParseCursor(c.String())
+	if err != nil || got != c {
+		t.Fatalf("ParseCursor(%q) = %+v, %v", c.String(), got, err)
+	}
+	if z, err := ParseCursor("beginning"); err != nil || !z.IsZero() {
+		t.Fatalf("beginning parses to %+v, %v", z, err)
+	}
+	later := Cursor{Modified: ts, Company: "usmf", Key: "1001"}
+	if !c.Less(later) || later.Less(c) || c.Less(c) {
+		t.Fatal("same timestamp: the key breaks the tie")
+	}
+	if !(Cursor{}).Less(c) {
+		t.Fatal("the zero cursor comes first")
+	}
+	if _, err := ParseCursor("yesterday usmf/1"); err == nil {
+		t.Fatal("a bad time must not parse")
+	}
+}

@@ -1,0 +1,105 @@
+// Package erp is erpsync's view of the ERP: the records an import reads, the change-order
+// cursor, and the Source interface that the import activities pull from. The D365 OData client
+// in erp/d365 implements it.
+package erp
+
+import (
+	"context"
+	"time"
+)
+
+// Entity names a kind of root record, one search index each.
+type Entity string
+
+// The root entities.
+const (
+	Products  Entity = "products"
+	Customers Entity = "customers"
+	Contacts  Entity = "contacts"
+	SalesReps Entity = "salesreps"
+)
+
+// Entities lists every root entity in import order.
+var Entities = []Entity{Products, Customers, Contacts, SalesReps}
+
+// Valid reports whether e is one of Entities.
+func (e Entity) Valid() bool {
+	for _, x := range Entities {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadRequest asks for one page of changed roots of one entity.
+type ReadRequest struct {
+	// After is the position to continue after; the zero Cursor reads from the beginning.
+	After Cursor
+	// Until is the inclusive upper bound of ModifiedDateTime; zero means no bound. A run fixes
+	// it at its start (minus a safety lag) so that it ends.
+	Until time.Time
+	// PageSize is the number of roots per page; zero means the source's default.
+	PageSize int
+}
+
+// Page is one page of roots of type T with their children.
+type Page[T any] struct {
+	// Records are in change order; each carries everything its document needs.
+	Records []T
+	// Rejected are roots of this page that could not be read into a record, with the reason.
+	// They are counted and reported; they do not stop the page.
+	Rejected []Rejection
+	// Next is the cursor after the last root of the page (read or rejected); continue with it.
+	Next Cursor
+	// Done is true when no roots remain up to Until.
+	Done bool
+	// Requests is the number of ERP requests this page took.
+	Requests int
+}
+
+// Rejection is a root record that could not be read, and why.
+type Rejection struct {
+	Entity  Entity `json:"entity"`
+	Company string `json:"company"`
+	Key     string `json:"key"`
+	Reason  string `json:"reason"`
+	// Raw is the record as the ERP sent it, for the dead-letter index.
+	Raw []byte `json:"raw,omitempty"`
+}
+
+// Deletion is a root record the ERP deleted, from its deletion log.
+type Deletion struct {
+	Entity  Entity    `json:"entity"`
+	Company string    `json:"company"`
+	Key     string    `json:"key"`
+	At      time.Time `json:"at"`
+}
+
+// KeyRequest asks for one page of the keys of every root of an entity, in (company, key) order,
+// for a reconciliation sweep.
+type KeyRequest struct {
+	Entity Entity
+	// After is the (company, key) to continue after; zero from the beginning.
+	After    Cursor
+	PageSize int
+}
+
+// Source is the ERP as the import activities see it: a pull interface over pages.
+//
+// Each method blocks until its page is read or ctx is done, and returns ctx's error then. Pages
+// are in a total order (ModifiedDateTime, dataAreaId, key), so a read that continues after
+// Page.Next never misses or repeats a record committed before the read began, even where many
+// records share one timestamp. A method returns a *failure.Error whose Kind says whether a retry
+// can help; truncated or malformed answers are errors, never short pages. Methods are safe for
+// concurrent use.
+type Source interface {
+	Products(ctx context.Context, r ReadRequest) (Page[Product], error)
+	Customers(ctx context.Context, r ReadRequest) (Page[Customer], error)
+	Contacts(ctx context.Context, r ReadRequest) (Page[Contact], error)
+	SalesReps(ctx context.Context, r ReadRequest) (Page[SalesRep], error)
+	// Deletions reads the deletion log after r.After up to r.Until, for every entity.
+	Deletions(ctx context.Context, r ReadRequest) (Page[Deletion], error)
+	// Keys reads the keys of every root of one entity (Company and Key set in each Cursor).
+	Keys(ctx context.Context, r KeyRequest) (Page[Cursor], error)
+}
