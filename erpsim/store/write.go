@@ -137,6 +137,15 @@ func keyWhere(t *Table, key Record) (string, []any, error) {
 	return strings.Join(conds, " AND "), args, nil
 }
 
+// keyOf returns the key fields of r.
+func keyOf(t *Table, r Record) Record {
+	k := make(Record, len(t.Key))
+	for _, f := range t.Key {
+		k[f] = r[f]
+	}
+	return k
+}
+
 // FormatKey writes a record's key as in a URL: dataAreaId='usmf',ItemNumber='1000'. Without
 // withCompany, dataAreaId is left out (the DeletedRecords RecordKey form).
 func FormatKey(t *Table, r Record, withCompany bool) string {
@@ -388,7 +397,10 @@ func (tx *Tx) Update(table string, key, patch Record) (Record, error) {
 	}
 	sets = append(sets, quote(FieldModified)+" = ?")
 	args = append(args, r[FieldModified].(time.Time).UnixMicro())
-	where, wargs, _ := keyWhere(t, old)
+	where, wargs, err := keyWhere(t, keyOf(t, old))
+	if err != nil {
+		return nil, err
+	}
 	q := fmt.Sprintf("UPDATE %s SET %s WHERE %s", quote(t.Name), strings.Join(sets, ", "), where)
 	if _, err := tx.tx.ExecContext(tx.ctx, q, append(args, wargs...)...); err != nil {
 		return nil, fmt.Errorf("update %s: %w", t.Name, err)
@@ -454,7 +466,10 @@ func (tx *Tx) delete(t *Table, old Record) error {
 			}
 		}
 	}
-	where, args, _ := keyWhere(t, old)
+	where, args, err := keyWhere(t, keyOf(t, old))
+	if err != nil {
+		return err
+	}
 	if _, err := tx.tx.ExecContext(tx.ctx, fmt.Sprintf("DELETE FROM %s WHERE %s", quote(t.Name), where), args...); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Name, err)
 	}

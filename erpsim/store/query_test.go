@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/erpsync/erpsync/erpsim/odata"
+)
+
+// itemNumbers runs a filter over the fixture's products and returns the matching item numbers.
+func itemNumbers(t *testing.T, s *Store, table, filter string, company string) ([]string, error) {
+	t.Helper()
+	q := Query{Table: table, Top: -1, PageSize: 1000, Company: company, OrderBy: []odata.OrderKey{{Field: "ItemNumber"}}}
+	if filter != "" {
+		e, err := odata.ParseFilter(filter)
+		if err != nil {
+			return nil, err
+		}
+		q.Filter = e
+	}
+	page, err := s.Query(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(page.Fields, func(f Field) bool { return f.Name == "ItemNumber" })
+	var out []string
+	for _, row := range page.Rows {
+		out = append(out, row[i].(string))
+	}
+	return out, nil
+}
+
+func TestFilterSemantics(t *testing.T) {
+	s := fixture(t)
+	tests := []struct {
+		filter string
+		want   string // comma-separated item numbers
+	}{
+		{"ItemNumber eq 'P1'", "P1"},
+		{"ItemNumber ne 'P1'", "P2,P3"},
+		{"ItemNumber gt 'P1' and ItemNumber le 'P3'", "P2,P3"},
+		{"not (ItemNumber eq 'P1' or ItemNumber eq 'P2')", "P3"},
+		{"ItemNumber in ('P1','P3','nope')", "P1,P3"},
+		{"dataAreaId eq 'demf'", "P3"},
+		{"SalesPrice eq 10", "P1,P2,P3"},
+		{"SalesPrice gt 10.001", ""},
+		{"SalesPrice ge 9.999 and SalesPrice lt 10.5", "P1,P2,P3"},
+		{"ProductName eq 'Product P2'", "P2"},
+		{"contains(ProductName,'t P')", "P1,P2,P3"},
+		{"startswith(ItemNumber,'P2')", "P2"},
+		{"ModifiedDateTime gt 2000-01-01T00:00:00Z", "P1,P2,P3"},
+		{"ModifiedDateTime lt 2000-01-01", ""},
+		{"ItemNumber eq null", ""},
+		{"ItemNumber ne null and true", "P1,P2,P3"},
+		{"'P2' lt ItemNumber", "P3"},
+		{"ProductName eq 'it''s'", ""},
+		{"ItemNumber eq ProductSearchName", ""},
+	}
+	for _, tc := range tests {
+		got, err := itemNumbers(t, s, ReleasedProducts, tc.filter, "")
+		if err != nil {
+			t.Errorf("%s: %v", tc.filter, err)
+			continue
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%s: got %v, want %s", tc.filter, got, tc.want)
+		}
+	}
+}
+
+func TestFilterQuotesAreData(t *testing.T) {
+	s := openTest(t)
+	name := `O'Brien"; DROP TABLE x; --`
+	mustWrite(t, s, func(tx *Tx) error {
+		_, err := tx.Create(ReleasedProducts, Record{"ItemNumber": "Q1", "ProductName": name})
+		return err
+	})
+	got, err := itemNumbers(t, s, ReleasedProducts, "ProductName eq "+odata.QuoteString(name), "usmf")
+	if err != nil || strings.Join(got, ",") != "Q1" {
+		t.Errorf("got %v, %v; want Q1", got, err)
+	}
+}
+
+func TestFilterErrorsNameTheProblem(t *testing.T) {
+	s := fixture(t)
+	tests := []struct{ filter, want string }{
+		{"Foo eq 1", `unknown field "Foo"`},
+		{"ItemNumber eq 1", `field "ItemNumber" is a string`},
+		{"SalesPrice eq 'x'", `field "SalesPrice" is a decimal`},
+		{"ModifiedDateTime gt 'yesterday'", `field "ModifiedDateTime" is a date-time`},
+		{"ItemNumber", `field "ItemNumber" at position 0 is not a condition`},
+		{"'a' eq 'b'", "needs a field"},
+		{"ItemNumber gt null", "null can only be compared"},
+		{"contains(SalesPrice,'1')", "needs a string field"},
+		{"ItemNumber in (1,2)", `field "ItemNumber" is a string`},
+		{"Bar in ('a')", `unknown field "Bar"`},
+	}
+	for _, tc := range tests {
+		_, err := itemNumbers(t, s, ReleasedProducts, tc.filter, "")
+		if KindOf(err) != Invalid || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want an Invalid error containing %q", tc.filter, err, tc.want)
+		}
+	}
+}
+
+func TestQueryPagingOrderAndCount(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	mustWrite(t, s, func(tx *Tx) error {
+		for i := range 25 {
+			co := []string{"usmf", "demf"}[i%2]
+			if _, err := tx.Create(ReleasedProducts, Record{FieldCompany: co, "ItemNumber": fmt.Sprintf("I%02d", i), "ProductName": fmt.Sprintf("N%d", i%3)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		name    string
+		order   []odata.OrderKey
+		company string
+		top     int
+		skip    int
+		want    int
+	}{
+		{"default order, all companies", nil, "", -1, 0, 25},
+		{"usmf only", nil, "usmf", -1, 0, 13},
+		{"mixed directions", []odata.OrderKey{{Field: "ProductName", Desc: true}, {Field: "ItemNumber"}}, "", -1, 0, 25},
+		{"descending", []odata.OrderKey{{Field: "ItemNumber", Desc: true}}, "", -1, 0, 25},
+		{"top and skip across pages", []odata.OrderKey{{Field: "ItemNumber"}}, "", 11, 3, 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := Query{Table: ReleasedProducts, OrderBy: tc.order, Company: tc.company, Top: tc.top, Skip: tc.skip, PageSize: 4, Count: true}
+			full := q
+			full.PageSize, full.Top, full.Skip = 1000, -1, 0
+			all, err := s.Query(ctx, full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][]any
+			for pages := 0; ; pages++ {
+				page, err := s.Query(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Count != all.Count {
+					t.Errorf("count %d, want %d", page.Count, all.Count)
+				}
+				got = append(got, page.Rows...)
+				if page.Next == "" {
+					break
+				}
+				if pages > 20 {
+					t.Fatal("paging does not end")
+				}
+				q.After = page.Next
+			}
+			want := all.Rows[min(tc.skip, len(all.Rows)):]
+			if len(want) > tc.want {
+				want = want[:tc.want]
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pages gave\n%v\nwant\n%v", got, want)
+			}
+		})
+	}
+	if _, err := s.Query(ctx, Query{Table: ReleasedProducts, PageSize: 4, Top: -1, After: "garbage"}); KindOf(err) != Invalid {
+		t.Errorf("bad skiptoken: %v, want Invalid", err)
+	}
+	if _, err := s.Query(ctx, Query{Table: ReleasedProducts, PageSize: 4, Select: []string{"Nope"}}); KindOf(err) != Invalid {
+		t.Errorf("bad select: %v, want Invalid", err)
+	}
+	if _, err := s.Query(ctx, Query{Table: ReleasedProducts, PageSize: 4, OrderBy: []odata.OrderKey{{Field: "Nope"}}}); KindOf(err) != Invalid {
+		t.Errorf("bad orderby: %v, want Invalid", err)
+	}
+}
+
+// TestKeysetQueryUsesIndex checks that the connector's keyset filter seeks the paging index
+// rather than scanning the table, so a page costs the same anywhere in a large table.
+func TestKeysetQueryUsesIndex(t *testing.T) {
+	s := openTest(t)
+	for _, tc := range []struct{ company, order string }{
+		{"", `"ModifiedDateTime", "dataAreaId", "ItemNumber"`},
+		{"usmf", `"ModifiedDateTime", "ItemNumber"`},
+	} {
+		where := `("ModifiedDateTime" > ? OR ("ModifiedDateTime" = ? AND "ItemNumber" > ?)) AND "ModifiedDateTime" >= ?`
+		args := []any{1, 1, "k", 1}
+		if tc.company != "" {
+			where = `"dataAreaId" = ? AND ` + where
+			args = append([]any{tc.company}, args...)
+		}
+		rows, err := s.db.Query(`EXPLAIN QUERY PLAN SELECT * FROM "ReleasedProductsV2" WHERE `+where+` ORDER BY `+tc.order+` LIMIT 10`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, "USING INDEX") || !strings.Contains(p, "ModifiedDateTime>?") && !strings.Contains(p, "ModifiedDateTime>") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("company %q: plan %q does not seek the paging index in order", tc.company, p)
+		}
+	}
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, seed := range []string{
+		"ItemNumber eq '1000'",
+		"ModifiedDateTime gt 2026-01-02T03:04:05.123456Z or (ModifiedDateTime eq 2026-01-02T03:04:05.123456Z and ItemNumber gt 'K')",
+		"dataAreaId eq 'usmf' and ItemNumber in ('1000','1001')",
+		"not (SalesPrice ge 10.5) and SalesPrice lt 1e3",
+		"contains(ProductName,'it''s')",
+		"ProductName eq null or true",
+		"((((ItemNumber eq 'a'))))",
+		"ModifiedDateTime lt 2026-01-02",
+	} {
+		f.Add(seed)
+	}
+	s := fixture(f)
+	f.Fuzz(func(t *testing.T, filter string) {
+		e, err := odata.ParseFilter(filter)
+		if err != nil {
+			var se *odata.SyntaxError
+			if !errors.As(err, &se) || se.Msg == "" {
+				t.Fatalf("ParseFilter(%q): %v is not a SyntaxError with a message", filter, err)
+			}
+			return
+		}
+		_, err = s.Query(context.Background(), Query{Table: ReleasedProducts, Filter: e, Top: 5, PageSize: 5,
+			OrderBy: []odata.OrderKey{{Field: "ModifiedDateTime"}, {Field: "ItemNumber"}}})
+		if err != nil && KindOf(err) != Invalid {
+			t.Fatalf("Query(%q): %v is not a client error", filter, err)
+		}
+	})
+}
