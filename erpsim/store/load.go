@@ -8,20 +8,26 @@ import (
 )
 
 // Loader inserts generated records in bulk: no bump rules, no validation, values given in the
-// table's field order (Record representation). It commits every batch rows. Not safe for
-// concurrent use.
+// table's field order (Record representation). Rows are buffered and written many per
+// statement; the transaction is committed every batch rows. Not safe for concurrent use.
 type Loader struct {
-	ctx   context.Context
-	s     *Store
-	conn  *sql.Conn
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
-	n     int
-	batch int
+	ctx     context.Context
+	s       *Store
+	conn    *sql.Conn
+	tx      *sql.Tx
+	pending map[string][]any // table -> buffered values, len(Fields) per row
+	stmts   map[string]*sql.Stmt
+	n       int
 }
 
-// Load runs fn with a Loader, holding the write lock, with SQLite tuned for bulk inserts
-// (synchronous=OFF) for its duration.
+const (
+	loadRowsPerStmt = 64      // rows per multi-row INSERT
+	loadCommitEvery = 500_000 // rows per transaction
+)
+
+// Load runs fn with a Loader, holding the write lock. It is meant for filling an empty store:
+// for its duration SQLite skips syncing (synchronous=OFF) and the secondary indexes are dropped,
+// to be rebuilt (sorted, much faster than row by row) before Load returns.
 func (s *Store) Load(ctx context.Context, fn func(l *Loader) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -42,13 +48,19 @@ func (s *Store) load(ctx context.Context, fn func(l *Loader) error) error {
 		return fmt.Errorf("load: %w", err)
 	}
 	defer conn.Close()
-	for _, p := range []string{"PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144"} {
-		if _, err := conn.ExecContext(ctx, p); err != nil {
-			return fmt.Errorf("load: %s: %w", p, err)
+	create, drop := s.indexes()
+	for _, q := range append([]string{"PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144"}, drop...) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("load: %s: %w", q, err)
 		}
 	}
-	defer conn.ExecContext(context.Background(), "PRAGMA synchronous=NORMAL")
-	l := &Loader{ctx: ctx, s: s, conn: conn, batch: 200_000}
+	// Rebuild the indexes and restore durability whatever happens.
+	defer func() {
+		for _, q := range append(create, "PRAGMA synchronous=NORMAL") {
+			conn.ExecContext(context.WithoutCancel(ctx), q)
+		}
+	}()
+	l := &Loader{ctx: ctx, s: s, conn: conn, stmts: map[string]*sql.Stmt{}, pending: map[string][]any{}}
 	if err := l.begin(); err != nil {
 		return err
 	}
@@ -56,7 +68,15 @@ func (s *Store) load(ctx context.Context, fn func(l *Loader) error) error {
 		l.tx.Rollback()
 		return err
 	}
-	return l.commit()
+	if err := l.commit(); err != nil {
+		return err
+	}
+	for _, q := range create {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("load: %s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 func (l *Loader) begin() error {
@@ -64,16 +84,53 @@ func (l *Loader) begin() error {
 	if err != nil {
 		return fmt.Errorf("load: begin: %w", err)
 	}
-	l.tx, l.stmts, l.n = tx, map[string]*sql.Stmt{}, 0
+	l.tx, l.n = tx, 0
 	return nil
 }
 
+// commit writes every buffered row and commits.
 func (l *Loader) commit() error {
+	for table, vals := range l.pending {
+		t, _ := l.s.schema.Table(table)
+		for len(vals) > 0 {
+			rows := min(len(vals)/len(t.Fields), loadRowsPerStmt)
+			if err := l.exec(t, rows, vals[:rows*len(t.Fields)]); err != nil {
+				return err
+			}
+			vals = vals[rows*len(t.Fields):]
+		}
+		delete(l.pending, table)
+	}
 	for _, st := range l.stmts {
 		st.Close()
 	}
+	clear(l.stmts)
 	if err := l.tx.Commit(); err != nil {
 		return fmt.Errorf("load: commit: %w", err)
+	}
+	return nil
+}
+
+// exec inserts rows rows of t; full-size statements are prepared once per transaction.
+func (l *Loader) exec(t *Table, rows int, vals []any) error {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(t.Fields)), ",") + ")"
+	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", quote(t.Name), quoteList(fieldNames(t)),
+		strings.TrimSuffix(strings.Repeat(row+",", rows), ","))
+	var err error
+	if rows == loadRowsPerStmt {
+		st, ok := l.stmts[t.Name]
+		if !ok {
+			if st, err = l.tx.PrepareContext(l.ctx, q); err != nil {
+				return fmt.Errorf("load %s: %w", t.Name, err)
+			}
+			l.stmts[t.Name] = st
+		}
+		_, err = st.ExecContext(l.ctx, vals...)
+	} else {
+		_, err = l.tx.ExecContext(l.ctx, q, vals...)
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", t.Name, err)
 	}
 	return nil
 }
@@ -87,24 +144,19 @@ func (l *Loader) Insert(table string, vals ...any) error {
 	if len(vals) != len(t.Fields) {
 		return fmt.Errorf("load %s: %d values for %d fields", table, len(vals), len(t.Fields))
 	}
-	st, ok := l.stmts[table]
-	if !ok {
-		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quote(t.Name), quoteList(fieldNames(t)),
-			strings.TrimSuffix(strings.Repeat("?,", len(t.Fields)), ","))
-		var err error
-		if st, err = l.tx.PrepareContext(l.ctx, q); err != nil {
-			return fmt.Errorf("load %s: %w", table, err)
+	buf := l.pending[table]
+	for _, v := range vals {
+		buf = append(buf, dbValue(v))
+	}
+	if len(buf) == loadRowsPerStmt*len(t.Fields) {
+		if err := l.exec(t, loadRowsPerStmt, buf); err != nil {
+			return err
 		}
-		l.stmts[table] = st
+		buf = buf[:0]
 	}
-	for i := range vals {
-		vals[i] = dbValue(vals[i])
-	}
-	if _, err := st.ExecContext(l.ctx, vals...); err != nil {
-		return fmt.Errorf("load %s: %w", table, err)
-	}
+	l.pending[table] = buf
 	l.n++
-	if l.n >= l.batch {
+	if l.n >= loadCommitEvery {
 		if err := l.commit(); err != nil {
 			return err
 		}

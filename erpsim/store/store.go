@@ -89,10 +89,26 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			cols = append(cols, quote(f.Name)+" "+typ)
 		}
-		stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s, PRIMARY KEY (%s))",
-			quote(t.Name), strings.Join(cols, ", "), quoteList(t.Key))}
-		// Keyset paging: by (ModifiedDateTime, dataAreaId, key) across companies and
-		// (dataAreaId, ModifiedDateTime, key) within one.
+		q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s, PRIMARY KEY (%s))",
+			quote(t.Name), strings.Join(cols, ", "), quoteList(t.Key))
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	create, _ := s.indexes()
+	for _, q := range create {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	return nil
+}
+
+// indexes returns the statements that create and drop the secondary indexes: keyset paging by
+// (ModifiedDateTime, dataAreaId, key) across companies and (dataAreaId, ModifiedDateTime, key)
+// within one, and each table's foreign-key indexes.
+func (s *Store) indexes() (create, drop []string) {
+	for _, t := range s.schema.Tables {
 		keyRest := without(t.Key, FieldCompany)
 		idx := [][]string{
 			append([]string{FieldModified, FieldCompany}, keyRest...),
@@ -100,16 +116,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		idx = append(idx, t.Indexes...)
 		for i, cols := range idx {
-			stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
-				quote(fmt.Sprintf("%s_%d", t.Name, i)), quote(t.Name), quoteList(cols)))
-		}
-		for _, q := range stmts {
-			if _, err := s.db.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("create schema: %w", err)
-			}
+			name := quote(fmt.Sprintf("%s_%d", t.Name, i))
+			create = append(create, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, quote(t.Name), quoteList(cols)))
+			drop = append(drop, "DROP INDEX IF EXISTS "+name)
 		}
 	}
-	return nil
+	return create, drop
 }
 
 func quoteList(names []string) string {
