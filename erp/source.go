@@ -103,3 +103,10 @@ type Source interface {
 	// Keys reads the keys of every root of one entity (Company and Key set in each Cursor).
 	Keys(ctx context.Context, r KeyRequest) (Page[Cursor], error)
 }
+
+// Counter is implemented by sources that can count the roots a read would return, for progress
+// bars and ETAs. It is optional: imports work without it.
+type Counter interface {
+	// Count returns the number of roots of e after r.After up to r.Until.
+	Count(ctx context.Context, e Entity, r ReadRequest) (int, error)
+}

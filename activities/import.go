@@ -1,0 +1,468 @@
+// Package activities does all of erpsync's I/O for the import workflows: it reads pages from the
+// ERP, turns records into search documents, writes them to Elasticsearch and keeps the sync
+// state. Only cursors and counts leave an activity; records never enter workflow history.
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.uber.org/zap"
+
+	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+	"github.com/erpsync/erpsync/search"
+)
+
+// Index is the search index as the import activities use it. *search.Index implements it.
+type Index interface {
+	Alias(e erp.Entity) string
+	CreateGeneration(ctx context.Context, e erp.Entity) (string, error)
+	FinishGeneration(ctx context.Context, index string) error
+	SwapAlias(ctx context.Context, e erp.Entity, index string) (previous string, err error)
+	Write(ctx context.Context, target string, ops []search.Op) (search.Counts, error)
+	DeadLetterRejections(ctx context.Context, rs []erp.Rejection) error
+	LoadState(ctx context.Context, e erp.Entity) (search.State, error)
+	SaveState(ctx context.Context, s search.State) error
+	IDs(ctx context.Context, target, after string, n int) ([]string, error)
+}
+
+var _ Index = (*search.Index)(nil)
+
+// Settings tune the imports. Zero fields take the defaults named on each.
+type Settings struct {
+	// PageSize is the number of ERP roots per page (default 500).
+	PageSize int
+	// ChunkPages and ChunkDuration bound one SyncChunk (default 20 pages, 60 s): short enough
+	// that pause and cancel take effect soon, long enough that Temporal round trips are a small
+	// share of the work.
+	ChunkPages    int
+	ChunkDuration time.Duration
+	// SafetyLag caps a run's upper bound at its start minus this (default 30 s), so changes the
+	// ERP commits late or stamps with a skewed clock are read by the next run.
+	SafetyLag time.Duration
+	// Overlap is how far before the watermark an update run starts reading (default 5 min): a
+	// record stamped inside it but committed after the previous run is still found.
+	Overlap time.Duration
+	// MaxDeleteShare stops a reconcile sweep that would delete more than this share of an index
+	// (default 0.1).
+	MaxDeleteShare float64
+	// Document shapes the search documents.
+	Document document.Options
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.PageSize == 0 {
+		s.PageSize = 500
+	}
+	if s.ChunkPages == 0 {
+		s.ChunkPages = 20
+	}
+	if s.ChunkDuration == 0 {
+		s.ChunkDuration = time.Minute
+	}
+	if s.SafetyLag == 0 {
+		s.SafetyLag = 30 * time.Second
+	}
+	if s.Overlap == 0 {
+		s.Overlap = 5 * time.Minute
+	}
+	if s.MaxDeleteShare == 0 {
+		s.MaxDeleteShare = 0.1
+	}
+	return s
+}
+
+// Import holds the activities of the import workflows and their dependencies. Create it once
+// per worker and register it; its methods are safe for concurrent use.
+type Import struct {
+	Source   erp.Source
+	Index    Index
+	Log      *zap.Logger
+	Settings Settings
+	// Now is the clock (time.Now when nil); tests set it.
+	Now func() time.Time
+}
+
+func (a *Import) settings() Settings { return a.Settings.withDefaults() }
+
+func (a *Import) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (a *Import) log(ctx context.Context) *zap.Logger {
+	l := a.Log
+	if l == nil {
+		l = zap.NewNop()
+	}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		l = l.With(zap.String("workflow_id", info.WorkflowExecution.ID), zap.String("activity", info.ActivityType.Name), zap.Int32("attempt", info.Attempt))
+	}
+	return l
+}
+
+// Begin fixes a run's bounds for one entity: for an update, from the watermark minus the
+// overlap window into the alias; for a rebuild, from the beginning into a new generation, which
+// update runs then also write to until the swap.
+func (a *Import) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
+	res, err := a.begin(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) {
+	s := a.settings()
+	if !in.Entity.Valid() {
+		return BeginResult{}, invalid("begin", "unknown entity %q", in.Entity)
+	}
+	st, err := a.Index.LoadState(ctx, in.Entity)
+	if err != nil {
+		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
+	}
+	res := BeginResult{Until: a.now().Add(-s.SafetyLag).Truncate(time.Microsecond)}
+	switch in.Mode {
+	case Update:
+		res.Target = a.Index.Alias(in.Entity)
+		res.From = rewind(st.Watermark, s.Overlap)
+		res.DeletionsFrom = rewind(st.DeletionWatermark, s.Overlap)
+	case Rebuild:
+		gen, err := a.Index.CreateGeneration(ctx, in.Entity)
+		if err != nil {
+			return BeginResult{}, fmt.Errorf("create %s generation: %w", in.Entity, err)
+		}
+		st.Rebuilding = gen
+		if err := a.Index.SaveState(ctx, st); err != nil {
+			return BeginResult{}, fmt.Errorf("save state of %s: %w", in.Entity, err)
+		}
+		res.Target = gen
+	default:
+		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
+	}
+	if c, ok := a.Source.(erp.Counter); ok {
+		n, err := c.Count(ctx, in.Entity, erp.ReadRequest{After: res.From, Until: res.Until})
+		if err != nil {
+			a.log(ctx).Warn("cannot count records for progress", zap.Error(err))
+		}
+		res.Expected = n
+	}
+	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
+		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
+	return res, nil
+}
+
+// rewind returns the position overlap before c, at the start of that instant (so every record
+// stamped from then on is read again); the zero cursor stays the beginning.
+func rewind(c erp.Cursor, overlap time.Duration) erp.Cursor {
+	if c.IsZero() {
+		return erp.Cursor{}
+	}
+	return erp.Cursor{Modified: c.Modified.Add(-overlap).Add(-time.Microsecond)}
+}
+
+// chunkHeartbeat is what SyncChunk and ApplyDeletions heartbeat after every acknowledged page,
+// and resume from on a retry.
+type chunkHeartbeat struct {
+	Cursor erp.Cursor `json:"cursor"`
+	Counts Counts     `json:"counts"`
+}
+
+// SyncChunk reads up to ChunkPages pages (or ChunkDuration) of changed roots after in.After,
+// writes their documents and heartbeats the cursor after each page Elasticsearch acknowledged.
+// The next page is fetched while the current one is written. A retried attempt resumes from
+// the last heartbeated cursor, so at most the pages since that heartbeat are written twice.
+func (a *Import) SyncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
+	res, err := a.syncChunk(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
+	s := a.settings()
+	maxPages, maxDur := in.MaxPages, in.MaxDuration
+	if maxPages == 0 {
+		maxPages = s.ChunkPages
+	}
+	if maxDur == 0 {
+		maxDur = s.ChunkDuration
+	}
+	res := ChunkResult{Next: in.After}
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		var hb chunkHeartbeat
+		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil {
+			res.Next, res.Counts = hb.Cursor, hb.Counts
+			a.log(ctx).Info("chunk resumes from its last heartbeat", zap.Stringer("cursor", hb.Cursor), zap.Int("pages_done", hb.Counts.Pages))
+		}
+	}
+	targets, err := a.targets(ctx, in.Entity, in.Target)
+	if err != nil {
+		return res, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
+	deadline := a.now().Add(maxDur)
+	for n := 0; n < maxPages; n++ {
+		p, ok := <-pages
+		if !ok {
+			return res, ctx.Err()
+		}
+		if p.err != nil {
+			return res, p.err
+		}
+		c, err := a.writePage(ctx, in.Entity, targets, p.page)
+		if err != nil {
+			return res, err
+		}
+		res.Next, res.Done = p.page.next, p.page.done
+		res.Counts = res.Counts.Add(c)
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+		}
+		if res.Done || a.now().After(deadline) {
+			break
+		}
+	}
+	return res, nil
+}
+
+// targets are where an entity's writes go: the given target, and a generation a rebuild is
+// filling, so that changes an update run reads during a rebuild survive the swap.
+func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]string, error) {
+	if target != a.Index.Alias(e) {
+		return []string{target}, nil
+	}
+	st, err := a.Index.LoadState(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("load state of %s: %w", e, err)
+	}
+	if st.Rebuilding != "" && st.Rebuilding != target {
+		return []string{target, st.Rebuilding}, nil
+	}
+	return []string{target}, nil
+}
+
+func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
+	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests}
+	if len(p.rejected) > 0 {
+		if err := a.Index.DeadLetterRejections(ctx, p.rejected); err != nil {
+			return c, fmt.Errorf("dead-letter rejected %s: %w", e, err)
+		}
+		c.DeadLettered += len(p.rejected)
+	}
+	for i, t := range targets {
+		wc, err := a.Index.Write(ctx, t, p.ops)
+		if err != nil {
+			return c, fmt.Errorf("write %s page to %s: %w", e, t, err)
+		}
+		if i == 0 { // the extra target of a running rebuild is not counted twice
+			c.Indexed += wc.Indexed
+			c.Stale += wc.Stale
+			c.Deleted += wc.Deleted
+			c.DeadLettered += wc.DeadLettered
+		}
+	}
+	return c, nil
+}
+
+// page is one ERP page turned into index operations.
+type page struct {
+	ops      []search.Op
+	rejected []erp.Rejection
+	read     int
+	requests int
+	next     erp.Cursor
+	done     bool
+}
+
+type fetched struct {
+	page page
+	err  error
+}
+
+// prefetch reads pages one ahead of the writer, in order, until the read is done, an error
+// occurs or ctx ends; it closes the channel then.
+func (a *Import) prefetch(ctx context.Context, e erp.Entity, req erp.ReadRequest) <-chan fetched {
+	out := make(chan fetched, 1)
+	go func() {
+		defer close(out)
+		for {
+			p, err := a.readPage(ctx, e, req)
+			select {
+			case out <- fetched{page: p, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.done {
+				return
+			}
+			req.After = p.next
+		}
+	}()
+	return out
+}
+
+// readPage reads one page of e and builds its documents.
+func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
+	opts := a.settings().Document
+	switch e {
+	case erp.Products:
+		return convert(a.Source.Products(ctx, req))(func(r erp.Product) search.Op {
+			return search.IndexOp(document.ID(r.Company, r.ItemNumber), document.Version(r.Modified), document.FromProduct(r, opts))
+		})
+	case erp.Customers:
+		return convert(a.Source.Customers(ctx, req))(func(r erp.Customer) search.Op {
+			return search.IndexOp(document.ID(r.Company, r.Account), document.Version(r.Modified), document.FromCustomer(r))
+		})
+	case erp.Contacts:
+		return convert(a.Source.Contacts(ctx, req))(func(r erp.Contact) search.Op {
+			return search.IndexOp(document.ID(r.Company, r.ID), document.Version(r.Modified), document.FromContact(r))
+		})
+	case erp.SalesReps:
+		return convert(a.Source.SalesReps(ctx, req))(func(r erp.SalesRep) search.Op {
+			return search.IndexOp(document.ID(r.Company, r.PersonnelNumber), document.Version(r.Modified), document.FromSalesRep(r))
+		})
+	}
+	return page{}, invalid("read", "unknown entity %q", e)
+}
+
+// convert turns an ERP page of T into a page of index operations made by op.
+func convert[T any](p erp.Page[T], err error) func(op func(T) search.Op) (page, error) {
+	return func(op func(T) search.Op) (page, error) {
+		if err != nil {
+			return page{}, err
+		}
+		out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done,
+			ops: make([]search.Op, 0, len(p.Records))}
+		for _, r := range p.Records {
+			out.ops = append(out.ops, op(r))
+		}
+		return out, nil
+	}
+}
+
+// ApplyDeletions applies the ERP's deletion log from in.From up to in.Until to the entities'
+// indexes (and a generation a rebuild is filling), deleting with the deletion's time as the
+// external version so an older write can never bring a record back.
+func (a *Import) ApplyDeletions(ctx context.Context, in DeletionsInput) (DeletionsResult, error) {
+	res, err := a.applyDeletions(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (DeletionsResult, error) {
+	s := a.settings()
+	res := DeletionsResult{Next: in.From}
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		var hb chunkHeartbeat
+		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil {
+			res.Next, res.Counts = hb.Cursor, hb.Counts
+		}
+	}
+	wanted := make(map[erp.Entity]bool, len(in.Entities))
+	for _, e := range in.Entities {
+		wanted[e] = true
+	}
+	for {
+		p, err := a.Source.Deletions(ctx, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
+		if err != nil {
+			return res, fmt.Errorf("read deletion log: %w", err)
+		}
+		res.Counts.Pages++
+		res.Counts.Requests += p.Requests
+		byEntity := map[erp.Entity][]search.Op{}
+		for _, d := range p.Records {
+			if wanted[d.Entity] {
+				byEntity[d.Entity] = append(byEntity[d.Entity], search.DeleteOp(document.ID(d.Company, d.Key), document.Version(d.At)))
+			}
+		}
+		for _, e := range in.Entities { // in the caller's order: deterministic
+			ops := byEntity[e]
+			if len(ops) == 0 {
+				continue
+			}
+			targets, err := a.targets(ctx, e, a.Index.Alias(e))
+			if err != nil {
+				return res, err
+			}
+			for i, t := range targets {
+				wc, err := a.Index.Write(ctx, t, ops)
+				if err != nil {
+					return res, fmt.Errorf("delete %s from %s: %w", e, t, err)
+				}
+				if i == 0 {
+					res.Counts.Deleted += wc.Deleted
+					res.Counts.Stale += wc.Stale
+				}
+			}
+		}
+		res.Next = p.Next
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+		}
+		if p.Done {
+			return res, nil
+		}
+	}
+}
+
+// Finish ends one entity's run. A rebuild's generation is finished (refresh and replicas
+// restored) and swapped in atomically, keeping the previous one. Then the watermark moves to the
+// run's upper bound: it never goes back for an update, and a rebuild sets it no lower than what
+// update runs committed while they also wrote to the new generation.
+func (a *Import) Finish(ctx context.Context, in FinishInput) (FinishResult, error) {
+	res, err := a.finish(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, error) {
+	var res FinishResult
+	if in.Mode == Rebuild {
+		if err := a.Index.FinishGeneration(ctx, in.Target); err != nil {
+			return res, fmt.Errorf("finish generation %s: %w", in.Target, err)
+		}
+		prev, err := a.Index.SwapAlias(ctx, in.Entity, in.Target)
+		if err != nil {
+			return res, fmt.Errorf("swap %s to %s: %w", a.Index.Alias(in.Entity), in.Target, err)
+		}
+		res.Previous = prev
+	}
+	st, err := a.Index.LoadState(ctx, in.Entity)
+	if err != nil {
+		return res, fmt.Errorf("load state of %s: %w", in.Entity, err)
+	}
+	until := erp.Cursor{Modified: in.Until}
+	if st.Watermark.Less(until) {
+		st.Watermark = until
+	}
+	if st.DeletionWatermark.Less(in.Deletions) {
+		st.DeletionWatermark = in.Deletions
+	}
+	if in.Mode == Rebuild {
+		if st.DeletionWatermark.Less(until) {
+			st.DeletionWatermark = until
+		}
+		if st.Rebuilding == in.Target {
+			st.Rebuilding = ""
+		}
+		st.Generation = in.Target
+	}
+	st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
+		Read: in.Counts.Read, Indexed: in.Counts.Indexed, Deleted: in.Counts.Deleted, DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
+	if err := a.Index.SaveState(ctx, st); err != nil {
+		return res, fmt.Errorf("save state of %s: %w", in.Entity, err)
+	}
+	res.Watermark = st.Watermark
+	a.log(ctx).Info("import finished", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
+		zap.Stringer("watermark", st.Watermark), zap.Int("read", in.Counts.Read), zap.Int("indexed", in.Counts.Indexed),
+		zap.Int("deleted", in.Counts.Deleted), zap.Int("dead_lettered", in.Counts.DeadLettered))
+	return res, nil
+}
+
+func invalid(op, format string, args ...any) error {
+	return failure.E(failure.Invalid, op, fmt.Errorf(format, args...))
+}

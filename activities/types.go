@@ -1,0 +1,145 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+)
+
+// Mode is how an import reads the ERP.
+type Mode string
+
+// The import modes.
+const (
+	// Update reads only what changed since the entity's watermark (minus an overlap window) and
+	// applies the ERP's deletion log.
+	Update Mode = "update"
+	// Rebuild reads everything into a new index generation and swaps the alias to it; whatever
+	// the ERP no longer has is gone after the swap.
+	Rebuild Mode = "rebuild"
+	// Reconcile compares the ERP's keys with the index's and deletes the orphans, without
+	// re-reading records.
+	Reconcile Mode = "reconcile"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == Update || m == Rebuild || m == Reconcile }
+
+// Counts are what an import did, summed over pages, chunks and runs.
+type Counts struct {
+	Pages        int `json:"pages"`
+	Read         int `json:"read"`
+	Indexed      int `json:"indexed"`
+	Stale        int `json:"stale"`
+	Deleted      int `json:"deleted"`
+	DeadLettered int `json:"dead_lettered"`
+	Rejected     int `json:"rejected"`
+	Requests     int `json:"requests"`
+	// Duplicates counts pages indexed a second time because an attempt was retried after the
+	// last heartbeat (a worker crash, a timeout).
+	RepeatedPages int `json:"repeated_pages"`
+}
+
+// Add returns c + d.
+func (c Counts) Add(d Counts) Counts {
+	return Counts{
+		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
+		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
+		Requests: c.Requests + d.Requests, RepeatedPages: c.RepeatedPages + d.RepeatedPages,
+	}
+}
+
+// BeginInput starts the import of one entity.
+type BeginInput struct {
+	Entity erp.Entity `json:"entity"`
+	Mode   Mode       `json:"mode"`
+	RunID  string     `json:"run_id"`
+}
+
+// BeginResult says what the run reads and where it writes.
+type BeginResult struct {
+	// Target is where records are written: the alias (update) or a new generation (rebuild).
+	Target string `json:"target"`
+	// From is where reading starts: the watermark minus the overlap window (update), or the
+	// beginning (rebuild).
+	From erp.Cursor `json:"from"`
+	// Until is the run's upper bound: its start minus the safety lag.
+	Until time.Time `json:"until"`
+	// DeletionsFrom is where the deletion log is read from (update).
+	DeletionsFrom erp.Cursor `json:"deletions_from"`
+	// Expected is how many roots the read will return, when the ERP can count them (else 0).
+	Expected int `json:"expected,omitempty"`
+}
+
+// ChunkInput asks SyncChunk to process up to MaxPages pages or MaxDuration of one entity.
+type ChunkInput struct {
+	Entity erp.Entity `json:"entity"`
+	Target string     `json:"target"`
+	After  erp.Cursor `json:"after"`
+	Until  time.Time  `json:"until"`
+	// MaxPages and MaxDuration bound the chunk (zero: the worker's defaults).
+	MaxPages    int           `json:"max_pages,omitempty"`
+	MaxDuration time.Duration `json:"max_duration,omitempty"`
+}
+
+// ChunkResult is where a chunk stopped and what it did. Records never cross this boundary.
+type ChunkResult struct {
+	Next   erp.Cursor `json:"next"`
+	Done   bool       `json:"done"`
+	Counts Counts     `json:"counts"`
+}
+
+// DeletionsInput asks ApplyDeletions to apply the deletion log after From, up to Until, to the
+// entities' indexes.
+type DeletionsInput struct {
+	Entities []erp.Entity `json:"entities"`
+	From     erp.Cursor   `json:"from"`
+	Until    time.Time    `json:"until"`
+}
+
+// DeletionsResult is how far the deletion log was applied.
+type DeletionsResult struct {
+	Next   erp.Cursor `json:"next"`
+	Counts Counts     `json:"counts"`
+}
+
+// FinishInput ends one entity's run: for a rebuild, the generation is finished and swapped in;
+// then the watermark is committed.
+type FinishInput struct {
+	Entity erp.Entity `json:"entity"`
+	Mode   Mode       `json:"mode"`
+	RunID  string     `json:"run_id"`
+	// Target is the generation a rebuild wrote (ignored for updates).
+	Target string `json:"target"`
+	// Until becomes the watermark: the run read everything up to it.
+	Until time.Time `json:"until"`
+	// Deletions is how far the deletion log was applied (update); zero leaves it.
+	Deletions erp.Cursor `json:"deletions"`
+	Started   time.Time  `json:"started"`
+	Counts    Counts     `json:"counts"`
+}
+
+// FinishResult reports the committed state.
+type FinishResult struct {
+	Watermark erp.Cursor `json:"watermark"`
+	// Previous is the generation a rebuild replaced (kept for rollback).
+	Previous string `json:"previous,omitempty"`
+}
+
+// ReconcileInput asks Reconcile to delete the entity's documents whose record the ERP no
+// longer has.
+type ReconcileInput struct {
+	Entity erp.Entity `json:"entity"`
+	// MaxDeleteShare stops the sweep (deleting nothing) when the orphans exceed this share of
+	// the index, e.g. 0.1; zero means the worker's default.
+	MaxDeleteShare float64 `json:"max_delete_share,omitempty"`
+}
+
+// ReconcileResult is what the sweep found and did.
+type ReconcileResult struct {
+	Indexed int `json:"indexed"`
+	Orphans int `json:"orphans"`
+	Deleted int `json:"deleted"`
+	// Refused is set when the orphans exceeded the share and nothing was deleted.
+	Refused string `json:"refused,omitempty"`
+}

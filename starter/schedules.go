@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+// scheduleSpec is one of erpsync's schedules.
+type scheduleSpec struct {
+	ID       string
+	Workflow string
+	Mode     activities.Mode
+	Spec     client.ScheduleSpec
+}
+
+// ScheduleIDs are the stable IDs of erpsync's schedules, in the order status shows them.
+var ScheduleIDs = []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"}
+
+func scheduleSpecs(updateEvery time.Duration, rebuildCron string) []scheduleSpec {
+	every := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: updateEvery}}}
+	nightly := client.ScheduleSpec{CronExpressions: []string{rebuildCron}}
+	return []scheduleSpec{
+		{ID: "product-import-update", Workflow: workflows.ProductImportName, Mode: activities.Update, Spec: every},
+		{ID: "product-import-rebuild", Workflow: workflows.ProductImportName, Mode: activities.Rebuild, Spec: nightly},
+		{ID: "customer-import-update", Workflow: workflows.CustomerImportName, Mode: activities.Update, Spec: every},
+		{ID: "customer-import-rebuild", Workflow: workflows.CustomerImportName, Mode: activities.Rebuild, Spec: nightly},
+	}
+}
+
+func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("schedules needs a subcommand: apply, pause, unpause or trigger")
+	}
+	sub, args := args[0], args[1:]
+	c, err := e.temporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch sub {
+	case "apply":
+		fs := newFlags("schedules apply", "schedules apply [--update-every 5m] [--rebuild-cron \"0 2 * * *\"]", out)
+		every := fs.Duration("update-every", 5*time.Minute, "interval of the update runs")
+		cron := fs.String("rebuild-cron", "0 2 * * *", "cron expression (UTC) of the rebuild runs")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *every < time.Second {
+			return fmt.Errorf("--update-every %s: want at least 1s", *every)
+		}
+		return applySchedules(ctx, c, e.taskQueue, scheduleSpecs(*every, *cron), out)
+	case "pause", "unpause":
+		fs := newFlags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)", out)
+		note := fs.String("note", "", "why (shown in the Temporal UI)")
+		ids, err := parseInterspersed(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			ids = ScheduleIDs
+		}
+		if *note == "" {
+			*note = sub + "d with starter"
+		}
+		for _, id := range ids {
+			h := c.ScheduleClient().GetHandle(ctx, id)
+			if sub == "pause" {
+				err = h.Pause(ctx, client.SchedulePauseOptions{Note: *note})
+			} else {
+				err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: *note})
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", sub, id, err)
+			}
+			fmt.Fprintf(out, "%s: %sd\n", id, sub)
+		}
+		return nil
+	case "trigger":
+		fs := newFlags("schedules trigger", "schedules trigger SCHEDULE_ID", out)
+		ids, err := parseInterspersed(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 {
+			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(ScheduleIDs, ", "))
+		}
+		if err := c.ScheduleClient().GetHandle(ctx, ids[0]).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
+			return fmt.Errorf("trigger %s: %w", ids[0], err)
+		}
+		fmt.Fprintf(out, "%s: triggered\n", ids[0])
+		return nil
+	}
+	return fmt.Errorf("unknown schedules subcommand %q: want apply, pause, unpause or trigger", sub)
+}
+
+// applySchedules creates the schedules that are missing and updates the spec and action of the
+// others, keeping their state: a pause set in the UI stays.
+func applySchedules(ctx context.Context, c client.Client, taskQueue string, specs []scheduleSpec, out io.Writer) error {
+	for _, s := range specs {
+		action := &client.ScheduleWorkflowAction{
+			ID:        s.ID,
+			Workflow:  s.Workflow,
+			Args:      []any{workflows.ImportInput{Mode: s.Mode}},
+			TaskQueue: taskQueue,
+		}
+		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID:      s.ID,
+			Spec:    s.Spec,
+			Action:  action,
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+			Note:    "created by starter schedules apply",
+		})
+		if err == nil {
+			fmt.Fprintf(out, "%s: created\n", s.ID)
+			continue
+		}
+		var exists *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &exists) && !errors.Is(err, client.ErrScheduleAlreadyRunning) {
+			return fmt.Errorf("create schedule %s: %w", s.ID, err)
+		}
+		err = c.ScheduleClient().GetHandle(ctx, s.ID).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sch := in.Description.Schedule
+				spec := s.Spec
+				sch.Spec = &spec
+				sch.Action = action
+				if sch.Policy == nil {
+					sch.Policy = &client.SchedulePolicies{}
+				}
+				sch.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+				// sch.State (paused, note) is left as it is.
+				return &client.ScheduleUpdate{Schedule: &sch}, nil
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("update schedule %s: %w", s.ID, err)
+		}
+		fmt.Fprintf(out, "%s: updated\n", s.ID)
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Command worker runs erpsync's import workflows and activities on a Temporal task queue: it
+// reads the ERP, writes Elasticsearch and keeps the sync state, until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/logging"
+	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+const usage = `worker runs erpsync's Product import and Customer import on Temporal.
+
+It registers the ProductImport and CustomerImport workflows and their activities on a task
+queue, reads the ERP over OData, and writes Elasticsearch. Run as many as you like: Temporal
+spreads the work, and a crashed worker's chunk resumes on another from its last heartbeat.
+
+Configuration comes from the environment (flags override):
+  TEMPORAL_ADDRESS        Temporal frontend (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE      namespace (default "default")
+  ERPSYNC_TASK_QUEUE      task queue (default "erpsync")
+  ELASTICSEARCH_URL       e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY or
+                          ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT
+  ERPSYNC_INDEX_PREFIX    index prefix (default "erpsync")
+  ERP_URL                 OData service root of the ERP, e.g. http://127.0.0.1:8088 (required)
+  ERP_CLIENT_ID, ERP_CLIENT_SECRET, ERP_TOKEN_URL, ERP_SCOPE, ERP_COMPANIES, ERP_PAGE_SIZE
+                          OAuth2 client credentials and reading options of the ERP
+  ERPSYNC_SAFETY_LAG      a run reads up to its start minus this (default 30s)
+  ERPSYNC_OVERLAP         an update run re-reads this much before the watermark (default 5m)
+  ERPSYNC_CHUNK_PAGES     pages per chunk activity (default 20)
+  ERPSYNC_LOG_LEVEL       debug, info, warn, error (default info)
+  ERPSYNC_LOG_FORMAT      json or console (default json)
+
+Flags:
+`
+
+// Config is everything the worker needs; Load reads it and reports every problem at once.
+type Config struct {
+	TemporalAddress, Namespace, TaskQueue string
+	IndexPrefix                           string
+	Elasticsearch                         search.Config
+	ERP                                   d365.Config
+	Settings                              activities.Settings
+	LogLevel, LogFormat                   string
+}
+
+func load(args []string) (Config, error) {
+	c := Config{
+		TemporalAddress: getenv("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		Namespace:       getenv("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:       getenv("ERPSYNC_TASK_QUEUE", workflows.TaskQueue),
+		IndexPrefix:     getenv("ERPSYNC_INDEX_PREFIX", "erpsync"),
+		Elasticsearch:   search.ConfigFromEnv(),
+		ERP:             d365.ConfigFromEnv(),
+		LogLevel:        getenv("ERPSYNC_LOG_LEVEL", "info"),
+		LogFormat:       getenv("ERPSYNC_LOG_FORMAT", "json"),
+	}
+	var errs []error
+	c.Settings.SafetyLag = envDuration("ERPSYNC_SAFETY_LAG", &errs)
+	c.Settings.Overlap = envDuration("ERPSYNC_OVERLAP", &errs)
+	c.Settings.ChunkPages = envInt("ERPSYNC_CHUNK_PAGES", &errs)
+
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
+	fs.StringVar(&c.TemporalAddress, "temporal", c.TemporalAddress, "Temporal frontend address")
+	fs.StringVar(&c.TaskQueue, "task-queue", c.TaskQueue, "task queue")
+	fs.StringVar(&c.IndexPrefix, "index-prefix", c.IndexPrefix, "Elasticsearch index prefix")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.Elasticsearch.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.ERP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TemporalAddress == "" {
+		errs = append(errs, errors.New("TEMPORAL_ADDRESS is empty"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(k string, errs *[]error) time.Duration {
+	v := os.Getenv(k)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want a duration such as 30s or 5m", k, v))
+	}
+	return d
+}
+
+func envInt(k string, errs *[]error) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want a positive whole number", k, v))
+	}
+	return n
+}
+
+func main() {
+	cfg, err := load(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "worker: configuration:\n%v\nRun worker --help for the settings.\n", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg Config) error {
+	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	es, err := search.NewClient(cfg.Elasticsearch)
+	if err != nil {
+		return err
+	}
+	index := search.New(es, cfg.IndexPrefix)
+	setupCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = index.Setup(setupCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("set up indexes at %s: %w", cfg.Elasticsearch.URL, err)
+	}
+	source, err := d365.New(cfg.ERP)
+	if err != nil {
+		return err
+	}
+
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace, Logger: logging.Temporal(log)})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer tc.Close()
+
+	// Running activities get 30 s after SIGTERM to finish their page and heartbeat.
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	w.RegisterWorkflow(workflows.ProductImport) // registered as "ProductImport"
+	w.RegisterWorkflow(workflows.CustomerImport)
+	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Settings})
+
+	log.Info("worker starting", zap.String("temporal", cfg.TemporalAddress), zap.String("namespace", cfg.Namespace),
+		zap.String("task_queue", cfg.TaskQueue), zap.String("elasticsearch", cfg.Elasticsearch.URL),
+		zap.String("erp", cfg.ERP.BaseURL), zap.String("index_prefix", cfg.IndexPrefix))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	log.Info("worker stopping: finishing running activities")
+	w.Stop()
+	return nil
+}

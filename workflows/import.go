@@ -1,0 +1,371 @@
+// Package workflows orchestrates erpsync's imports on Temporal: ProductImport and
+// CustomerImport loop over chunks of ERP pages through activities, keep only cursors and counts,
+// continue as new when history grows, and commit the watermark when a run read everything. It
+// does no I/O and reads no clock but the workflow's own.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
+)
+
+// Signal and query names, as users type them in the Temporal UI or CLI.
+const (
+	// SignalPause stops a running import at the next chunk boundary (a page boundary); its
+	// checkpoint is kept.
+	SignalPause = "pause"
+	// SignalResume lets a paused import go on.
+	SignalResume = "resume"
+	// QueryProgress returns a Progress.
+	QueryProgress = "progress"
+)
+
+// Workflow and task-queue names.
+const (
+	ProductImportName  = "ProductImport"
+	CustomerImportName = "CustomerImport"
+	// TaskQueue is the default task queue of the worker.
+	TaskQueue = "erpsync"
+)
+
+// ImportInput starts an import. Users set Mode; Checkpoint is carried by continue-as-new.
+type ImportInput struct {
+	Mode activities.Mode `json:"mode"`
+	// ChunkPages and ChunkDuration bound one SyncChunk activity (zero: the worker's defaults).
+	ChunkPages    int           `json:"chunk_pages,omitempty"`
+	ChunkDuration time.Duration `json:"chunk_duration,omitempty"`
+	// HeartbeatTimeout is how long a silent chunk activity may go before Temporal retries it on
+	// another worker (default 30 s): the time a crashed worker's work waits.
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+	// MaxDeleteShare bounds a reconcile sweep (zero: the worker's default).
+	MaxDeleteShare float64 `json:"max_delete_share,omitempty"`
+	// MaxChunksPerRun makes the workflow continue as new after this many chunks even if Temporal
+	// does not suggest it yet (default 1000).
+	MaxChunksPerRun int `json:"max_chunks_per_run,omitempty"`
+	// Checkpoint is where a continued run resumes. Leave it empty.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+}
+
+// Checkpoint is the whole state of an import run that crosses continue-as-new.
+type Checkpoint struct {
+	RunID   string    `json:"run_id"`
+	Started time.Time `json:"started"`
+	// Entity is the index, in the import's entity list, of the entity in progress.
+	Entity int `json:"entity"`
+	// Begun is the entity's BeginResult, nil until it has begun.
+	Begun  *activities.BeginResult `json:"begun,omitempty"`
+	Cursor erp.Cursor              `json:"cursor"`
+	// Counts has one entry per entity of the import, in order.
+	Counts []activities.Counts `json:"counts"`
+	// Expected is the number of records each begun entity's read is expected to return.
+	Expected []int `json:"expected"`
+	Chunks   int   `json:"chunks"`
+	Paused   bool  `json:"paused,omitempty"`
+	// Runs counts the continue-as-new generations of this import.
+	Runs int `json:"runs"`
+}
+
+// EntityResult is what an import did to one entity.
+type EntityResult struct {
+	Entity    erp.Entity        `json:"entity"`
+	Counts    activities.Counts `json:"counts"`
+	Watermark erp.Cursor        `json:"watermark"`
+	// Reconcile is set for a reconcile run.
+	Reconcile *activities.ReconcileResult `json:"reconcile,omitempty"`
+}
+
+// ImportResult is a finished import.
+type ImportResult struct {
+	Mode     activities.Mode `json:"mode"`
+	Entities []EntityResult  `json:"entities"`
+	// Runs is the number of workflow runs (continue-as-new generations) it took.
+	Runs int `json:"runs"`
+}
+
+// Progress is what the progress query and the UI's current details show.
+type Progress struct {
+	Import  string          `json:"import"`
+	Mode    activities.Mode `json:"mode"`
+	Phase   string          `json:"phase"`
+	Entity  erp.Entity      `json:"entity"`
+	Cursor  string          `json:"cursor"`
+	Paused  bool            `json:"paused"`
+	Started time.Time       `json:"started"`
+	// Until is the run's upper bound: the ERP's records up to it are read.
+	Until  time.Time         `json:"until,omitempty"`
+	Totals activities.Counts `json:"totals"`
+	// Expected is the number of records the begun entities' reads are expected to return (0
+	// when the ERP cannot count): the total for a progress bar.
+	Expected int                 `json:"expected"`
+	Counts   []activities.Counts `json:"counts"`
+	// Entities names the entries of Counts.
+	Entities []erp.Entity `json:"entities"`
+	// RecordsPerSecond is records read per second of wall time since the import started.
+	RecordsPerSecond float64 `json:"records_per_second"`
+	Runs             int     `json:"runs"`
+}
+
+// ProductImport imports products: every product with everything the webshop shows about it.
+func ProductImport(ctx workflow.Context, in ImportInput) (ImportResult, error) {
+	return runImport(ctx, ProductImportName, []erp.Entity{erp.Products}, in)
+}
+
+// CustomerImport imports customers, contacts and sales representatives, in that order.
+func CustomerImport(ctx workflow.Context, in ImportInput) (ImportResult, error) {
+	return runImport(ctx, CustomerImportName, []erp.Entity{erp.Customers, erp.Contacts, erp.SalesReps}, in)
+}
+
+// ImportFor returns the workflow that imports e.
+func ImportFor(e erp.Entity) (name string, fn func(workflow.Context, ImportInput) (ImportResult, error)) {
+	if e == erp.Products {
+		return ProductImportName, ProductImport
+	}
+	return CustomerImportName, CustomerImport
+}
+
+// a is the nil pointer workflows call activities through; the worker registers the real struct.
+var a *activities.Import
+
+type importRun struct {
+	name     string
+	entities []erp.Entity
+	in       ImportInput
+	cp       *Checkpoint
+	phase    string
+}
+
+func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (ImportResult, error) {
+	if !in.Mode.Valid() {
+		return ImportResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("mode %q: want update, rebuild or reconcile", in.Mode), "invalid", nil)
+	}
+	r := &importRun{name: name, entities: entities, in: in, cp: in.Checkpoint}
+	if r.cp == nil {
+		info := workflow.GetInfo(ctx)
+		r.cp = &Checkpoint{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Started: workflow.Now(ctx)}
+	}
+	for len(r.cp.Counts) < len(entities) {
+		r.cp.Counts = append(r.cp.Counts, activities.Counts{})
+		r.cp.Expected = append(r.cp.Expected, 0)
+	}
+	r.cp.Runs++
+	r.phase = "starting"
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(ctx), nil }); err != nil {
+		return ImportResult{}, err
+	}
+	pause := workflow.GetSignalChannel(ctx, SignalPause)
+	resume := workflow.GetSignalChannel(ctx, SignalResume)
+
+	if in.Mode == activities.Reconcile {
+		return r.reconcile(ctx)
+	}
+
+	res := ImportResult{Mode: in.Mode}
+	for ; r.cp.Entity < len(entities); r.cp.Entity++ {
+		e := entities[r.cp.Entity]
+		if r.cp.Begun == nil {
+			r.phase = "beginning " + string(e)
+			var begun activities.BeginResult
+			if err := workflow.ExecuteActivity(shortCtx(ctx), a.Begin, activities.BeginInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID}).Get(ctx, &begun); err != nil {
+				return res, fmt.Errorf("begin %s: %w", e, err)
+			}
+			r.cp.Begun = &begun
+			r.cp.Cursor = begun.From
+			r.cp.Expected[r.cp.Entity] = begun.Expected
+		}
+		r.phase = "reading " + string(e)
+		for done := false; !done; {
+			r.drainSignals(pause, resume)
+			if r.cp.Paused {
+				r.phase = "paused"
+				r.showDetails(ctx)
+				if err := r.awaitResume(ctx, pause, resume); err != nil {
+					return res, err
+				}
+				r.phase = "reading " + string(e)
+			}
+			var chunk activities.ChunkResult
+			in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: r.cp.Cursor, Until: r.cp.Begun.Until,
+				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration}
+			if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChunk, in).Get(ctx, &chunk); err != nil {
+				return res, fmt.Errorf("sync %s after %s: %w", e, r.cp.Cursor, err)
+			}
+			r.cp.Cursor = chunk.Next
+			r.cp.Counts[r.cp.Entity] = r.cp.Counts[r.cp.Entity].Add(chunk.Counts)
+			r.cp.Chunks++
+			done = chunk.Done
+			r.showDetails(ctx)
+			if !done && r.shouldContinueAsNew(ctx) {
+				r.drainSignals(pause, resume)
+				next := r.in
+				next.Checkpoint = r.cp
+				return res, workflow.NewContinueAsNewError(ctx, r.name, next)
+			}
+		}
+
+		var deletions erp.Cursor
+		if in.Mode == activities.Update {
+			r.phase = "deleting " + string(e)
+			var del activities.DeletionsResult
+			din := activities.DeletionsInput{Entities: []erp.Entity{e}, From: r.cp.Begun.DeletionsFrom, Until: r.cp.Begun.Until}
+			if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.ApplyDeletions, din).Get(ctx, &del); err != nil {
+				return res, fmt.Errorf("apply deletions of %s: %w", e, err)
+			}
+			deletions = del.Next
+			r.cp.Counts[r.cp.Entity] = r.cp.Counts[r.cp.Entity].Add(del.Counts)
+		}
+
+		r.phase = "committing " + string(e)
+		var fin activities.FinishResult
+		finIn := activities.FinishInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID, Target: r.cp.Begun.Target,
+			Until: r.cp.Begun.Until, Deletions: deletions, Started: r.cp.Started, Counts: r.cp.Counts[r.cp.Entity]}
+		if err := workflow.ExecuteActivity(shortCtx(ctx), a.Finish, finIn).Get(ctx, &fin); err != nil {
+			return res, fmt.Errorf("finish %s: %w", e, err)
+		}
+		r.cp.Begun = nil
+		r.cp.Cursor = erp.Cursor{}
+		r.showDetails(ctx)
+	}
+	r.phase = "done"
+	for i, e := range entities {
+		res.Entities = append(res.Entities, EntityResult{Entity: e, Counts: r.cp.Counts[i]})
+	}
+	res.Runs = r.cp.Runs
+	r.showDetails(ctx)
+	return res, nil
+}
+
+func (r *importRun) reconcile(ctx workflow.Context) (ImportResult, error) {
+	res := ImportResult{Mode: activities.Reconcile, Runs: r.cp.Runs}
+	for i, e := range r.entities {
+		r.cp.Entity = i
+		r.phase = "reconciling " + string(e)
+		var rec activities.ReconcileResult
+		in := activities.ReconcileInput{Entity: e, MaxDeleteShare: r.in.MaxDeleteShare}
+		if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.Reconcile, in).Get(ctx, &rec); err != nil {
+			return res, fmt.Errorf("reconcile %s: %w", e, err)
+		}
+		r.cp.Counts[i].Deleted += rec.Deleted
+		res.Entities = append(res.Entities, EntityResult{Entity: e, Counts: r.cp.Counts[i], Reconcile: &rec})
+	}
+	r.phase = "done"
+	r.showDetails(ctx)
+	return res, nil
+}
+
+// drainSignals applies the pause and resume signals received so far, in order of arrival per
+// channel; a resume after a pause wins because both are drained before the flag is read.
+func (r *importRun) drainSignals(pause, resume workflow.ReceiveChannel) {
+	for pause.ReceiveAsync(nil) {
+		r.cp.Paused = true
+	}
+	for resume.ReceiveAsync(nil) {
+		r.cp.Paused = false
+	}
+}
+
+func (r *importRun) awaitResume(ctx workflow.Context, pause, resume workflow.ReceiveChannel) error {
+	for r.cp.Paused {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.cp.Paused = false })
+		sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return temporal.NewCanceledError("cancelled while paused")
+		}
+	}
+	return nil
+}
+
+func (r *importRun) shouldContinueAsNew(ctx workflow.Context) bool {
+	limit := r.in.MaxChunksPerRun
+	if limit == 0 {
+		limit = 1000
+	}
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || r.cp.Chunks >= limit*r.cp.Runs
+}
+
+func (r *importRun) progress(ctx workflow.Context) Progress {
+	p := Progress{Import: r.name, Mode: r.in.Mode, Phase: r.phase, Paused: r.cp.Paused, Started: r.cp.Started,
+		Counts: r.cp.Counts, Entities: r.entities, Runs: r.cp.Runs, Cursor: r.cp.Cursor.String()}
+	if r.cp.Entity < len(r.entities) {
+		p.Entity = r.entities[r.cp.Entity]
+	}
+	if r.cp.Begun != nil {
+		p.Until = r.cp.Begun.Until
+	}
+	for i, c := range r.cp.Counts {
+		p.Totals = p.Totals.Add(c)
+		p.Expected += r.cp.Expected[i]
+	}
+	if secs := workflow.Now(ctx).Sub(r.cp.Started).Seconds(); secs > 0 {
+		p.RecordsPerSecond = float64(p.Totals.Read) / secs
+	}
+	return p
+}
+
+// showDetails puts the progress where the Temporal UI shows a workflow's current details.
+func (r *importRun) showDetails(ctx workflow.Context) {
+	p := r.progress(ctx)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** (%s): %s", p.Import, p.Mode, p.Phase)
+	if p.Paused {
+		b.WriteString(" — paused, send the `resume` signal to go on")
+	}
+	fmt.Fprintf(&b, "\n\n| entity | pages | read | indexed | deleted | dead-lettered | rejected |\n|---|---|---|---|---|---|---|\n")
+	for i, e := range p.Entities {
+		c := p.Counts[i]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d |\n", e, c.Pages, c.Read, c.Indexed, c.Deleted, c.DeadLettered, c.Rejected)
+	}
+	fmt.Fprintf(&b, "\ncursor: `%s` · %.0f records/s · run %d", p.Cursor, p.RecordsPerSecond, p.Runs)
+	workflow.SetCurrentDetails(ctx, b.String())
+}
+
+// retry is the activities' retry policy: backoff without end for what may pass (the ERP or
+// Elasticsearch down, rate limits); the activities mark permanent failures non-retryable
+// themselves, and rate limits carry their own next delay.
+var retry = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    time.Minute,
+}
+
+// shortCtx is for activities that do a few requests (begin, finish).
+func shortCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy:            retry,
+	})
+}
+
+// chunkCtx is for the long activities that page through the ERP: a chunk runs for up to a few
+// minutes and heartbeats after every page, so a dead worker's chunk moves on after the
+// heartbeat timeout, from the last heartbeated cursor.
+func (r *importRun) chunkCtx(ctx workflow.Context) workflow.Context {
+	hb := r.in.HeartbeatTimeout
+	if hb == 0 {
+		hb = 30 * time.Second
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Minute,
+		ScheduleToCloseTimeout: 12 * time.Hour,
+		HeartbeatTimeout:       hb,
+		RetryPolicy:            retry,
+	})
+}
+
+// IsCanceled reports whether err is a cancellation (for callers that print results).
+func IsCanceled(err error) bool {
+	var ce *temporal.CanceledError
+	return errors.As(err, &ce)
+}

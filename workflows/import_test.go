@@ -1,0 +1,207 @@
+package workflows
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func cursorAt(n int) erp.Cursor {
+	return erp.Cursor{Modified: t0.Add(time.Duration(n) * time.Second), Company: "usmf", Key: "k"}
+}
+
+// chunks mocks SyncChunk as a read of n chunks of 10 records, checking that each chunk
+// continues exactly where the previous one stopped.
+func chunks(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int) *int {
+	calls := 0
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+			if want := cursorAt(calls); calls > 0 && in.After != want {
+				t.Errorf("chunk %d starts after %s, want %s", calls, in.After, want)
+			}
+			calls++
+			return activities.ChunkResult{Next: cursorAt(calls), Done: calls == n,
+				Counts: activities.Counts{Pages: 2, Read: 10, Indexed: 10}}, nil
+		})
+	return &calls
+}
+
+func TestUpdateReadsChunksDeletesAndCommits(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	until := t0.Add(time.Hour)
+	env.OnActivity(a.Begin, mock.Anything, activities.BeginInput{Entity: erp.Products, Mode: activities.Update, RunID: "default-test-workflow-id/default-test-run-id"}).
+		Return(activities.BeginResult{Target: "erpsync-products", Until: until}, nil).Once()
+	calls := chunks(t, env, 3)
+	env.OnActivity(a.ApplyDeletions, mock.Anything, activities.DeletionsInput{Entities: []erp.Entity{erp.Products}, Until: until}).
+		Return(activities.DeletionsResult{Next: cursorAt(99), Counts: activities.Counts{Deleted: 4}}, nil).Once()
+	var finished activities.FinishInput
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ any, in activities.FinishInput) (activities.FinishResult, error) {
+		finished = in
+		return activities.FinishResult{Watermark: erp.Cursor{Modified: in.Until}}, nil
+	}).Once()
+
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res ImportResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if *calls != 3 {
+		t.Fatalf("%d chunks, want 3", *calls)
+	}
+	got := res.Entities[0].Counts
+	if got.Read != 30 || got.Indexed != 30 || got.Pages != 6 || got.Deleted != 4 {
+		t.Fatalf("counts %+v, want 30 read and indexed, 6 pages, 4 deleted", got)
+	}
+	if !finished.Until.Equal(until) || finished.Deletions != cursorAt(99) || finished.Counts.Read != 30 {
+		t.Fatalf("finish got %+v", finished)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestCustomerImportRebuildsEachEntityAndNeverDeletesFromTheLog(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	var begun []erp.Entity
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ any, in activities.BeginInput) (activities.BeginResult, error) {
+		begun = append(begun, in.Entity)
+		return activities.BeginResult{Target: "gen-" + string(in.Entity), Until: t0}, nil
+	})
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+		if in.Target != "gen-"+string(in.Entity) {
+			t.Errorf("%s written to %s", in.Entity, in.Target)
+		}
+		return activities.ChunkResult{Done: true, Counts: activities.Counts{Read: 5}}, nil
+	})
+	var swapped []string
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ any, in activities.FinishInput) (activities.FinishResult, error) {
+		swapped = append(swapped, in.Target)
+		return activities.FinishResult{}, nil
+	})
+	env.ExecuteWorkflow(CustomerImport, ImportInput{Mode: activities.Rebuild})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"gen-customers", "gen-contacts", "gen-salesreps"}
+	if len(swapped) != 3 || swapped[0] != want[0] || swapped[1] != want[1] || swapped[2] != want[2] {
+		t.Fatalf("swapped %v, want %v", swapped, want)
+	}
+	if len(begun) != 3 {
+		t.Fatalf("begun %v", begun)
+	}
+	env.AssertNotCalled(t, "ApplyDeletions", mock.Anything, mock.Anything)
+}
+
+func TestContinueAsNewCarriesTheCheckpoint(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0.Add(time.Hour)}, nil)
+	chunks(t, env, 100)
+
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update, MaxChunksPerRun: 2})
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new after 2 chunks, got %v", err)
+	}
+	if can.WorkflowType.Name != ProductImportName {
+		t.Fatalf("continues as %q", can.WorkflowType.Name)
+	}
+	var next ImportInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	cp := next.Checkpoint
+	if cp == nil || cp.Cursor != cursorAt(2) || cp.Begun == nil || cp.Counts[0].Read != 20 || cp.Runs != 1 || cp.Chunks != 2 {
+		t.Fatalf("checkpoint %+v", cp)
+	}
+
+	// The continued run resumes from the checkpoint: no second Begin, the cursor goes on.
+	env2 := s.NewTestWorkflowEnvironment()
+	env2.RegisterActivity(&activities.Import{})
+	calls := 2
+	env2.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+		if in.After != cursorAt(calls) {
+			t.Errorf("resumed after %s, want %s", in.After, cursorAt(calls))
+		}
+		calls++
+		return activities.ChunkResult{Next: cursorAt(calls), Done: true, Counts: activities.Counts{Read: 10}}, nil
+	})
+	env2.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
+	env2.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil)
+	env2.ExecuteWorkflow(ProductImport, next)
+	var res ImportResult
+	if err := env2.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Entities[0].Counts.Read != 30 || res.Runs != 2 {
+		t.Fatalf("after continue-as-new: %+v, want 30 read over 2 runs", res)
+	}
+	env2.AssertNotCalled(t, "Begin", mock.Anything, mock.Anything)
+}
+
+func TestPauseStopsBetweenChunksAndResumeGoesOn(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0}, nil)
+	calls := chunks(t, env, 4)
+	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil)
+
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPause, nil) }, 0)
+	var whilePaused Progress
+	var chunksWhilePaused int
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryProgress)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := v.Get(&whilePaused); err != nil {
+			t.Error(err)
+		}
+		chunksWhilePaused = *calls
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalResume, nil) }, 2*time.Hour)
+
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if !whilePaused.Paused || whilePaused.Phase != "paused" {
+		t.Fatalf("an hour after the pause signal the progress is %+v", whilePaused)
+	}
+	if chunksWhilePaused >= 4 {
+		t.Fatalf("%d chunks ran while paused", chunksWhilePaused)
+	}
+	if *calls != 4 {
+		t.Fatalf("%d chunks after resume, want 4", *calls)
+	}
+}
+
+func TestBadModeFailsAtOnce(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: "sometimes"})
+	if err := env.GetWorkflowError(); err == nil {
+		t.Fatal("an unknown mode must fail the workflow")
+	}
+}
