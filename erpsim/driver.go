@@ -132,6 +132,17 @@ type change struct {
 
 // Step makes one random change now (or, for a late commit, starts it and returns).
 func (d *Driver) Step(ctx context.Context) error {
+	// A planned create may hit an existing key: plan again a few times.
+	for range 3 {
+		if err := d.step(ctx); store.KindOf(err) != store.Conflict {
+			return err
+		}
+	}
+	d.failed.Add(1)
+	return nil
+}
+
+func (d *Driver) step(ctx context.Context) error {
 	c, err := d.plan(ctx)
 	if err != nil || c == nil {
 		return err
@@ -166,11 +177,15 @@ func (d *Driver) Step(ctx context.Context) error {
 		return nil
 	}
 	if _, err := d.store.Write(ctx, apply); err != nil {
-		d.failed.Add(1)
-		if store.KindOf(err) != 0 {
-			return nil // a planned change that no longer fits (a key taken, a record gone)
+		switch store.KindOf(err) {
+		case store.Conflict:
+			return err
+		case 0:
+			d.failed.Add(1)
+			return fmt.Errorf("%s %s: %w", c.op, c.table, err)
 		}
-		return fmt.Errorf("%s %s: %w", c.op, c.table, err)
+		d.failed.Add(1)
+		return nil // a planned change that no longer fits (a record gone meanwhile)
 	}
 	count.Add(1)
 	return nil

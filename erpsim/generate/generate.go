@@ -15,8 +15,9 @@ import (
 	"github.com/erpsync/erpsync/erpsim/store"
 )
 
-// Config sizes the data set. Counts are totals over all companies, spread evenly. The zero
-// value of a field takes the default in Defaults.
+// Config sizes the data set. Counts are totals over all companies, spread evenly. A zero
+// MasterShare, VariantsPerMaster, ContactsPerCust, PriceGroups or Categories takes the default in
+// Defaults; a negative MasterShare or ContactsPerCust means none.
 type Config struct {
 	Seed      uint64
 	Companies []string // dataAreaIds; the first should be usmf (the default company)
@@ -60,6 +61,15 @@ func (c *Config) fill() {
 	}
 	if len(c.Languages) == 0 {
 		c.Languages = d.Languages
+	}
+	if c.MasterShare == 0 {
+		c.MasterShare = d.MasterShare
+	}
+	if c.ContactsPerCust == 0 {
+		c.ContactsPerCust = d.ContactsPerCust
+	}
+	if c.Categories == 0 {
+		c.Categories = d.Categories
 	}
 	if c.VariantsPerMaster <= 0 {
 		c.VariantsPerMaster = d.VariantsPerMaster
@@ -387,7 +397,11 @@ func productText(l int, brand string, n noun, adj [4]string, model string, years
 	case 1:
 		a := germanAdjective(adj[1], n.gender)
 		name = fmt.Sprintf("%s %s %s %s", brand, a, n.words[1], model)
-		desc = fmt.Sprintf("%s %s von %s für Zuhause und Büro. Langlebig verarbeitet, mit %d Jahren Garantie.", a, n.words[1], brand, years)
+		garantie := fmt.Sprintf("%d Jahren", years)
+		if years == 1 {
+			garantie = "einem Jahr"
+		}
+		desc = fmt.Sprintf("%s %s von %s für Zuhause und Büro. Langlebig verarbeitet, mit %s Garantie.", a, n.words[1], brand, garantie)
 	case 2:
 		name = fmt.Sprintf("%s %s %s %s", brand, adj[2], strings.ToLower(n.words[2]), model)
 		desc = fmt.Sprintf("%s %s van %s voor thuis en op kantoor. Gemaakt om lang mee te gaan, met %d jaar garantie.", adj[2], strings.ToLower(n.words[2]), brand, years)

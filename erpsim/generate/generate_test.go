@@ -1,0 +1,112 @@
+package generate
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/erpsync/erpsync/erpsim/store"
+)
+
+func generated(t *testing.T, cfg Config) (*store.Store, Stats) {
+	t.Helper()
+	s, err := store.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	stats, err := Run(context.Background(), s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, stats
+}
+
+// digest hashes every record of every collection in key order.
+func digest(t *testing.T, s *store.Store) string {
+	h := sha256.New()
+	for _, tb := range s.Schema().Tables {
+		page, err := s.Query(context.Background(), store.Query{Table: tb.Name, Top: -1, PageSize: 1 << 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(h, tb.Name, page.Rows)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func TestDeterministic(t *testing.T) {
+	cfg := Config{Seed: 42, Products: 200, Customers: 20, SalesReps: 6}
+	a, _ := generated(t, cfg)
+	b, _ := generated(t, cfg)
+	if digest(t, a) != digest(t, b) {
+		t.Error("the same seed gave different data")
+	}
+	cfg.Seed = 43
+	c, _ := generated(t, cfg)
+	if digest(t, a) == digest(t, c) {
+		t.Error("another seed gave the same data")
+	}
+}
+
+func TestCatalogContents(t *testing.T) {
+	s, stats := generated(t, Config{Seed: 1, Products: 600, Customers: 60, SalesReps: 30})
+	for _, tb := range s.Schema().Tables {
+		if tb.Name != store.DeletedRecords && stats.Records[tb.Name] == 0 {
+			t.Errorf("no %s generated", tb.Name)
+		}
+	}
+	if got := stats.Records[store.ReleasedProducts]; got != 600 {
+		t.Errorf("%d products, want 600", got)
+	}
+	count := func(table, where string) int {
+		t.Helper()
+		var n int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM "` + table + `" WHERE ` + where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for what, n := range map[string]int{
+		"invisible categories":      count(store.ProductCategories, `IsVisibleInWebshop = 'No'`),
+		"sales-stopped items":       count(store.ItemDefaultOrderSettings, `IsSalesStopped = 'Yes'`),
+		"masters":                   count(store.ReleasedProducts, `ProductSubType = 'ProductMaster'`),
+		"variant prices":            count(store.SalesPriceAgreements, `ProductColorId <> ''`),
+		"customer prices":           count(store.SalesPriceAgreements, `AccountCode = 'Table'`),
+		"all-item prices":           count(store.SalesPriceAgreements, `ItemCode = 'All'`),
+		"foreign currency prices":   count(store.SalesPriceAgreements, `PriceCurrencyCode <> 'USD' AND dataAreaId = 'usmf'`),
+		"German descriptions":       count(store.ProductTranslations, `LanguageId = 'de' AND ProductDescription LIKE '%Garantie%'`),
+		"blocked customers":         count(store.Customers, `OnHoldStatus NOT IN ('No','Never')`),
+		"dated price validity":      count(store.SalesPriceAgreements, `PriceApplicableFromDate <> '1900-01-01'`),
+		"quantity breaks":           count(store.SalesPriceAgreements, `FromQuantity <> '1' AND FromQuantity <> '0'`),
+		"reps in two groups":        count(store.CommissionSalesRepresentatives, `PersonnelNumber IN (SELECT PersonnelNumber FROM CommissionSalesRepresentatives GROUP BY dataAreaId, PersonnelNumber HAVING COUNT(*) > 1)`),
+		"delivery addresses":        count(store.CustomerPostalAddresses, `AddressLocationRoles = 'Delivery'`),
+		"data sheets (attachments)": count(store.ProductAttachments, `DocumentType = 'File'`),
+	} {
+		if n == 0 {
+			t.Errorf("no %s", what)
+		}
+	}
+	// Every bar code is a valid EAN-13.
+	rows, err := s.DB().Query(`SELECT Barcode FROM ProductBarcodes`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code string
+		rows.Scan(&code)
+		if len(code) != 13 || strings.Trim(code, "0123456789") != "" || eanCheck(code[:12]) != int(code[12]-'0') {
+			t.Errorf("bad EAN-13 %q", code)
+		}
+	}
+}
+
+func TestEANCheck(t *testing.T) {
+	// 4006381333931 is a well-known valid EAN-13.
+	if got := eanCheck("400638133393"); got != 1 {
+		t.Errorf("check digit %d, want 1", got)
+	}
+}
