@@ -1,0 +1,316 @@
+// Package d365 is the Dynamics 365 Finance and Operations OData connector: an erp.Source that
+// reads changed roots by keyset and their children in batches, with OAuth2 client credentials,
+// classified errors and bounded retries.
+package d365
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+)
+
+// Client reads D365 F&O over OData v4. It is safe for concurrent use; create one per process.
+type Client struct {
+	cfg    Config
+	data   string // service root of the collections: BaseURL + "/data/"
+	http   *http.Client
+	tokens *tokenCache
+	colls  map[string]*collection // by D365 name
+	// companyFilter restricts root and log reads to Config.Companies ("" = every company).
+	companyFilter string
+	// entityByName maps a configured root collection name to its entity (DeletedRecords).
+	entityByName map[string]erp.Entity
+	// maxIn caps the values of one "in (...)" list (0: only the URL length does); tests use it
+	// to compare batch sizes.
+	maxIn int
+}
+
+var _ erp.Source = (*Client)(nil)
+
+// New returns a Client for cfg, or cfg's problems. It does not contact the service: the first
+// read fetches the token (a wrong secret then fails with failure.Unauthorized).
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("d365 config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	hc := &http.Client{Timeout: cfg.Timeout}
+	cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL}
+	if cfg.Scope != "" {
+		cc.Scopes = []string{cfg.Scope}
+	}
+	c := &Client{
+		cfg:    cfg,
+		data:   cfg.BaseURL + "/data/",
+		http:   hc,
+		tokens: &tokenCache{conf: cc, http: hc},
+		colls:  map[string]*collection{},
+	}
+	for d365, name := range cfg.Names.collections() {
+		c.colls[d365] = newCollection(d365, name, cfg.Names.Fields[d365])
+	}
+	switch len(cfg.Companies) {
+	case 0:
+	case 1:
+		c.companyFilter = "dataAreaId eq " + quote(cfg.Companies[0])
+	default:
+		c.companyFilter = "dataAreaId in " + quoteList(cfg.Companies)
+	}
+	c.entityByName = map[string]erp.Entity{
+		c.colls[collReleasedProducts].name: erp.Products,
+		c.colls[collCustomers].name:        erp.Customers,
+		c.colls[collContacts].name:         erp.Contacts,
+		c.colls[collSalesReps].name:        erp.SalesReps,
+	}
+	return c, nil
+}
+
+// tokenCache holds the bearer token: it fetches one when there is none or the one it has
+// expires within a minute (or a tenth of its life), and drops it when the service refused it.
+type tokenCache struct {
+	conf *clientcredentials.Config
+	http *http.Client
+
+	mu    sync.Mutex
+	tok   *oauth2.Token
+	early time.Time // when to fetch the next one, before tok expires
+}
+
+// token returns a valid access token, fetching one if needed. Concurrent callers wait for one
+// fetch.
+func (t *tokenCache) token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != nil && time.Now().Before(t.early) {
+		return t.tok.AccessToken, nil
+	}
+	start := time.Now()
+	tok, err := t.conf.Token(context.WithValue(ctx, oauth2.HTTPClient, t.http))
+	if err != nil {
+		return "", classifyTokenError(ctx, err)
+	}
+	t.tok, t.early = tok, time.Now().Add(time.Hour)
+	if !tok.Expiry.IsZero() {
+		life := tok.Expiry.Sub(start)
+		t.early = tok.Expiry.Add(-min(time.Minute, life/10))
+	}
+	return tok.AccessToken, nil
+}
+
+// invalidate drops token if it is still the cached one, so that the next call fetches anew.
+func (t *tokenCache) invalidate(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != nil && t.tok.AccessToken == token {
+		t.tok = nil
+	}
+}
+
+func classifyTokenError(ctx context.Context, err error) error {
+	const op = "get OAuth2 token"
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", op, ctx.Err())
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		kind := failure.Invalid
+		if re.Response != nil {
+			kind = failure.FromStatus(re.Response.StatusCode)
+		}
+		switch re.ErrorCode {
+		case "invalid_client", "unauthorized_client", "invalid_grant", "access_denied":
+			kind = failure.Unauthorized
+		}
+		e := failure.E(kind, op, err)
+		if kind == failure.RateLimited && re.Response != nil {
+			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		}
+		return e
+	}
+	return failure.E(failure.Unavailable, op, err)
+}
+
+// counter counts the HTTP requests of one page; safe for concurrent use.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) add() { c.n.Add(1) }
+
+func (c *counter) value() int { return int(c.n.Load()) }
+
+// envelope is an OData collection answer: its rows, raw, and the link to the next page.
+type envelope struct {
+	Value    []json.RawMessage
+	NextLink string
+}
+
+// get reads one OData page at u and returns it, retrying rate limits and unavailability up to
+// Config.MaxRetries times and a rejected token once. Errors are *failure.Error values classified
+// here, where the status is known, or ctx's error.
+func (c *Client) get(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, error) {
+	refreshed := false
+	for attempt := 0; ; attempt++ {
+		env, token, err := c.try(ctx, op, u, prefer, n)
+		if err == nil {
+			return env, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", op, ctx.Err())
+		}
+		kind := failure.KindOf(err)
+		if kind == failure.Unauthorized && token != "" && !refreshed {
+			// The service refused a token we thought valid (expired early, or the service lost
+			// its sessions): fetch a new one and try once more.
+			c.tokens.invalidate(token)
+			refreshed = true
+			attempt--
+			continue
+		}
+		if (kind != failure.RateLimited && kind != failure.Unavailable) || attempt >= c.cfg.MaxRetries {
+			return nil, err
+		}
+		wait := c.backoff(attempt)
+		if ra := failure.RetryAfterOf(err); ra > 0 {
+			wait = min(ra, c.cfg.MaxRetryWait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%s: %w", op, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the wait before retry attempt+1: exponential with full jitter, capped.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.RetryWait << min(attempt, 16)
+	d = min(d, c.cfg.MaxRetryWait)
+	return d/2 + rand.N(d/2+1)
+}
+
+// try makes one request. It returns the token it used, so that get can drop it on a 401.
+func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, string, error) {
+	token, err := c.tokens.token(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", failure.E(failure.Invalid, op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("OData-Version", "4.0")
+	req.Header.Set("OData-MaxVersion", "4.0")
+	if prefer > 0 {
+		req.Header.Set("Prefer", "odata.maxpagesize="+strconv.Itoa(prefer))
+	}
+	n.add()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, token, ctx.Err()
+		}
+		return nil, token, failure.E(failure.Unavailable, op, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, token, statusError(op, resp)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		// A cut connection or a body shorter than its Content-Length.
+		return nil, token, failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
+	}
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return nil, token, failure.E(failure.Unavailable, op, err)
+	}
+	return env, token, nil
+}
+
+// statusError classifies a non-200 answer, with the OData error message when there is one.
+func statusError(op string, resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(body))
+	var oe struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &oe) == nil && oe.Error.Message != "" {
+		msg = oe.Error.Message
+		if oe.Error.Code != "" {
+			msg = oe.Error.Code + ": " + msg
+		}
+	}
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	e := failure.E(failure.FromStatus(resp.StatusCode), op, fmt.Errorf("HTTP %d: %s", resp.StatusCode, msg))
+	if e.Kind == failure.Other {
+		e.Kind = failure.Unavailable // 1xx/3xx: not an answer we can use; a retry may be
+	}
+	if e.Kind == failure.RateLimited {
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP date; zero if absent or bad.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// parseEnvelope decodes an OData collection answer strictly: one JSON object with a "value"
+// array and nothing after it. A truncated or malformed body is an error, never fewer rows.
+func parseEnvelope(body []byte) (*envelope, error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	var raw struct {
+		Value    *[]json.RawMessage `json:"value"`
+		NextLink string             `json:"@odata.nextLink"`
+	}
+	if err := d.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("malformed answer (%d bytes): %w", len(body), err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("malformed answer (%d bytes): data after the JSON object", len(body))
+	}
+	if raw.Value == nil {
+		return nil, fmt.Errorf("malformed answer (%d bytes): no \"value\" array", len(body))
+	}
+	return &envelope{Value: *raw.Value, NextLink: raw.NextLink}, nil
+}

@@ -1,0 +1,480 @@
+package d365
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+)
+
+// Common field names (D365's; a collection's mapping may rename them).
+const (
+	fCompany  = "dataAreaId"
+	fModified = "ModifiedDateTime"
+)
+
+// collection is one OData collection with its field-name mapping. Code names fields by D365's
+// names; f translates them for a request and rows are renamed back when decoded.
+type collection struct {
+	d365, name string
+	toEnv      map[string]string // D365 field -> environment field (overrides only)
+	fromEnv    map[string]string
+}
+
+func newCollection(d365, name string, fields map[string]string) *collection {
+	c := &collection{d365: d365, name: name, toEnv: map[string]string{}, fromEnv: map[string]string{}}
+	for from, to := range fields {
+		c.toEnv[from], c.fromEnv[to] = to, from
+	}
+	return c
+}
+
+// f returns the environment's name of D365 field name.
+func (c *collection) f(name string) string {
+	if n, ok := c.toEnv[name]; ok {
+		return n
+	}
+	return name
+}
+
+// fs maps several field names, comma-separated (for $select and $orderby).
+func (c *collection) fs(names ...string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = c.f(n)
+	}
+	return strings.Join(out, ",")
+}
+
+// row is one decoded record, its fields under D365's names, numbers as json.Number.
+type row struct {
+	coll string
+	m    map[string]any
+	raw  json.RawMessage
+}
+
+// decodeRows decodes the rows of an answer. A row that is not a JSON object makes the answer
+// malformed (failure.Unavailable: a retry may get a whole one).
+func decodeRows(op string, coll *collection, raws []json.RawMessage) ([]row, error) {
+	rows := make([]row, len(raws))
+	for i, raw := range raws {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var m map[string]any
+		if err := d.Decode(&m); err != nil || m == nil {
+			return nil, failure.E(failure.Unavailable, op, fmt.Errorf("malformed row %d: %.200s", i, raw))
+		}
+		for env, d365 := range coll.fromEnv {
+			if v, ok := m[env]; ok {
+				delete(m, env)
+				m[d365] = v
+			}
+		}
+		rows[i] = row{coll: coll.d365, m: m, raw: raw}
+	}
+	return rows, nil
+}
+
+// checker reads typed fields out of rows and collects what is wrong with them; a root with
+// problems (its own or its children's) is rejected with them as the reason.
+type checker struct{ problems []string }
+
+func (k *checker) bad(r row, field, format string, args ...any) {
+	msg := fmt.Sprintf("%s.%s: ", r.coll, field) + fmt.Sprintf(format, args...)
+	k.problems = append(k.problems, msg)
+}
+
+// badChild records a problem of a child row, with the row as the ERP sent it.
+func (k *checker) badChild(r row, field, format string, args ...any) {
+	k.bad(r, field, format+" in %.300s", append(args, r.raw)...)
+}
+
+func (k *checker) ok() bool { return len(k.problems) == 0 }
+
+func (k *checker) reason() string { return strings.Join(k.problems, "; ") }
+
+// str returns a text field; absent and null are "". Text that was not valid UTF-8 is a problem:
+// Go's decoder turns invalid bytes (and the service's own replacement) into U+FFFD.
+func (k *checker) str(r row, field string) string {
+	v, ok := r.m[field]
+	if !ok || v == nil {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		k.bad(r, field, "%v is not a string", v)
+		return ""
+	}
+	if strings.ContainsRune(s, utf8.RuneError) || !utf8.ValidString(s) {
+		k.bad(r, field, "%q is not valid UTF-8 text", s)
+		return ""
+	}
+	return s
+}
+
+// int returns an integer field; absent is 0.
+func (k *checker) int(r row, field string) int64 {
+	v, ok := r.m[field]
+	if !ok || v == nil {
+		return 0
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		k.bad(r, field, "%v is not a number", v)
+		return 0
+	}
+	i, err := n.Int64()
+	if err != nil {
+		k.bad(r, field, "%s is not an integer", n)
+		return 0
+	}
+	return i
+}
+
+// dec returns a decimal field exactly; absent is zero.
+func (k *checker) dec(r row, field string) erp.Decimal {
+	v, ok := r.m[field]
+	if !ok || v == nil {
+		return ""
+	}
+	var text string
+	switch v := v.(type) {
+	case json.Number:
+		text = string(v)
+	case string: // IEEE754Compatible=true writes decimals as strings
+		text = v
+	default:
+		k.bad(r, field, "%v is not a decimal number", v)
+		return ""
+	}
+	d, err := erp.ParseDecimal(text)
+	if err != nil {
+		k.bad(r, field, "%v", err)
+		return ""
+	}
+	return d
+}
+
+// yes returns a NoYes field as a bool; absent is false.
+func (k *checker) yes(r row, field string) bool {
+	switch v := r.m[field].(type) {
+	case nil:
+		return false
+	case string:
+		switch v {
+		case "Yes":
+			return true
+		case "No", "":
+			return false
+		}
+	case bool:
+		return v
+	}
+	k.bad(r, field, "%v is not Yes or No", r.m[field])
+	return false
+}
+
+// time returns a date-time field in UTC; it must be present.
+func (k *checker) time(r row, field string) time.Time {
+	s, _ := r.m[field].(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		k.bad(r, field, "%v is not a date-time", r.m[field])
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// currency returns an ISO 4217 code field: three upper-case letters (or empty when allowEmpty).
+func (k *checker) currency(r row, field string, allowEmpty bool, child bool) string {
+	s := k.str(r, field)
+	if s == "" && allowEmpty {
+		return ""
+	}
+	valid := len(s) == 3
+	for i := 0; i < len(s); i++ {
+		valid = valid && s[i] >= 'A' && s[i] <= 'Z'
+	}
+	if !valid {
+		if child {
+			k.badChild(r, field, "%q is not a currency code (3 upper-case letters)", s)
+		} else {
+			k.bad(r, field, "%q is not a currency code (3 upper-case letters)", s)
+		}
+		return ""
+	}
+	return s
+}
+
+// quote writes an OData string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// quoteList writes "('a','b')".
+func quoteList(values []string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(quote(v))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// timeLiteral writes an Edm.DateTimeOffset literal, exact to the microsecond.
+func timeLiteral(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// escapeQuery escapes a query value, leaving the characters OData filters are made of and that
+// RFC 3986 allows in a query ('(),:@!*$/) readable and short.
+func escapeQuery(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("-._~'(),:@!*$/", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// param is one query option.
+type param struct{ name, value string }
+
+// url returns the URL of a collection query.
+func (c *Client) url(coll *collection, params ...param) string {
+	var b strings.Builder
+	b.WriteString(c.data)
+	b.WriteString(url.PathEscape(coll.name))
+	sep := byte('?')
+	for _, p := range params {
+		if p.value == "" {
+			continue
+		}
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString(p.name)
+		b.WriteByte('=')
+		b.WriteString(escapeQuery(p.value))
+	}
+	return b.String()
+}
+
+// fetch reads a query and every page after it (@odata.nextLink), up to limit rows (0: all).
+func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, n *counter) ([]row, error) {
+	var raws []json.RawMessage
+	for u != "" {
+		env, err := c.get(ctx, op, u, prefer, n)
+		if err != nil {
+			return nil, err
+		}
+		raws = append(raws, env.Value...)
+		u = env.NextLink
+		if limit > 0 && len(raws) >= limit {
+			raws = raws[:limit]
+			break
+		}
+		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			u = c.data + strings.TrimPrefix(u, "/")
+		}
+	}
+	return decodeRows(op, coll, raws)
+}
+
+// fetchIn reads the rows of coll in one company whose field is one of values (and that match
+// cond, if not empty), in as few requests as the URL length allows.
+func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, company, cond, field string, values []string, sel []string) ([]row, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	op := "read " + coll.name
+	prefix := coll.f(fCompany) + " eq " + quote(company) + " and "
+	if cond != "" {
+		prefix += cond + " and "
+	}
+	prefix += coll.f(field) + " in "
+	selText := ""
+	if sel != nil {
+		selText = coll.fs(sel...)
+	}
+	build := func(list []string) string {
+		return c.url(coll, param{"cross-company", "true"}, param{"$filter", prefix + quoteList(list)}, param{"$select", selText})
+	}
+	var out []row
+	for start := 0; start < len(values); {
+		// Take values while the URL stays within the limit (at least one).
+		length := len(build(nil))
+		end := start
+		for end < len(values) {
+			l := len(escapeQuery(quote(values[end]))) + 1
+			if end > start && (length+l > c.cfg.MaxURLLength || (c.maxIn > 0 && end-start >= c.maxIn)) {
+				break
+			}
+			length += l
+			end++
+		}
+		rows, err := c.fetch(ctx, op, coll, build(values[start:end]), 0, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+		start = end
+	}
+	return out, nil
+}
+
+// fetchWhere reads every row of coll in one company that matches cond.
+func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, company, cond string) ([]row, error) {
+	filter := coll.f(fCompany) + " eq " + quote(company)
+	if cond != "" {
+		filter += " and " + cond
+	}
+	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, n)
+}
+
+// parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
+// others are cancelled then.
+func (c *Client) parallel(ctx context.Context, tasks []func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, c.cfg.Concurrency)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, task := range tasks {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := task(ctx); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// root is a root row with its place in change order.
+type root struct {
+	row
+	cur erp.Cursor
+	chk checker
+}
+
+// readRoots reads one page of roots of coll after r.After, in change order
+// (ModifiedDateTime, dataAreaId, key), never with $skip.
+func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, keyField string, r erp.ReadRequest) ([]*root, int, error) {
+	size := r.PageSize
+	if size <= 0 {
+		size = c.cfg.PageSize
+	}
+	size = min(size, MaxPageSize)
+	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
+	var conds []string
+	if !r.After.IsZero() {
+		t := timeLiteral(r.After.Modified)
+		conds = append(conds, fmt.Sprintf("(%s gt %s or (%s eq %s and (%s gt %s or (%s eq %s and %s gt %s))))",
+			m, t, m, t, co, quote(r.After.Company), co, quote(r.After.Company), key, quote(r.After.Key)))
+	}
+	if !r.Until.IsZero() {
+		conds = append(conds, m+" le "+timeLiteral(r.Until))
+	}
+	if c.companyFilter != "" {
+		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
+	}
+	u := c.url(coll,
+		param{"cross-company", "true"},
+		param{"$filter", strings.Join(conds, " and ")},
+		param{"$orderby", strings.Join([]string{m, co, key}, ",")},
+		param{"$top", strconv.Itoa(size)},
+	)
+	op := "read " + coll.name + " page"
+	rows, err := c.fetch(ctx, op, coll, u, size, size, n)
+	if err != nil {
+		return nil, size, err
+	}
+	roots := make([]*root, len(rows))
+	prev := r.After.Modified
+	for i, rw := range rows {
+		rt := &root{row: rw}
+		var k checker
+		// The cursor keeps the key as sent even when it is bad text, so that the next page
+		// continues after it; the checker rejects the root.
+		key, _ := rw.m[keyField].(string)
+		rt.chk.str(rw, keyField)
+		rt.cur = erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany), Key: key}
+		if !k.ok() || rt.cur.Company == "" {
+			// Without its place in change order the page cannot continue after it.
+			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("root without a readable %s and %s: %s: %.300s", fModified, fCompany, k.reason(), rw.raw))
+		}
+		if rt.cur.Modified.Before(prev) {
+			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("the service ignored $orderby: %s after %s", rt.cur.Modified.Format(erp.TimeLayout), prev.Format(erp.TimeLayout)))
+		}
+		prev = rt.cur.Modified
+		if rt.cur.Key == "" && rt.chk.ok() {
+			rt.chk.bad(rw, keyField, "the key is missing")
+		}
+		roots[i] = rt
+	}
+	return roots, size, nil
+}
+
+// companyKey identifies a root within the page.
+type companyKey struct{ company, key string }
+
+// keysByCompany groups the keys of roots that have one by company, in page order.
+func keysByCompany(roots []*root) (companies []string, keys map[string][]string) {
+	keys = map[string][]string{}
+	seen := map[companyKey]bool{}
+	for _, rt := range roots {
+		if rt.cur.Key == "" {
+			continue
+		}
+		ck := companyKey{rt.cur.Company, rt.cur.Key}
+		if seen[ck] {
+			continue
+		}
+		seen[ck] = true
+		if _, ok := keys[ck.company]; !ok {
+			companies = append(companies, ck.company)
+		}
+		keys[ck.company] = append(keys[ck.company], ck.key)
+	}
+	return companies, keys
+}
+
+// pageEnd fills a page's cursor and Done from its roots.
+func pageEnd(roots []*root, size int, after erp.Cursor) (next erp.Cursor, done bool) {
+	if len(roots) == 0 {
+		return after, true
+	}
+	return roots[len(roots)-1].cur, len(roots) < size
+}
+
+// rejection is the Rejection of a root whose checker found problems.
+func rejection(e erp.Entity, rt *root) erp.Rejection {
+	return erp.Rejection{Entity: e, Company: rt.cur.Company, Key: rt.cur.Key, Reason: rt.chk.reason(), Raw: rt.raw}
+}
