@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make dev: the whole of erpsync on one machine. Starts Elasticsearch and the Temporal dev server
+# (provisioned on first use), the ERP simulator with a demo catalog and its change driver, the
+# worker, the schedules and (when present) the storefront; prints where everything is; Ctrl-C
+# stops what this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${ERPSIM_ADDR:=127.0.0.1:8088}"
+: "${ERPSIM_CLIENT_ID:=erpsync}"
+: "${ERPSIM_CLIENT_SECRET:=erpsync-dev-secret}"
+: "${ERPSIM_CHANGE_RATE:=1}"
+: "${ERPSIM_DB:=var/erpsim.db}"
+: "${ERPSYNC_UPDATE_EVERY:=1m}"
+: "${STOREFRONT_ADDR:=127.0.0.1:8080}"
+export ERPSIM_ADDR ERPSIM_CLIENT_ID ERPSIM_CLIENT_SECRET ERPSIM_CHANGE_RATE ERPSIM_DB STOREFRONT_ADDR
+
+# Services this script finds running are left running when it stops.
+had_es=0; had_temporal=0
+[ -n "${ELASTICSEARCH_URL:-}" ] || ! curl -fsS -m 2 http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1 || had_es=1
+[ -n "${ELASTICSEARCH_URL:-}" ] && had_es=1
+[ -n "${TEMPORAL_ADDRESS:-}" ] && had_temporal=1
+(exec 3<>/dev/tcp/127.0.0.1/7233) 2>/dev/null && had_temporal=1
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo; echo "[dev] stopping..."
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "$had_es" = 1 ] || scripts/services.sh down es || true
+  [ "$had_temporal" = 1 ] || scripts/services.sh down temporal || true
+}
+trap stop_all INT TERM EXIT
+
+scripts/services.sh up
+eval "$(scripts/services.sh env)"
+
+mkdir -p bin var/log
+cmds=(./worker ./starter ./cmd/erpsim)
+[ -d cmd/storefront ] && cmds+=(./cmd/storefront)
+echo "[dev] building ${cmds[*]}"
+go build -o bin/ "${cmds[@]}"
+
+echo "[dev] ERP simulator on http://$ERPSIM_ADDR (database $ERPSIM_DB, change rate $ERPSIM_CHANGE_RATE/s)"
+bin/erpsim serve >var/log/erpsim.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 600); do
+  curl -fsS -m 2 -d grant_type=client_credentials -d client_id="$ERPSIM_CLIENT_ID" -d client_secret="$ERPSIM_CLIENT_SECRET" \
+    "http://$ERPSIM_ADDR/oauth2/token" >/dev/null 2>&1 && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { tail -20 var/log/erpsim.log; exit 1; }
+  sleep 1
+done
+
+export ERP_URL="http://$ERPSIM_ADDR" ERP_CLIENT_ID="$ERPSIM_CLIENT_ID" ERP_CLIENT_SECRET="$ERPSIM_CLIENT_SECRET"
+bin/worker --log-format console >var/log/worker.log 2>&1 &
+pids+=($!)
+echo "[dev] worker started (log var/log/worker.log)"
+
+bin/starter schedules apply --update-every "$ERPSYNC_UPDATE_EVERY"
+bin/starter schedules trigger product-import-update >/dev/null
+bin/starter schedules trigger customer-import-update >/dev/null
+
+if [ -x bin/storefront ]; then
+  bin/storefront >var/log/storefront.log 2>&1 &
+  pids+=($!)
+fi
+
+cat <<BANNER
+
+  erpsync is running. Ctrl-C stops it.
+
+  Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
+  Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -customers, -contacts, -salesreps)
+  ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
+  Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
+  Worker metrics    http://127.0.0.1:9464/metrics
+  Logs              var/log/
+
+  bin/starter status                       schedules, watermarks, lag, counts
+  bin/starter run products --mode rebuild --wait
+BANNER
+wait -n "${pids[@]}" || true
+echo "[dev] a process ended; see var/log/"
