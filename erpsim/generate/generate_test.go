@@ -110,3 +110,31 @@ func TestEANCheck(t *testing.T) {
 		t.Errorf("check digit %d, want 1", got)
 	}
 }
+
+// TestChildQueriesUseForeignKeyIndexes checks the plan of the connector's child reads after a
+// load: "ItemNumber in (...)" must seek the foreign-key index, not walk the company.
+func TestChildQueriesUseForeignKeyIndexes(t *testing.T) {
+	s, _ := generated(t, Config{Seed: 1, Products: 3000, Customers: 30, SalesReps: 6})
+	for table, order := range map[string]string{
+		store.SalesPriceAgreements:       "AgreementRecId",
+		store.ProductBarcodes:            "Barcode",
+		store.ProductTranslations:        "ItemNumber, LanguageId",
+		store.ProductCategoryAssignments: "ItemNumber, CategoryId",
+	} {
+		rows, err := s.DB().Query(`EXPLAIN QUERY PLAN SELECT * FROM "` + table + `" WHERE "dataAreaId" = 'usmf' AND "ItemNumber" IN ('1000','1001','1002') ORDER BY ` + order + ` LIMIT 10001`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var a, b, c int
+			var d string
+			rows.Scan(&a, &b, &c, &d)
+			plan = append(plan, d)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "; "); !strings.Contains(p, "ItemNumber=?") {
+			t.Errorf("%s: plan %q does not seek by ItemNumber", table, p)
+		}
+	}
+}

@@ -71,7 +71,9 @@ func (s *Store) load(ctx context.Context, fn func(l *Loader) error) error {
 	if err := l.commit(); err != nil {
 		return err
 	}
-	for _, q := range create {
+	// Statistics let the planner pick the foreign-key index for "ItemNumber in (...)" rather
+	// than walking the primary key in $orderby order.
+	for _, q := range append(create, "PRAGMA analysis_limit=1000", "ANALYZE") {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("load: %s: %w", q, err)
 		}

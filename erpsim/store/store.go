@@ -59,6 +59,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.clock.observe(last)
+	// Refresh the planner's statistics if they are stale (cheap with analysis_limit).
+	for _, q := range []string{"PRAGMA analysis_limit=1000", "PRAGMA optimize=0x10002"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %s: %w", path, q, err)
+		}
+	}
 	return s, nil
 }
 
