@@ -76,6 +76,13 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
+// Recorder receives what the activities did, for the worker's metrics (*metrics.Metrics).
+type Recorder interface {
+	Records(entity, outcome string, n int)
+	Chunk(entity string, d time.Duration)
+	Watermark(entity string, t time.Time)
+}
+
 // Import holds the activities of the import workflows and their dependencies. Create it once
 // per worker and register it; its methods are safe for concurrent use.
 type Import struct {
@@ -83,6 +90,8 @@ type Import struct {
 	Index    Index
 	Log      *zap.Logger
 	Settings Settings
+	// Metrics, when set, receives counts, chunk latencies and watermarks.
+	Metrics Recorder
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
 }
@@ -177,8 +186,23 @@ type chunkHeartbeat struct {
 // The next page is fetched while the current one is written. A retried attempt resumes from
 // the last heartbeated cursor, so at most the pages since that heartbeat are written twice.
 func (a *Import) SyncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
+	start := time.Now()
 	res, err := a.syncChunk(ctx, in)
+	if a.Metrics != nil {
+		a.Metrics.Chunk(string(in.Entity), time.Since(start))
+	}
 	return res, temporalError(err)
+}
+
+// record passes a page's counts to the metrics.
+func (a *Import) record(e erp.Entity, c Counts) {
+	if a.Metrics == nil {
+		return
+	}
+	for outcome, n := range map[string]int{"read": c.Read, "indexed": c.Indexed, "stale": c.Stale, "deleted": c.Deleted,
+		"dead_lettered": c.DeadLettered, "rejected": c.Rejected} {
+		a.Metrics.Records(string(e), outcome, n)
+	}
 }
 
 func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
@@ -221,6 +245,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		res.Next, res.Done = p.page.next, p.page.done
 		res.Counts = res.Counts.Add(c)
+		a.record(in.Entity, c)
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		}
@@ -457,6 +482,9 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		return res, fmt.Errorf("save state of %s: %w", in.Entity, err)
 	}
 	res.Watermark = st.Watermark
+	if a.Metrics != nil {
+		a.Metrics.Watermark(string(in.Entity), st.Watermark.Modified)
+	}
 	a.log(ctx).Info("import finished", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.Stringer("watermark", st.Watermark), zap.Int("read", in.Counts.Read), zap.Int("indexed", in.Counts.Indexed),
 		zap.Int("deleted", in.Counts.Deleted), zap.Int("dead_lettered", in.Counts.DeadLettered))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/logging"
+	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/workflows"
 )
@@ -45,6 +47,7 @@ Configuration comes from the environment (flags override):
   ERPSYNC_CHUNK_PAGES     pages per chunk activity (default 20)
   ERPSYNC_LOG_LEVEL       debug, info, warn, error (default info)
   ERPSYNC_LOG_FORMAT      json or console (default json)
+  ERPSYNC_METRICS_ADDR    Prometheus metrics at http://ADDR/metrics (default 127.0.0.1:9464)
 
 Flags:
 `
@@ -57,6 +60,8 @@ type Config struct {
 	ERP                                   d365.Config
 	Settings                              activities.Settings
 	LogLevel, LogFormat                   string
+	// MetricsAddr is where Prometheus scrapes /metrics.
+	MetricsAddr string
 }
 
 func load(args []string) (Config, error) {
@@ -69,6 +74,7 @@ func load(args []string) (Config, error) {
 		ERP:             d365.ConfigFromEnv(),
 		LogLevel:        getenv("ERPSYNC_LOG_LEVEL", "info"),
 		LogFormat:       getenv("ERPSYNC_LOG_FORMAT", "json"),
+		MetricsAddr:     getenv("ERPSYNC_METRICS_ADDR", "127.0.0.1:9464"),
 	}
 	var errs []error
 	c.Settings.SafetyLag = envDuration("ERPSYNC_SAFETY_LAG", &errs)
@@ -82,6 +88,7 @@ func load(args []string) (Config, error) {
 	fs.StringVar(&c.IndexPrefix, "index-prefix", c.IndexPrefix, "Elasticsearch index prefix")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
+	fs.StringVar(&c.MetricsAddr, "metrics", c.MetricsAddr, "address of the Prometheus /metrics endpoint")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -168,7 +175,20 @@ func run(cfg Config) error {
 		return err
 	}
 
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace, Logger: logging.Temporal(log)})
+	m, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	metricsSrv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", zap.Error(err))
+		}
+	}()
+	defer func() { _ = metricsSrv.Close() }()
+
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace,
+		Logger: logging.Temporal(log), MetricsHandler: m.Temporal()})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
@@ -178,11 +198,12 @@ func run(cfg Config) error {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	w.RegisterWorkflow(workflows.ProductImport) // registered as "ProductImport"
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Settings})
+	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Settings, Metrics: m})
 
 	log.Info("worker starting", zap.String("temporal", cfg.TemporalAddress), zap.String("namespace", cfg.Namespace),
 		zap.String("task_queue", cfg.TaskQueue), zap.String("elasticsearch", cfg.Elasticsearch.URL),
-		zap.String("erp", cfg.ERP.BaseURL), zap.String("index_prefix", cfg.IndexPrefix))
+		zap.String("erp", cfg.ERP.BaseURL), zap.String("index_prefix", cfg.IndexPrefix),
+		zap.String("metrics", "http://"+cfg.MetricsAddr+"/metrics"))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
