@@ -1,0 +1,107 @@
+// Package document turns ERP records into the search documents the storefront queries: a pure,
+// deterministic mapping with one document type per root entity.
+//
+// Every document carries the same envelope: id (= the Elasticsearch _id, see ID), company (lower
+// case), key (as the ERP spells it), modified_at (the ERP's ModifiedDateTime) and deleted (always
+// false when built from a record). Builders never fail: a record the ERP side could read is
+// always a document; what Elasticsearch rejects is dead-lettered by the index layer.
+package document
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// ID returns the document id of a root record: the company in lower case, a colon, and the key
+// as the ERP spells it ("usmf:1000").
+func ID(company, key string) string { return strings.ToLower(company) + ":" + key }
+
+// Version returns the external version of a record last modified at modified: microseconds
+// since the Unix epoch. It never goes down while the ERP bumps ModifiedDateTime on every change
+// (DESIGN §2 rule 4).
+func Version(modified time.Time) int64 { return modified.UnixMicro() }
+
+// DefaultLanguages returns the languages product documents carry when Options.Languages is
+// empty: en, de, nl, fr. Search mappings must list the same languages (dynamic: strict rejects
+// others).
+func DefaultLanguages() []string { return []string{"en", "de", "nl", "fr"} }
+
+// DefaultLanguage is a company's language when Options.CompanyLanguages does not name it.
+const DefaultLanguage = "en"
+
+// Options shape the documents. The zero value takes the defaults named on each field. Options
+// are read-only for the builders and safe to share.
+type Options struct {
+	// Languages are the language codes ("en", "de") product texts are kept in, one field per
+	// language (default DefaultLanguages()). Translations in other languages are dropped.
+	Languages []string
+	// CompanyLanguages maps a company (any case) to the ERP language id or code of its own
+	// product names and descriptions ("usmf": "en-us", "demf": "de"); DefaultLanguage
+	// otherwise.
+	CompanyLanguages map[string]string
+	// ShowUncategorized makes a product without any category visible. By default a product is
+	// visible only when at least one of its categories is.
+	ShowUncategorized bool
+}
+
+// Langs returns the language codes in effect: Languages, or DefaultLanguages().
+func (o Options) Langs() []string {
+	if len(o.Languages) == 0 {
+		return DefaultLanguages()
+	}
+	return o.Languages
+}
+
+// companyLanguage is the language code of company's own texts.
+func (o Options) companyLanguage(company string) string {
+	for c, l := range o.CompanyLanguages {
+		if strings.EqualFold(c, company) {
+			if code := Language(l); code != "" {
+				return code
+			}
+		}
+	}
+	return DefaultLanguage
+}
+
+// Language maps an ERP language id to the language code documents use: the primary subtag in
+// lower case ("en-us" -> "en", "de" -> "de", "zh_Hans" -> "zh"); "" for "".
+func Language(id string) string {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if i := strings.IndexAny(id, "-_"); i >= 0 {
+		id = id[:i]
+	}
+	return id
+}
+
+// Envelope is what every document carries.
+type Envelope struct {
+	// ID is the document's _id (see ID), also a keyword field for sorting with search_after.
+	ID string `json:"id"`
+	// Company is the dataAreaId in lower case.
+	Company string `json:"company"`
+	// Key is the record's key as the ERP spells it.
+	Key string `json:"key"`
+	// ModifiedAt is the ERP's ModifiedDateTime (UTC).
+	ModifiedAt time.Time `json:"modified_at"`
+	// Deleted is true for a tombstone; documents built from a record are never deleted.
+	Deleted bool `json:"deleted"`
+}
+
+func envelope(company, key string, modified time.Time) Envelope {
+	return Envelope{ID: ID(company, key), Company: strings.ToLower(company), Key: key, ModifiedAt: modified.UTC()}
+}
+
+// sortedUnique returns the non-empty strings of ss, sorted and without duplicates; nil when
+// none.
+func sortedUnique(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
