@@ -174,8 +174,8 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	for i, f := range cols {
 		selSQL[i] = quote(f.Name)
 	}
-	query := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %d OFFSET %d",
-		strings.Join(selSQL, ", "), quote(t.Name), whereSQL, strings.Join(orderSQL, ", "), limit+1, skip)
+	query := fmt.Sprintf("SELECT %s FROM %s%s%s ORDER BY %s LIMIT %d OFFSET %d",
+		strings.Join(selSQL, ", "), quote(t.Name), indexHint(t, q), whereSQL, strings.Join(orderSQL, ", "), limit+1, skip)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", t.Name, err)
@@ -216,6 +216,53 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		return nil, fmt.Errorf("read %s: %w", t.Name, err)
 	}
 	return page, nil
+}
+
+// indexHint returns an INDEXED BY clause when the filter pins a foreign key that one of the
+// table's secondary indexes leads with (dataAreaId eq 'x' and ItemNumber in (...)), as the
+// connector's child reads do. SQLite's sampled statistics would otherwise let it walk the
+// primary key in $orderby order through the whole company.
+func indexHint(t *Table, q Query) string {
+	pinned := map[string]bool{}
+	if q.Company != "" {
+		pinned[FieldCompany] = true
+	}
+	var walk func(e odata.Expr)
+	walk = func(e odata.Expr) {
+		switch e := e.(type) {
+		case *odata.Binary:
+			if e.Op == odata.OpAnd {
+				walk(e.L)
+				walk(e.R)
+				return
+			}
+			if e.Op != odata.OpEq {
+				return
+			}
+			id, ok := e.L.(*odata.Ident)
+			_, lit := e.R.(*odata.Literal)
+			if !ok || !lit {
+				id, ok = e.R.(*odata.Ident)
+				_, lit = e.L.(*odata.Literal)
+			}
+			if ok && lit {
+				pinned[id.Name] = true
+			}
+		case *odata.In:
+			if id, ok := e.X.(*odata.Ident); ok {
+				pinned[id.Name] = true
+			}
+		}
+	}
+	if q.Filter != nil {
+		walk(q.Filter)
+	}
+	for i, cols := range t.Indexes {
+		if len(cols) >= 2 && pinned[cols[0]] && pinned[cols[1]] && !(len(t.Key) >= 2 && pinned[t.Key[0]] && pinned[t.Key[1]]) {
+			return " INDEXED BY " + quote(indexName(t, 2+i))
+		}
+	}
+	return ""
 }
 
 // keysetCondition selects the rows after vals in the order ord.

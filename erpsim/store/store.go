@@ -59,14 +59,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.clock.observe(last)
-	// Refresh the planner's statistics if they are stale (cheap with analysis_limit).
-	for _, q := range []string{"PRAGMA analysis_limit=1000", "PRAGMA optimize=0x10002"} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", path, q, err)
-		}
+	if err := s.analyze(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// analyze gives SQLite's planner statistics (sampled, so cheap on large tables): without them
+// it answers "ItemNumber in (...) order by key" by walking the primary key through the whole
+// company instead of seeking the foreign-key index. A database that has statistics only gets
+// them refreshed where they are stale.
+func (s *Store) analyze(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").Scan(&n); err != nil {
+		return err
+	}
+	last := "ANALYZE"
+	if n > 0 {
+		last = "PRAGMA optimize=0x10002"
+	}
+	for _, q := range []string{"PRAGMA analysis_limit=1000", last} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -123,13 +141,16 @@ func (s *Store) indexes() (create, drop []string) {
 		}
 		idx = append(idx, t.Indexes...)
 		for i, cols := range idx {
-			name := quote(fmt.Sprintf("%s_%d", t.Name, i))
+			name := quote(indexName(t, i))
 			create = append(create, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, quote(t.Name), quoteList(cols)))
 			drop = append(drop, "DROP INDEX IF EXISTS "+name)
 		}
 	}
 	return create, drop
 }
+
+// indexName names t's i-th secondary index: 0 and 1 are the paging indexes, 2... t.Indexes.
+func indexName(t *Table, i int) string { return fmt.Sprintf("%s_%d", t.Name, i) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))
