@@ -43,6 +43,11 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 		return fmt.Errorf("schedules needs a subcommand: apply, pause, unpause or trigger")
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "apply", "pause", "unpause", "trigger":
+	default:
+		return fmt.Errorf("unknown schedules subcommand %q: want apply, pause, unpause or trigger", sub)
+	}
 	c, err := e.temporal(ctx)
 	if err != nil {
 		return err
@@ -99,9 +104,8 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 			return fmt.Errorf("trigger %s: %w", ids[0], err)
 		}
 		fmt.Fprintf(out, "%s: triggered\n", ids[0])
-		return nil
 	}
-	return fmt.Errorf("unknown schedules subcommand %q: want apply, pause, unpause or trigger", sub)
+	return nil
 }
 
 // applySchedules creates the schedules that are missing and updates the spec and action of the

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +45,10 @@ Configuration comes from the environment (flags override):
                           OAuth2 client credentials and reading options of the ERP
   ERPSYNC_SAFETY_LAG      a run reads up to its start minus this (default 30s)
   ERPSYNC_OVERLAP         an update run re-reads this much before the watermark (default 5m)
+  ERPSYNC_PAGE_SIZE       ERP roots per page (default 500)
   ERPSYNC_CHUNK_PAGES     pages per chunk activity (default 20)
+  ERPSYNC_COMPANY_LANGUAGES  language of each company's own product texts, e.g.
+                          usmf=en-us,demf=de (default: read from the ERP's LegalEntities)
   ERPSYNC_LOG_LEVEL       debug, info, warn, error (default info)
   ERPSYNC_LOG_FORMAT      json or console (default json)
   ERPSYNC_METRICS_ADDR    Prometheus metrics at http://ADDR/metrics (default 127.0.0.1:9464)
@@ -80,6 +84,8 @@ func load(args []string) (Config, error) {
 	c.Settings.SafetyLag = envDuration("ERPSYNC_SAFETY_LAG", &errs)
 	c.Settings.Overlap = envDuration("ERPSYNC_OVERLAP", &errs)
 	c.Settings.ChunkPages = envInt("ERPSYNC_CHUNK_PAGES", &errs)
+	c.Settings.PageSize = envInt("ERPSYNC_PAGE_SIZE", &errs)
+	c.Settings.Document.CompanyLanguages = envMap("ERPSYNC_COMPANY_LANGUAGES", &errs)
 
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
@@ -133,6 +139,23 @@ func envInt(k string, errs *[]error) int {
 		*errs = append(*errs, fmt.Errorf("%s=%q: want a positive whole number", k, v))
 	}
 	return n
+}
+
+func envMap(k string, errs *[]error) map[string]string {
+	v := os.Getenv(k)
+	if v == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		key, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || key == "" || val == "" {
+			*errs = append(*errs, fmt.Errorf("%s=%q: want company=language pairs such as usmf=en-us,demf=de", k, v))
+			return nil
+		}
+		m[strings.ToLower(key)] = val
+	}
+	return m
 }
 
 func main() {

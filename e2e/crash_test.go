@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+// buildWorker compiles the worker binary once per test.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "worker")
+	cmd := exec.Command("go", "build", "-o", bin, "../worker")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build worker: %v", err)
+	}
+	return bin
+}
+
+// workerProcess starts the real worker binary as a separate process on the stack's task queue.
+func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "--log-format", "console", "--metrics", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(),
+		"ERPSYNC_TASK_QUEUE="+s.queue,
+		"ERPSYNC_INDEX_PREFIX="+s.prefix,
+		"ERP_URL="+s.sim.URL,
+		"ERP_CLIENT_ID="+s.sim.ClientID,
+		"ERP_CLIENT_SECRET="+s.sim.ClientSecret,
+		fmt.Sprintf("ERPSYNC_PAGE_SIZE=%d", pageSize),
+		fmt.Sprintf("ERPSYNC_CHUNK_PAGES=%d", chunkPages),
+		"ERPSYNC_LOG_LEVEL=warn",
+		"ERPSYNC_COMPANY_LANGUAGES="+languagesEnv(s.settings.Document.CompanyLanguages),
+	)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start worker process: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// TestWorkerKilledMidRebuild kills a real worker process with SIGKILL in the middle of a rebuild;
+// a new worker process finishes it from the last heartbeat; the index equals the ERP, and the
+// pages written twice are counted (Elasticsearch answers a rewrite of the same version as stale).
+func TestWorkerKilledMidRebuild(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(21)
+	cat.Products = 2400
+	const pageSize, chunkPages = 40, 5
+	s := newStackWithoutWorker(t, cat, erpsim.Config{}, activities.Settings{PageSize: pageSize, ChunkPages: chunkPages})
+	bin := buildWorker(t)
+
+	first := s.workerProcess(t, bin, pageSize, chunkPages)
+	// A short heartbeat timeout so that the dead worker's chunk is retried within seconds.
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild, HeartbeatTimeout: 5 * time.Second})
+
+	// Kill it once a quarter of the pages are in.
+	deadline := time.Now().Add(3 * time.Minute)
+	var at workflows.Progress
+	for {
+		if time.Now().After(deadline) {
+			t.Fatal("the rebuild did not get going within 3 minutes")
+		}
+		at = s.progress(run.GetID())
+		if at.Totals.Pages >= cat.Products/pageSize/4 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	t.Logf("killed the worker (SIGKILL) after %d pages, cursor %s", at.Totals.Pages, at.Cursor)
+
+	s.workerProcess(t, bin, pageSize, chunkPages)
+	res := s.wait(run)
+	c := res.Entities[0].Counts
+	repeatedPages := float64(c.Stale) / pageSize
+	t.Logf("after the crash: %d read, %d indexed, %d written twice (%.1f pages of %d; a chunk is %d pages)",
+		c.Read, c.Indexed, c.Stale, repeatedPages, pageSize, chunkPages)
+	if c.Stale > (chunkPages+1)*pageSize {
+		t.Fatalf("%d documents were written twice: more than the pages since the last heartbeat can hold", c.Stale)
+	}
+	s.checkProducts()
+}
+
+func languagesEnv(m map[string]string) string {
+	var parts []string
+	for c, l := range m {
+		parts = append(parts, c+"="+l)
+	}
+	return strings.Join(parts, ",")
+}
+
+// progress queries a running import.
+func (s *stack) progress(id string) workflows.Progress {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
+	if err != nil {
+		return workflows.Progress{}
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		s.t.Fatal(err)
+	}
+	return p
+}

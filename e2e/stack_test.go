@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/erpsim/generate"
+	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/internal/testenv"
+	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+// stack is one test's erpsync: a simulator, an index prefix of its own on the real
+// Elasticsearch, a task queue of its own on the real Temporal dev server, and an in-process
+// worker on it.
+type stack struct {
+	t        testing.TB
+	sim      *simtest.Sim
+	es       *elasticsearch.Client
+	index    *search.Index
+	prefix   string
+	temporal client.Client
+	queue    string
+	erp      *erpReader
+	settings activities.Settings
+	source   *d365.Client
+	worker   worker.Worker
+}
+
+func newStack(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
+	t.Helper()
+	s := newStackWithoutWorker(t, cat, simCfg, settings)
+	s.startWorker()
+	return s
+}
+
+// newStackWithoutWorker is newStack for tests that run worker processes of their own.
+func newStackWithoutWorker(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
+	t.Helper()
+	s := &stack{t: t, settings: settings}
+	s.sim = simtest.Start(t, cat, simCfg)
+	s.erp = newERPReader(t, s.sim.URL, s.sim.ClientID, s.sim.ClientSecret)
+	s.es = testenv.Elasticsearch(t)
+	s.prefix = testenv.Prefix(t, s.es)
+	s.index = search.New(s.es, s.prefix)
+	ctx := context.Background()
+	if err := s.index.Setup(ctx); err != nil {
+		t.Fatalf("set up indexes: %v", err)
+	}
+	s.temporal = testenv.Temporal(t)
+	s.queue = testenv.TaskQueue(t)
+	src, err := d365.New(d365.Config{BaseURL: s.sim.URL, ClientID: s.sim.ClientID, ClientSecret: s.sim.ClientSecret, RetryWait: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.source = src
+	if s.settings.Document.CompanyLanguages == nil {
+		s.settings.Document.CompanyLanguages = s.erp.companyLanguages(t)
+	}
+	return s
+}
+
+// startWorker starts an in-process worker on the stack's task queue, stopped when the test ends.
+func (s *stack) startWorker() {
+	w := worker.New(s.temporal, s.queue, worker.Options{})
+	w.RegisterWorkflow(workflows.ProductImport)
+	w.RegisterWorkflow(workflows.CustomerImport)
+	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings})
+	if err := w.Start(); err != nil {
+		s.t.Fatalf("start worker: %v", err)
+	}
+	s.worker = w
+	s.t.Cleanup(w.Stop)
+}
+
+// start starts an import and returns its handle.
+func (s *stack) start(wf string, in workflows.ImportInput) client.WorkflowRun {
+	s.t.Helper()
+	run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: fmt.Sprintf("%s-%s-%d", s.queue, in.Mode, time.Now().UnixNano()), TaskQueue: s.queue,
+	}, wf, in)
+	if err != nil {
+		s.t.Fatalf("start %s: %v", wf, err)
+	}
+	return run
+}
+
+// run runs an import to its end and returns its result.
+func (s *stack) run(wf string, mode activities.Mode) workflows.ImportResult {
+	s.t.Helper()
+	return s.wait(s.start(wf, workflows.ImportInput{Mode: mode}))
+}
+
+func (s *stack) wait(run client.WorkflowRun) workflows.ImportResult {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var res workflows.ImportResult
+	if err := s.temporal.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &res); err != nil {
+		s.t.Fatalf("%s: %v", run.GetID(), err)
+	}
+	return res
+}
+
+// docs returns every live document of an entity's alias by id.
+func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
+	s.t.Helper()
+	out := map[string]json.RawMessage{}
+	var after []any
+	for {
+		body := map[string]any{"size": 1000, "sort": []any{map[string]string{"id": "asc"}},
+			"query": map[string]any{"bool": map[string]any{"must_not": map[string]any{"term": map[string]any{"deleted": true}}}}}
+		if after != nil {
+			body["search_after"] = after
+		}
+		raw, _ := json.Marshal(body)
+		res, err := s.es.Search(s.es.Search.WithIndex(s.index.Alias(e)), s.es.Search.WithBody(strings.NewReader(string(raw))))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		var sr struct {
+			Hits struct {
+				Hits []struct {
+					ID     string          `json:"_id"`
+					Source json.RawMessage `json:"_source"`
+					Sort   []any           `json:"sort"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&sr)
+		res.Body.Close()
+		if err != nil || res.IsError() {
+			s.t.Fatalf("search %s: %s %v", s.index.Alias(e), res.Status(), err)
+		}
+		for _, h := range sr.Hits.Hits {
+			out[h.ID] = h.Source
+		}
+		if len(sr.Hits.Hits) < 1000 {
+			return out
+		}
+		after = sr.Hits.Hits[len(sr.Hits.Hits)-1].Sort
+	}
+}
+
+// companyLanguages reads each company's language from the ERP's legal entities.
+func (e *erpReader) companyLanguages(t testing.TB) map[string]string {
+	m := map[string]string{}
+	for _, r := range e.all(t, "LegalEntities") {
+		m[strings.ToLower(r.s("LegalEntityId"))] = r.s("LanguageId")
+	}
+	return m
+}
+
+// checkProducts compares the products index with the ERP, every product and every field the
+// checker derives; it reports at most a few differences in full.
+func (s *stack) checkProducts() {
+	s.t.Helper()
+	want := s.erp.expectedProducts(s.t, s.settings.Document.CompanyLanguages)
+	got := s.docs(erp.Products)
+	diffs := 0
+	report := func(format string, args ...any) {
+		diffs++
+		if diffs <= 10 {
+			s.t.Errorf(format, args...)
+		}
+	}
+	for id, w := range want {
+		src, ok := got[id]
+		if !ok {
+			report("product %s is in the ERP but not in the index", id)
+			continue
+		}
+		g := actualProduct(s.t, src)
+		for k, wv := range w {
+			if g[k] != wv {
+				report("product %s: %s is %q in the index, %q in the ERP", id, k, g[k], wv)
+			}
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			report("product %s is in the index but not in the ERP", id)
+		}
+	}
+	if diffs > 0 {
+		s.t.Fatalf("%d differences between the products index and the ERP (%d products in the ERP, %d in the index)", diffs, len(want), len(got))
+	}
+	s.t.Logf("products index equals the ERP: %d products compared field by field", len(want))
+}

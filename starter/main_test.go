@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+func TestWorkflowIDsAreStableAndReadable(t *testing.T) {
+	if got := WorkflowID(workflows.ProductImportName, activities.Rebuild); got != "product-import-rebuild" {
+		t.Fatalf("got %q", got)
+	}
+	if got := WorkflowID(workflows.CustomerImportName, activities.Update); got != "customer-import-update" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := workflows.Progress{Phase: "reading products", Expected: 20000, RecordsPerSecond: 1000,
+		Totals: activities.Counts{Read: 5000, Indexed: 4990}}
+	got := progressLine(p)
+	for _, want := range []string{"[#####---------------]", " 25%", "5,000 of 20,000", "ETA 15s", "1000/s", "4,990 indexed", "reading products"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("progress line %q lacks %q", got, want)
+		}
+	}
+	p.Expected = 0
+	p.Paused = true
+	got = progressLine(p)
+	if strings.Contains(got, "[") || !strings.Contains(got, "5,000 read") || !strings.Contains(got, "PAUSED") {
+		t.Errorf("without an expected total: %q", got)
+	}
+}
+
+func TestHelpAndBadInput(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "starter run products|customers") {
+		t.Fatalf("--help: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"run", "--help"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-mode") {
+		t.Fatalf("run --help: %v\n%s", err, out.String())
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"run", "orders"}, {"run", "products", "--mode", "sometimes"}, {"schedules", "explode"}} {
+		if err := run(t.Context(), args, &out); err == nil {
+			t.Errorf("starter %s: want an error", strings.Join(args, " "))
+		}
+	}
+}
