@@ -176,7 +176,7 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 	}
 	query := fmt.Sprintf("SELECT %s FROM %s%s%s ORDER BY %s LIMIT %d OFFSET %d",
 		strings.Join(selSQL, ", "), quote(t.Name), indexHint(t, q), whereSQL, strings.Join(orderSQL, ", "), limit+1, skip)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", t.Name, err)
 	}
@@ -216,6 +216,22 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 		return nil, fmt.Errorf("read %s: %w", t.Name, err)
 	}
 	return page, nil
+}
+
+// query runs a read through the statement cache. A statement evicted (closed) between the
+// lookup and its use is prepared again.
+func (s *Store) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	for attempt := 0; ; attempt++ {
+		st, err := s.prepared(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil && attempt == 0 && strings.Contains(err.Error(), "statement is closed") {
+			continue
+		}
+		return rows, err
+	}
 }
 
 // indexHint returns an INDEXED BY clause when the filter pins a foreign key that one of the

@@ -222,6 +222,7 @@ func FuzzParseFilter(f *testing.F) {
 		"ProductName eq null or true",
 		"((((ItemNumber eq 'a'))))",
 		"ModifiedDateTime lt 2026-01-02",
+		"dataAreaId eq 'usmf' and ItemNumber in ('P1','P2') and Barcode ne 'x'",
 	} {
 		f.Add(seed)
 	}
@@ -235,10 +236,13 @@ func FuzzParseFilter(f *testing.F) {
 			}
 			return
 		}
-		_, err = s.Query(context.Background(), Query{Table: ReleasedProducts, Filter: e, Top: 5, PageSize: 5,
-			OrderBy: []odata.OrderKey{{Field: "ModifiedDateTime"}, {Field: "ItemNumber"}}})
-		if err != nil && KindOf(err) != Invalid {
-			t.Fatalf("Query(%q): %v is not a client error", filter, err)
+		// Products take the paging path; bar codes also the foreign-key index hint.
+		for _, table := range []string{ReleasedProducts, ProductBarcodes} {
+			_, err = s.Query(context.Background(), Query{Table: table, Filter: e, Top: 5, PageSize: 5, Company: "usmf",
+				OrderBy: []odata.OrderKey{{Field: "ModifiedDateTime"}, {Field: "ItemNumber"}}})
+			if err != nil && KindOf(err) != Invalid {
+				t.Fatalf("Query(%s, %q): %v is not a client error", table, filter, err)
+			}
 		}
 	})
 }

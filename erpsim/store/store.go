@@ -26,6 +26,34 @@ type Store struct {
 	clock  *Clock
 
 	writeMu sync.Mutex // one writer at a time, so stamps commit in order except late commits
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared queries by SQL text
+}
+
+// maxStmts bounds the prepared statement cache.
+const maxStmts = 512
+
+// prepared returns a cached prepared statement for a read query. Queries of the same shape
+// (the same filter with other values, an "in" list of the same length) share one.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.stmts) >= maxStmts {
+		for k, old := range s.stmts {
+			old.Close()
+			delete(s.stmts, k)
+		}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // Open opens (creating if needed) the database at path; ":memory:" is a private in-memory
@@ -48,7 +76,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	} else {
 		db.SetMaxOpenConns(8)
 	}
-	s := &Store{db: db, schema: NewSchema(), clock: NewClock()}
+	s := &Store{db: db, schema: NewSchema(), clock: NewClock(), stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -88,7 +116,15 @@ func (s *Store) analyze(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	clear(s.stmts)
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // Schema returns the collections.
 func (s *Store) Schema() *Schema { return s.schema }
