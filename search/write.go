@@ -1,0 +1,308 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/erpsync/erpsync/failure"
+)
+
+// Op is one write: an index of a whole document, or a delete. Version is the external version
+// (document.Version); Elasticsearch applies an op only when its version is higher than the
+// stored one's, so replays and out-of-order writes never go back.
+type Op struct {
+	ID      string
+	Version int64
+	// Delete is true for a delete; Body is then unused.
+	Delete bool
+	// Body is the document: json.RawMessage or []byte are sent as they are, anything else is
+	// marshalled with encoding/json.
+	Body any
+}
+
+// IndexOp returns an op that indexes body as document id at version.
+func IndexOp(id string, version int64, body any) Op { return Op{ID: id, Version: version, Body: body} }
+
+// DeleteOp returns an op that deletes document id at version.
+func DeleteOp(id string, version int64) Op { return Op{ID: id, Version: version, Delete: true} }
+
+// Counts are the outcomes of a Write, one per op, except Retried and AlreadyGone which count
+// again ops counted elsewhere.
+type Counts struct {
+	// Indexed documents were written.
+	Indexed int `json:"indexed"`
+	// Deleted documents were deleted or were already absent.
+	Deleted int `json:"deleted"`
+	// Stale ops lost to a newer version already in the index (409): success.
+	Stale int `json:"stale"`
+	// DeadLettered ops were rejected by Elasticsearch (a 4xx such as a mapping error) and are
+	// in the dead-letter index.
+	DeadLettered int `json:"dead_lettered"`
+	// Retried counts resubmissions of ops answered 429 or 5xx.
+	Retried int `json:"retried"`
+	// AlreadyGone counts the deletes (among Deleted) of documents that did not exist.
+	AlreadyGone int `json:"already_gone"`
+}
+
+// Add returns the sum of c and d.
+func (c Counts) Add(d Counts) Counts {
+	return Counts{Indexed: c.Indexed + d.Indexed, Deleted: c.Deleted + d.Deleted, Stale: c.Stale + d.Stale,
+		DeadLettered: c.DeadLettered + d.DeadLettered, Retried: c.Retried + d.Retried, AlreadyGone: c.AlreadyGone + d.AlreadyGone}
+}
+
+// Total is the number of ops with an outcome.
+func (c Counts) Total() int { return c.Indexed + c.Deleted + c.Stale + c.DeadLettered }
+
+// Write applies ops to target (an alias or a generation) with the bulk API and
+// version_type=external, and returns when every op is acknowledged or classified:
+//
+//   - 2xx: indexed or deleted; a delete answered 404 was already gone (deleted).
+//   - 409: a newer version is in the index; stale, which is success.
+//   - 429 and 5xx: resubmitted (those items only) with backoff, within the WithRetry bounds;
+//     when they are exhausted Write returns a failure.RateLimited or failure.Unavailable error.
+//   - any other 4xx (a mapping error, a malformed document): written to the dead-letter index
+//     with the reason and the document, counted, and the rest goes on.
+//
+// A request Elasticsearch does not answer, or answers with an error as a whole, returns a
+// failure.Unavailable error (or the kind of its status); a missing target returns
+// failure.NotFound. Counts are filled as far as the write got. Writing to an alias requires it
+// to exist (no index is created by accident). Ops should have distinct IDs: the bulk API does
+// not order ops on one document across requests.
+func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, error) {
+	var c Counts
+	if len(ops) == 0 {
+		return c, nil
+	}
+	pending := make([]pendingOp, 0, len(ops))
+	for _, op := range ops {
+		p := pendingOp{op: op}
+		if !op.Delete {
+			b, err := marshalBody(op.Body)
+			if err != nil {
+				return c, failure.E(failure.Invalid, "write "+target, fmt.Errorf("marshal document %s: %w", op.ID, err))
+			}
+			p.body = b
+		}
+		pending = append(pending, p)
+	}
+	requireAlias := x.entityOf(target) != "" && !x.isGeneration(x.entityOf(target), target)
+	start := x.cfg.now()
+	for attempt := 1; ; attempt++ {
+		results, err := x.bulk(ctx, target, pending, requireAlias)
+		if err != nil {
+			return c, err
+		}
+		var retry []pendingOp
+		var dead []DeadLetter
+		var last itemResult
+		for i, r := range results {
+			p := pending[i]
+			switch classify(p.op, r) {
+			case outcomeIndexed:
+				c.Indexed++
+			case outcomeDeleted:
+				c.Deleted++
+			case outcomeGone:
+				c.Deleted++
+				c.AlreadyGone++
+			case outcomeStale:
+				c.Stale++
+			case outcomeRetry:
+				retry = append(retry, p)
+				last = r
+			case outcomeMissingIndex:
+				return c, failure.E(failure.NotFound, "write "+target, errors.New(r.reason()))
+			case outcomeDead:
+				dead = append(dead, x.deadLetter(target, p, r))
+			}
+		}
+		if len(dead) > 0 {
+			if err := x.addDeadLetters(ctx, dead); err != nil {
+				return c, fmt.Errorf("write %s: %w", target, err)
+			}
+			c.DeadLettered += len(dead)
+		}
+		if len(retry) == 0 {
+			return c, nil
+		}
+		wait := x.cfg.backoff(attempt)
+		if attempt >= x.cfg.attempts || x.cfg.now().Add(wait).Sub(start) > x.cfg.retryDeadline {
+			kind := failure.Unavailable
+			if last.status == http.StatusTooManyRequests {
+				kind = failure.RateLimited
+			}
+			return c, failure.E(kind, "write "+target, fmt.Errorf("%d of %d items still failing after %d attempts, last: %d %s",
+				len(retry), len(ops), attempt, last.status, last.reason()))
+		}
+		c.Retried += len(retry)
+		select {
+		case <-ctx.Done():
+			return c, fmt.Errorf("write %s: %w", target, ctx.Err())
+		case <-time.After(wait):
+		}
+		pending = retry
+	}
+}
+
+type pendingOp struct {
+	op   Op
+	body []byte
+}
+
+// itemResult is what the bulk indexer reported for one item.
+type itemResult struct {
+	done        bool
+	status      int
+	result      string
+	errType     string
+	errReason   string
+	causeType   string
+	causeReason string
+	err         error // the whole request failed
+}
+
+func (r itemResult) reason() string {
+	s := r.errType + ": " + r.errReason
+	if r.errType == "" {
+		s = r.result
+	}
+	if r.causeType != "" {
+		s += " (caused by " + r.causeType + ": " + r.causeReason + ")"
+	}
+	return s
+}
+
+type outcome int
+
+const (
+	outcomeIndexed outcome = iota
+	outcomeDeleted
+	outcomeGone
+	outcomeStale
+	outcomeRetry
+	outcomeDead
+	outcomeMissingIndex
+)
+
+// classify decides an item's outcome from its status (DESIGN §2 rule 5).
+func classify(op Op, r itemResult) outcome {
+	switch {
+	case r.errType == "index_not_found_exception":
+		return outcomeMissingIndex
+	case r.status >= 200 && r.status < 300 && r.errType == "":
+		if op.Delete {
+			return outcomeDeleted
+		}
+		return outcomeIndexed
+	case r.status == http.StatusNotFound && op.Delete:
+		return outcomeGone
+	case r.status == http.StatusConflict:
+		return outcomeStale
+	case r.status == http.StatusTooManyRequests || r.status >= 500:
+		return outcomeRetry
+	}
+	return outcomeDead
+}
+
+// bulk sends one round of items through a BulkIndexer and returns a result per item. It fails
+// when a request failed as a whole, or when the indexer's counts do not add up.
+func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requireAlias bool) ([]itemResult, error) {
+	op := "bulk write to " + target
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:        x.es,
+		Index:         target,
+		NumWorkers:    x.cfg.workers,
+		FlushBytes:    x.cfg.flushBytes,
+		FlushInterval: time.Hour, // Close flushes; a Write never idles
+		RequireAlias:  requireAlias,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	// Each callback writes its own slot; Close waits for the workers before we read them.
+	results := make([]itemResult, len(items))
+	var addErr error
+	for i, p := range items {
+		v := p.op.Version
+		item := esutil.BulkIndexerItem{
+			Action:      "index",
+			DocumentID:  p.op.ID,
+			Version:     &v,
+			VersionType: "external",
+			OnSuccess: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem) {
+				results[i] = itemResult{done: true, status: r.Status, result: r.Result}
+			},
+			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem, err error) {
+				results[i] = itemResult{done: true, status: r.Status, result: r.Result, errType: r.Error.Type, errReason: r.Error.Reason,
+					causeType: r.Error.Cause.Type, causeReason: r.Error.Cause.Reason, err: err}
+			},
+		}
+		if p.op.Delete {
+			item.Action = "delete"
+		} else {
+			item.Body = bytes.NewReader(p.body)
+		}
+		if err := bi.Add(ctx, item); err != nil {
+			addErr = err
+			break
+		}
+	}
+	closeErr := bi.Close(ctx)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", op, ctx.Err())
+	}
+	if addErr != nil || closeErr != nil {
+		return nil, failure.E(failure.Unavailable, op, errors.Join(addErr, closeErr))
+	}
+	st := bi.Stats()
+	if st.NumAdded != st.NumFlushed+st.NumFailed || st.NumAdded != uint64(len(items)) {
+		return nil, failure.E(failure.Other, op, fmt.Errorf("bulk indexer lost items: %d added, %d flushed, %d failed of %d",
+			st.NumAdded, st.NumFlushed, st.NumFailed, len(items)))
+	}
+	for i, r := range results {
+		if r.err != nil {
+			return nil, &failure.Error{Kind: requestKind(r.err), Op: op, Err: r.err}
+		}
+		if !r.done {
+			return nil, failure.E(failure.Other, op, fmt.Errorf("no result for item %d (%s)", i, items[i].op.ID))
+		}
+	}
+	return results, nil
+}
+
+// flushStatus finds the HTTP status in the bulk indexer's error for a failed request:
+// "flush: [503 Service Unavailable] ...".
+var flushStatus = regexp.MustCompile(`^flush: \[(\d{3}) `)
+
+// requestKind classifies a whole-request failure: by its status when Elasticsearch answered
+// (a 4xx other than 408 and 429 is Invalid: the request itself is wrong), Unavailable otherwise.
+func requestKind(err error) failure.Kind {
+	if m := flushStatus.FindStringSubmatch(err.Error()); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		if k := failure.FromStatus(code); k != failure.Other {
+			return k
+		}
+	}
+	return failure.Unavailable
+}
+
+func marshalBody(body any) ([]byte, error) {
+	switch b := body.(type) {
+	case json.RawMessage:
+		return b, nil
+	case []byte:
+		return b, nil
+	case nil:
+		return nil, errors.New("no body")
+	}
+	return json.Marshal(body)
+}
