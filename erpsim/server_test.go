@@ -281,6 +281,14 @@ func TestQueryOptions(t *testing.T) {
 	if *usmf.Count != 30 || *all.Count != 60 || len(usmf.Value) != 1 {
 		t.Errorf("counts: usmf %d, all %d; want 30, 60", *usmf.Count, *all.Count)
 	}
+	// By key: another company needs cross-company=true, as a query does.
+	demf := "/data/ReleasedProductsV2(dataAreaId='demf',ItemNumber='1000')"
+	if status, _, _ := e.do("GET", demf, nil); status != http.StatusNotFound {
+		t.Errorf("GET %s without cross-company: %d", demf, status)
+	}
+	if status, _, b := e.do("GET", demf+"?cross-company=true", nil); status != http.StatusOK || !strings.Contains(string(b), `"dataAreaId":"demf"`) {
+		t.Errorf("GET %s with cross-company: %d %s", demf, status, b)
+	}
 	for _, r := range e.get("/data/CustomersV3").Value {
 		if r["dataAreaId"] != "usmf" {
 			t.Errorf("without cross-company: a %v record", r["dataAreaId"])

@@ -114,7 +114,7 @@ func TestEANCheck(t *testing.T) {
 // TestChildQueriesUseForeignKeyIndexes checks the plan of the connector's child reads after a
 // load: "ItemNumber in (...)" must seek the foreign-key index, not walk the company.
 func TestChildQueriesUseForeignKeyIndexes(t *testing.T) {
-	s, _ := generated(t, Config{Seed: 1, Products: 3000, Customers: 30, SalesReps: 6})
+	s, _ := generated(t, Config{Seed: 1, Products: 900, Customers: 30, SalesReps: 6})
 	for table, order := range map[string]string{
 		store.SalesPriceAgreements:       "AgreementRecId",
 		store.ProductBarcodes:            "Barcode",

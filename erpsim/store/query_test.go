@@ -246,3 +246,31 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestIndexHint(t *testing.T) {
+	s := openTest(t)
+	barcodes, _ := s.Schema().Table(ProductBarcodes)
+	translations, _ := s.Schema().Table(ProductTranslations)
+	for _, tc := range []struct {
+		table   *Table
+		filter  string
+		company string
+		want    string
+	}{
+		{barcodes, "ItemNumber in ('1','2')", "usmf", ` INDEXED BY "ProductBarcodes_2"`},
+		{barcodes, "dataAreaId eq 'usmf' and ItemNumber eq '1'", "", ` INDEXED BY "ProductBarcodes_2"`},
+		{barcodes, "ItemNumber in ('1','2')", "", ""},                 // no company: the index cannot seek
+		{barcodes, "ItemNumber eq '1' or Barcode eq 'x'", "usmf", ""}, // not a conjunct
+		{barcodes, "dataAreaId eq 'usmf' and Barcode eq 'x'", "", ""}, // the key serves it
+		{translations, "ItemNumber in ('1','2')", "usmf", ""},         // the key leads with ItemNumber
+		{barcodes, "not (ItemNumber eq '1')", "usmf", ""},
+	} {
+		e, err := odata.ParseFilter(tc.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := indexHint(tc.table, Query{Filter: e, Company: tc.company}); got != tc.want {
+			t.Errorf("%s %q company %q: hint %q, want %q", tc.table.Name, tc.filter, tc.company, got, tc.want)
+		}
+	}
+}
