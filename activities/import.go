@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -145,9 +146,8 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		if err != nil {
 			return BeginResult{}, fmt.Errorf("create %s generation: %w", in.Entity, err)
 		}
-		st.Rebuilding = gen
-		if err := a.Index.SaveState(ctx, st); err != nil {
-			return BeginResult{}, fmt.Errorf("save state of %s: %w", in.Entity, err)
+		if _, err := a.updateState(ctx, in.Entity, func(st *search.State) { st.Rebuilding = gen }); err != nil {
+			return BeginResult{}, err
 		}
 		res.Target = gen
 	default:
@@ -456,30 +456,29 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		}
 		res.Previous = prev
 	}
-	st, err := a.Index.LoadState(ctx, in.Entity)
-	if err != nil {
-		return res, fmt.Errorf("load state of %s: %w", in.Entity, err)
-	}
 	until := erp.Cursor{Modified: in.Until}
-	if st.Watermark.Less(until) {
-		st.Watermark = until
-	}
-	if st.DeletionWatermark.Less(in.Deletions) {
-		st.DeletionWatermark = in.Deletions
-	}
-	if in.Mode == Rebuild {
-		if st.DeletionWatermark.Less(until) {
-			st.DeletionWatermark = until
+	st, err := a.updateState(ctx, in.Entity, func(st *search.State) {
+		if st.Watermark.Less(until) {
+			st.Watermark = until
 		}
-		if st.Rebuilding == in.Target {
-			st.Rebuilding = ""
+		if st.DeletionWatermark.Less(in.Deletions) {
+			st.DeletionWatermark = in.Deletions
 		}
-		st.Generation = in.Target
-	}
-	st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
-		Read: in.Counts.Read, Indexed: in.Counts.Indexed, Deleted: in.Counts.Deleted, DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
-	if err := a.Index.SaveState(ctx, st); err != nil {
-		return res, fmt.Errorf("save state of %s: %w", in.Entity, err)
+		if in.Mode == Rebuild {
+			if st.DeletionWatermark.Less(until) {
+				st.DeletionWatermark = until
+			}
+			if st.Rebuilding == in.Target {
+				st.Rebuilding = ""
+			}
+			st.Generation = in.Target
+		}
+		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
+			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
+			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
+	})
+	if err != nil {
+		return res, err
 	}
 	res.Watermark = st.Watermark
 	if a.Metrics != nil {
@@ -489,6 +488,25 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		zap.Stringer("watermark", st.Watermark), zap.Int("read", in.Counts.Read), zap.Int("indexed", in.Counts.Indexed),
 		zap.Int("deleted", in.Counts.Deleted), zap.Int("dead_lettered", in.Counts.DeadLettered))
 	return res, nil
+}
+
+// updateState applies change to e's sync state and saves it, again from a fresh load when
+// another run saved in between (update and rebuild runs of one entity may finish together).
+func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*search.State)) (search.State, error) {
+	for attempt := 0; ; attempt++ {
+		st, err := a.Index.LoadState(ctx, e)
+		if err != nil {
+			return st, fmt.Errorf("load state of %s: %w", e, err)
+		}
+		change(&st)
+		err = a.Index.SaveState(ctx, st)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, search.ErrStateConflict) || attempt >= 10 {
+			return st, fmt.Errorf("save state of %s: %w", e, err)
+		}
+	}
 }
 
 func invalid(op, format string, args ...any) error {

@@ -178,6 +178,20 @@ func (s *stack) checkProducts() {
 			s.t.Errorf(format, args...)
 		}
 	}
+	// The comparison means something only if the catalog has every child kind.
+	filled := map[string]int{}
+	for _, w := range want {
+		for k, v := range w {
+			if v != "" && v != "false" && v != "0" {
+				filled[k]++
+			}
+		}
+	}
+	for _, k := range []string{"variants", "barcodes", "categories", "related", "attachments", "prices", "translations", "visible", "sales_stopped", "minimum_quantity"} {
+		if filled[k] == 0 {
+			s.t.Fatalf("no product in the ERP has %s: the catalog cannot show that the index carries them", k)
+		}
+	}
 	for id, w := range want {
 		src, ok := got[id]
 		if !ok {

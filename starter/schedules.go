@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/workflows"
@@ -130,7 +131,7 @@ func applySchedules(ctx context.Context, c client.Client, taskQueue string, spec
 			continue
 		}
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
-		if !errors.As(err, &exists) && !errors.Is(err, client.ErrScheduleAlreadyRunning) {
+		if !errors.As(err, &exists) && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 			return fmt.Errorf("create schedule %s: %w", s.ID, err)
 		}
 		err = c.ScheduleClient().GetHandle(ctx, s.ID).Update(ctx, client.ScheduleUpdateOptions{

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func cursorAt(n int) erp.Cursor {
 func chunks(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int) *int {
 	calls := 0
 	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+		func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
 			if want := cursorAt(calls); calls > 0 && in.After != want {
 				t.Errorf("chunk %d starts after %s, want %s", calls, in.After, want)
 			}
@@ -47,7 +48,7 @@ func TestUpdateReadsChunksDeletesAndCommits(t *testing.T) {
 	env.OnActivity(a.ApplyDeletions, mock.Anything, activities.DeletionsInput{Entities: []erp.Entity{erp.Products}, Until: until}).
 		Return(activities.DeletionsResult{Next: cursorAt(99), Counts: activities.Counts{Deleted: 4}}, nil).Once()
 	var finished activities.FinishInput
-	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ any, in activities.FinishInput) (activities.FinishResult, error) {
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
 		finished = in
 		return activities.FinishResult{Watermark: erp.Cursor{Modified: in.Until}}, nil
 	}).Once()
@@ -78,18 +79,18 @@ func TestCustomerImportRebuildsEachEntityAndNeverDeletesFromTheLog(t *testing.T)
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Import{})
 	var begun []erp.Entity
-	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ any, in activities.BeginInput) (activities.BeginResult, error) {
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
 		begun = append(begun, in.Entity)
 		return activities.BeginResult{Target: "gen-" + string(in.Entity), Until: t0}, nil
 	})
-	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
 		if in.Target != "gen-"+string(in.Entity) {
 			t.Errorf("%s written to %s", in.Entity, in.Target)
 		}
 		return activities.ChunkResult{Done: true, Counts: activities.Counts{Read: 5}}, nil
 	})
 	var swapped []string
-	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ any, in activities.FinishInput) (activities.FinishResult, error) {
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
 		swapped = append(swapped, in.Target)
 		return activities.FinishResult{}, nil
 	})
@@ -136,7 +137,7 @@ func TestContinueAsNewCarriesTheCheckpoint(t *testing.T) {
 	env2 := s.NewTestWorkflowEnvironment()
 	env2.RegisterActivity(&activities.Import{})
 	calls := 2
-	env2.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ any, in activities.ChunkInput) (activities.ChunkResult, error) {
+	env2.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
 		if in.After != cursorAt(calls) {
 			t.Errorf("resumed after %s, want %s", in.After, cursorAt(calls))
 		}
