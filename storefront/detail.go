@@ -1,0 +1,305 @@
+package storefront
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/erp"
+)
+
+// Product is the answer of GET /api/products/{company}/{item}: what a product page shows. It
+// carries no trade agreement lines, only the shopper's own prices.
+type Product struct {
+	ID          string `json:"id"`
+	Company     string `json:"company"`
+	ItemNumber  string `json:"item_number"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Language    string `json:"language"`
+	Unit        string `json:"unit,omitempty"`
+	ImageURL    string `json:"image_url,omitempty"`
+	// Price is what the shopper pays for one unit today (the generic, non-variant price).
+	Price       Quote                     `json:"price"`
+	Categories  []CategoryRef             `json:"categories,omitempty"`
+	Dimensions  []document.DimensionValue `json:"dimension_values,omitempty"`
+	Variants    []Variant                 `json:"variants,omitempty"`
+	Barcodes    []string                  `json:"barcodes,omitempty"`
+	Attachments []document.Attachment     `json:"attachments,omitempty"`
+	Related     []RelatedProduct          `json:"related,omitempty"`
+	// Order holds the order quantities; absent when the ERP has no order settings.
+	Order *OrderQuantities `json:"order,omitempty"`
+}
+
+// CategoryRef is a visible category of a product.
+type CategoryRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Variant is a product variant with its dimension values, bar codes and the shopper's price.
+type Variant struct {
+	document.Variant
+	Price Quote `json:"price"`
+}
+
+// RelatedProduct is a related product the shop may show.
+type RelatedProduct struct {
+	Hit
+	RelationType string `json:"relation_type"`
+}
+
+// OrderQuantities are exact decimal text; Maximum and Multiple are "" when there is none.
+type OrderQuantities struct {
+	Minimum  string `json:"minimum,omitempty"`
+	Maximum  string `json:"maximum,omitempty"`
+	Multiple string `json:"multiple,omitempty"`
+	Standard string `json:"standard,omitempty"`
+}
+
+// showableProduct reads the product company:item and returns it only when the shop may show
+// it (not deleted, visible, not sales-stopped); a 404 otherwise.
+func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
+	var p document.Product
+	found, err := s.get(ctx, s.products, document.ID(company, item), nil, &p)
+	if err != nil {
+		return p, fmt.Errorf("read product: %w", err)
+	}
+	if !found || p.Deleted || !p.Visible || p.SalesStopped || p.Company != company {
+		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
+	}
+	return p, nil
+}
+
+func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	company, item := strings.ToLower(r.PathValue("company")), r.PathValue("item")
+	q := r.URL.Query()
+	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	if err != nil {
+		return err
+	}
+	p, err := s.showableProduct(ctx, company, item)
+	if err != nil {
+		return err
+	}
+	lang := s.language(ctx, q.Get("lang"), sh, company)
+	today := s.today()
+	out := Product{
+		ID: p.ID, Company: p.Company, ItemNumber: p.ItemNumber, Language: lang, Unit: p.Unit, ImageURL: p.ImageURL,
+		Name: text(p.Name, lang, p.Language), Description: text(p.Description, lang, p.Language),
+		Price:       PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today}),
+		Dimensions:  p.DimensionValues,
+		Barcodes:    p.Barcodes,
+		Attachments: p.Attachments,
+	}
+	for _, c := range p.Categories {
+		if c.Visible {
+			out.Categories = append(out.Categories, CategoryRef{ID: c.ID, Name: c.Name})
+		}
+	}
+	for _, v := range p.Variants {
+		out.Variants = append(out.Variants, Variant{Variant: v, Price: PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today, Variant: dimsOf(v)})})
+	}
+	if o := p.OrderSettings; o != nil {
+		none := func(d string) string {
+			if erp.Decimal(d).IsZero() {
+				return ""
+			}
+			return d
+		}
+		out.Order = &OrderQuantities{Minimum: none(o.MinimumQuantity), Maximum: none(o.MaximumQuantity), Multiple: none(o.MultipleQuantity), Standard: none(o.StandardQuantity)}
+	}
+	if out.Related, err = s.related(ctx, p, lang, sh, today); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// related returns p's related products that the shop may show, in p's order.
+func (s *Server) related(ctx context.Context, p document.Product, lang string, sh Shopper, today string) ([]RelatedProduct, error) {
+	if len(p.Related) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	for _, r := range p.Related {
+		ids = append(ids, document.ID(p.Company, r.ItemNumber))
+	}
+	filter, mustNot := showable(p.Company)
+	body := map[string]any{
+		"size":    len(ids),
+		"query":   map[string]any{"bool": map[string]any{"filter": append(filter, terms("id", ids)), "must_not": mustNot}},
+		"_source": hitSource(lang),
+	}
+	var res esSearch
+	if err := s.search(ctx, s.products, body, &res); err != nil {
+		return nil, fmt.Errorf("read related products: %w", err)
+	}
+	byID := map[string]document.Product{}
+	for _, h := range res.Hits.Hits {
+		byID[h.Source.ID] = h.Source
+	}
+	var out []RelatedProduct
+	for i, r := range p.Related {
+		if rp, ok := byID[ids[i]]; ok {
+			out = append(out, RelatedProduct{Hit: hitOf(rp, lang, sh, today), RelationType: r.RelationType})
+		}
+	}
+	return out, nil
+}
+
+func dimsOf(v document.Variant) VariantDims {
+	return VariantDims{Color: v.Color, Size: v.Size, Style: v.Style, Configuration: v.Configuration}
+}
+
+// PriceAnswer is the answer of GET /api/price.
+type PriceAnswer struct {
+	Company    string `json:"company"`
+	ItemNumber string `json:"item_number"`
+	Customer   string `json:"customer,omitempty"`
+	Variant    string `json:"variant,omitempty"`
+	Quantity   string `json:"quantity"`
+	Date       string `json:"date"`
+	Quote
+}
+
+func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	company, item := s.companyOf(r), strings.TrimSpace(q.Get("item"))
+	if item == "" {
+		return badRequest("item is required")
+	}
+	qty := erp.Decimal("1")
+	if v := q.Get("quantity"); v != "" {
+		d, err := erp.ParseDecimal(v)
+		if err != nil || strings.HasPrefix(string(d), "-") || d.IsZero() {
+			return badRequest("quantity must be a positive decimal number")
+		}
+		qty = d
+	}
+	date := s.today()
+	if v := q.Get("date"); v != "" {
+		d, err := parseDate(v)
+		if err != nil {
+			return badRequest("date must be YYYY-MM-DD")
+		}
+		date = d
+	}
+	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	if err != nil {
+		return err
+	}
+	p, err := s.showableProduct(ctx, company, item)
+	if err != nil {
+		return err
+	}
+	pq := PriceQuery{Quantity: qty, Date: date}
+	variant := strings.TrimSpace(q.Get("variant"))
+	if variant != "" {
+		i := slices.IndexFunc(p.Variants, func(v document.Variant) bool { return v.VariantNumber == variant })
+		if i < 0 {
+			return apiError(http.StatusNotFound, "not_found", "product %s has no variant %s", item, variant)
+		}
+		pq.Variant = dimsOf(p.Variants[i])
+	}
+	writeJSON(w, http.StatusOK, PriceAnswer{Company: company, ItemNumber: p.ItemNumber, Customer: sh.Account, Variant: variant,
+		Quantity: qty.String(), Date: date, Quote: PriceFor(p, sh, pq)})
+	return nil
+}
+
+// Suggestion is one autocomplete entry.
+type Suggestion struct {
+	ItemNumber string `json:"item_number"`
+	Name       string `json:"name"`
+}
+
+func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	prefix := strings.TrimSpace(q.Get("q"))
+	out := struct {
+		Suggestions []Suggestion `json:"suggestions"`
+	}{Suggestions: []Suggestion{}}
+	if prefix == "" || len(prefix) > 100 {
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	company := s.companyOf(r)
+	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	if err != nil {
+		return err
+	}
+	lang := s.language(ctx, q.Get("lang"), sh, company)
+	filter, mustNot := showable(company)
+	body := map[string]any{
+		"size": 8,
+		"query": map[string]any{"bool": map[string]any{
+			"filter": filter, "must_not": mustNot,
+			"should": []any{
+				// index_prefixes on name.<lang> makes the last term's prefix cheap.
+				map[string]any{"match_phrase_prefix": map[string]any{"name." + lang: map[string]any{"query": prefix, "max_expansions": 50}}},
+				map[string]any{"match_bool_prefix": map[string]any{"name." + lang: map[string]any{"query": prefix, "operator": "and"}}},
+				map[string]any{"prefix": map[string]any{"item_number": map[string]any{"value": prefix, "boost": 2}}},
+			},
+			"minimum_should_match": 1,
+		}},
+		"sort":    []any{map[string]any{"_score": "desc"}, map[string]any{"id": "asc"}},
+		"_source": []string{"item_number", "language", "name." + lang},
+	}
+	var res esSearch
+	if err := s.search(ctx, s.products, body, &res); err != nil {
+		return err
+	}
+	for _, h := range res.Hits.Hits {
+		out.Suggestions = append(out.Suggestions, Suggestion{ItemNumber: h.Source.ItemNumber, Name: text(h.Source.Name, lang, h.Source.Language)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// CustomerRef is all GET /api/customers tells about a customer.
+type CustomerRef struct {
+	Account string `json:"account"`
+	Name    string `json:"name"`
+}
+
+// handleCustomers lists a company's customers, account and name only, for the demo page's
+// picker; 404 unless Config.CustomerList.
+func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request) error {
+	if !s.cfg.CustomerList {
+		return apiError(http.StatusNotFound, "not_found", "the customer list is not enabled")
+	}
+	body := map[string]any{
+		"size": 1000,
+		"query": map[string]any{"bool": map[string]any{
+			"filter":   []any{term("company", s.companyOf(r))},
+			"must_not": []any{term("deleted", true)},
+		}},
+		"sort":    []any{map[string]any{"account": "asc"}},
+		"_source": []string{"account", "name"},
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source CustomerRef `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := s.search(r.Context(), s.customers, body, &res); err != nil {
+		return err
+	}
+	out := struct {
+		Customers []CustomerRef `json:"customers"`
+	}{Customers: []CustomerRef{}}
+	for _, h := range res.Hits.Hits {
+		out.Customers = append(out.Customers, CustomerRef{Account: h.Source.Account, Name: cmp.Or(h.Source.Name, h.Source.Account)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

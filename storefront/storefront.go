@@ -1,0 +1,302 @@
+// Package storefront is the webshop's side of erpsync: a JSON API over the search index (search
+// with facets, autocomplete, product detail, the price a customer pays) and a demo shop page.
+package storefront
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.uber.org/zap"
+
+	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/search"
+)
+
+// DefaultAPIKey is the development API key (STOREFRONT_API_KEY overrides it in cmd/storefront).
+const DefaultAPIKey = "erpsync-dev-key"
+
+// DefaultCompany is the shop's company when Config.DefaultCompany is empty.
+const DefaultCompany = "usmf"
+
+// KeyCookie is the cookie the demo page's login sets; it carries the API key.
+const KeyCookie = "key"
+
+//go:embed web
+var webFS embed.FS
+
+// Config configures a Server. ES and APIKey are required; zero fields take the defaults named
+// on them.
+type Config struct {
+	// ES is the Elasticsearch client; the storefront only reads.
+	ES *elasticsearch.Client
+	// Prefix is the index prefix (search.DefaultPrefix when "").
+	Prefix string
+	// APIKey guards every /api/ endpoint: the X-Api-Key header or the KeyCookie must equal it.
+	APIKey string
+	// DefaultCompany is the company when a request names none (DefaultCompany).
+	DefaultCompany string
+	// Languages are the language codes the product documents carry
+	// (document.DefaultLanguages()).
+	Languages []string
+	// CompanyLanguages maps a company to its own language code ("demf": "de"); a company not in
+	// it is looked up in the index once.
+	CompanyLanguages map[string]string
+	// CustomerList enables GET /api/customers (account numbers and names only), for the demo
+	// page's customer picker. A production webshop logs its customers in itself and leaves it
+	// off.
+	CustomerList bool
+	// Log receives one line per request and errors (zap.NewNop() when nil).
+	Log *zap.Logger
+	// Now is the clock for "today" (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the storefront: an http.Handler serving the JSON API under /api/ and the demo page
+// at /. Create it with New; it is safe for concurrent use.
+type Server struct {
+	cfg       Config
+	es        *elasticsearch.Client
+	products  string
+	customers string
+	log       *zap.Logger
+	mux       *http.ServeMux
+
+	// languages caches each company's own language code, looked up in the index.
+	languages sync.Map
+}
+
+// New returns a Server over cfg. It does not contact Elasticsearch.
+func New(cfg Config) (*Server, error) {
+	var errs []error
+	if cfg.ES == nil {
+		errs = append(errs, errors.New("storefront: no Elasticsearch client"))
+	}
+	if cfg.APIKey == "" {
+		errs = append(errs, errors.New("storefront: empty API key"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	cfg.DefaultCompany = strings.ToLower(cmp.Or(cfg.DefaultCompany, DefaultCompany))
+	if len(cfg.Languages) == 0 {
+		cfg.Languages = document.DefaultLanguages()
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	idx := search.New(cfg.ES, cfg.Prefix)
+	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers), log: cfg.Log}
+	for c, l := range cfg.CompanyLanguages {
+		s.languages.Store(strings.ToLower(c), document.Language(l))
+	}
+
+	static, err := fs.Sub(webFS, "web")
+	if err != nil {
+		return nil, fmt.Errorf("storefront: embedded files: %w", err)
+	}
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("POST /api/login", s.login)
+	m.HandleFunc("POST /api/logout", s.logout)
+	m.Handle("GET /api/search", s.authed(s.handleSearch))
+	m.Handle("GET /api/autocomplete", s.authed(s.handleAutocomplete))
+	m.Handle("GET /api/products/{company}/{item}", s.authed(s.handleProduct))
+	m.Handle("GET /api/price", s.authed(s.handlePrice))
+	m.Handle("GET /api/customers", s.authed(s.handleCustomers))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, apiError(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	s.mux = m
+	return s, nil
+}
+
+// ServeHTTP serves the API and the demo page, logging each request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(rec, r)
+	s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+		zap.Int("status", rec.status), zap.Duration("took", time.Since(start)))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// validKey reports whether key is the API key, in constant time.
+func (s *Server) validKey(key string) bool {
+	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1
+}
+
+// authed lets a request through when it carries the API key (header or cookie).
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("X-Api-Key")
+		if key == "" {
+			if c, err := r.Cookie(KeyCookie); err == nil {
+				key = c.Value
+			}
+		}
+		if !s.validKey(key) {
+			writeError(w, apiError(http.StatusUnauthorized, "unauthorized", "an API key is required (X-Api-Key header or log in on the demo page)"))
+			return
+		}
+		if err := h(w, r); err != nil {
+			var ae *httpError
+			if !errors.As(err, &ae) {
+				s.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+				ae = apiError(http.StatusBadGateway, "unavailable", "the search index did not answer")
+			}
+			writeError(w, ae)
+		}
+	})
+}
+
+// login checks the posted key (form field or JSON {"key": ...}) and sets the KeyCookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var key string
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Key string `json:"key"`
+		}
+		_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body)
+		key = body.Key
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		key = r.PostFormValue("key")
+	}
+	if !s.validKey(key) {
+		writeError(w, apiError(http.StatusUnauthorized, "unauthorized", "wrong API key"))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: KeyCookie, Value: key, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: KeyCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// httpError is an error with the HTTP answer it becomes.
+type httpError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *httpError) Error() string { return e.Message }
+
+func apiError(status int, code, format string, args ...any) *httpError {
+	return &httpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *httpError {
+	return apiError(http.StatusBadRequest, "invalid", format, args...)
+}
+
+func writeError(w http.ResponseWriter, e *httpError) {
+	writeJSON(w, e.Status, map[string]any{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// today is the current date, YYYY-MM-DD (UTC).
+func (s *Server) today() string { return s.cfg.Now().UTC().Format(time.DateOnly) }
+
+// companyOf returns the request's company in lower case (the default when absent).
+func (s *Server) companyOf(r *http.Request) string {
+	return strings.ToLower(cmp.Or(strings.TrimSpace(r.URL.Query().Get("company")), s.cfg.DefaultCompany))
+}
+
+// shopper reads the price context of account in company from the customers index; the zero
+// Shopper for "". An unknown or deleted account is a 404.
+func (s *Server) shopper(ctx context.Context, company, account string) (Shopper, error) {
+	if account == "" {
+		return Shopper{}, nil
+	}
+	var c document.Customer
+	found, err := s.get(ctx, s.customers, document.ID(company, account),
+		[]string{"account", "price_group", "currency", "language", "blocked", "deleted"}, &c)
+	if err != nil {
+		return Shopper{}, fmt.Errorf("read customer: %w", err)
+	}
+	if !found || c.Deleted {
+		return Shopper{}, apiError(http.StatusNotFound, "unknown_customer", "no customer %s in company %s", account, company)
+	}
+	return Shopper{Account: c.Account, PriceGroup: c.PriceGroup, Currency: c.Currency, Language: c.Language, Blocked: c.Blocked}, nil
+}
+
+// language picks the text language: the requested one, else the shopper's, else the company's,
+// each only when the documents carry it.
+func (s *Server) language(ctx context.Context, requested string, sh Shopper, company string) string {
+	for _, l := range []string{document.Language(requested), sh.Language} {
+		if l != "" && slices.Contains(s.cfg.Languages, l) {
+			return l
+		}
+	}
+	return s.companyLanguage(ctx, company)
+}
+
+// companyLanguage is company's own language code: configured, or the language field of its
+// products in the index (cached), or document.DefaultLanguage.
+func (s *Server) companyLanguage(ctx context.Context, company string) string {
+	if l, ok := s.languages.Load(company); ok {
+		return l.(string)
+	}
+	body := map[string]any{
+		"size":  0,
+		"query": map[string]any{"term": map[string]any{"company": company}},
+		"aggs":  map[string]any{"lang": map[string]any{"terms": map[string]any{"field": "language", "size": 1}}},
+	}
+	var res struct {
+		Aggregations struct {
+			Lang struct {
+				Buckets []struct {
+					Key string `json:"key"`
+				} `json:"buckets"`
+			} `json:"lang"`
+		} `json:"aggregations"`
+	}
+	if err := s.search(ctx, s.products, body, &res); err != nil || len(res.Aggregations.Lang.Buckets) == 0 {
+		return document.DefaultLanguage // not cached: the index may be empty yet
+	}
+	l := res.Aggregations.Lang.Buckets[0].Key
+	s.languages.Store(company, l)
+	return l
+}

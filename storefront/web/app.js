@@ -1,0 +1,278 @@
+// Contoso Shop: the demo page of erpsync's storefront API. State lives in the URL
+// (?q=&category=&color=&size=&customer=&lang=&sort=&product=), so every view can be linked to.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { params: new URLSearchParams(location.search), next: "", currency: "" };
+const COLORS = { Black: "#1d1d1f", White: "#fafafa", Red: "#d92d20", Blue: "#2563eb", Green: "#16a34a",
+  Yellow: "#facc15", Grey: "#9ca3af", Gray: "#9ca3af", Silver: "#cbd5e1", Orange: "#f97316", Brown: "#92400e",
+  Navy: "#1e3a8a", Pink: "#ec4899", Purple: "#7c3aed", Beige: "#e7d8b9" };
+const FACET_TITLES = { category: "Category", color: "Colour", size: "Size", style: "Style", configuration: "Configuration", price: "Price" };
+
+// h builds an element: h("div", {class: "x"}, child, "text").
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
+  return el;
+}
+
+async function api(path, params) {
+  const url = params ? path + "?" + params.toString() : path;
+  const res = await fetch(url, { credentials: "same-origin" });
+  if (res.status === 401) { showLogin(); throw new Error("unauthorized"); }
+  const body = await res.json();
+  if (!res.ok) throw new Error((body.error && body.error.message) || res.statusText);
+  return body;
+}
+
+function money(quote) {
+  if (!quote || !quote.available) return null;
+  // Intl formats from the exact decimal text; no arithmetic happens here.
+  try {
+    return new Intl.NumberFormat(state.params.get("lang") || navigator.language || "en", { style: "currency", currency: quote.currency }).format(quote.price);
+  } catch (e) { return quote.currency + " " + quote.price; }
+}
+
+function priceEl(quote) {
+  const text = money(quote);
+  if (!text) {
+    const why = quote && quote.reason === "blocked" ? "Account on hold — no prices" : "Price on request";
+    return h("span", { class: "price none", dataset: { reason: (quote && quote.reason) || "" } }, why);
+  }
+  return h("span", { class: "price" + (quote.source === "customer" ? " special" : ""), dataset: { price: quote.price, currency: quote.currency, source: quote.source } }, text);
+}
+
+function sourceTag(quote) {
+  if (!quote || !quote.available) return null;
+  if (quote.source === "customer") return h("span", { class: "tag" }, "Your price");
+  if (quote.source === "price_group") return h("span", { class: "tag group" }, "Group price");
+  return null;
+}
+
+function media(item, name, image) {
+  const initials = (name || item).split(/\s+/).filter(Boolean).slice(1, 3).map((w) => w[0]).join("").toUpperCase();
+  const box = h("div", { class: "media" },
+    h("div", { class: "ph" }, h("span", {}, initials || "•"), h("small", {}, "No image")));
+  if (image) {
+    const img = h("img", { src: image, alt: name, loading: "lazy", onerror: () => img.remove() });
+    box.append(img);
+  }
+  return box;
+}
+
+function card(hit) {
+  const dots = (hit.colors || []).slice(0, 6).map((c) => h("i", { title: c, style: "background:" + (COLORS[c] || "#d0d5dd") }));
+  return h("article", { class: "card product", dataset: { item: hit.item_number }, onclick: () => openProduct(hit.item_number) },
+    media(hit.item_number, hit.name, hit.image_url),
+    h("div", { class: "body" },
+      h("span", { class: "sku" }, "Item " + hit.item_number),
+      h("span", { class: "name" }, hit.name),
+      dots.length ? h("div", { class: "dots" }, dots) : null,
+      h("div", { class: "price-row" }, priceEl(hit.price), sourceTag(hit.price))));
+}
+
+function setParam(k, v) {
+  if (v === "" || v === null || v === undefined) state.params.delete(k); else state.params.set(k, v);
+}
+
+function syncURL() {
+  const qs = state.params.toString();
+  history.replaceState(null, "", qs ? "?" + qs : location.pathname);
+}
+
+function selectedValues(name) {
+  return state.params.getAll(name).flatMap((v) => v.split(",")).filter(Boolean);
+}
+
+function toggle(name, value, on) {
+  const vs = selectedValues(name).filter((v) => v !== value);
+  if (on) vs.push(value);
+  state.params.delete(name);
+  vs.forEach((v) => state.params.append(name, v));
+  search();
+}
+
+function renderFacets(facets) {
+  const box = $("facets");
+  box.replaceChildren();
+  for (const f of facets) {
+    if (!f.values.length) continue;
+    const sec = h("section", { class: "facet", dataset: { facet: f.name } }, h("h3", {}, FACET_TITLES[f.name] || f.name));
+    for (const v of f.values) {
+      if (f.name === "price" && v.count === 0 && !v.selected) continue;
+      const label = f.name === "price" ? priceLabel(v.value) : v.label;
+      const input = h("input", { type: f.name === "price" ? "radio" : "checkbox", name: "f-" + f.name, checked: v.selected, dataset: { value: v.value },
+        onchange: (e) => f.name === "price" ? pickPrice(v.value, !v.selected) : toggle(f.name, v.value, e.target.checked) });
+      const sw = f.name === "color" ? h("i", { class: "swatch", style: "background:" + (COLORS[v.value] || "#d0d5dd") }) : null;
+      sec.append(h("label", {}, input, sw, label, h("span", { class: "n" }, v.count)));
+    }
+    box.append(sec);
+  }
+}
+
+function priceLabel(key) {
+  const [lo, hi] = key.split("-");
+  return hi ? lo + " – " + hi : lo + " and more";
+}
+
+function pickPrice(key, on) {
+  const [lo, hi] = key.split("-");
+  setParam("price_min", on ? lo : "");
+  setParam("price_max", on ? hi : "");
+  search();
+}
+
+function renderChips() {
+  const chips = $("chips");
+  chips.replaceChildren();
+  for (const name of ["category", "color", "size", "style", "configuration"]) {
+    for (const v of selectedValues(name)) chips.append(h("button", { class: "chip", onclick: () => toggle(name, v, false) }, (FACET_TITLES[name] || name) + ": " + (state.labels[v] || v)));
+  }
+  if (state.params.get("price_min")) chips.append(h("button", { class: "chip", onclick: () => pickPrice("", false) }, "Price: " + priceLabel(state.params.get("price_min") + "-" + (state.params.get("price_max") || ""))));
+}
+
+async function search(append) {
+  const p = new URLSearchParams(state.params);
+  p.delete("product");
+  p.set("per_page", "24");
+  if (append && state.next) p.set("after", state.next);
+  if (!append) syncURL();
+  const res = await api("/api/search", p);
+  state.next = res.next || "";
+  state.labels = {};
+  for (const f of res.facets) for (const v of f.values) state.labels[v.value] = v.label;
+  const grid = $("grid");
+  if (!append) grid.replaceChildren();
+  res.hits.forEach((hit) => grid.append(card(hit)));
+  if (!append && !res.hits.length) grid.append(h("div", { class: "empty" }, "No products match your search."));
+  const q = state.params.get("q");
+  $("title").textContent = q ? "Results for “" + q + "”" : "All products";
+  $("count").textContent = res.total.toLocaleString() + " products";
+  $("more").hidden = !state.next;
+  renderFacets(res.facets);
+  renderChips();
+  document.body.dataset.ready = "search";
+}
+
+async function openProduct(item) {
+  setParam("product", item);
+  syncURL();
+  const p = new URLSearchParams();
+  for (const k of ["customer", "lang", "company"]) if (state.params.get(k)) p.set(k, state.params.get(k));
+  const d = await api("/api/products/" + encodeURIComponent(state.params.get("company") || "usmf") + "/" + encodeURIComponent(item), p);
+  const facts = h("dl", { class: "facts" });
+  const fact = (k, v) => v && facts.append(h("dt", {}, k), h("dd", {}, v));
+  fact("Item number", d.item_number);
+  fact("Unit", d.unit);
+  fact("Category", (d.categories || []).map((c) => c.name).join(", "));
+  fact("Bar code", (d.barcodes || []).slice(0, 3).join(", "));
+  if (d.order) {
+    fact("Minimum order", d.order.minimum);
+    fact("Maximum order", d.order.maximum);
+    fact("Order in multiples of", d.order.multiple);
+  }
+  const variants = (d.variants || []).length ? [h("h3", { class: "section-title" }, "Variants"),
+    h("table", { class: "variants" },
+      h("tr", {}, h("th", {}, "Variant"), h("th", {}, "Colour"), h("th", {}, "Size"), h("th", {}, "Bar code"), h("th", {}, "Price")),
+      d.variants.map((v) => h("tr", { dataset: { variant: v.variant_number } }, h("td", {}, v.variant_number), h("td", {}, v.color_description || v.color || "—"),
+        h("td", {}, v.size_description || v.size || "—"), h("td", {}, (v.barcodes || []).join(", ") || "—"), h("td", { class: "num" }, priceEl(v.price)))))] : [];
+  const related = (d.related || []).length ? [h("h3", { class: "section-title" }, "You may also like"),
+    h("div", { class: "related" }, d.related.map((r) => h("article", { class: "card product", onclick: () => openProduct(r.item_number) },
+      media(r.item_number, r.name, r.image_url), h("div", { class: "body" }, h("span", { class: "sku" }, r.relation_type), h("span", { class: "name" }, r.name), priceEl(r.price)))))] : [];
+  const docs = (d.attachments || []).filter((a) => a.document_type !== "Image");
+  $("detail").replaceChildren(
+    h("button", { class: "close", "aria-label": "Close", onclick: closeProduct }, "×"),
+    h("div", { class: "detail detail-top" },
+      media(d.item_number, d.name, d.image_url),
+      h("div", {},
+        h("span", { class: "sku" }, "Item " + d.item_number),
+        h("h2", {}, d.name),
+        h("div", { class: "price-row" }, priceEl(d.price), sourceTag(d.price)),
+        h("p", {}, d.description),
+        facts,
+        docs.length ? h("ul", { class: "attachments" }, docs.map((a) => h("li", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, "📄 " + (a.title || a.file_name))))) : null)),
+    variants, related);
+  $("modal").hidden = false;
+  document.body.dataset.ready = "product";
+}
+
+function closeProduct() {
+  $("modal").hidden = true;
+  setParam("product", "");
+  syncURL();
+}
+
+let suggestTimer = 0;
+async function suggest() {
+  const q = $("q").value.trim();
+  const list = $("suggest");
+  if (q.length < 2) { list.hidden = true; return; }
+  const p = new URLSearchParams({ q });
+  for (const k of ["customer", "lang", "company"]) if (state.params.get(k)) p.set(k, state.params.get(k));
+  const res = await api("/api/autocomplete", p);
+  list.replaceChildren(...res.suggestions.map((s) => h("li", { onmousedown: (e) => { e.preventDefault(); list.hidden = true; openProduct(s.item_number); } },
+    h("span", {}, s.name), h("span", { class: "sku" }, s.item_number))));
+  list.hidden = !res.suggestions.length;
+}
+
+function showLogin() {
+  $("shop").hidden = true;
+  $("login").hidden = false;
+}
+
+async function login(key) {
+  const res = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ key }) });
+  return res.ok;
+}
+
+async function loadCustomers() {
+  const sel = $("customer");
+  try {
+    const p = new URLSearchParams();
+    if (state.params.get("company")) p.set("company", state.params.get("company"));
+    const res = await api("/api/customers", p);
+    for (const c of res.customers) sel.append(h("option", { value: c.account }, c.name + " (" + c.account + ")"));
+  } catch (e) { if (e.message === "unauthorized") throw e; }
+  sel.value = state.params.get("customer") || "";
+}
+
+async function start() {
+  // A key in the fragment (#key=...) logs in without a form: the fragment never reaches a server log.
+  const frag = new URLSearchParams(location.hash.slice(1));
+  if (frag.get("key")) {
+    await login(frag.get("key"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  $("q").value = state.params.get("q") || "";
+  $("sort").value = state.params.get("sort") || "relevance";
+  $("lang").value = state.params.get("lang") || "";
+  try {
+    await loadCustomers();
+  } catch (e) { return; }
+  $("login").hidden = true;
+  $("shop").hidden = false;
+  await search();
+  if (state.params.get("product")) await openProduct(state.params.get("product"));
+}
+
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); $("suggest").hidden = true; setParam("q", $("q").value.trim()); search(); });
+$("q").addEventListener("input", () => { clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 150); });
+$("q").addEventListener("blur", () => setTimeout(() => { $("suggest").hidden = true; }, 100));
+$("sort").addEventListener("change", (e) => { setParam("sort", e.target.value === "relevance" ? "" : e.target.value); search(); });
+$("lang").addEventListener("change", (e) => { setParam("lang", e.target.value); search(); });
+$("customer").addEventListener("change", (e) => { setParam("customer", e.target.value); search(); });
+$("more").addEventListener("click", () => search(true));
+$("modal").addEventListener("click", (e) => { if (e.target.dataset.close !== undefined) closeProduct(); });
+document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("modal").hidden) closeProduct(); });
+$("home").addEventListener("click", (e) => { e.preventDefault(); state.params = new URLSearchParams(); $("q").value = ""; search(); });
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (await login($("key").value)) { $("login-error").hidden = true; start(); } else { $("login-error").hidden = false; }
+});
+start();
