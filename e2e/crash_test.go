@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/workflows"
@@ -58,7 +61,7 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 	t.Parallel()
 	cat := simtest.Catalog(21)
 	cat.Products = 2400
-	const pageSize, chunkPages = 40, 5
+	const pageSize, chunkPages = 40, 10
 	s := newStackWithoutWorker(t, cat, erpsim.Config{}, activities.Settings{PageSize: pageSize, ChunkPages: chunkPages})
 	bin := buildWorker(t)
 
@@ -79,11 +82,15 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Then in the middle of a chunk: once its first page is heartbeated, and a little later.
+	hb := s.awaitHeartbeat(run.GetID())
+	time.Sleep(150 * time.Millisecond)
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	t.Logf("killed the worker (SIGKILL) after %d pages, cursor %s", at.Totals.Pages, at.Cursor)
+	t.Logf("killed the worker (SIGKILL) after %d chunked pages, in a chunk whose last heartbeat was at %s (its page %d)",
+		at.Totals.Pages, hb.Cursor, hb.Counts.Pages)
 
 	s.workerProcess(t, bin, pageSize, chunkPages)
 	res := s.wait(run)
@@ -103,6 +110,39 @@ func languagesEnv(m map[string]string) string {
 		parts = append(parts, c+"="+l)
 	}
 	return strings.Join(parts, ",")
+}
+
+// heartbeat is the chunk heartbeat as the server holds it.
+type heartbeat struct {
+	Cursor erp.Cursor        `json:"cursor"`
+	Counts activities.Counts `json:"counts"`
+}
+
+// awaitHeartbeat waits until the running chunk activity of a workflow has heartbeated a page.
+func (s *stack) awaitHeartbeat(id string) heartbeat {
+	s.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		d, err := s.temporal.DescribeWorkflowExecution(context.Background(), id, "")
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() != "SyncChunk" || pa.GetHeartbeatDetails() == nil {
+				continue
+			}
+			var hb heartbeat
+			if err := converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &hb); err != nil {
+				s.t.Fatal(err)
+			}
+			if hb.Counts.Pages >= 1 {
+				return hb
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatal("no chunk heartbeated within 2 minutes")
+	return heartbeat{}
 }
 
 // progress queries a running import.
