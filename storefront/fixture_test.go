@@ -1,0 +1,393 @@
+package storefront_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/erpsim/generate"
+	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/internal/testenv"
+	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/storefront"
+)
+
+const testKey = "test-key"
+
+// fixture is a seeded simulator synced into a prefix of its own on the real Elasticsearch, with
+// a storefront over it.
+type fixture struct {
+	t     testing.TB
+	sim   *simtest.Sim
+	erp   *erpReader
+	index *search.Index
+	imp   *activities.Import
+	shop  *httptest.Server
+	today string
+}
+
+// newFixture starts the simulator with cat, lets prepare change the ERP (over OData) before
+// the sync, rebuilds products and customers into the index, and serves a storefront over it.
+func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{t: t, today: time.Now().UTC().Format(time.DateOnly)}
+	f.sim = simtest.Start(t, cat, erpsim.Config{})
+	f.erp = newERPReader(t, f.sim.URL, f.sim.ClientID, f.sim.ClientSecret)
+	if prepare != nil {
+		prepare(f.erp)
+	}
+	es := testenv.Elasticsearch(t)
+	f.index = search.New(es, testenv.Prefix(t, es))
+	if err := f.index.Setup(ctx); err != nil {
+		t.Fatalf("set up indexes: %v", err)
+	}
+	src, err := d365.New(d365.Config{BaseURL: f.sim.URL, ClientID: f.sim.ClientID, ClientSecret: f.sim.ClientSecret, RetryWait: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.imp = &activities.Import{Source: src, Index: f.index, Settings: activities.Settings{
+		PageSize: 250, ChunkPages: 50, SafetyLag: time.Millisecond,
+		Document: document.Options{CompanyLanguages: f.erp.companyLanguages(t)},
+	}}
+	f.sync(erp.Products, activities.Rebuild)
+	f.sync(erp.Customers, activities.Rebuild)
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, Log: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.shop = httptest.NewServer(srv)
+	t.Cleanup(f.shop.Close)
+	return f
+}
+
+// sync runs one import of e the way the workflow does, calling the activities directly.
+func (f *fixture) sync(e erp.Entity, mode activities.Mode) activities.Counts {
+	f.t.Helper()
+	ctx := context.Background()
+	b, err := f.imp.Begin(ctx, activities.BeginInput{Entity: e, Mode: mode, RunID: "test"})
+	if err != nil {
+		f.t.Fatalf("begin %s %s: %v", mode, e, err)
+	}
+	var counts activities.Counts
+	cur := b.From
+	for {
+		r, err := f.imp.SyncChunk(ctx, activities.ChunkInput{Entity: e, Target: b.Target, After: cur, Until: b.Until})
+		if err != nil {
+			f.t.Fatalf("sync %s: %v", e, err)
+		}
+		counts, cur = counts.Add(r.Counts), r.Next
+		if r.Done {
+			break
+		}
+	}
+	var deletions erp.Cursor
+	if mode == activities.Update {
+		d, err := f.imp.ApplyDeletions(ctx, activities.DeletionsInput{Entities: []erp.Entity{e}, From: b.DeletionsFrom, Until: b.Until})
+		if err != nil {
+			f.t.Fatalf("apply deletions: %v", err)
+		}
+		counts, deletions = counts.Add(d.Counts), d.Next
+	}
+	if _, err := f.imp.Finish(ctx, activities.FinishInput{Entity: e, Mode: mode, RunID: "test", Target: b.Target, Until: b.Until, Deletions: deletions, Counts: counts}); err != nil {
+		f.t.Fatalf("finish %s: %v", e, err)
+	}
+	if err := f.index.Refresh(ctx, f.index.Alias(e)); err != nil {
+		f.t.Fatal(err)
+	}
+	return counts
+}
+
+// get calls the storefront with the API key and decodes a 200 answer into out; it returns the
+// status and the raw body.
+func (f *fixture) get(path string, params url.Values, out any) (int, []byte) {
+	f.t.Helper()
+	u := f.shop.URL + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("X-Api-Key", testKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK && out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			f.t.Fatalf("GET %s: %v: %s", u, err, body)
+		}
+	}
+	return res.StatusCode, body
+}
+
+// searchAll follows the next tokens of a search and returns every hit's item number.
+func (f *fixture) searchAll(params url.Values) []storefront.Hit {
+	f.t.Helper()
+	p := url.Values{}
+	for k, v := range params {
+		p[k] = v
+	}
+	p.Set("per_page", "100")
+	var all []storefront.Hit
+	for {
+		var res storefront.SearchResult
+		if st, body := f.get("/api/search", p, &res); st != http.StatusOK {
+			f.t.Fatalf("search %v: %d %s", p, st, body)
+		}
+		all = append(all, res.Hits...)
+		if res.Next == "" {
+			if int64(len(all)) != res.Total {
+				f.t.Fatalf("search %v: walked %d hits, total says %d", p, len(all), res.Total)
+			}
+			return all
+		}
+		p.Set("after", res.Next)
+	}
+}
+
+// row is one OData record, numbers kept as their exact text.
+type row map[string]any
+
+func (r row) s(k string) string {
+	switch v := r[k].(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(r[k])
+}
+
+// rat is a decimal field as an exact rational.
+func (r row) rat(t testing.TB, k string) *big.Rat {
+	x, ok := new(big.Rat).SetString(r.s(k))
+	if !ok {
+		t.Fatalf("%s=%q is not a number", k, r.s(k))
+	}
+	return x
+}
+
+// erpReader reads the ERP over OData with nothing but net/http: the independent side of the
+// comparisons. It shares no code with the storefront or the connector.
+type erpReader struct {
+	base, token string
+}
+
+func newERPReader(t testing.TB, base, id, secret string) *erpReader {
+	t.Helper()
+	res, err := http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %v %s", err, res.Status)
+	}
+	return &erpReader{base: base, token: tok.AccessToken}
+}
+
+func (e *erpReader) do(t testing.TB, method, u string, body any) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Prefer", "odata.maxpagesize=5000")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// all reads every record of a collection in every company, following @odata.nextLink.
+func (e *erpReader) all(t testing.TB, coll string) []row {
+	t.Helper()
+	var out []row
+	next := e.base + "/data/" + coll + "?cross-company=true"
+	for next != "" {
+		res := e.do(t, http.MethodGet, next, nil)
+		var page struct {
+			Value []row  `json:"value"`
+			Next  string `json:"@odata.nextLink"`
+		}
+		dec := json.NewDecoder(res.Body)
+		dec.UseNumber()
+		err := dec.Decode(&page)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("read %s: %s %v", coll, res.Status, err)
+		}
+		out = append(out, page.Value...)
+		next = page.Next
+	}
+	return out
+}
+
+// change sends a PATCH or DELETE to one record, e.g. "CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')".
+func (e *erpReader) change(t testing.TB, method, record string, body any) {
+	t.Helper()
+	res := e.do(t, method, e.base+"/data/"+record, body)
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		msg, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: %s %s", method, record, res.Status, msg)
+	}
+}
+
+func (e *erpReader) companyLanguages(t testing.TB) map[string]string {
+	m := map[string]string{}
+	for _, r := range e.all(t, "LegalEntities") {
+		m[strings.ToLower(r.s("LegalEntityId"))] = r.s("LanguageId")
+	}
+	return m
+}
+
+// erpCatalog is what the checker knows from the ERP.
+type erpCatalog struct {
+	products  map[string]row   // "usmf:1000"
+	customers map[string]row   // "usmf:US-001"
+	lines     map[string][]row // "usmf:1000" and "usmf:*" for all-items lines
+	showable  map[string]bool  // visible, not sales-stopped
+	currency  map[string]string
+}
+
+func key(company, k string) string { return strings.ToLower(company) + ":" + k }
+
+func (e *erpReader) catalog(t testing.TB) *erpCatalog {
+	t.Helper()
+	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, lines: map[string][]row{}, showable: map[string]bool{}, currency: map[string]string{}}
+	for _, r := range e.all(t, "LegalEntities") {
+		c.currency[strings.ToLower(r.s("LegalEntityId"))] = r.s("CurrencyCode")
+	}
+	for _, r := range e.all(t, "ReleasedProductsV2") {
+		c.products[key(r.s("dataAreaId"), r.s("ItemNumber"))] = r
+	}
+	for _, r := range e.all(t, "CustomersV3") {
+		c.customers[key(r.s("dataAreaId"), r.s("CustomerAccount"))] = r
+	}
+	for _, r := range e.all(t, "SalesPriceAgreements") {
+		k := key(r.s("dataAreaId"), r.s("ItemNumber"))
+		if r.s("ItemCode") == "All" {
+			k = key(r.s("dataAreaId"), "*")
+		}
+		c.lines[k] = append(c.lines[k], r)
+	}
+	visibleCat := map[string]bool{}
+	for _, r := range e.all(t, "ProductCategories") {
+		visibleCat[key(r.s("dataAreaId"), r.s("CategoryId"))] = r.s("IsVisibleInWebshop") == "Yes"
+	}
+	visible := map[string]bool{}
+	for _, r := range e.all(t, "ProductCategoryAssignments") {
+		if visibleCat[key(r.s("dataAreaId"), r.s("CategoryId"))] {
+			visible[key(r.s("dataAreaId"), r.s("ItemNumber"))] = true
+		}
+	}
+	stopped := map[string]bool{}
+	for _, r := range e.all(t, "ItemDefaultOrderSettings") {
+		stopped[key(r.s("dataAreaId"), r.s("ItemNumber"))] = r.s("IsSalesStopped") == "Yes"
+	}
+	for k := range c.products {
+		c.showable[k] = visible[k] && !stopped[k]
+	}
+	return c
+}
+
+// expectedPrice is the checker's price: who pays what for an item at a quantity on a date,
+// from the ERP's own rows. ok is false when the customer sees no price. It follows the rules in
+// README.md, written independently of storefront.PriceFor: the first of the levels
+// (customer, group, all) x (item, all items) with a line that applies, its lowest price.
+func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, qty int64, date string) (price *big.Rat, currency, level string, ok bool) {
+	p := c.products[key(company, item)]
+	currency = p.s("SalesCurrencyCode")
+	var cust row
+	if account != "" {
+		cust = c.customers[key(company, account)]
+		if hold := cust.s("OnHoldStatus"); hold != "No" && hold != "Never" && hold != "" {
+			return nil, "", "blocked", false
+		}
+		if cur := cust.s("SalesCurrencyCode"); cur != "" {
+			currency = cur
+		}
+	}
+	q := big.NewRat(qty, 1)
+	zero := new(big.Rat)
+	applies := func(l row, accountCode string) bool {
+		if l.s("AccountCode") != accountCode || l.s("PriceCurrencyCode") != currency {
+			return false
+		}
+		switch accountCode {
+		case "Table":
+			if account == "" || l.s("CustomerAccountNumber") != account {
+				return false
+			}
+		case "GroupId":
+			if account == "" || cust.s("PriceCustomerGroupCode") == "" || l.s("PriceCustomerGroupCode") != cust.s("PriceCustomerGroupCode") {
+				return false
+			}
+		}
+		// D365 writes 1900-01-01 and 2154-12-31 for "no date": plain text comparison covers them.
+		if from, to := l.s("PriceApplicableFromDate")[:10], l.s("PriceApplicableToDate")[:10]; date < from || date > to {
+			return false
+		}
+		if l.rat(t, "FromQuantity").Cmp(q) > 0 {
+			return false
+		}
+		if to := l.rat(t, "ToQuantity"); to.Cmp(zero) != 0 && q.Cmp(to) >= 0 {
+			return false
+		}
+		for _, d := range []string{"ProductColorId", "ProductSizeId", "ProductStyleId", "ProductConfigurationId"} {
+			if l.s(d) != "" {
+				return false // a variant's line; the checker asks for the product's own price
+			}
+		}
+		return true
+	}
+	for _, acct := range []string{"Table", "GroupId", "All"} {
+		for _, lines := range [][]row{c.lines[key(company, item)], c.lines[key(company, "*")]} {
+			var best *big.Rat
+			for _, l := range lines {
+				if applies(l, acct) {
+					if x := l.rat(t, "Price"); best == nil || x.Cmp(best) < 0 {
+						best = x
+					}
+				}
+			}
+			if best != nil {
+				return best, currency, acct, true
+			}
+		}
+	}
+	base := p.rat(t, "SalesPrice")
+	if base.Cmp(zero) == 0 || currency != p.s("SalesCurrencyCode") {
+		return nil, currency, "none", false
+	}
+	return base, currency, "base", true
+}
