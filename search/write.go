@@ -24,8 +24,8 @@ type Op struct {
 	Version int64
 	// Delete is true for a delete; Body is then unused.
 	Delete bool
-	// Body is the document: json.RawMessage or []byte are sent as they are, anything else is
-	// marshalled with encoding/json.
+	// Body is the document: json.RawMessage or []byte are sent as they are (made one line),
+	// anything else is marshalled with encoding/json.
 	Body any
 }
 
@@ -298,11 +298,26 @@ func requestKind(err error) failure.Kind {
 func marshalBody(body any) ([]byte, error) {
 	switch b := body.(type) {
 	case json.RawMessage:
-		return b, nil
+		return compact(b)
 	case []byte:
-		return b, nil
+		return compact(b)
 	case nil:
 		return nil, errors.New("no body")
 	}
 	return json.Marshal(body)
+}
+
+// compact returns b on one line (bulk bodies are newline-delimited), checking that it is JSON.
+func compact(b []byte) ([]byte, error) {
+	if !bytes.ContainsAny(b, "\n\r") {
+		if !json.Valid(b) {
+			return nil, errors.New("body is not JSON")
+		}
+		return b, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

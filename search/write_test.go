@@ -1,0 +1,214 @@
+package search_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+	"github.com/erpsync/erpsync/search"
+)
+
+// fakeBulk is an Elasticsearch that answers _bulk requests with the item statuses answer
+// decides, by document id and round (1-based, per id). Dead letters (_bulk without an index in
+// the path) are accepted and kept.
+type fakeBulk struct {
+	answer func(id string, round int) (status int, errType string)
+	// whole, when set, is the status of every document bulk request as a whole.
+	whole int
+
+	mu          sync.Mutex
+	rounds      map[string]int
+	deadLetters []map[string]any
+	requests    int
+}
+
+func (f *fakeBulk) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	body, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/_bulk" { // dead letters
+		var items []string
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(nil, 1<<20)
+		for i := 0; sc.Scan(); i++ {
+			if i%2 == 1 {
+				var d map[string]any
+				_ = json.Unmarshal(sc.Bytes(), &d)
+				f.deadLetters = append(f.deadLetters, d)
+				items = append(items, `{"index":{"status":201}}`)
+			}
+		}
+		return respond(200, fmt.Sprintf(`{"errors":false,"items":[%s]}`, strings.Join(items, ","))), nil
+	}
+	if f.whole != 0 {
+		return respond(f.whole, `{"error":{"type":"unavailable","reason":"whole request"},"status":503}`), nil
+	}
+	var items []string
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var meta map[string]struct {
+			ID string `json:"_id"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &meta); err != nil {
+			return nil, err
+		}
+		for action, m := range meta {
+			if action != "delete" {
+				sc.Scan() // the document
+			}
+			f.rounds[m.ID]++
+			status, errType := f.answer(m.ID, f.rounds[m.ID])
+			item := map[string]any{"_id": m.ID, "status": status}
+			if errType != "" {
+				item["error"] = map[string]any{"type": errType, "reason": "crafted " + errType}
+			}
+			b, _ := json.Marshal(map[string]any{action: item})
+			items = append(items, string(b))
+		}
+	}
+	return respond(200, fmt.Sprintf(`{"took":1,"errors":true,"items":[%s]}`, strings.Join(items, ","))), nil
+}
+
+func respond(status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body)),
+		Header: http.Header{"X-Elastic-Product": {"Elasticsearch"}, "Content-Type": {"application/json"}}}
+}
+
+func fakeIndex(t *testing.T, f *fakeBulk) *search.Index {
+	t.Helper()
+	f.rounds = map[string]int{}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://fake:9200"}, Transport: f, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return search.New(es, "fake", search.WithRetry(4, time.Minute, func(int) time.Duration { return time.Millisecond }),
+		search.WithBulkWorkers(2), search.WithFlushBytes(200))
+}
+
+func ops(ids ...string) []search.Op {
+	var out []search.Op
+	for _, id := range ids {
+		if strings.HasPrefix(id, "del-") {
+			out = append(out, search.DeleteOp(id, 2))
+			continue
+		}
+		out = append(out, search.IndexOp(id, 2, map[string]string{"id": id}))
+	}
+	return out
+}
+
+func TestWriteClassifiesItems(t *testing.T) {
+	f := &fakeBulk{answer: func(id string, round int) (int, string) {
+		switch id {
+		case "ok", "del-ok":
+			return 200, ""
+		case "busy": // 429 once, then fine
+			if round == 1 {
+				return 429, "es_rejected_execution_exception"
+			}
+			return 201, ""
+		case "flaky": // 503 twice, then fine
+			if round <= 2 {
+				return 503, "unavailable_shards_exception"
+			}
+			return 201, ""
+		case "bad":
+			return 400, "document_parsing_exception"
+		case "stale", "del-stale":
+			return 409, "version_conflict_engine_exception"
+		case "del-gone":
+			return 404, ""
+		}
+		return 500, "unexpected"
+	}}
+	x := fakeIndex(t, f)
+	c, err := x.Write(context.Background(), "fake-products", ops("ok", "busy", "flaky", "bad", "stale", "del-ok", "del-stale", "del-gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := search.Counts{Indexed: 3, Deleted: 2, AlreadyGone: 1, Stale: 2, DeadLettered: 1, Retried: 3}
+	if c != want {
+		t.Errorf("counts %+v, want %+v", c, want)
+	}
+	if f.rounds["ok"] != 1 || f.rounds["bad"] != 1 || f.rounds["busy"] != 2 || f.rounds["flaky"] != 3 {
+		t.Errorf("only retryable items are resubmitted: %v", f.rounds)
+	}
+	if len(f.deadLetters) != 1 {
+		t.Fatalf("dead letters %v", f.deadLetters)
+	}
+	d := f.deadLetters[0]
+	if d["id"] != "bad" || d["entity"] != string(erp.Products) || d["status"] != float64(400) || d["error_type"] != "document_parsing_exception" ||
+		d["source"] != `{"id":"bad"}` || d["index"] != "fake-products" || !strings.Contains(d["reason"].(string), "crafted") {
+		t.Errorf("dead letter %v", d)
+	}
+}
+
+func TestWriteGivesUpOnPersistentFailures(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   failure.Kind
+	}{{503, failure.Unavailable}, {429, failure.RateLimited}} {
+		f := &fakeBulk{answer: func(id string, round int) (int, string) {
+			if id == "stuck" {
+				return c.status, "overloaded"
+			}
+			return 201, ""
+		}}
+		x := fakeIndex(t, f)
+		n, err := x.Write(context.Background(), "fake-products", ops("a", "stuck", "b"))
+		if failure.KindOf(err) != c.want {
+			t.Errorf("%d forever: %v, want %s", c.status, err, c.want)
+		}
+		if n.Indexed != 2 || f.rounds["stuck"] != 4 {
+			t.Errorf("%d forever: counts %+v after %d rounds", c.status, n, f.rounds["stuck"])
+		}
+	}
+}
+
+func TestWriteWholeRequestFailure(t *testing.T) {
+	f := &fakeBulk{whole: 503}
+	x := fakeIndex(t, f)
+	if _, err := x.Write(context.Background(), "fake-products", ops("a", "b")); failure.KindOf(err) != failure.Unavailable {
+		t.Errorf("whole request 503: %v", err)
+	}
+	f = &fakeBulk{whole: 400}
+	x = fakeIndex(t, f)
+	if _, err := x.Write(context.Background(), "fake-products", ops("a")); failure.KindOf(err) != failure.Invalid {
+		t.Errorf("whole request 400: %v", err)
+	}
+}
+
+func TestWriteElasticsearchDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://" + addr}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := search.New(es, "down")
+	if _, err := x.Write(context.Background(), "down-products-20260101-000000.000000", ops("a")); failure.KindOf(err) != failure.Unavailable {
+		t.Errorf("write with Elasticsearch down: %v", err)
+	}
+	if _, err := x.LoadState(context.Background(), erp.Products); failure.KindOf(err) != failure.Unavailable {
+		t.Errorf("load state with Elasticsearch down: %v", err)
+	}
+}
