@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +76,21 @@ func (x *Index) deadLetter(target string, p pendingOp, r itemResult) DeadLetter 
 		Reason:    r.reason(),
 		Source:    string(p.body),
 	}
+}
+
+// DeadLetter records dead letters of any origin (At defaults to now). It returns when
+// Elasticsearch has them.
+func (x *Index) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
+	if len(dls) == 0 {
+		return nil
+	}
+	dls = slices.Clone(dls)
+	for i := range dls {
+		if dls[i].At.IsZero() {
+			dls[i].At = x.cfg.now().UTC()
+		}
+	}
+	return x.addDeadLetters(ctx, dls)
 }
 
 // DeadLetterRejections records records the ERP side could not read. It returns when

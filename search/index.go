@@ -44,6 +44,7 @@ type config struct {
 	shards          int
 	replicas        int
 	refreshInterval string
+	gcDeletes       string
 	workers         int
 	flushBytes      int
 	attempts        int
@@ -92,6 +93,12 @@ func WithShards(n int) Option { return func(c *config) { c.shards = n } }
 // WithRefreshInterval sets the refresh interval a finished generation gets (default "1s").
 func WithRefreshInterval(d string) Option { return func(c *config) { c.refreshInterval = d } }
 
+// WithGCDeletes sets how long generations remember a deleted document's version (default "1h";
+// Elasticsearch's own default is 60s). Within it, a write older than a delete is stale and
+// cannot bring the document back; it should exceed the longest delay with which a retried page
+// can be written again.
+func WithGCDeletes(d string) Option { return func(c *config) { c.gcDeletes = d } }
+
 // WithBulkWorkers sets the number of concurrent bulk requests of one Write (default the number
 // of CPUs, at most 8). Each flush of FlushBytes goes to Elasticsearch as one request.
 func WithBulkWorkers(n int) Option { return func(c *config) { c.workers = n } }
@@ -125,6 +132,7 @@ func New(es *elasticsearch.Client, prefix string, opts ...Option) *Index {
 		languages:       document.DefaultLanguages(),
 		shards:          1,
 		refreshInterval: "1s",
+		gcDeletes:       "1h",
 		workers:         min(runtime.NumCPU(), 8),
 		flushBytes:      5 << 20,
 		attempts:        6,
@@ -218,6 +226,7 @@ func (x *Index) CreateGeneration(ctx context.Context, e erp.Entity) (string, err
 			"number_of_shards":   x.cfg.shards,
 			"number_of_replicas": 0,
 			"refresh_interval":   "-1",
+			"gc_deletes":         x.cfg.gcDeletes,
 		},
 		"mappings": x.Mapping(e),
 	}

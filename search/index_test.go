@@ -377,6 +377,7 @@ func TestGenerations(t *testing.T) {
 			Index struct {
 				RefreshInterval  string `json:"refresh_interval"`
 				NumberOfReplicas string `json:"number_of_replicas"`
+				GCDeletes        string `json:"gc_deletes"`
 			} `json:"index"`
 		} `json:"settings"`
 	}
@@ -386,7 +387,7 @@ func TestGenerations(t *testing.T) {
 	}
 	defer res.Body.Close()
 	_ = json.NewDecoder(res.Body).Decode(&settings)
-	if s := settings[gens[1]].Settings.Index; s.RefreshInterval != "1s" || s.NumberOfReplicas != "0" {
+	if s := settings[gens[1]].Settings.Index; s.RefreshInterval != "1s" || s.NumberOfReplicas != "0" || s.GCDeletes != "1h" {
 		t.Errorf("finished generation settings %+v", s)
 	}
 	if _, err := x.SwapAlias(ctx(t), e, "someone-else"); failure.KindOf(err) != failure.Invalid {
