@@ -56,7 +56,7 @@ function sourceTag(quote) {
 }
 
 function media(item, name, image) {
-  const initials = (name || item).split(/\s+/).filter(Boolean).slice(1, 3).map((w) => w[0]).join("").toUpperCase();
+  const initials = (name || item).split(/\s+/).filter(Boolean).slice(-3, -1).map((w) => w[0]).join("").toUpperCase();
   const box = h("div", { class: "media" },
     h("div", { class: "ph" }, h("span", {}, initials || "•"), h("small", {}, "No image")));
   if (image) {
@@ -197,7 +197,7 @@ async function openProduct(item) {
         h("p", {}, d.description),
         facts,
         docs.length ? h("ul", { class: "attachments" }, docs.map((a) => h("li", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, "📄 " + (a.title || a.file_name))))) : null)),
-    variants, related);
+    ...variants, ...related);
   $("modal").hidden = false;
   document.body.dataset.ready = "product";
 }
