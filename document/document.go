@@ -8,6 +8,7 @@
 package document
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -55,12 +56,17 @@ func (o Options) Langs() []string {
 
 // companyLanguage is the language code of company's own texts.
 func (o Options) companyLanguage(company string) string {
-	for c, l := range o.CompanyLanguages {
-		if strings.EqualFold(c, company) {
-			if code := Language(l); code != "" {
-				return code
+	l, ok := o.CompanyLanguages[company]
+	if !ok { // any case; the smallest matching key, so that the result is deterministic
+		for _, c := range slices.Sorted(maps.Keys(o.CompanyLanguages)) {
+			if strings.EqualFold(c, company) {
+				l = o.CompanyLanguages[c]
+				break
 			}
 		}
+	}
+	if code := Language(l); code != "" {
+		return code
 	}
 	return DefaultLanguage
 }

@@ -594,7 +594,8 @@ func TestAliasSwapIsAtomic(t *testing.T) {
 	}
 }
 
-// TestWriteToMissingAlias: writing to an alias that does not exist creates nothing.
+// TestWriteToMissingAlias: writing to an alias or a generation that does not exist creates
+// nothing.
 func TestWriteToMissingAlias(t *testing.T) {
 	t.Parallel()
 	es := testenv.Elasticsearch(t)
@@ -605,5 +606,12 @@ func TestWriteToMissingAlias(t *testing.T) {
 	}
 	if _, err := x.Current(ctx(t), erp.Products); failure.KindOf(err) != failure.NotFound {
 		t.Errorf("an index appeared: %v", err)
+	}
+	gone := x.Alias(erp.Products) + "-20260101-000000.000000"
+	if _, err := x.Write(ctx(t), gone, []search.Op{product("usmf:1", time.Now(), "x")}); failure.KindOf(err) != failure.NotFound {
+		t.Errorf("write to a missing generation: %v, want not found", err)
+	}
+	if gens, _ := x.Generations(ctx(t), erp.Products); len(gens) != 0 {
+		t.Errorf("generations appeared: %v", gens)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/erpsync/erpsync/failure"
@@ -74,8 +75,8 @@ func (c Counts) Total() int { return c.Indexed + c.Deleted + c.Stale + c.DeadLet
 //
 // A request Elasticsearch does not answer, or answers with an error as a whole, returns a
 // failure.Unavailable error (or the kind of its status); a missing target returns
-// failure.NotFound. Counts are filled as far as the write got. Writing to an alias requires it
-// to exist (no index is created by accident). Ops should have distinct IDs: the bulk API does
+// failure.NotFound. Counts are filled as far as the write got. Writing to an alias or a
+// generation requires it to exist (no index is created by accident). Ops should have distinct IDs: the bulk API does
 // not order ops on one document across requests.
 func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, error) {
 	var c Counts
@@ -94,7 +95,15 @@ func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, err
 		}
 		pending = append(pending, p)
 	}
-	requireAlias := x.entityOf(target) != "" && !x.isGeneration(x.entityOf(target), target)
+	// Never create an index by accident (a bulk write to a missing index creates one with a
+	// dynamic mapping): writes to an alias require it, writes to a generation check it first.
+	e := x.entityOf(target)
+	requireAlias := e != "" && target == x.Alias(e)
+	if e != "" && !requireAlias {
+		if err := x.do(ctx, "write "+target, esapi.IndicesExistsRequest{Index: []string{target}}, nil); err != nil {
+			return c, err
+		}
+	}
 	start := x.cfg.now()
 	for attempt := 1; ; attempt++ {
 		results, err := x.bulk(ctx, target, pending, requireAlias)
