@@ -26,10 +26,9 @@ type Customer struct {
 	Email      string    `json:"email,omitempty"`
 	Phone      string    `json:"phone,omitempty"`
 	Addresses  []Address `json:"addresses,omitempty"`
-	// SalesReps are the personnel numbers of the customer's sales representatives, sorted;
-	// SalesRepIDs their document ids.
-	SalesReps   []string `json:"sales_reps,omitempty"`
-	SalesRepIDs []string `json:"sales_rep_ids,omitempty"`
+	// The customer's sales representatives are not here but on their own documents (SalesRep.Customers):
+	// the ERP bumps a representative, not the group's customers, when group membership changes,
+	// so a list here would go stale.
 }
 
 // Address is a postal address of a customer; Roles are sorted.
@@ -61,10 +60,6 @@ func FromCustomer(c erp.Customer) Customer {
 		SalesGroup: c.SalesGroup,
 		Email:      c.Email,
 		Phone:      c.Phone,
-		SalesReps:  sortedUnique(c.SalesReps),
-	}
-	for _, r := range d.SalesReps {
-		d.SalesRepIDs = append(d.SalesRepIDs, ID(c.Company, r))
 	}
 	for _, a := range c.Addresses {
 		d.Addresses = append(d.Addresses, Address{ID: a.ID, Description: a.Description, Street: a.Street, City: a.City,

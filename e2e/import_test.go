@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erpsim"
@@ -27,4 +29,101 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 		t.Fatalf("an update with nothing changed wrote %d documents", upd.Indexed)
 	}
 	t.Logf("update with nothing changed: %d ERP requests", upd.Requests)
+}
+
+// TestCustomerRebuildEqualsTheERP: customers, contacts and sales representatives, field by field.
+func TestCustomerRebuildEqualsTheERP(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, simtest.Catalog(12), erpsim.Config{}, activities.Settings{PageSize: 20, ChunkPages: 2})
+	res := s.run(workflows.CustomerImportName, activities.Rebuild)
+	for _, r := range res.Entities {
+		if r.Counts.Read == 0 || r.Counts.Read != r.Counts.Indexed {
+			t.Fatalf("%s: %+v", r.Entity, r.Counts)
+		}
+	}
+	s.checkCustomers()
+}
+
+// key builds an OData key segment: key("usmf", "ItemNumber", "1000") = (dataAreaId='usmf',ItemNumber='1000').
+func key(company string, kv ...string) string {
+	parts := []string{"dataAreaId='" + company + "'"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		parts = append(parts, kv[i]+"='"+strings.ReplaceAll(kv[i+1], "'", "''")+"'")
+	}
+	return "(" + strings.Join(parts, ",") + ")"
+}
+
+// TestUpdateSeesEveryKindOfChange: after a rebuild, one edit of each entity kind of the source
+// document (and deletes of roots) reaches the index with one update run.
+func TestUpdateSeesEveryKindOfChange(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(13)
+	cat.SalesReps = 24 // several sales groups per company
+	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 50, SafetyLag: time.Second})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+	s.run(workflows.CustomerImportName, activities.Rebuild)
+	e := s.erp
+
+	// Products: the product itself and every child kind.
+	master := e.first(t, "ReleasedProductsV2", "dataAreaId eq 'usmf' and ProductSubType eq 'ProductMaster'")
+	item := master.s("ItemNumber")
+	e.write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", item), map[string]any{"ProductName": "Renamed master"})
+	dv := e.first(t, "ProductMasterDimensionValues", "dataAreaId eq 'demf'")
+	e.write(t, "PATCH", "ProductMasterDimensionValues"+key("demf", "ProductMasterNumber", dv.s("ProductMasterNumber"), "ProductDimension", dv.s("ProductDimension"), "DimensionValueId", dv.s("DimensionValueId")), map[string]any{"Description": "Changed colour"})
+	v := e.first(t, "ReleasedProductVariantsV2", "dataAreaId eq 'gbsi'")
+	e.write(t, "DELETE", "ReleasedProductVariantsV2"+key("gbsi", "ItemNumber", v.s("ItemNumber"), "ProductColorId", v.s("ProductColorId"),
+		"ProductConfigurationId", v.s("ProductConfigurationId"), "ProductSizeId", v.s("ProductSizeId"), "ProductStyleId", v.s("ProductStyleId")), nil)
+	tr := e.first(t, "ProductTranslations", "dataAreaId eq 'usmf' and LanguageId eq 'de'")
+	e.write(t, "PATCH", "ProductTranslations"+key("usmf", "ItemNumber", tr.s("ItemNumber"), "LanguageId", "de"), map[string]any{"ProductName": "Neuer Name"})
+	at := e.first(t, "ProductAttachments", "dataAreaId eq 'usmf'")
+	e.write(t, "DELETE", "ProductAttachments"+key("usmf", "ItemNumber", at.s("ItemNumber"), "AttachmentId", at.s("AttachmentId")), nil)
+	category := e.first(t, "ProductCategories", "dataAreaId eq 'demf' and IsVisibleInWebshop eq 'Yes' and ParentCategoryId ne ''")
+	e.write(t, "PATCH", "ProductCategories"+key("demf", "CategoryId", category.s("CategoryId")), map[string]any{"IsVisibleInWebshop": "No"})
+	as := e.first(t, "ProductCategoryAssignments", "dataAreaId eq 'gbsi'")
+	e.write(t, "DELETE", "ProductCategoryAssignments"+key("gbsi", "ItemNumber", as.s("ItemNumber"), "CategoryId", as.s("CategoryId")), nil)
+	other := e.first(t, "ReleasedProductsV2", "dataAreaId eq 'usmf' and ItemNumber ne '"+item+"'")
+	e.write(t, "POST", "RelatedProducts", map[string]any{"dataAreaId": "usmf", "ItemNumber": item, "RelatedItemNumber": other.s("ItemNumber"), "RelationType": "UpSell", "DisplayOrder": 9})
+	bc := e.first(t, "ProductBarcodes", "dataAreaId eq 'usmf'")
+	e.write(t, "PATCH", "ProductBarcodes"+key("usmf", "Barcode", bc.s("Barcode")), map[string]any{"IsDefaultScannedBarcode": "No"})
+	e.write(t, "DELETE", "ProductBarcodes"+key("usmf", "Barcode", bc.s("Barcode")), nil)
+	os := e.first(t, "ItemDefaultOrderSettings", "dataAreaId eq 'demf' and IsSalesStopped eq 'No'")
+	e.write(t, "PATCH", "ItemDefaultOrderSettings"+key("demf", "ItemNumber", os.s("ItemNumber")), map[string]any{"IsSalesStopped": "Yes", "SalesMinimumQuantity": 3})
+	pr := e.first(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
+	e.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+pr.s("AgreementRecId")+")", map[string]any{"Price": 12.34})
+	all := e.first(t, "SalesPriceAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
+	e.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='gbsi',AgreementRecId="+all.s("AgreementRecId")+")", map[string]any{"Price": 0.99})
+	gone := e.first(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
+	e.write(t, "DELETE", "ReleasedProductsV2"+key("demf", "ItemNumber", gone.s("ItemNumber")), nil)
+
+	// Customers, contacts, sales representatives.
+	cust := e.first(t, "CustomersV3", "dataAreaId eq 'usmf' and CommissionSalesGroupId ne ''")
+	e.write(t, "PATCH", "CustomersV3"+key("usmf", "CustomerAccount", cust.s("CustomerAccount")), map[string]any{"OrganizationName": "Renamed Ltd", "OnHoldStatus": "All"})
+	addr := e.first(t, "CustomerPostalAddresses", "dataAreaId eq 'demf'")
+	e.write(t, "PATCH", "CustomerPostalAddresses"+key("demf", "CustomerAccount", addr.s("CustomerAccount"), "AddressLocationId", addr.s("AddressLocationId")), map[string]any{"AddressCity": "Neustadt"})
+	// Another customer changes sales group: the representatives of both groups change.
+	moved := e.first(t, "CustomersV3", "dataAreaId eq 'usmf' and CommissionSalesGroupId ne '' and CustomerAccount ne '"+cust.s("CustomerAccount")+"'")
+	group := e.first(t, "CommissionSalesGroups", "dataAreaId eq 'usmf' and GroupId ne '"+moved.s("CommissionSalesGroupId")+"'")
+	e.write(t, "PATCH", "CustomersV3"+key("usmf", "CustomerAccount", moved.s("CustomerAccount")), map[string]any{"CommissionSalesGroupId": group.s("GroupId")})
+	ct := e.first(t, "ContactPersonsV2", "dataAreaId eq 'gbsi'")
+	e.write(t, "PATCH", "ContactPersonsV2"+key("gbsi", "ContactPersonId", ct.s("ContactPersonId")), map[string]any{"LastName": "Smith-Jones"})
+	goneContact := e.first(t, "ContactPersonsV2", "dataAreaId eq 'usmf'")
+	e.write(t, "DELETE", "ContactPersonsV2"+key("usmf", "ContactPersonId", goneContact.s("ContactPersonId")), nil)
+	rep := e.first(t, "SalesRepresentatives", "dataAreaId eq 'usmf'")
+	e.write(t, "PATCH", "SalesRepresentatives"+key("usmf", "PersonnelNumber", rep.s("PersonnelNumber")), map[string]any{"Name": "Renamed Rep"})
+	mem := e.first(t, "CommissionSalesRepresentatives", "dataAreaId eq 'demf'")
+	e.write(t, "DELETE", "CommissionSalesRepresentatives"+key("demf", "GroupId", mem.s("GroupId"), "PersonnelNumber", mem.s("PersonnelNumber")), nil)
+
+	// The update runs start after the safety lag has passed for these edits.
+	time.Sleep(s.settings.SafetyLag + time.Second)
+	p := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	c := s.run(workflows.CustomerImportName, activities.Update)
+	t.Logf("update: products %+v", p)
+	for _, r := range c.Entities {
+		t.Logf("update: %s %+v", r.Entity, r.Counts)
+	}
+	if p.Deleted != 1 {
+		t.Errorf("products deleted: %d, want 1", p.Deleted)
+	}
+	s.checkProducts()
+	s.checkCustomers()
 }

@@ -119,6 +119,11 @@ func (s *stack) wait(run client.WorkflowRun) workflows.ImportResult {
 // docs returns every live document of an entity's alias by id.
 func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
 	s.t.Helper()
+	// What the last run wrote becomes searchable within the refresh interval; the checker does
+	// not wait for it.
+	if err := s.index.Refresh(context.Background(), s.index.Alias(e)); err != nil {
+		s.t.Fatal(err)
+	}
 	out := map[string]json.RawMessage{}
 	var after []any
 	for {

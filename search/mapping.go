@@ -174,8 +174,6 @@ func customerProperties() map[string]any {
 			"roles":       keyword(),
 			"primary":     typ("boolean"),
 		}),
-		"sales_reps":    keyword(),
-		"sales_rep_ids": keyword(),
 	}
 }
 

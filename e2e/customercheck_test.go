@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/erpsync/erpsync/erp"
+)
+
+// expectedCustomers derives, from the ERP, the fields of customer, contact and sales
+// representative documents, by entity and document id.
+func (e *erpReader) expectedCustomers(t testing.TB) map[erp.Entity]map[string]expected {
+	t.Helper()
+	out := map[erp.Entity]map[string]expected{erp.Customers: {}, erp.Contacts: {}, erp.SalesReps: {}}
+	addresses := map[string][]string{}
+	for _, a := range e.all(t, "CustomerPostalAddresses") {
+		id := idOf(a.s("dataAreaId"), a.s("CustomerAccount"))
+		addresses[id] = append(addresses[id], a.s("AddressLocationId")+"="+a.s("AddressCity"))
+	}
+	repsOfGroup := map[string][]string{} // company:group -> personnel numbers
+	groupsOfRep := map[string][]string{} // rep id -> groups
+	for _, m := range e.all(t, "CommissionSalesRepresentatives") {
+		g := idOf(m.s("dataAreaId"), m.s("GroupId"))
+		repsOfGroup[g] = append(repsOfGroup[g], m.s("PersonnelNumber"))
+		r := idOf(m.s("dataAreaId"), m.s("PersonnelNumber"))
+		groupsOfRep[r] = append(groupsOfRep[r], m.s("GroupId"))
+	}
+	customersOfGroup := map[string][]string{}
+	for _, c := range e.all(t, "CustomersV3") {
+		id := idOf(c.s("dataAreaId"), c.s("CustomerAccount"))
+		group := idOf(c.s("dataAreaId"), c.s("CommissionSalesGroupId"))
+		if c.s("CommissionSalesGroupId") != "" {
+			customersOfGroup[group] = append(customersOfGroup[group], c.s("CustomerAccount"))
+		}
+		hold := c.s("OnHoldStatus")
+		out[erp.Customers][id] = expected{
+			"name": c.s("OrganizationName"), "price_group": c.s("PriceCustomerGroupCode"), "currency": c.s("SalesCurrencyCode"),
+			"blocked": fmt.Sprint(hold != "" && hold != "No" && hold != "Never"), "sales_group": c.s("CommissionSalesGroupId"),
+			"modified_at": utc(t, c.s("ModifiedDateTime")), "addresses": set(addresses[id]),
+		}
+	}
+	for _, c := range e.all(t, "ContactPersonsV2") {
+		out[erp.Contacts][idOf(c.s("dataAreaId"), c.s("ContactPersonId"))] = expected{
+			"first_name": c.s("FirstName"), "last_name": c.s("LastName"), "customer": c.s("CustomerAccount"),
+			"email": c.s("PrimaryEmailAddress"), "modified_at": utc(t, c.s("ModifiedDateTime")),
+		}
+	}
+	for _, r := range e.all(t, "SalesRepresentatives") {
+		id := idOf(r.s("dataAreaId"), r.s("PersonnelNumber"))
+		var customers []string
+		for _, g := range groupsOfRep[id] {
+			customers = append(customers, customersOfGroup[idOf(r.s("dataAreaId"), g)]...)
+		}
+		out[erp.SalesReps][id] = expected{
+			"name": r.s("Name"), "groups": set(groupsOfRep[id]), "customers": set(customers),
+			"modified_at": utc(t, r.s("ModifiedDateTime")),
+		}
+	}
+	return out
+}
+
+// actualCustomerSide flattens a customer, contact or sales representative document.
+func actualCustomerSide(t testing.TB, e erp.Entity, src json.RawMessage) expected {
+	var d struct {
+		Name, Currency, Customer, Email string
+		ModifiedAt                      string `json:"modified_at"`
+		PriceGroup                      string `json:"price_group"`
+		SalesGroup                      string `json:"sales_group"`
+		Blocked                         bool   `json:"blocked"`
+		FirstName                       string `json:"first_name"`
+		LastName                        string `json:"last_name"`
+		Groups, Customers               []string
+		Addresses                       []struct{ ID, City string }
+	}
+	if err := json.Unmarshal(src, &d); err != nil {
+		t.Fatal(err)
+	}
+	switch e {
+	case erp.Customers:
+		var as []string
+		for _, a := range d.Addresses {
+			as = append(as, a.ID+"="+a.City)
+		}
+		return expected{"name": d.Name, "price_group": d.PriceGroup, "currency": d.Currency, "blocked": fmt.Sprint(d.Blocked),
+			"sales_group": d.SalesGroup, "modified_at": utc(t, d.ModifiedAt), "addresses": set(as)}
+	case erp.Contacts:
+		return expected{"first_name": d.FirstName, "last_name": d.LastName, "customer": d.Customer, "email": d.Email, "modified_at": utc(t, d.ModifiedAt)}
+	default:
+		return expected{"name": d.Name, "groups": set(append([]string(nil), d.Groups...)), "customers": set(append([]string(nil), d.Customers...)),
+			"modified_at": utc(t, d.ModifiedAt)}
+	}
+}
+
+// checkCustomers compares the customers, contacts and sales representatives indexes with the ERP.
+func (s *stack) checkCustomers() {
+	s.t.Helper()
+	want := s.erp.expectedCustomers(s.t)
+	diffs := 0
+	for _, e := range []erp.Entity{erp.Customers, erp.Contacts, erp.SalesReps} {
+		got := s.docs(e)
+		for id, w := range want[e] {
+			src, ok := got[id]
+			if !ok {
+				diffs++
+				s.t.Errorf("%s %s is in the ERP but not in the index", e, id)
+				continue
+			}
+			g := actualCustomerSide(s.t, e, src)
+			for k, wv := range w {
+				if g[k] != wv {
+					diffs++
+					s.t.Errorf("%s %s: %s is %q in the index, %q in the ERP", e, id, k, g[k], wv)
+				}
+			}
+		}
+		for id := range got {
+			if _, ok := want[e][id]; !ok {
+				diffs++
+				s.t.Errorf("%s %s is in the index but not in the ERP", e, id)
+			}
+		}
+		if len(want[e]) == 0 {
+			s.t.Fatalf("the ERP has no %s: nothing to compare", e)
+		}
+		s.t.Logf("%s index equals the ERP: %d compared field by field", e, len(want[e]))
+		if diffs > 10 {
+			break
+		}
+	}
+	if diffs > 0 {
+		s.t.FailNow()
+	}
+}
