@@ -27,7 +27,7 @@ const (
 )
 
 // dimensionFacets are the variant dimensions offered as facets, in display order.
-var dimensionFacets = []string{"color", "size", "style", "configuration"}
+func dimensionFacets() []string { return []string{"color", "size", "style", "configuration"} }
 
 // priceRange is one bucket of the price facet: From <= price_min < To (To 0: open).
 type priceRange struct {
@@ -35,8 +35,9 @@ type priceRange struct {
 	From, To float64
 }
 
-var priceRanges = []priceRange{
-	{"0-50", 0, 50}, {"50-100", 50, 100}, {"100-250", 100, 250}, {"250-500", 250, 500}, {"500-", 500, 0},
+// priceRanges are the buckets of the price facet.
+func priceRanges() []priceRange {
+	return []priceRange{{"0-50", 0, 50}, {"50-100", 50, 100}, {"100-250", 100, 250}, {"250-500", 250, 500}, {"500-", 500, 0}}
 }
 
 // SearchResult is the answer of GET /api/search.
@@ -135,7 +136,7 @@ func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error
 	}
 	p.shopper = sh
 	p.lang = s.language(r.Context(), q.Get("lang"), sh, p.company)
-	for _, f := range append([]string{"category"}, dimensionFacets...) {
+	for _, f := range append([]string{"category"}, dimensionFacets()...) {
 		for _, v := range q[f] {
 			for _, x := range strings.Split(v, ",") {
 				if x = strings.TrimSpace(x); x != "" {
@@ -245,7 +246,7 @@ func (p searchParams) facetFilter(name string) any {
 // facetFilters are the selections of every facet but except.
 func (p searchParams) facetFilters(except string) []any {
 	out := []any{}
-	for _, f := range append([]string{"category", "price"}, dimensionFacets...) {
+	for _, f := range append([]string{"category", "price"}, dimensionFacets()...) {
 		if f == except {
 			continue
 		}
@@ -297,7 +298,7 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 			"aggs":   map[string]any{"ranges": map[string]any{"range": map[string]any{"field": "price_min", "keyed": false, "ranges": esRanges()}}},
 		},
 	}
-	for _, d := range dimensionFacets {
+	for _, d := range dimensionFacets() {
 		aggs[d] = map[string]any{
 			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters(d)}},
 			"aggs":   map[string]any{"values": map[string]any{"terms": map[string]any{"field": "dimensions." + d, "size": 50}}},
@@ -322,7 +323,7 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 
 func esRanges() []any {
 	var out []any
-	for _, r := range priceRanges {
+	for _, r := range priceRanges() {
 		x := map[string]any{"key": r.Key, "from": r.From}
 		if r.To != 0 {
 			x["to"] = r.To
@@ -419,7 +420,7 @@ func facetsOf(aggs map[string]json.RawMessage, p searchParams) []Facet {
 		})
 		out = append(out, f)
 	}
-	for _, d := range dimensionFacets {
+	for _, d := range dimensionFacets() {
 		var agg struct {
 			Values struct {
 				Buckets []struct {
