@@ -42,6 +42,7 @@ Environment:
   ELASTICSEARCH_URL     for status and dead-letters (default http://127.0.0.1:9200), with
                         ELASTICSEARCH_API_KEY, _USERNAME, _PASSWORD, _CA_CERT as the worker
   ERPSYNC_INDEX_PREFIX  index prefix (default "erpsync")
+  ERPSYNC_SCHEDULE_PREFIX  put before every schedule ID (default none)
 
 Schedules (IDs): product-import-update, product-import-rebuild, customer-import-update,
 customer-import-rebuild. Pause, unpause and trigger them here or in the Temporal UI.
@@ -61,8 +62,8 @@ func main() {
 
 // env is what every command connects with.
 type env struct {
-	temporalAddress, namespace, taskQueue, prefix string
-	es                                            search.Config
+	temporalAddress, namespace, taskQueue, prefix, schedulePrefix string
+	es                                                            search.Config
 }
 
 func loadEnv() env {
@@ -71,6 +72,7 @@ func loadEnv() env {
 		namespace:       getenv("TEMPORAL_NAMESPACE", "default"),
 		taskQueue:       getenv("ERPSYNC_TASK_QUEUE", workflows.TaskQueue),
 		prefix:          getenv("ERPSYNC_INDEX_PREFIX", "erpsync"),
+		schedulePrefix:  os.Getenv("ERPSYNC_SCHEDULE_PREFIX"),
 		es:              search.ConfigFromEnv(),
 	}
 	if e.es.URL == "" {

@@ -25,18 +25,33 @@ type scheduleSpec struct {
 	Spec     client.ScheduleSpec
 }
 
-// ScheduleIDs are the stable IDs of erpsync's schedules, in the order status shows them.
-var ScheduleIDs = []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"}
+// scheduleNames are erpsync's schedules, in the order status shows them. Their IDs are these
+// names after ERPSYNC_SCHEDULE_PREFIX (empty by default), so that several installations can
+// share one Temporal namespace.
+var scheduleNames = []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"}
 
-func scheduleSpecs(updateEvery time.Duration, rebuildCron string) []scheduleSpec {
+// scheduleIDs returns the schedule IDs with prefix.
+func scheduleIDs(prefix string) []string {
+	ids := make([]string, len(scheduleNames))
+	for i, n := range scheduleNames {
+		ids[i] = prefix + n
+	}
+	return ids
+}
+
+func scheduleSpecs(prefix string, updateEvery time.Duration, rebuildCron string) []scheduleSpec {
 	every := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: updateEvery}}}
 	nightly := client.ScheduleSpec{CronExpressions: []string{rebuildCron}}
-	return []scheduleSpec{
+	specs := []scheduleSpec{
 		{ID: "product-import-update", Workflow: workflows.ProductImportName, Mode: activities.Update, Spec: every},
 		{ID: "product-import-rebuild", Workflow: workflows.ProductImportName, Mode: activities.Rebuild, Spec: nightly},
 		{ID: "customer-import-update", Workflow: workflows.CustomerImportName, Mode: activities.Update, Spec: every},
 		{ID: "customer-import-rebuild", Workflow: workflows.CustomerImportName, Mode: activities.Rebuild, Spec: nightly},
 	}
+	for i := range specs {
+		specs[i].ID = prefix + specs[i].ID
+	}
+	return specs
 }
 
 func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
@@ -65,7 +80,7 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 		if *every < time.Second {
 			return fmt.Errorf("--update-every %s: want at least 1s", *every)
 		}
-		return applySchedules(ctx, c, e.taskQueue, scheduleSpecs(*every, *cron), out)
+		return applySchedules(ctx, c, e.taskQueue, scheduleSpecs(e.schedulePrefix, *every, *cron), out)
 	case "pause", "unpause":
 		fs := newFlags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)", out)
 		note := fs.String("note", "", "why (shown in the Temporal UI)")
@@ -74,7 +89,7 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 			return err
 		}
 		if len(ids) == 0 {
-			ids = ScheduleIDs
+			ids = scheduleIDs(e.schedulePrefix)
 		}
 		if *note == "" {
 			*note = sub + "d with starter"
@@ -99,7 +114,7 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 			return err
 		}
 		if len(ids) != 1 {
-			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(ScheduleIDs, ", "))
+			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(scheduleIDs(e.schedulePrefix), ", "))
 		}
 		if err := c.ScheduleClient().GetHandle(ctx, ids[0]).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
 			return fmt.Errorf("trigger %s: %w", ids[0], err)

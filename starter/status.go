@@ -48,7 +48,7 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 	}
 
 	var scheds []scheduleStatus
-	for _, id := range ScheduleIDs {
+	for _, id := range scheduleIDs(e.schedulePrefix) {
 		s := scheduleStatus{ID: id}
 		d, err := c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
 		if err != nil {

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+// TestPauseResumeAndCancel: a paused import stops at a chunk boundary and keeps its checkpoint,
+// a resumed one finishes with the exact result; a cancelled one stops and leaves the watermark.
+func TestPauseResumeAndCancel(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(17)
+	cat.Products = 900
+	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 20, ChunkPages: 1})
+	ctx := context.Background()
+
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	for s.progress(run.GetID()).Totals.Pages < 3 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.temporal.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalPause, nil); err != nil {
+		t.Fatal(err)
+	}
+	var paused workflows.Progress
+	for deadline := time.Now().Add(time.Minute); !paused.Paused || paused.Phase != "paused"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("not paused a minute after the signal: %+v", paused)
+		}
+		paused = s.progress(run.GetID())
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	still := s.progress(run.GetID())
+	if still.Totals.Pages != paused.Totals.Pages || still.Cursor != paused.Cursor {
+		t.Fatalf("pages went on while paused: %d at the pause, %d two seconds later", paused.Totals.Pages, still.Totals.Pages)
+	}
+	t.Logf("paused at %d pages, cursor %s", paused.Totals.Pages, paused.Cursor)
+	if err := s.temporal.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalResume, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := s.wait(run)
+	if c := res.Entities[0].Counts; c.Read != cat.Products || c.Indexed != cat.Products {
+		t.Fatalf("after resume: %+v, want all %d products read and indexed once", c, cat.Products)
+	}
+	s.checkProducts()
+
+	// Cancel an update in the middle: it stops, and the watermark stays where it was.
+	before, err := s.index.LoadState(ctx, erp.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.erp.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+
+		s.erp.first(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").s("AgreementRecId")+")", map[string]any{"Price": 1.5})
+	time.Sleep(31 * time.Second) // past the default safety lag, so the update has pages to read
+	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
+	for s.progress(upd.GetID()).Totals.Pages < 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.temporal.CancelWorkflow(ctx, upd.GetID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	err = upd.Get(ctx, nil)
+	var canceled *temporal.CanceledError
+	if !errors.As(err, &canceled) {
+		t.Fatalf("a cancelled import ended with %v", err)
+	}
+	after, err := s.index.LoadState(ctx, erp.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Watermark != before.Watermark || after.LastRun.ID != before.LastRun.ID {
+		t.Fatalf("the cancelled run moved the state: %+v -> %+v", before.Watermark, after.Watermark)
+	}
+}
+
+// buildStarter compiles the starter binary.
+func buildStarter(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "starter")
+	cmd := exec.Command("go", "build", "-o", bin, "../starter")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build starter: %v", err)
+	}
+	return bin
+}
+
+// starter runs the starter binary against the stack and returns its output.
+func (s *stack) starter(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestSchedulesFromTheStarter: the starter applies the schedules; a schedule paused with the
+// starter starts nothing, a second apply keeps the pause, unpausing starts runs again; `run
+// --wait` and `status` show what happened.
+func TestSchedulesFromTheStarter(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, simtest.Catalog(18), erpsim.Config{}, activities.Settings{PageSize: 100})
+	bin := buildStarter(t)
+	ctx := context.Background()
+	id := s.queue + "-product-import-update"
+	t.Cleanup(func() {
+		for _, n := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"} {
+			_ = s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-"+n).Delete(ctx)
+		}
+	})
+
+	out := s.starter(t, bin, "run", "products", "--mode", "rebuild", "--wait", "--json")
+	var res workflows.ImportResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Entities[0].Counts.Indexed != 300 {
+		t.Fatalf("run --wait --json: %v\n%s", err, out)
+	}
+
+	s.starter(t, bin, "schedules", "apply", "--update-every", "2s")
+	s.starter(t, bin, "schedules", "pause", "--note", "maintenance", id)
+	s.starter(t, bin, "schedules", "apply", "--update-every", "2s") // must not undo the pause
+	d, err := s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Schedule.State.Paused || d.Schedule.State.Note != "maintenance" {
+		t.Fatalf("after a second apply the schedule is %+v, want it still paused", d.Schedule.State)
+	}
+	startedBefore := len(d.Info.RecentActions)
+	time.Sleep(5 * time.Second)
+	if d, _ = s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx); len(d.Info.RecentActions) != startedBefore {
+		t.Fatalf("a paused schedule started %d runs", len(d.Info.RecentActions)-startedBefore)
+	}
+
+	s.starter(t, bin, "schedules", "unpause", id)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err = s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Info.RecentActions) > startedBefore {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the unpaused schedule started nothing within 30 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	wid := d.Info.RecentActions[len(d.Info.RecentActions)-1].StartWorkflowResult.WorkflowID
+	if err := s.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the scheduled update %s: %v", wid, err)
+	}
+	s.starter(t, bin, "schedules", "pause", id) // stop it before the test ends
+
+	status := s.starter(t, bin, "status")
+	for _, want := range []string{id, "paused", "products", "rebuild"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status lacks %q:\n%s", want, status)
+		}
+	}
+	t.Logf("starter status:\n%s", status)
+}
