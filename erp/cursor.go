@@ -39,6 +39,9 @@ func (c Cursor) String() string {
 	if c.IsZero() {
 		return "beginning"
 	}
+	if c.Company == "" && c.Key == "" {
+		return c.Modified.UTC().Format(TimeLayout)
+	}
 	return fmt.Sprintf("%s %s/%s", c.Modified.UTC().Format(TimeLayout), c.Company, c.Key)
 }
 

@@ -26,3 +26,13 @@ func TestCursorRoundTripAndOrder(t *testing.T) {
 		t.Fatal("a bad time must not parse")
 	}
 }
+
+func TestCursorAtAnInstant(t *testing.T) {
+	c := Cursor{Modified: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	if c.String() != "2026-11-27T10:00:00Z" {
+		t.Fatalf("String() = %q", c.String())
+	}
+	if got, err := ParseCursor(c.String()); err != nil || got != c {
+		t.Fatalf("ParseCursor = %+v, %v", got, err)
+	}
+}
