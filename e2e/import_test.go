@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/workflows"
 )
+
+var recordHistory = flag.Bool("record-history", false, "write the history of an update run to workflows/testdata for the replay test")
 
 // TestRebuildEqualsTheERP: a rebuild of a seeded catalog leaves the index equal to the ERP,
 // field by field; an update run right after finds nothing new to write.
@@ -24,7 +27,11 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 	}
 	s.checkProducts()
 
-	upd := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	updRun := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
+	upd := s.wait(updRun).Entities[0].Counts
+	if *recordHistory {
+		s.saveHistory(updRun.GetID(), "../workflows/testdata/product_import_update.json")
+	}
 	if upd.Indexed != 0 {
 		t.Fatalf("an update with nothing changed wrote %d documents", upd.Indexed)
 	}
@@ -35,7 +42,11 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 func TestCustomerRebuildEqualsTheERP(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, simtest.Catalog(12), erpsim.Config{}, activities.Settings{PageSize: 20, ChunkPages: 2})
-	res := s.run(workflows.CustomerImportName, activities.Rebuild)
+	run := s.start(workflows.CustomerImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	res := s.wait(run)
+	if *recordHistory {
+		s.saveHistory(run.GetID(), "../workflows/testdata/customer_import_rebuild.json")
+	}
 	for _, r := range res.Entities {
 		if r.Counts.Read == 0 || r.Counts.Read != r.Counts.Indexed {
 			t.Fatalf("%s: %+v", r.Entity, r.Counts)

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp"
@@ -219,4 +223,26 @@ func (s *stack) checkProducts() {
 		s.t.Fatalf("%d differences between the products index and the ERP (%d products in the ERP, %d in the index)", diffs, len(want), len(got))
 	}
 	s.t.Logf("products index equals the ERP: %d products compared field by field", len(want))
+}
+
+// saveHistory writes a workflow's history as the Temporal CLI's JSON, for replay tests.
+func (s *stack) saveHistory(id, path string) {
+	s.t.Helper()
+	var events []*historypb.HistoryEvent
+	it := s.temporal.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("wrote %d events of %s to %s", len(events), id, path)
 }
