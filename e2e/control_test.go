@@ -26,7 +26,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	t.Parallel()
 	cat := simtest.Catalog(17)
 	cat.Products = 900
-	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 20, ChunkPages: 1})
+	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 20, ChunkPages: 1, SafetyLag: time.Second})
 	ctx := context.Background()
 
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
@@ -66,7 +66,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	}
 	s.erp.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+
 		s.erp.first(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").s("AgreementRecId")+")", map[string]any{"Price": 1.5})
-	time.Sleep(31 * time.Second) // past the default safety lag, so the update has pages to read
+	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {
 		time.Sleep(20 * time.Millisecond)
