@@ -37,3 +37,8 @@ func TestTemporalError(t *testing.T) {
 		t.Error("nil must stay nil")
 	}
 }
+
+func isNonRetryable(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.NonRetryable()
+}

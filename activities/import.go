@@ -228,8 +228,13 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
+	defer func() {
+		// Stop the read ahead and wait for it: no ERP request outlives the activity.
+		cancel()
+		for range pages {
+		}
+	}()
 	deadline := a.now().Add(maxDur)
 	for n := 0; n < maxPages; n++ {
 		p, ok := <-pages

@@ -1,0 +1,205 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+	"github.com/erpsync/erpsync/search"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// fakeSource serves n products, one per microsecond, in change order.
+type fakeSource struct {
+	erp.Source
+	n     int
+	reads int
+	fail  error
+}
+
+func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[erp.Product], error) {
+	f.reads++
+	if f.fail != nil {
+		return erp.Page[erp.Product]{}, f.fail
+	}
+	var p erp.Page[erp.Product]
+	for i := 0; i < f.n && len(p.Records) < r.PageSize; i++ {
+		rec := erp.Product{Company: "usmf", ItemNumber: fmt.Sprintf("%04d", i), Modified: t0.Add(time.Duration(i) * time.Microsecond)}
+		c := erp.Cursor{Modified: rec.Modified, Company: rec.Company, Key: rec.ItemNumber}
+		if !r.After.Less(c) {
+			continue
+		}
+		p.Records = append(p.Records, rec)
+		p.Next = c
+	}
+	p.Done = len(p.Records) < r.PageSize
+	if len(p.Records) == 0 {
+		p.Next = r.After
+	}
+	p.Requests = 1
+	return p, nil
+}
+
+// fakeIndex records writes per target and keeps one state per entity.
+type fakeIndex struct {
+	mu      sync.Mutex
+	written map[string][]string
+	state   map[erp.Entity]search.State
+	swapped string
+}
+
+func newFakeIndex() *fakeIndex {
+	return &fakeIndex{written: map[string][]string{}, state: map[erp.Entity]search.State{}}
+}
+
+func (f *fakeIndex) Alias(e erp.Entity) string { return "erpsync-" + string(e) }
+func (f *fakeIndex) CreateGeneration(_ context.Context, e erp.Entity) (string, error) {
+	return "erpsync-" + string(e) + "-gen2", nil
+}
+func (f *fakeIndex) FinishGeneration(context.Context, string) error { return nil }
+func (f *fakeIndex) SwapAlias(_ context.Context, _ erp.Entity, index string) (string, error) {
+	f.swapped = index
+	return "erpsync-products-gen1", nil
+}
+func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (search.Counts, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var c search.Counts
+	for _, op := range ops {
+		f.written[target] = append(f.written[target], op.ID)
+		if op.Delete {
+			c.Deleted++
+		} else {
+			c.Indexed++
+		}
+	}
+	return c, nil
+}
+func (f *fakeIndex) DeadLetterRejections(context.Context, []erp.Rejection) error { return nil }
+func (f *fakeIndex) LoadState(_ context.Context, e erp.Entity) (search.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state[e]
+	st.Entity = e
+	return st, nil
+}
+func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state[s.Entity] = s
+	return nil
+}
+func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error) { return nil, nil }
+
+func TestSyncChunkStopsAtMaxPagesAndContinuesExactly(t *testing.T) {
+	src, ix := &fakeSource{n: 95}, newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	in := ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 4, MaxDuration: time.Hour}
+	var all []string
+	chunks := 0
+	for {
+		res, err := a.SyncChunk(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+		all = ix.written["erpsync-products"]
+		if res.Done {
+			break
+		}
+		if res.Counts.Pages != 4 {
+			t.Fatalf("chunk %d did %d pages, want 4", chunks, res.Counts.Pages)
+		}
+		in.After = res.Next
+	}
+	if chunks != 3 || len(all) != 95 {
+		t.Fatalf("%d chunks wrote %d documents, want 3 chunks and 95 documents", chunks, len(all))
+	}
+	seen := map[string]bool{}
+	for _, id := range all {
+		if seen[id] {
+			t.Fatalf("%s written twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestUpdateWritesAlsoToTheGenerationARebuildFills(t *testing.T) {
+	src, ix := &fakeSource{n: 5}, newFakeIndex()
+	ix.state[erp.Products] = search.State{Rebuilding: "erpsync-products-gen2"}
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.written["erpsync-products"]) != 5 || len(ix.written["erpsync-products-gen2"]) != 5 {
+		t.Fatalf("written %v", ix.written)
+	}
+	if res.Counts.Indexed != 5 {
+		t.Fatalf("counted %d indexed, want 5 (the second target is not counted twice)", res.Counts.Indexed)
+	}
+}
+
+func TestPermanentERPErrorIsNotRetried(t *testing.T) {
+	src := &fakeSource{n: 5, fail: failure.E(failure.Unauthorized, "token", errors.New("invalid_client"))}
+	a := &Import{Source: src, Index: newFakeIndex()}
+	_, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"})
+	if err == nil || !isNonRetryable(err) {
+		t.Fatalf("want a non-retryable error, got %v", err)
+	}
+}
+
+func TestBeginAndFinish(t *testing.T) {
+	ix := newFakeIndex()
+	now := t0.Add(time.Hour)
+	a := &Import{Source: &fakeSource{}, Index: ix, Now: func() time.Time { return now },
+		Settings: Settings{SafetyLag: 30 * time.Second, Overlap: 5 * time.Minute}}
+	ctx := context.Background()
+
+	// A first update reads everything into the alias, up to now minus the safety lag.
+	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Update})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Target != "erpsync-products" || !b.From.IsZero() || !b.Until.Equal(now.Add(-30*time.Second)) {
+		t.Fatalf("first update begins %+v", b)
+	}
+	if _, err := a.Finish(ctx, FinishInput{Entity: erp.Products, Mode: Update, Until: b.Until}); err != nil {
+		t.Fatal(err)
+	}
+	// The next one starts the overlap window before the watermark.
+	now = now.Add(time.Hour)
+	b2, _ := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Update})
+	if want := b.Until.Add(-5*time.Minute - time.Microsecond); !b2.From.Modified.Equal(want) {
+		t.Fatalf("second update reads from %s, want %s", b2.From, want)
+	}
+
+	// A rebuild names its generation in the state, and finishing it swaps and clears it; the
+	// watermark never goes back.
+	r, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.state[erp.Products].Rebuilding != r.Target {
+		t.Fatalf("state %+v does not name the rebuilding generation %s", ix.state[erp.Products], r.Target)
+	}
+	if _, err := a.Finish(ctx, FinishInput{Entity: erp.Products, Mode: Update, Until: b2.Until}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Finish(ctx, FinishInput{Entity: erp.Products, Mode: Rebuild, Target: r.Target, Until: b.Until}); err != nil {
+		t.Fatal(err)
+	}
+	st := ix.state[erp.Products]
+	if ix.swapped != r.Target || st.Rebuilding != "" || st.Generation != r.Target {
+		t.Fatalf("after the rebuild: swapped %q, state %+v", ix.swapped, st)
+	}
+	if !st.Watermark.Modified.Equal(b2.Until) {
+		t.Fatalf("watermark %s, want it kept at the later update's %s", st.Watermark, b2.Until)
+	}
+}
