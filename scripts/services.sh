@@ -127,11 +127,12 @@ es_report() {
 
 es_down() {
   [ -n "${ELASTICSEARCH_URL:-}" ] && { log "Elasticsearch: external, not stopped"; return; }
-  local pidf="$es_node/es.pid"
-  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-    log "Elasticsearch: stopping pid $(cat "$pidf")"
-    kill "$(cat "$pidf")"
-    local i; for i in $(seq 1 60); do kill -0 "$(cat "$pidf")" 2>/dev/null || break; sleep 1; done
+  local pidf="$es_node/es.pid" pid
+  pid=$(cat "$pidf" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    log "Elasticsearch: stopping pid $pid"
+    kill "$pid"
+    local i; for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   else
     log "Elasticsearch: not running from $es_node"
   fi
@@ -179,11 +180,12 @@ temporal_report() {
 
 temporal_down() {
   [ -n "${TEMPORAL_ADDRESS:-}" ] && { log "Temporal: external, not stopped"; return; }
-  local pidf="$temporal_dir/server.pid"
-  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-    log "Temporal: stopping pid $(cat "$pidf")"
-    kill "$(cat "$pidf")"
-    local i; for i in $(seq 1 30); do kill -0 "$(cat "$pidf")" 2>/dev/null || break; sleep 1; done
+  local pidf="$temporal_dir/server.pid" pid
+  pid=$(cat "$pidf" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    log "Temporal: stopping pid $pid"
+    kill "$pid"
+    local i; for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   else
     log "Temporal: not running from $temporal_dir"
   fi
