@@ -9,7 +9,7 @@ BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 90m
 SERVICES := scripts/services.sh
 WITH_ENV := eval "$$($(SERVICES) env)" &&
 
-.PHONY: help dev test test-short services stop status bench build fmt vet clean
+.PHONY: help dev test services stop status bench build fmt vet clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -19,9 +19,6 @@ dev: ## the whole stack on this machine: Elasticsearch, Temporal + UI, simulator
 
 test: services ## provision what is missing, then run every test against the real services
 	@$(WITH_ENV) $(GO) version && $(GO) test $(TEST_FLAGS) ./...
-
-test-short: ## the unit tests only (no services needed)
-	$(GO) test -short -count=1 ./...
 
 services: ## start Elasticsearch and the Temporal dev server (reused when running)
 	@$(SERVICES) up
