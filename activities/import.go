@@ -29,6 +29,7 @@ type Index interface {
 	LoadState(ctx context.Context, e erp.Entity) (search.State, error)
 	SaveState(ctx context.Context, s search.State) error
 	IDs(ctx context.Context, target, after string, n int) ([]string, error)
+	Refresh(ctx context.Context, target string) error
 }
 
 var _ Index = (*search.Index)(nil)

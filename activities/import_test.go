@@ -96,6 +96,7 @@ func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
 	return nil
 }
 func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error) { return nil, nil }
+func (f *fakeIndex) Refresh(context.Context, string) error                      { return nil }
 
 func TestSyncChunkStopsAtMaxPagesAndContinuesExactly(t *testing.T) {
 	src, ix := &fakeSource{n: 95}, newFakeIndex()

@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
@@ -16,7 +18,7 @@ import (
 // key sets without re-reading records. It deletes nothing when either read fails, and nothing
 // when the orphans exceed MaxDeleteShare of the index: it reports them instead.
 //
-// The ERP's keys are held in memory as document ids (about 50 bytes each: 50 MB for a million).
+// The index's ids are held in memory (about 50 bytes each: 50 MB for a million documents).
 func (a *Import) Reconcile(ctx context.Context, in ReconcileInput) (ReconcileResult, error) {
 	res, err := a.reconcile(ctx, in)
 	return res, temporalError(err)
@@ -29,41 +31,48 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		share = s.MaxDeleteShare
 	}
 	var res ReconcileResult
-	inERP := map[string]bool{}
-	for after := (erp.Cursor{}); ; {
-		p, err := a.Source.Keys(ctx, erp.KeyRequest{Entity: in.Entity, After: after, PageSize: 5000})
-		if err != nil {
-			return res, fmt.Errorf("read %s keys: %w", in.Entity, err)
-		}
-		for _, k := range p.Records {
-			inERP[document.ID(k.Company, k.Key)] = true
-		}
-		a.heartbeat(ctx, len(inERP))
-		if p.Done {
-			break
-		}
-		after = p.Next
-	}
+	// The index is listed before the ERP is read: a record created in between is not in the
+	// listing, so it can never be taken for an orphan; one deleted in between is one.
 	alias := a.Index.Alias(in.Entity)
-	var orphans []search.Op
-	version := document.Version(a.now())
+	if err := a.Index.Refresh(ctx, alias); err != nil {
+		return res, fmt.Errorf("refresh %s: %w", alias, err)
+	}
+	indexed := map[string]bool{}
 	for after := ""; ; {
 		ids, err := a.Index.IDs(ctx, alias, after, 5000)
 		if err != nil {
 			return res, fmt.Errorf("read %s ids: %w", alias, err)
 		}
 		for _, id := range ids {
-			res.Indexed++
-			if !inERP[id] {
-				orphans = append(orphans, search.DeleteOp(id, version))
-			}
+			indexed[id] = true
 		}
-		a.heartbeat(ctx, res.Indexed)
+		a.heartbeat(ctx, len(indexed))
 		if len(ids) < 5000 {
 			break
 		}
 		after = ids[len(ids)-1]
 	}
+	res.Indexed = len(indexed)
+	for after := (erp.Cursor{}); ; {
+		p, err := a.Source.Keys(ctx, erp.KeyRequest{Entity: in.Entity, After: after, PageSize: 5000})
+		if err != nil {
+			return res, fmt.Errorf("read %s keys: %w", in.Entity, err)
+		}
+		for _, k := range p.Records {
+			delete(indexed, document.ID(k.Company, k.Key))
+		}
+		a.heartbeat(ctx, after)
+		if p.Done {
+			break
+		}
+		after = p.Next
+	}
+	version := document.Version(a.now())
+	orphans := make([]search.Op, 0, len(indexed))
+	for id := range indexed {
+		orphans = append(orphans, search.DeleteOp(id, version))
+	}
+	slices.SortFunc(orphans, func(x, y search.Op) int { return strings.Compare(x.ID, y.ID) })
 	res.Orphans = len(orphans)
 	if res.Indexed > 0 && float64(res.Orphans) > share*float64(res.Indexed) {
 		res.Refused = fmt.Sprintf("%d of %d %s documents are not in the ERP (more than %.0f%%): nothing deleted; check the ERP connection and run a rebuild if this is right",
