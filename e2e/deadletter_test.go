@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/workflows"
+)
+
+// TestBadRecordsAreDeadLettered: a product whose price has a currency that is no ISO code is
+// rejected with the reason; the rest of its page is indexed; `starter dead-letters` shows it.
+func TestBadRecordsAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, simtest.Catalog(20), erpsim.Config{}, activities.Settings{PageSize: 100, SafetyLag: time.Second})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+
+	line := s.erp.first(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
+	s.erp.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+line.s("AgreementRecId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
+	other := s.erp.first(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
+	s.erp.write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.s("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
+	time.Sleep(1100 * time.Millisecond)
+
+	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	if c.Rejected != 1 || c.DeadLettered != 1 || c.Indexed != 1 {
+		t.Fatalf("update counts %+v: want the bad product rejected and dead-lettered, the other indexed", c)
+	}
+	out := s.starter(t, buildStarter(t), "dead-letters", "--json")
+	var dls []search.DeadLetter
+	if err := json.Unmarshal([]byte(out), &dls); err != nil || len(dls) != 1 {
+		t.Fatalf("dead-letters --json: %v\n%s", err, out)
+	}
+	want := "usmf:" + line.s("ItemNumber")
+	if dls[0].ID != want || !strings.Contains(dls[0].Reason, "dollars") {
+		t.Fatalf("dead letter %+v, want %s with a reason naming the currency", dls[0], want)
+	}
+	t.Logf("dead letter: %s: %s", dls[0].ID, dls[0].Reason)
+}
