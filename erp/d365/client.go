@@ -51,7 +51,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg = cfg.withDefaults()
 	hc := &http.Client{Timeout: cfg.Timeout}
-	cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL}
+	// The secret goes in the form (client_secret_post, as Entra ID documents it): with the
+	// library's auto-detection a wrong secret would cost two token requests.
+	cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL,
+		AuthStyle: oauth2.AuthStyleInParams}
 	if cfg.Scope != "" {
 		cc.Scopes = []string{cfg.Scope}
 	}
