@@ -315,26 +315,35 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 		return c.url(coll, param{"cross-company", "true"}, param{"$filter", prefix + quoteList(list)}, param{"$select", selText})
 	}
 	var out []row
+	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
+		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// splitIn splits values into lists whose URLs, as build writes them, stay within maxURL bytes
+// (a list holds at least one value) and hold at most maxIn values (0: no limit).
+func splitIn(build func([]string) string, values []string, maxURL, maxIn int) [][]string {
+	var lists [][]string
+	base := len(build(nil))
 	for start := 0; start < len(values); {
-		// Take values while the URL stays within the limit (at least one).
-		length := len(build(nil))
-		end := start
+		length, end := base, start
 		for end < len(values) {
 			l := len(escapeQuery(quote(values[end]))) + 1
-			if end > start && (length+l > c.cfg.MaxURLLength || (c.maxIn > 0 && end-start >= c.maxIn)) {
+			if end > start && (length+l > maxURL || (maxIn > 0 && end-start >= maxIn)) {
 				break
 			}
 			length += l
 			end++
 		}
-		rows, err := c.fetch(ctx, op, coll, build(values[start:end]), 0, 0, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
+		lists = append(lists, values[start:end])
 		start = end
 	}
-	return out, nil
+	return lists
 }
 
 // fetchWhere reads every row of coll in one company that matches cond.
