@@ -156,19 +156,21 @@ func (c *counter) add() { c.n.Add(1) }
 
 func (c *counter) value() int { return int(c.n.Load()) }
 
-// envelope is an OData collection answer: its rows, raw, and the link to the next page.
+// envelope is an OData collection answer: its rows, either raw (to keep what the ERP sent, for
+// roots) or decoded with exact numbers (children: one decoding pass), and the next page's link.
 type envelope struct {
-	Value    []json.RawMessage
+	Raw      []json.RawMessage
+	Rows     []map[string]any
 	NextLink string
 }
 
 // get reads one OData page at u and returns it, retrying rate limits and unavailability up to
 // Config.MaxRetries times and a rejected token once. Errors are *failure.Error values classified
 // here, where the status is known, or ctx's error.
-func (c *Client) get(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, error) {
+func (c *Client) get(ctx context.Context, op, u string, prefer int, keepRaw bool, n *counter) (*envelope, error) {
 	refreshed := false
 	for attempt := 0; ; attempt++ {
-		env, token, err := c.try(ctx, op, u, prefer, n)
+		env, token, err := c.try(ctx, op, u, prefer, keepRaw, n)
 		if err == nil {
 			return env, nil
 		}
@@ -209,7 +211,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 }
 
 // try makes one request. It returns the token it used, so that get can drop it on a 401.
-func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, string, error) {
+func (c *Client) try(ctx context.Context, op, u string, prefer int, keepRaw bool, n *counter) (*envelope, string, error) {
 	token, err := c.tokens.token(ctx)
 	if err != nil {
 		return nil, "", err
@@ -242,7 +244,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		// A cut connection or a body shorter than its Content-Length.
 		return nil, token, failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
 	}
-	env, err := parseEnvelope(body)
+	env, err := parseEnvelope(body, keepRaw)
 	if err != nil {
 		return nil, token, failure.E(failure.Unavailable, op, err)
 	}
@@ -300,11 +302,19 @@ func retryAfter(h string, now time.Time) time.Duration {
 
 // parseEnvelope decodes an OData collection answer strictly: one JSON object with a "value"
 // array and nothing after it. A truncated or malformed body is an error, never fewer rows.
-func parseEnvelope(body []byte) (*envelope, error) {
+func parseEnvelope(body []byte, keepRaw bool) (*envelope, error) {
 	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
 	var raw struct {
-		Value    *[]json.RawMessage `json:"value"`
-		NextLink string             `json:"@odata.nextLink"`
+		Value    any    `json:"value"`
+		NextLink string `json:"@odata.nextLink"`
+	}
+	var raws []json.RawMessage
+	var rows []map[string]any
+	if keepRaw {
+		raw.Value = &raws
+	} else {
+		raw.Value = &rows
 	}
 	if err := d.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("malformed answer (%d bytes): %w", len(body), err)
@@ -312,8 +322,13 @@ func parseEnvelope(body []byte) (*envelope, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return nil, fmt.Errorf("malformed answer (%d bytes): data after the JSON object", len(body))
 	}
-	if raw.Value == nil {
+	if raws == nil && rows == nil {
 		return nil, fmt.Errorf("malformed answer (%d bytes): no \"value\" array", len(body))
 	}
-	return &envelope{Value: *raw.Value, NextLink: raw.NextLink}, nil
+	for i, m := range rows {
+		if m == nil {
+			return nil, fmt.Errorf("malformed answer (%d bytes): row %d is not an object", len(body), i)
+		}
+	}
+	return &envelope{Raw: raws, Rows: rows, NextLink: raw.NextLink}, nil
 }

@@ -59,7 +59,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		param{"$orderby", m + "," + recID},
 		param{"$top", strconv.Itoa(size)},
 	)
-	rows, err := c.fetch(ctx, op, coll, u, size, size, &n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, true, &n)
 	if err != nil {
 		return page, err
 	}
@@ -190,7 +190,7 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 		param{"$select", coll.fs(fCompany, kf.field, fModified)},
 		param{"$top", strconv.Itoa(size)},
 	)
-	rows, err := c.fetch(ctx, op, coll, u, size, size, &n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, true, &n)
 	if err != nil {
 		return page, err
 	}

@@ -205,7 +205,7 @@ func TestFieldNamesAreConfigured(t *testing.T) {
 	}
 	// Renamed fields come back under D365's names.
 	coll := newCollection(collCustomers, "Kunden", map[string]string{"OrganizationName": "Name"})
-	rows, err := decodeRows("test", coll, []json.RawMessage{json.RawMessage(`{"Name":"Acme","dataAreaId":"usmf"}`)})
+	rows, err := decodeRows("test", coll, []json.RawMessage{json.RawMessage(`{"Name":"Acme","dataAreaId":"usmf"}`)}, nil)
 	if err != nil || rows[0].m["OrganizationName"] != "Acme" || coll.f("OrganizationName") != "Name" || coll.f("dataAreaId") != "dataAreaId" {
 		t.Errorf("mapping: %v, %v", rows, err)
 	}

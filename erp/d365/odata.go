@@ -62,10 +62,11 @@ type row struct {
 	raw  json.RawMessage
 }
 
-// decodeRows decodes the rows of an answer. A row that is not a JSON object makes the answer
-// malformed (failure.Unavailable: a retry may get a whole one).
-func decodeRows(op string, coll *collection, raws []json.RawMessage) ([]row, error) {
-	rows := make([]row, len(raws))
+// decodeRows turns the rows of an answer into rows under D365's field names. Raw rows are
+// decoded here; a raw row that is not a JSON object makes the answer malformed
+// (failure.Unavailable: a retry may get a whole one).
+func decodeRows(op string, coll *collection, raws []json.RawMessage, maps []map[string]any) ([]row, error) {
+	rows := make([]row, 0, len(raws)+len(maps))
 	for i, raw := range raws {
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
@@ -73,13 +74,20 @@ func decodeRows(op string, coll *collection, raws []json.RawMessage) ([]row, err
 		if err := d.Decode(&m); err != nil || m == nil {
 			return nil, failure.E(failure.Unavailable, op, fmt.Errorf("malformed row %d: %.200s", i, raw))
 		}
-		for env, d365 := range coll.fromEnv {
-			if v, ok := m[env]; ok {
-				delete(m, env)
-				m[d365] = v
+		rows = append(rows, row{coll: coll.d365, m: m, raw: raw})
+	}
+	for _, m := range maps {
+		rows = append(rows, row{coll: coll.d365, m: m})
+	}
+	if len(coll.fromEnv) > 0 {
+		for _, r := range rows {
+			for env, d365 := range coll.fromEnv {
+				if v, ok := r.m[env]; ok {
+					delete(r.m, env)
+					r.m[d365] = v
+				}
 			}
 		}
-		rows[i] = row{coll: coll.d365, m: m, raw: raw}
 	}
 	return rows, nil
 }
@@ -95,7 +103,11 @@ func (k *checker) bad(r row, field, format string, args ...any) {
 
 // badChild records a problem of a child row, with the row as the ERP sent it.
 func (k *checker) badChild(r row, field, format string, args ...any) {
-	k.bad(r, field, format+" in %.300s", append(args, r.raw)...)
+	raw := r.raw
+	if raw == nil {
+		raw, _ = json.Marshal(r.m) // decoded in one pass: re-encoded, field order lost
+	}
+	k.bad(r, field, format+" in %.300s", append(args, raw)...)
 }
 
 func (k *checker) ok() bool { return len(k.problems) == 0 }
@@ -275,24 +287,29 @@ func (c *Client) url(coll *collection, params ...param) string {
 }
 
 // fetch reads a query and every page after it (@odata.nextLink), up to limit rows (0: all).
-func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, n *counter) ([]row, error) {
-	var raws []json.RawMessage
+// With keepRaw each row keeps the text the ERP sent (for rejections of roots).
+func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, keepRaw bool, n *counter) ([]row, error) {
+	var (
+		raws []json.RawMessage
+		maps []map[string]any
+	)
 	for u != "" {
-		env, err := c.get(ctx, op, u, prefer, n)
+		env, err := c.get(ctx, op, u, prefer, keepRaw, n)
 		if err != nil {
 			return nil, err
 		}
-		raws = append(raws, env.Value...)
+		raws = append(raws, env.Raw...)
+		maps = append(maps, env.Rows...)
 		u = env.NextLink
-		if limit > 0 && len(raws) >= limit {
-			raws = raws[:limit]
+		if limit > 0 && len(raws)+len(maps) >= limit {
+			raws, maps = raws[:min(limit, len(raws))], maps[:min(limit, len(maps))]
 			break
 		}
 		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			u = c.data + strings.TrimPrefix(u, "/")
 		}
 	}
-	return decodeRows(op, coll, raws)
+	return decodeRows(op, coll, raws, maps)
 }
 
 // fetchIn reads the rows of coll in one company whose field is one of values (and that match
@@ -316,7 +333,7 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 	}
 	var out []row
 	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
-		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, n)
+		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, false, n)
 		if err != nil {
 			return nil, err
 		}
@@ -352,7 +369,7 @@ func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, c
 	if cond != "" {
 		filter += " and " + cond
 	}
-	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, n)
+	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, false, n)
 }
 
 // parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
@@ -421,7 +438,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 		param{"$top", strconv.Itoa(size)},
 	)
 	op := "read " + coll.name + " page"
-	rows, err := c.fetch(ctx, op, coll, u, size, size, n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, true, n)
 	if err != nil {
 		return nil, size, err
 	}
