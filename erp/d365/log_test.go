@@ -15,7 +15,8 @@ import (
 )
 
 func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
-	s := newSim(t, testCatalog())
+	t.Parallel()
+	s := newSim(t, smallCatalog())
 	c := s.client(t, nil)
 	_, _, end, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 500}, false)
 
@@ -75,7 +76,8 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 }
 
 func TestDeletions(t *testing.T) {
-	s := newSim(t, testCatalog())
+	t.Parallel()
+	s := newSim(t, smallCatalog())
 	c := s.client(t, nil)
 	none, _, _, _ := readAll(t, c.Deletions, erp.ReadRequest{}, false)
 	if len(none) != 0 {
@@ -147,7 +149,8 @@ func TestDeletions(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	s := newSim(t, testCatalog())
+	t.Parallel()
+	s := newSim(t, smallCatalog())
 	for _, companies := range [][]string{nil, {"demf"}} {
 		c := s.client(t, func(c *Config) { c.Companies = companies })
 		for e, kf := range keyFields {

@@ -38,6 +38,13 @@ func testCatalog() generate.Config {
 	}
 }
 
+// smallCatalog is enough for tests of one behaviour; generating is the slow part under -race.
+func smallCatalog() generate.Config {
+	g := testCatalog()
+	g.Products, g.Customers, g.SalesReps = 60, 9, 6
+	return g
+}
+
 func newSim(t testing.TB, gen generate.Config) *sim {
 	t.Helper()
 	ctx := context.Background()
