@@ -139,7 +139,7 @@ type PriceAgreement struct {
 	ValidTo   string `json:"valid_to,omitempty"`
 }
 
-// Customer is a customer with its addresses and the sales representatives of its sales group.
+// Customer is a customer with its addresses.
 type Customer struct {
 	Company    string    `json:"company"`
 	Account    string    `json:"account"`
@@ -155,8 +155,7 @@ type Customer struct {
 	Email      string    `json:"email,omitempty"`
 	Phone      string    `json:"phone,omitempty"`
 	Addresses  []Address `json:"addresses,omitempty"`
-	// SalesReps are the personnel numbers of the representatives in SalesGroup.
-	SalesReps []string `json:"sales_reps,omitempty"`
+	// The representatives of SalesGroup are on SalesRep records (SalesRep.Customers).
 }
 
 // Blocked reports whether the customer may not buy.

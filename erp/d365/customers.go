@@ -10,8 +10,9 @@ import (
 	"github.com/erpsync/erpsync/erp"
 )
 
-// Customers reads one page of customers with their postal addresses and the sales
-// representatives of their commission sales groups.
+// Customers reads one page of customers with their postal addresses. Their sales
+// representatives are read with the representatives (SalesReps): the ERP bumps a representative,
+// not the group's customers, when group membership changes.
 func (c *Client) Customers(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Customer], error) {
 	var n counter
 	var page erp.Page[erp.Customer]
@@ -22,8 +23,6 @@ func (c *Client) Customers(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 	}
 	custs := make([]*erp.Customer, len(roots))
 	index := map[companyKey]int{}
-	groups := map[string][]string{} // company -> sales groups of the page
-	seenGroup := map[companyKey]bool{}
 	for i, rt := range roots {
 		k, rw := &rt.chk, rt.row
 		custs[i] = &erp.Customer{
@@ -43,31 +42,19 @@ func (c *Client) Customers(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		if rt.cur.Key != "" {
 			index[companyKey{rt.cur.Company, rt.cur.Key}] = i
 		}
-		if g := custs[i].SalesGroup; g != "" && !seenGroup[companyKey{rt.cur.Company, g}] {
-			seenGroup[companyKey{rt.cur.Company, g}] = true
-			groups[rt.cur.Company] = append(groups[rt.cur.Company], g)
-		}
 	}
 
 	companies, keys := keysByCompany(roots)
 	var (
-		mu      sync.Mutex
-		addrs   []row
-		members []row
-		tasks   []func(context.Context) error
+		mu    sync.Mutex
+		addrs []row
+		tasks []func(context.Context) error
 	)
 	for _, co := range companies {
 		tasks = append(tasks, func(ctx context.Context) error {
 			rows, err := c.fetchIn(ctx, &n, c.colls[collAddresses], co, "", "CustomerAccount", keys[co], nil)
 			mu.Lock()
 			addrs = append(addrs, rows...)
-			mu.Unlock()
-			return err
-		}, func(ctx context.Context) error {
-			gm := c.colls[collGroupMembers]
-			rows, err := c.fetchIn(ctx, &n, gm, co, "", "GroupId", groups[co], []string{fCompany, "GroupId", "PersonnelNumber"})
-			mu.Lock()
-			members = append(members, rows...)
 			mu.Unlock()
 			return err
 		})
@@ -100,19 +87,8 @@ func (c *Client) Customers(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		}
 		custs[i].Addresses = append(custs[i].Addresses, a)
 	}
-	reps := map[companyKey][]string{} // (company, group) -> personnel numbers
-	for _, rw := range members {
-		var k checker
-		co, g, pn := k.str(rw, fCompany), k.str(rw, "GroupId"), k.str(rw, "PersonnelNumber")
-		if k.ok() && pn != "" {
-			reps[companyKey{co, g}] = append(reps[companyKey{co, g}], pn)
-		}
-	}
 	for i, rt := range roots {
 		cu := custs[i]
-		if cu.SalesGroup != "" {
-			cu.SalesReps = sortedUnique(reps[companyKey{cu.Company, cu.SalesGroup}])
-		}
 		if !rt.chk.ok() {
 			page.Rejected = append(page.Rejected, rejection(erp.Customers, rt))
 			continue

@@ -261,7 +261,6 @@ func (s *sim) want(t testing.TB) want {
 			Name: sv(r, "OrganizationName"), Group: sv(r, "CustomerGroupId"), PriceGroup: sv(r, "PriceCustomerGroupCode"),
 			Currency: sv(r, "SalesCurrencyCode"), Language: sv(r, "LanguageId"), OnHold: sv(r, "OnHoldStatus"),
 			SalesGroup: sv(r, "CommissionSalesGroupId"), Email: sv(r, "PrimaryContactEmail"), Phone: sv(r, "PrimaryContactPhone")}
-		c.SalesReps = sortedUnique(members[ck(r, "CommissionSalesGroupId")])
 		cs[ck(r, "CustomerAccount")] = c
 		custOfGroup[ck(r, "CommissionSalesGroupId")] = append(custOfGroup[ck(r, "CommissionSalesGroupId")], c.Account)
 	}
