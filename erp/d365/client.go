@@ -162,6 +162,8 @@ type envelope struct {
 	Raw      []json.RawMessage
 	Rows     []map[string]any
 	NextLink string
+	// Count is @odata.count, when the query asked for it ($count=true); -1 otherwise.
+	Count int64
 }
 
 // get reads one OData page at u and returns it, retrying rate limits and unavailability up to
@@ -308,6 +310,7 @@ func parseEnvelope(body []byte, keepRaw bool) (*envelope, error) {
 	var raw struct {
 		Value    any    `json:"value"`
 		NextLink string `json:"@odata.nextLink"`
+		Count    *int64 `json:"@odata.count"`
 	}
 	var raws []json.RawMessage
 	var rows []map[string]any
@@ -330,5 +333,9 @@ func parseEnvelope(body []byte, keepRaw bool) (*envelope, error) {
 			return nil, fmt.Errorf("malformed answer (%d bytes): row %d is not an object", len(body), i)
 		}
 	}
-	return &envelope{Raw: raws, Rows: rows, NextLink: raw.NextLink}, nil
+	count := int64(-1)
+	if raw.Count != nil {
+		count = *raw.Count
+	}
+	return &envelope{Raw: raws, Rows: rows, NextLink: raw.NextLink, Count: count}, nil
 }

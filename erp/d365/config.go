@@ -82,6 +82,7 @@ type Names struct {
 	SalesRepresentatives       string // SalesRepresentatives
 	SalesGroupMembers          string // CommissionSalesRepresentatives
 	DeletedRecords             string // DeletedRecords
+	LegalEntities              string // LegalEntities
 
 	// Fields renames fields: Fields[collection][field] is the environment's name of a field,
 	// both keyed by D365's names (the defaults above and docs/erp-model.md), e.g.
@@ -108,6 +109,7 @@ const (
 	collSalesReps          = "SalesRepresentatives"
 	collGroupMembers       = "CommissionSalesRepresentatives"
 	collDeleted            = "DeletedRecords"
+	collLegalEntities      = "LegalEntities"
 )
 
 // collections pairs each D365 name with its configured name.
@@ -130,6 +132,7 @@ func (n Names) collections() map[string]string {
 		collSalesReps:          n.SalesRepresentatives,
 		collGroupMembers:       n.SalesGroupMembers,
 		collDeleted:            n.DeletedRecords,
+		collLegalEntities:      n.LegalEntities,
 	}
 	for d365, name := range m {
 		if name == "" {

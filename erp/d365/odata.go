@@ -412,12 +412,9 @@ type root struct {
 
 // readRoots reads one page of roots of coll after r.After, in change order
 // (ModifiedDateTime, dataAreaId, key), never with $skip.
-func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, keyField string, r erp.ReadRequest) ([]*root, int, error) {
-	size := r.PageSize
-	if size <= 0 {
-		size = c.cfg.PageSize
-	}
-	size = min(size, MaxPageSize)
+// rootFilter is the $filter of a keyset read of roots: strictly after r.After in
+// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies.
+func (c *Client) rootFilter(coll *collection, keyField string, r erp.ReadRequest) string {
 	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
 	var conds []string
 	if !r.After.IsZero() {
@@ -431,9 +428,19 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 	if c.companyFilter != "" {
 		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
 	}
+	return strings.Join(conds, " and ")
+}
+
+func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, keyField string, r erp.ReadRequest) ([]*root, int, error) {
+	size := r.PageSize
+	if size <= 0 {
+		size = c.cfg.PageSize
+	}
+	size = min(size, MaxPageSize)
+	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
 	u := c.url(coll,
 		param{"cross-company", "true"},
-		param{"$filter", strings.Join(conds, " and ")},
+		param{"$filter", c.rootFilter(coll, keyField, r)},
 		param{"$orderby", strings.Join([]string{m, co, key}, ",")},
 		param{"$top", strconv.Itoa(size)},
 	)
