@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -96,6 +97,41 @@ type Import struct {
 	Metrics Recorder
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
+
+	// companyLanguages caches what the ERP says when Settings.Document.CompanyLanguages is
+	// empty (read once per process).
+	mu               sync.Mutex
+	companyLanguages map[string]string
+}
+
+// CompanyLanguager is implemented by sources that know each company's language (D365's
+// LegalEntities); documents label a company's own product texts with it.
+type CompanyLanguager interface {
+	CompanyLanguages(ctx context.Context) (map[string]string, error)
+}
+
+// documentOptions returns the document options, with the companies' languages read from the
+// ERP once when the settings do not name them.
+func (a *Import) documentOptions(ctx context.Context) (document.Options, error) {
+	o := a.settings().Document
+	if o.CompanyLanguages != nil {
+		return o, nil
+	}
+	cl, ok := a.Source.(CompanyLanguager)
+	if !ok {
+		return o, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.companyLanguages == nil {
+		m, err := cl.CompanyLanguages(ctx)
+		if err != nil {
+			return o, fmt.Errorf("read company languages: %w", err)
+		}
+		a.companyLanguages = m
+	}
+	o.CompanyLanguages = a.companyLanguages
+	return o, nil
 }
 
 func (a *Import) settings() Settings { return a.Settings.withDefaults() }
@@ -340,7 +376,10 @@ func (a *Import) prefetch(ctx context.Context, e erp.Entity, req erp.ReadRequest
 
 // readPage reads one page of e and builds its documents.
 func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
-	opts := a.settings().Document
+	opts, err := a.documentOptions(ctx)
+	if err != nil {
+		return page{}, err
+	}
 	switch e {
 	case erp.Products:
 		return convert(a.Source.Products(ctx, req))(func(r erp.Product) search.Op {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
 	"github.com/erpsync/erpsync/search"
@@ -49,13 +50,14 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 // fakeIndex records writes per target and keeps one state per entity.
 type fakeIndex struct {
 	mu      sync.Mutex
+	bodies  map[string]any
 	written map[string][]string
 	state   map[erp.Entity]search.State
 	swapped string
 }
 
 func newFakeIndex() *fakeIndex {
-	return &fakeIndex{written: map[string][]string{}, state: map[erp.Entity]search.State{}}
+	return &fakeIndex{written: map[string][]string{}, state: map[erp.Entity]search.State{}, bodies: map[string]any{}}
 }
 
 func (f *fakeIndex) Alias(e erp.Entity) string { return "erpsync-" + string(e) }
@@ -73,6 +75,7 @@ func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (se
 	var c search.Counts
 	for _, op := range ops {
 		f.written[target] = append(f.written[target], op.ID)
+		f.bodies[op.ID] = op.Body
 		if op.Delete {
 			c.Deleted++
 		} else {
@@ -202,5 +205,33 @@ func TestBeginAndFinish(t *testing.T) {
 	}
 	if !st.Watermark.Modified.Equal(b2.Until) {
 		t.Fatalf("watermark %s, want it kept at the later update's %s", st.Watermark, b2.Until)
+	}
+}
+
+// germanSource is a source whose only company speaks German.
+type germanSource struct {
+	fakeSource
+	asked int
+}
+
+func (g *germanSource) CompanyLanguages(context.Context) (map[string]string, error) {
+	g.asked++
+	return map[string]string{"usmf": "de"}, nil
+}
+
+func TestCompanyLanguagesComeFromTheERPOnce(t *testing.T) {
+	src, ix := &germanSource{fakeSource: fakeSource{n: 30}}, newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	for i := 0; i < 2; i++ {
+		if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, ok := ix.bodies["usmf:0000"].(document.Product)
+	if !ok || d.Language != "de" {
+		t.Fatalf("document %+v: want the company's own texts labelled de", ix.bodies["usmf:0000"])
+	}
+	if src.asked != 1 {
+		t.Fatalf("asked the ERP %d times, want once per process", src.asked)
 	}
 }

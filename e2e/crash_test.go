@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +43,6 @@ func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int
 		fmt.Sprintf("ERPSYNC_PAGE_SIZE=%d", pageSize),
 		fmt.Sprintf("ERPSYNC_CHUNK_PAGES=%d", chunkPages),
 		"ERPSYNC_LOG_LEVEL=warn",
-		"ERPSYNC_COMPANY_LANGUAGES="+languagesEnv(s.settings.Document.CompanyLanguages),
 	)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -102,14 +100,6 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 		t.Fatalf("%d documents were written twice: more than the pages since the last heartbeat can hold", c.Stale)
 	}
 	s.checkProducts()
-}
-
-func languagesEnv(m map[string]string) string {
-	var parts []string
-	for c, l := range m {
-		parts = append(parts, c+"="+l)
-	}
-	return strings.Join(parts, ",")
 }
 
 // heartbeat is the chunk heartbeat as the server holds it.

@@ -72,9 +72,6 @@ func newStackWithoutWorker(t testing.TB, cat generate.Config, simCfg erpsim.Conf
 		t.Fatal(err)
 	}
 	s.source = src
-	if s.settings.Document.CompanyLanguages == nil {
-		s.settings.Document.CompanyLanguages = s.erp.companyLanguages(t)
-	}
 	return s
 }
 
@@ -178,7 +175,8 @@ func (e *erpReader) companyLanguages(t testing.TB) map[string]string {
 // checker derives; it reports at most a few differences in full.
 func (s *stack) checkProducts() {
 	s.t.Helper()
-	want := s.erp.expectedProducts(s.t, s.settings.Document.CompanyLanguages)
+	// The worker reads the companies' languages from the ERP itself (LegalEntities).
+	want := s.erp.expectedProducts(s.t, s.erp.companyLanguages(s.t))
 	got := s.docs(erp.Products)
 	diffs := 0
 	report := func(format string, args ...any) {
