@@ -39,9 +39,9 @@ var _ Index = (*search.Index)(nil)
 type Settings struct {
 	// PageSize is the number of ERP roots per page (default 500).
 	PageSize int
-	// ChunkPages and ChunkDuration bound one SyncChunk (default 20 pages, 60 s): short enough
-	// that pause and cancel take effect soon, long enough that Temporal round trips are a small
-	// share of the work.
+	// ChunkPages and ChunkDuration bound one SyncChunk (default 20 pages, 10 s): short enough
+	// that pause and cancel take effect soon and the progress query moves, long enough that
+	// Temporal round trips are a small share of the work.
 	ChunkPages    int
 	ChunkDuration time.Duration
 	// SafetyLag caps a run's upper bound at its start minus this (default 30 s), so changes the
@@ -65,7 +65,7 @@ func (s Settings) withDefaults() Settings {
 		s.ChunkPages = 20
 	}
 	if s.ChunkDuration == 0 {
-		s.ChunkDuration = time.Minute
+		s.ChunkDuration = 10 * time.Second
 	}
 	if s.SafetyLag == 0 {
 		s.SafetyLag = 30 * time.Second
