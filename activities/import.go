@@ -554,6 +554,21 @@ func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*sea
 	}
 }
 
+// Abandon ends a rebuild that will not finish: update runs stop writing to its generation. The
+// generation itself stays (Elasticsearch keeps it until the next rebuild's swap deletes older
+// generations), so nothing the live alias serves is touched.
+func (a *Import) Abandon(ctx context.Context, in AbandonInput) error {
+	_, err := a.updateState(ctx, in.Entity, func(st *search.State) {
+		if st.Rebuilding == in.Target {
+			st.Rebuilding = ""
+		}
+	})
+	if err == nil {
+		a.log(ctx).Warn("rebuild abandoned", zap.String("entity", string(in.Entity)), zap.String("generation", in.Target))
+	}
+	return temporalError(err)
+}
+
 func invalid(op, format string, args ...any) error {
 	return failure.E(failure.Invalid, op, fmt.Errorf(format, args...))
 }

@@ -235,3 +235,18 @@ func TestCompanyLanguagesComeFromTheERPOnce(t *testing.T) {
 		t.Fatalf("asked the ERP %d times, want once per process", src.asked)
 	}
 }
+
+func TestAbandonStopsTheDualWrite(t *testing.T) {
+	ix := newFakeIndex()
+	ix.state[erp.Products] = search.State{Rebuilding: "erpsync-products-gen2"}
+	a := &Import{Source: &fakeSource{n: 3}, Index: ix, Settings: Settings{PageSize: 10}}
+	if err := a.Abandon(context.Background(), AbandonInput{Entity: erp.Products, Target: "erpsync-products-gen2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.written["erpsync-products-gen2"]) != 0 {
+		t.Fatalf("an abandoned generation still got %d writes", len(ix.written["erpsync-products-gen2"]))
+	}
+}

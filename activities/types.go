@@ -143,3 +143,10 @@ type ReconcileResult struct {
 	// Refused is set when the orphans exceeded the share and nothing was deleted.
 	Refused string `json:"refused,omitempty"`
 }
+
+// AbandonInput names a rebuild's generation that will not be swapped in (the run was cancelled
+// or failed for good).
+type AbandonInput struct {
+	Entity erp.Entity `json:"entity"`
+	Target string     `json:"target"`
+}

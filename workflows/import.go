@@ -168,6 +168,23 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 		return r.reconcile(ctx)
 	}
 
+	res, err := r.read(ctx, pause, resume)
+	var can *workflow.ContinueAsNewError
+	if err != nil && !errors.As(err, &can) && in.Mode == activities.Rebuild && r.cp.Begun != nil {
+		// The rebuild will not swap: stop update runs writing to its generation, even when
+		// the run was cancelled (a disconnected context still runs activities).
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		ab := activities.AbandonInput{Entity: entities[r.cp.Entity], Target: r.cp.Begun.Target}
+		if aerr := workflow.ExecuteActivity(shortCtx(dctx), a.Abandon, ab).Get(dctx, nil); aerr != nil {
+			workflow.GetLogger(ctx).Error("abandon rebuild", "generation", ab.Target, "error", aerr)
+		}
+	}
+	return res, err
+}
+
+// read runs the import's entities from the checkpoint on.
+func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveChannel) (ImportResult, error) {
+	in, entities := r.in, r.entities
 	res := ImportResult{Mode: in.Mode}
 	for ; r.cp.Entity < len(entities); r.cp.Entity++ {
 		e := entities[r.cp.Entity]
@@ -193,9 +210,9 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 				r.phase = "reading " + string(e)
 			}
 			var chunk activities.ChunkResult
-			in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: r.cp.Cursor, Until: r.cp.Begun.Until,
+			cin := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: r.cp.Cursor, Until: r.cp.Begun.Until,
 				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration}
-			if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChunk, in).Get(ctx, &chunk); err != nil {
+			if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChunk, cin).Get(ctx, &chunk); err != nil {
 				return res, fmt.Errorf("sync %s after %s: %w", e, r.cp.Cursor, err)
 			}
 			r.cp.Cursor = chunk.Next

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -205,4 +206,26 @@ func TestBadModeFailsAtOnce(t *testing.T) {
 	if err := env.GetWorkflowError(); err == nil {
 		t.Fatal("an unknown mode must fail the workflow")
 	}
+}
+
+func TestAFailedRebuildIsAbandoned(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "gen-7", Until: t0}, nil)
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(activities.ChunkResult{},
+		temporal.NewNonRetryableApplicationError("bad credentials", "unauthorized", nil))
+	var abandoned activities.AbandonInput
+	env.OnActivity(a.Abandon, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AbandonInput) error {
+		abandoned = in
+		return nil
+	}).Once()
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Rebuild})
+	if env.GetWorkflowError() == nil {
+		t.Fatal("the rebuild must fail")
+	}
+	if abandoned.Target != "gen-7" || abandoned.Entity != erp.Products {
+		t.Fatalf("abandoned %+v, want gen-7 of products", abandoned)
+	}
+	env.AssertNotCalled(t, "Finish", mock.Anything, mock.Anything)
 }
