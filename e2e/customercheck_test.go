@@ -14,47 +14,47 @@ func (e *erpReader) expectedCustomers(t testing.TB) map[erp.Entity]map[string]ex
 	t.Helper()
 	out := map[erp.Entity]map[string]expected{erp.Customers: {}, erp.Contacts: {}, erp.SalesReps: {}}
 	addresses := map[string][]string{}
-	for _, a := range e.all(t, "CustomerPostalAddresses") {
-		id := idOf(a.s("dataAreaId"), a.s("CustomerAccount"))
-		addresses[id] = append(addresses[id], a.s("AddressLocationId")+"="+a.s("AddressCity"))
+	for _, a := range e.All(t, "CustomerPostalAddresses") {
+		id := idOf(a.S("dataAreaId"), a.S("CustomerAccount"))
+		addresses[id] = append(addresses[id], a.S("AddressLocationId")+"="+a.S("AddressCity"))
 	}
 	repsOfGroup := map[string][]string{} // company:group -> personnel numbers
 	groupsOfRep := map[string][]string{} // rep id -> groups
-	for _, m := range e.all(t, "CommissionSalesRepresentatives") {
-		g := idOf(m.s("dataAreaId"), m.s("GroupId"))
-		repsOfGroup[g] = append(repsOfGroup[g], m.s("PersonnelNumber"))
-		r := idOf(m.s("dataAreaId"), m.s("PersonnelNumber"))
-		groupsOfRep[r] = append(groupsOfRep[r], m.s("GroupId"))
+	for _, m := range e.All(t, "CommissionSalesRepresentatives") {
+		g := idOf(m.S("dataAreaId"), m.S("GroupId"))
+		repsOfGroup[g] = append(repsOfGroup[g], m.S("PersonnelNumber"))
+		r := idOf(m.S("dataAreaId"), m.S("PersonnelNumber"))
+		groupsOfRep[r] = append(groupsOfRep[r], m.S("GroupId"))
 	}
 	customersOfGroup := map[string][]string{}
-	for _, c := range e.all(t, "CustomersV3") {
-		id := idOf(c.s("dataAreaId"), c.s("CustomerAccount"))
-		group := idOf(c.s("dataAreaId"), c.s("CommissionSalesGroupId"))
-		if c.s("CommissionSalesGroupId") != "" {
-			customersOfGroup[group] = append(customersOfGroup[group], c.s("CustomerAccount"))
+	for _, c := range e.All(t, "CustomersV3") {
+		id := idOf(c.S("dataAreaId"), c.S("CustomerAccount"))
+		group := idOf(c.S("dataAreaId"), c.S("CommissionSalesGroupId"))
+		if c.S("CommissionSalesGroupId") != "" {
+			customersOfGroup[group] = append(customersOfGroup[group], c.S("CustomerAccount"))
 		}
-		hold := c.s("OnHoldStatus")
+		hold := c.S("OnHoldStatus")
 		out[erp.Customers][id] = expected{
-			"name": c.s("OrganizationName"), "price_group": c.s("PriceCustomerGroupCode"), "currency": c.s("SalesCurrencyCode"),
-			"blocked": fmt.Sprint(hold != "" && hold != "No" && hold != "Never"), "sales_group": c.s("CommissionSalesGroupId"),
-			"modified_at": utc(t, c.s("ModifiedDateTime")), "addresses": set(addresses[id]),
+			"name": c.S("OrganizationName"), "price_group": c.S("PriceCustomerGroupCode"), "currency": c.S("SalesCurrencyCode"),
+			"blocked": fmt.Sprint(hold != "" && hold != "No" && hold != "Never"), "sales_group": c.S("CommissionSalesGroupId"),
+			"modified_at": utc(t, c.S("ModifiedDateTime")), "addresses": set(addresses[id]),
 		}
 	}
-	for _, c := range e.all(t, "ContactPersonsV2") {
-		out[erp.Contacts][idOf(c.s("dataAreaId"), c.s("ContactPersonId"))] = expected{
-			"first_name": c.s("FirstName"), "last_name": c.s("LastName"), "customer": c.s("CustomerAccount"),
-			"email": c.s("PrimaryEmailAddress"), "modified_at": utc(t, c.s("ModifiedDateTime")),
+	for _, c := range e.All(t, "ContactPersonsV2") {
+		out[erp.Contacts][idOf(c.S("dataAreaId"), c.S("ContactPersonId"))] = expected{
+			"first_name": c.S("FirstName"), "last_name": c.S("LastName"), "customer": c.S("CustomerAccount"),
+			"email": c.S("PrimaryEmailAddress"), "modified_at": utc(t, c.S("ModifiedDateTime")),
 		}
 	}
-	for _, r := range e.all(t, "SalesRepresentatives") {
-		id := idOf(r.s("dataAreaId"), r.s("PersonnelNumber"))
+	for _, r := range e.All(t, "SalesRepresentatives") {
+		id := idOf(r.S("dataAreaId"), r.S("PersonnelNumber"))
 		var customers []string
 		for _, g := range groupsOfRep[id] {
-			customers = append(customers, customersOfGroup[idOf(r.s("dataAreaId"), g)]...)
+			customers = append(customers, customersOfGroup[idOf(r.S("dataAreaId"), g)]...)
 		}
 		out[erp.SalesReps][id] = expected{
-			"name": r.s("Name"), "groups": set(groupsOfRep[id]), "customers": set(customers),
-			"modified_at": utc(t, r.s("ModifiedDateTime")),
+			"name": r.S("Name"), "groups": set(groupsOfRep[id]), "customers": set(customers),
+			"modified_at": utc(t, r.S("ModifiedDateTime")),
 		}
 	}
 	return out

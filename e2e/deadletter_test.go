@@ -20,10 +20,10 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	s := newStack(t, simtest.Catalog(20), erpsim.Config{}, activities.Settings{PageSize: 100, SafetyLag: time.Second})
 	s.run(workflows.ProductImportName, activities.Rebuild)
 
-	line := s.erp.first(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
-	s.erp.write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+line.s("AgreementRecId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
-	other := s.erp.first(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
-	s.erp.write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.s("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
+	line := s.erp.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
+	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+line.S("AgreementRecId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
+	other := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
+	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
 	time.Sleep(1100 * time.Millisecond)
 
 	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
@@ -35,7 +35,7 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &dls); err != nil || len(dls) != 1 {
 		t.Fatalf("dead-letters --json: %v\n%s", err, out)
 	}
-	want := "usmf:" + line.s("ItemNumber")
+	want := "usmf:" + line.S("ItemNumber")
 	if dls[0].ID != want || !strings.Contains(dls[0].Reason, "dollars") {
 		t.Fatalf("dead letter %+v, want %s with a reason naming the currency", dls[0], want)
 	}

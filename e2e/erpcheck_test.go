@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -14,84 +11,23 @@ import (
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erpsim/simtest"
 )
 
-// row is one OData record as the ERP sent it, numbers kept as their exact text.
-type row map[string]any
+// row is one OData record as the ERP sent it.
+type row = simtest.Row
 
-func (r row) s(k string) string {
-	switch v := r[k].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(r[k])
-}
+// erpReader reads the ERP with nothing but net/http (simtest.Reader): the independent side of
+// the comparisons; this package adds what it expects the index to hold.
+type erpReader struct{ *simtest.Reader }
 
 // dec is the canonical text of a decimal field.
-func (r row) dec(t testing.TB, k string) string {
-	d, err := erp.ParseDecimal(r.s(k))
+func dec(t testing.TB, r row, k string) string {
+	d, err := erp.ParseDecimal(r.S(k))
 	if err != nil {
-		t.Fatalf("%s=%q: %v", k, r.s(k), err)
+		t.Fatalf("%s=%q: %v", k, r.S(k), err)
 	}
 	return d.String()
-}
-
-func (r row) yes(k string) bool { return r.s(k) == "Yes" }
-
-// erpReader reads the ERP's collections over OData with nothing but net/http: the independent
-// side of the comparisons.
-type erpReader struct {
-	base, token string
-}
-
-func newERPReader(t testing.TB, base, id, secret string) *erpReader {
-	t.Helper()
-	res, err := http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %v %s", err, res.Status)
-	}
-	return &erpReader{base: base, token: tok.AccessToken}
-}
-
-// all reads every record of a collection in every company, following @odata.nextLink.
-func (e *erpReader) all(t testing.TB, coll string) []row {
-	t.Helper()
-	var out []row
-	next := e.base + "/data/" + coll + "?cross-company=true"
-	for next != "" {
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, next, nil)
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		req.Header.Set("Prefer", "odata.maxpagesize=5000")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Value []row  `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-		}
-		dec := json.NewDecoder(res.Body)
-		dec.UseNumber()
-		err = dec.Decode(&page)
-		res.Body.Close()
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("read %s: %s %v", coll, res.Status, err)
-		}
-		out = append(out, page.Value...)
-		next = page.Next
-	}
-	return out
 }
 
 // expected is what the index must hold for one record: the fields the checker derives from the
@@ -132,13 +68,13 @@ func (e *erpReader) expectedProducts(t testing.TB, companyLanguages map[string]s
 	out := map[string]expected{}
 	group := func(coll string, key func(row) string) map[string][]row {
 		m := map[string][]row{}
-		for _, r := range e.all(t, coll) {
+		for _, r := range e.All(t, coll) {
 			k := key(r)
 			m[k] = append(m[k], r)
 		}
 		return m
 	}
-	byItem := func(r row) string { return idOf(r.s("dataAreaId"), r.s("ItemNumber")) }
+	byItem := func(r row) string { return idOf(r.S("dataAreaId"), r.S("ItemNumber")) }
 	variants := group("ReleasedProductVariantsV2", byItem)
 	translations := group("ProductTranslations", byItem)
 	attachments := group("ProductAttachments", byItem)
@@ -147,50 +83,50 @@ func (e *erpReader) expectedProducts(t testing.TB, companyLanguages map[string]s
 	barcodes := group("ProductBarcodes", byItem)
 	settings := group("ItemDefaultOrderSettings", byItem)
 	prices := group("SalesPriceAgreements", func(r row) string {
-		if r.s("ItemCode") == "All" {
-			return "all:" + strings.ToLower(r.s("dataAreaId"))
+		if r.S("ItemCode") == "All" {
+			return "all:" + strings.ToLower(r.S("dataAreaId"))
 		}
 		return byItem(r)
 	})
 	visible := map[string]bool{}
-	for _, c := range e.all(t, "ProductCategories") {
-		visible[idOf(c.s("dataAreaId"), c.s("CategoryId"))] = c.yes("IsVisibleInWebshop")
+	for _, c := range e.All(t, "ProductCategories") {
+		visible[idOf(c.S("dataAreaId"), c.S("CategoryId"))] = c.Yes("IsVisibleInWebshop")
 	}
-	for _, p := range e.all(t, "ReleasedProductsV2") {
+	for _, p := range e.All(t, "ReleasedProductsV2") {
 		id := byItem(p)
-		company := strings.ToLower(p.s("dataAreaId"))
+		company := strings.ToLower(p.S("dataAreaId"))
 		x := expected{
-			"item_number": p.s("ItemNumber"),
-			"modified_at": utc(t, p.s("ModifiedDateTime")),
-			"base_price":  p.dec(t, "SalesPrice"),
-			"currency":    p.s("SalesCurrencyCode"),
+			"item_number": p.S("ItemNumber"),
+			"modified_at": utc(t, p.S("ModifiedDateTime")),
+			"base_price":  dec(t, p, "SalesPrice"),
+			"currency":    p.S("SalesCurrencyCode"),
 		}
 		var vs, bs, cs, rs, as, ps, ts []string
 		for _, v := range variants[id] {
-			vs = append(vs, v.s("ProductVariantNumber"))
+			vs = append(vs, v.S("ProductVariantNumber"))
 		}
 		for _, b := range barcodes[id] {
-			bs = append(bs, b.s("Barcode"))
+			bs = append(bs, b.S("Barcode"))
 		}
 		vis := false
 		for _, c := range assignments[id] {
-			cs = append(cs, c.s("CategoryId"))
-			vis = vis || visible[idOf(company, c.s("CategoryId"))]
+			cs = append(cs, c.S("CategoryId"))
+			vis = vis || visible[idOf(company, c.S("CategoryId"))]
 		}
 		for _, r := range related[id] {
-			rs = append(rs, r.s("RelationType")+":"+r.s("RelatedItemNumber"))
+			rs = append(rs, r.S("RelationType")+":"+r.S("RelatedItemNumber"))
 		}
 		for _, a := range attachments[id] {
-			as = append(as, a.s("AttachmentId"))
+			as = append(as, a.S("AttachmentId"))
 		}
 		for _, l := range append(prices[id], prices["all:"+company]...) {
-			ps = append(ps, l.s("AgreementRecId")+"="+l.dec(t, "Price")+" "+l.s("PriceCurrencyCode"))
+			ps = append(ps, l.S("AgreementRecId")+"="+dec(t, l, "Price")+" "+l.S("PriceCurrencyCode"))
 		}
 		own := language(companyLanguages[company])
 		for _, tr := range translations[id] {
 			// The shop carries its languages only; the ERP may have more.
-			if lang := language(tr.s("LanguageId")); lang != own && slices.Contains(document.DefaultLanguages(), lang) {
-				ts = append(ts, lang+"="+tr.s("ProductName"))
+			if lang := language(tr.S("LanguageId")); lang != own && slices.Contains(document.DefaultLanguages(), lang) {
+				ts = append(ts, lang+"="+tr.S("ProductName"))
 			}
 		}
 		x["variants"], x["barcodes"], x["categories"], x["related"] = set(vs), set(bs), set(cs), set(rs)
@@ -198,8 +134,8 @@ func (e *erpReader) expectedProducts(t testing.TB, companyLanguages map[string]s
 		x["visible"] = fmt.Sprint(vis)
 		x["sales_stopped"] = "false"
 		if s := settings[id]; len(s) == 1 {
-			x["sales_stopped"] = fmt.Sprint(s[0].yes("IsSalesStopped"))
-			x["minimum_quantity"] = s[0].dec(t, "SalesMinimumQuantity")
+			x["sales_stopped"] = fmt.Sprint(s[0].Yes("IsSalesStopped"))
+			x["minimum_quantity"] = dec(t, s[0], "SalesMinimumQuantity")
 		}
 		out[id] = x
 	}
@@ -273,50 +209,4 @@ func actualProduct(t testing.TB, src json.RawMessage) expected {
 		x["minimum_quantity"] = d.OrderSettings.MinimumQuantity
 	}
 	return x
-}
-
-// write sends a POST, PATCH or DELETE to the ERP, as a person editing in D365 would, and fails t
-// unless the ERP accepts it. path is "Collection" or "Collection(key=...)".
-func (e *erpReader) write(t testing.TB, method, path string, body map[string]any) {
-	t.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = strings.NewReader(string(raw))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, _ := http.NewRequestWithContext(context.Background(), method, e.base+"/data/"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode >= 300 {
-		var msg json.RawMessage
-		_ = json.NewDecoder(res.Body).Decode(&msg)
-		t.Fatalf("%s %s: %s %s", method, path, res.Status, msg)
-	}
-}
-
-// first returns the first record of coll that matches an OData filter.
-func (e *erpReader) first(t testing.TB, coll, filter string) row {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet,
-		e.base+"/data/"+coll+"?cross-company=true&$top=1&$filter="+url.QueryEscape(filter), nil)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var page struct{ Value []row }
-	dec := json.NewDecoder(res.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&page); err != nil || len(page.Value) == 0 {
-		t.Fatalf("no %s with %s (%s, %v)", coll, filter, res.Status, err)
-	}
-	return page.Value[0]
 }

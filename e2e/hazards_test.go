@@ -25,10 +25,10 @@ func TestNothingIsMissed(t *testing.T) {
 	ctx := context.Background()
 
 	// 1. One transaction renames 350 products: they all carry the same stamp.
-	products := s.erp.all(t, "ReleasedProductsV2")
+	products := s.erp.All(t, "ReleasedProductsV2")
 	stamp, err := s.sim.Store.Write(ctx, func(tx *store.Tx) error {
 		for i, p := range products[:350] {
-			k := store.Record{"dataAreaId": p.s("dataAreaId"), "ItemNumber": p.s("ItemNumber")}
+			k := store.Record{"dataAreaId": p.S("dataAreaId"), "ItemNumber": p.S("ItemNumber")}
 			if _, err := tx.Update("ReleasedProductsV2", k, store.Record{"ProductName": fmt.Sprintf("Shared stamp %d", i)}); err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ func TestNothingIsMissed(t *testing.T) {
 	go func() {
 		var err error
 		lateStamp, err = s.sim.Store.WriteLate(ctx, 4*time.Second, func(tx *store.Tx) error {
-			_, err := tx.Update("ReleasedProductsV2", store.Record{"dataAreaId": late.s("dataAreaId"), "ItemNumber": late.s("ItemNumber")},
+			_, err := tx.Update("ReleasedProductsV2", store.Record{"dataAreaId": late.S("dataAreaId"), "ItemNumber": late.S("ItemNumber")},
 				store.Record{"ProductName": "Committed late"})
 			return err
 		})
@@ -81,7 +81,7 @@ func TestNothingIsMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	skewed := products[500]
-	s.erp.write(t, "PATCH", "ReleasedProductsV2"+key(skewed.s("dataAreaId"), "ItemNumber", skewed.s("ItemNumber")), map[string]any{"ProductName": "Skewed clock"})
+	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key(skewed.S("dataAreaId"), "ItemNumber", skewed.S("ItemNumber")), map[string]any{"ProductName": "Skewed clock"})
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 }

@@ -57,7 +57,7 @@ func newStackWithoutWorker(t testing.TB, cat generate.Config, simCfg erpsim.Conf
 	t.Helper()
 	s := &stack{t: t, settings: settings}
 	s.sim = simtest.Start(t, cat, simCfg)
-	s.erp = newERPReader(t, s.sim.URL, s.sim.ClientID, s.sim.ClientSecret)
+	s.erp = &erpReader{s.sim.Reader(t)}
 	s.es = testenv.Elasticsearch(t)
 	s.prefix = testenv.Prefix(t, s.es)
 	s.index = search.New(s.es, s.prefix)
@@ -162,21 +162,12 @@ func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
 	}
 }
 
-// companyLanguages reads each company's language from the ERP's legal entities.
-func (e *erpReader) companyLanguages(t testing.TB) map[string]string {
-	m := map[string]string{}
-	for _, r := range e.all(t, "LegalEntities") {
-		m[strings.ToLower(r.s("LegalEntityId"))] = r.s("LanguageId")
-	}
-	return m
-}
-
 // checkProducts compares the products index with the ERP, every product and every field the
 // checker derives; it reports at most a few differences in full.
 func (s *stack) checkProducts() {
 	s.t.Helper()
 	// The worker reads the companies' languages from the ERP itself (LegalEntities).
-	want := s.erp.expectedProducts(s.t, s.erp.companyLanguages(s.t))
+	want := s.erp.expectedProducts(s.t, s.erp.CompanyLanguages(s.t))
 	got := s.docs(erp.Products)
 	diffs := 0
 	report := func(format string, args ...any) {

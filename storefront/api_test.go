@@ -101,7 +101,7 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 	accounts := []string{""}
 	for k, c := range cat.customers {
 		if strings.HasPrefix(k, apiTestCompany+":") {
-			accounts = append(accounts, c.s("CustomerAccount"))
+			accounts = append(accounts, c.S("CustomerAccount"))
 		}
 	}
 	sort.Strings(accounts)
@@ -119,7 +119,7 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 		for _, it := range items {
 			own := false
 			for _, l := range cat.lines[key(apiTestCompany, it)] {
-				own = own || a != "" && l.s("CustomerAccountNumber") == a
+				own = own || a != "" && l.S("CustomerAccountNumber") == a
 			}
 			if !own && n >= maxItemsPerCheck {
 				continue
@@ -258,8 +258,8 @@ func hasWord(text, w string) bool {
 
 func testLanguages(t *testing.T, f *fixture, cat *erpCatalog) {
 	tr := map[string]row{} // "usmf:1000:de"
-	for _, r := range f.erp.all(t, "ProductTranslations") {
-		tr[key(r.s("dataAreaId"), r.s("ItemNumber"))+":"+strings.ToLower(r.s("LanguageId"))] = r
+	for _, r := range f.erp.All(t, "ProductTranslations") {
+		tr[key(r.S("dataAreaId"), r.S("ItemNumber"))+":"+strings.ToLower(r.S("LanguageId"))] = r
 	}
 	for _, tc := range []struct {
 		company, lang, q, langID string
@@ -277,10 +277,10 @@ func testLanguages(t *testing.T, f *fixture, cat *erpCatalog) {
 			if !ok || c != tc.company {
 				continue
 			}
-			name, desc := cat.products[k].s("ProductName"), cat.products[k].s("ProductDescription")
+			name, desc := cat.products[k].S("ProductName"), cat.products[k].S("ProductDescription")
 			if tc.langID != "" {
 				r := tr[k+":"+tc.langID]
-				name, desc = r.s("ProductName"), r.s("ProductDescription")
+				name, desc = r.S("ProductName"), r.S("ProductDescription")
 			}
 			if hasWord(name, tc.q) || hasWord(desc, tc.q) {
 				want = append(want, item)
@@ -389,10 +389,10 @@ func testDetail(t *testing.T, f *fixture, cat *erpCatalog) {
 			master = h.ItemNumber
 		}
 	}
-	for _, r := range f.erp.all(t, "RelatedProducts") {
-		k := key(r.s("dataAreaId"), r.s("ItemNumber"))
-		if strings.HasPrefix(k, apiTestCompany+":") && cat.showable[k] && !cat.showable[key(r.s("dataAreaId"), r.s("RelatedItemNumber"))] {
-			withHidden = r.s("ItemNumber")
+	for _, r := range f.erp.All(t, "RelatedProducts") {
+		k := key(r.S("dataAreaId"), r.S("ItemNumber"))
+		if strings.HasPrefix(k, apiTestCompany+":") && cat.showable[k] && !cat.showable[key(r.S("dataAreaId"), r.S("RelatedItemNumber"))] {
+			withHidden = r.S("ItemNumber")
 			break
 		}
 	}
@@ -427,16 +427,16 @@ func testNoOtherCustomersData(t *testing.T, f *fixture, cat *erpCatalog) {
 	// Find an item with a customer-specific line and look at it as another customer.
 	for _, lines := range cat.lines {
 		for _, l := range lines {
-			owner := l.s("CustomerAccountNumber")
-			if l.s("AccountCode") != "Table" || strings.ToLower(l.s("dataAreaId")) != apiTestCompany || !cat.showable[key(apiTestCompany, l.s("ItemNumber"))] {
+			owner := l.S("CustomerAccountNumber")
+			if l.S("AccountCode") != "Table" || strings.ToLower(l.S("dataAreaId")) != apiTestCompany || !cat.showable[key(apiTestCompany, l.S("ItemNumber"))] {
 				continue
 			}
 			other := "US-001"
 			if owner == other {
 				other = "US-004"
 			}
-			for _, path := range []string{"/api/products/usmf/" + l.s("ItemNumber"), "/api/search"} {
-				_, body := f.get(path, url.Values{"customer": {other}, "q": {l.s("ItemNumber")}}, nil)
+			for _, path := range []string{"/api/products/usmf/" + l.S("ItemNumber"), "/api/search"} {
+				_, body := f.get(path, url.Values{"customer": {other}, "q": {l.S("ItemNumber")}}, nil)
 				for _, leak := range []string{owner, `"prices":`, `"price_group":`, `"account_code":`, `"customer":"` + owner} {
 					if strings.Contains(string(body), leak) {
 						t.Errorf("%s as %s shows %s: %.300s", path, other, leak, body)

@@ -1,10 +1,8 @@
 package storefront_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -49,7 +47,7 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 	ctx := context.Background()
 	f := &fixture{t: t, today: time.Now().UTC().Format(time.DateOnly)}
 	f.sim = simtest.Start(t, cat, erpsim.Config{})
-	f.erp = newERPReader(t, f.sim.URL, f.sim.ClientID, f.sim.ClientSecret)
+	f.erp = &erpReader{f.sim.Reader(t)}
 	if prepare != nil {
 		prepare(f.erp)
 	}
@@ -64,7 +62,7 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 	}
 	f.imp = &activities.Import{Source: src, Index: f.index, Settings: activities.Settings{
 		PageSize: 250, ChunkPages: 50, SafetyLag: time.Millisecond,
-		Document: document.Options{CompanyLanguages: f.erp.companyLanguages(t)},
+		Document: document.Options{CompanyLanguages: f.erp.CompanyLanguages(t)},
 	}}
 	f.sync(erp.Products, activities.Rebuild)
 	f.sync(erp.Customers, activities.Rebuild)
@@ -164,110 +162,25 @@ func (f *fixture) searchAll(params url.Values) []storefront.Hit {
 }
 
 // row is one OData record, numbers kept as their exact text.
-type row map[string]any
-
-func (r row) s(k string) string {
-	switch v := r[k].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(r[k])
-}
+type row = simtest.Row
 
 // rat is a decimal field as an exact rational.
-func (r row) rat(t testing.TB, k string) *big.Rat {
-	x, ok := new(big.Rat).SetString(r.s(k))
+func rat(t testing.TB, r row, k string) *big.Rat {
+	x, ok := new(big.Rat).SetString(r.S(k))
 	if !ok {
-		t.Fatalf("%s=%q is not a number", k, r.s(k))
+		t.Fatalf("%s=%q is not a number", k, r.S(k))
 	}
 	return x
 }
 
-// erpReader reads the ERP over OData with nothing but net/http: the independent side of the
-// comparisons. It shares no code with the storefront or the connector.
-type erpReader struct {
-	base, token string
-}
-
-func newERPReader(t testing.TB, base, id, secret string) *erpReader {
-	t.Helper()
-	res, err := http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %v %s", err, res.Status)
-	}
-	return &erpReader{base: base, token: tok.AccessToken}
-}
-
-func (e *erpReader) do(t testing.TB, method, u string, body any) *http.Response {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, u, rd)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Prefer", "odata.maxpagesize=5000")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-// all reads every record of a collection in every company, following @odata.nextLink.
-func (e *erpReader) all(t testing.TB, coll string) []row {
-	t.Helper()
-	var out []row
-	next := e.base + "/data/" + coll + "?cross-company=true"
-	for next != "" {
-		res := e.do(t, http.MethodGet, next, nil)
-		var page struct {
-			Value []row  `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-		}
-		dec := json.NewDecoder(res.Body)
-		dec.UseNumber()
-		err := dec.Decode(&page)
-		res.Body.Close()
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("read %s: %s %v", coll, res.Status, err)
-		}
-		out = append(out, page.Value...)
-		next = page.Next
-	}
-	return out
-}
+// erpReader reads the ERP over OData with nothing but net/http (simtest.Reader): the independent
+// side of the comparisons. It shares no code with the storefront or the connector.
+type erpReader struct{ *simtest.Reader }
 
 // change sends a PATCH or DELETE to one record, e.g. "CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')".
 func (e *erpReader) change(t testing.TB, method, record string, body any) {
 	t.Helper()
-	res := e.do(t, method, e.base+"/data/"+record, body)
-	defer res.Body.Close()
-	if res.StatusCode >= 300 {
-		msg, _ := io.ReadAll(res.Body)
-		t.Fatalf("%s %s: %s %s", method, record, res.Status, msg)
-	}
-}
-
-func (e *erpReader) companyLanguages(t testing.TB) map[string]string {
-	m := map[string]string{}
-	for _, r := range e.all(t, "LegalEntities") {
-		m[strings.ToLower(r.s("LegalEntityId"))] = r.s("LanguageId")
-	}
-	return m
+	e.Write(t, method, record, body)
 }
 
 // erpCatalog is what the checker knows from the ERP.
@@ -284,35 +197,35 @@ func key(company, k string) string { return strings.ToLower(company) + ":" + k }
 func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 	t.Helper()
 	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, lines: map[string][]row{}, showable: map[string]bool{}, currency: map[string]string{}}
-	for _, r := range e.all(t, "LegalEntities") {
-		c.currency[strings.ToLower(r.s("LegalEntityId"))] = r.s("CurrencyCode")
+	for _, r := range e.All(t, "LegalEntities") {
+		c.currency[strings.ToLower(r.S("LegalEntityId"))] = r.S("CurrencyCode")
 	}
-	for _, r := range e.all(t, "ReleasedProductsV2") {
-		c.products[key(r.s("dataAreaId"), r.s("ItemNumber"))] = r
+	for _, r := range e.All(t, "ReleasedProductsV2") {
+		c.products[key(r.S("dataAreaId"), r.S("ItemNumber"))] = r
 	}
-	for _, r := range e.all(t, "CustomersV3") {
-		c.customers[key(r.s("dataAreaId"), r.s("CustomerAccount"))] = r
+	for _, r := range e.All(t, "CustomersV3") {
+		c.customers[key(r.S("dataAreaId"), r.S("CustomerAccount"))] = r
 	}
-	for _, r := range e.all(t, "SalesPriceAgreements") {
-		k := key(r.s("dataAreaId"), r.s("ItemNumber"))
-		if r.s("ItemCode") == "All" {
-			k = key(r.s("dataAreaId"), "*")
+	for _, r := range e.All(t, "SalesPriceAgreements") {
+		k := key(r.S("dataAreaId"), r.S("ItemNumber"))
+		if r.S("ItemCode") == "All" {
+			k = key(r.S("dataAreaId"), "*")
 		}
 		c.lines[k] = append(c.lines[k], r)
 	}
 	visibleCat := map[string]bool{}
-	for _, r := range e.all(t, "ProductCategories") {
-		visibleCat[key(r.s("dataAreaId"), r.s("CategoryId"))] = r.s("IsVisibleInWebshop") == "Yes"
+	for _, r := range e.All(t, "ProductCategories") {
+		visibleCat[key(r.S("dataAreaId"), r.S("CategoryId"))] = r.S("IsVisibleInWebshop") == "Yes"
 	}
 	visible := map[string]bool{}
-	for _, r := range e.all(t, "ProductCategoryAssignments") {
-		if visibleCat[key(r.s("dataAreaId"), r.s("CategoryId"))] {
-			visible[key(r.s("dataAreaId"), r.s("ItemNumber"))] = true
+	for _, r := range e.All(t, "ProductCategoryAssignments") {
+		if visibleCat[key(r.S("dataAreaId"), r.S("CategoryId"))] {
+			visible[key(r.S("dataAreaId"), r.S("ItemNumber"))] = true
 		}
 	}
 	stopped := map[string]bool{}
-	for _, r := range e.all(t, "ItemDefaultOrderSettings") {
-		stopped[key(r.s("dataAreaId"), r.s("ItemNumber"))] = r.s("IsSalesStopped") == "Yes"
+	for _, r := range e.All(t, "ItemDefaultOrderSettings") {
+		stopped[key(r.S("dataAreaId"), r.S("ItemNumber"))] = r.S("IsSalesStopped") == "Yes"
 	}
 	for k := range c.products {
 		c.showable[k] = visible[k] && !stopped[k]
@@ -326,45 +239,45 @@ func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 // (customer, group, all) x (item, all items) with a line that applies, its lowest price.
 func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, qty int64, date string) (price *big.Rat, currency, level string, ok bool) {
 	p := c.products[key(company, item)]
-	currency = p.s("SalesCurrencyCode")
+	currency = p.S("SalesCurrencyCode")
 	var cust row
 	if account != "" {
 		cust = c.customers[key(company, account)]
-		if hold := cust.s("OnHoldStatus"); hold != "No" && hold != "Never" && hold != "" {
+		if hold := cust.S("OnHoldStatus"); hold != "No" && hold != "Never" && hold != "" {
 			return nil, "", "blocked", false
 		}
-		if cur := cust.s("SalesCurrencyCode"); cur != "" {
+		if cur := cust.S("SalesCurrencyCode"); cur != "" {
 			currency = cur
 		}
 	}
 	q := big.NewRat(qty, 1)
 	zero := new(big.Rat)
 	applies := func(l row, accountCode string) bool {
-		if l.s("AccountCode") != accountCode || l.s("PriceCurrencyCode") != currency {
+		if l.S("AccountCode") != accountCode || l.S("PriceCurrencyCode") != currency {
 			return false
 		}
 		switch accountCode {
 		case "Table":
-			if account == "" || l.s("CustomerAccountNumber") != account {
+			if account == "" || l.S("CustomerAccountNumber") != account {
 				return false
 			}
 		case "GroupId":
-			if account == "" || cust.s("PriceCustomerGroupCode") == "" || l.s("PriceCustomerGroupCode") != cust.s("PriceCustomerGroupCode") {
+			if account == "" || cust.S("PriceCustomerGroupCode") == "" || l.S("PriceCustomerGroupCode") != cust.S("PriceCustomerGroupCode") {
 				return false
 			}
 		}
 		// D365 writes 1900-01-01 and 2154-12-31 for "no date": plain text comparison covers them.
-		if from, to := l.s("PriceApplicableFromDate")[:10], l.s("PriceApplicableToDate")[:10]; date < from || date > to {
+		if from, to := l.S("PriceApplicableFromDate")[:10], l.S("PriceApplicableToDate")[:10]; date < from || date > to {
 			return false
 		}
-		if l.rat(t, "FromQuantity").Cmp(q) > 0 {
+		if rat(t, l, "FromQuantity").Cmp(q) > 0 {
 			return false
 		}
-		if to := l.rat(t, "ToQuantity"); to.Cmp(zero) != 0 && q.Cmp(to) >= 0 {
+		if to := rat(t, l, "ToQuantity"); to.Cmp(zero) != 0 && q.Cmp(to) >= 0 {
 			return false
 		}
 		for _, d := range []string{"ProductColorId", "ProductSizeId", "ProductStyleId", "ProductConfigurationId"} {
-			if l.s(d) != "" {
+			if l.S(d) != "" {
 				return false // a variant's line; the checker asks for the product's own price
 			}
 		}
@@ -375,7 +288,7 @@ func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, 
 			var best *big.Rat
 			for _, l := range lines {
 				if applies(l, acct) {
-					if x := l.rat(t, "Price"); best == nil || x.Cmp(best) < 0 {
+					if x := rat(t, l, "Price"); best == nil || x.Cmp(best) < 0 {
 						best = x
 					}
 				}
@@ -385,8 +298,8 @@ func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, 
 			}
 		}
 	}
-	base := p.rat(t, "SalesPrice")
-	if base.Cmp(zero) == 0 || currency != p.s("SalesCurrencyCode") {
+	base := rat(t, p, "SalesPrice")
+	if base.Cmp(zero) == 0 || currency != p.S("SalesCurrencyCode") {
 		return nil, currency, "none", false
 	}
 	return base, currency, "base", true
