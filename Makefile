@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 # Every test against real services; -race catches data races in the worker and the simulator.
 TEST_FLAGS ?= -race -count=1 -timeout 45m
-BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 90m
+BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 4h
 SERVICES := scripts/services.sh
 WITH_ENV := eval "$$($(SERVICES) env)" &&
 

@@ -1,0 +1,532 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/search"
+)
+
+// BenchmarkImport measures erpsync end to end against its physical limit, in one run (it
+// ignores b.N; run it with -benchtime 1x, as `make bench` does):
+//
+//  1. raw _bulk of the pipeline's own product documents, pre-serialised, into a fresh
+//     generation with the import's mapping and bulk-load settings;
+//  2. a rebuild through the real pipeline (simulator process -> worker process ->
+//     Elasticsearch) started with the starter, and its ratio to (1);
+//  3. an update run with nothing changed; 4. an update run after 1% of the products changed;
+//  5. freshness: ERP edit -> searchable in the products alias, with the change driver on and
+//     the update schedule every BENCH_UPDATE_EVERY (2s);
+//  6. the worker's peak RSS for a rebuild of 10,000 and of BENCH_PRODUCTS products;
+//  7. the share of the rebuild's wall time spent outside activities (from its history).
+//
+// BENCH_PRODUCTS (default 100000) sizes the catalog; BENCH_EDITS (50) the freshness edits;
+// BENCH_PPROF=1 saves a CPU profile of the worker during the rebuild in bench-results/. The
+// environment's ERPSYNC_* and ERP_* settings reach the worker.
+func BenchmarkImport(b *testing.B) {
+	products := envInt(b, "BENCH_PRODUCTS", 100_000)
+	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
+		Command: "make bench" + map[bool]string{true: " BENCH_PRODUCTS=" + strconv.Itoa(products), false: ""}[products != 100_000]}
+	cat := catalog(products)
+	r.Catalog = map[string]int{"products": cat.Products, "customers": cat.Customers, "companies": len(cat.Companies),
+		"languages": len(cat.Languages), "variants_per_master": cat.VariantsPerMaster}
+	s := newSuite(b)
+	defer func() { s.finish(r) }()
+
+	// BENCH_QUICK=1 measures only (1), (2) and (7): for tuning the import.
+	quick := os.Getenv("BENCH_QUICK") != ""
+
+	// (6) small: a worker's peak for 10,000 products, measured first on its own catalog.
+	var smallRSS int64 = 1
+	if !quick {
+		small := s.startSim(catalog(10_000))
+		ws := s.startWorker(small, s.prefix+"-small")
+		res, took := s.runImport(s.prefix+"-small", "rebuild")
+		smallRSS = mustRSS(b, ws.cmd.Process.Pid)
+		b.Logf("rebuild of 10,000 products: %d indexed in %s, worker peak RSS %d MiB", res.Entities[0].Counts.Indexed, took.Round(time.Millisecond), smallRSS>>20)
+		stop(ws.cmd)
+		stop(small.cmd)
+	}
+
+	sm := s.startSim(cat)
+
+	// (1) raw _bulk.
+	docs, items := s.readCatalog(sm, envInt(b, "BENCH_BASELINE_MAX", 200_000))
+	bulk := s.rawBulk(docs)
+	r.Add("bulk_docs_per_second", "(1) raw _bulk baseline", bulk.rate, "docs/s",
+		fmt.Sprintf("%d docs (%.1f KB each), %d MB bodies, %d requests in flight (best of %s); Elasticsearch CPU %.0f s",
+			len(docs), bulk.avgKB, bulk.bodyMB, bulk.best, bulk.tried, bulk.esCPU.Seconds()))
+	docs = nil
+
+	// (2) the full import, with (6) and (7).
+	w := s.startWorker(sm, s.prefix)
+	cpu0 := s.cpu(w, sm)
+	profile := s.profile(w)
+	res, took := s.runImport(s.prefix, "rebuild")
+	profile()
+	cpu := s.cpu(w, sm).sub(cpu0)
+	c := res.Entities[0].Counts
+	if c.Indexed != products {
+		b.Errorf("the rebuild indexed %d products of %d: %+v", c.Indexed, products, c)
+	}
+	rate := float64(c.Indexed) / took.Seconds()
+	r.Add("import_docs_per_second", "(2) full import (rebuild)", rate, "docs/s",
+		fmt.Sprintf("%d docs in %s, %d pages, %d ERP requests, %d runs; CPU s: worker %.0f, simulator %.0f, Elasticsearch %.0f of %.0f available",
+			c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, res.Runs,
+			cpu.worker.Seconds(), cpu.sim.Seconds(), cpu.es.Seconds(), took.Seconds()*float64(r.Machine.CPUs)))
+	r.Add("import_ratio", "(2)/(1) ratio", rate/bulk.rate, "", "target >= 0.8")
+	// On a machine whose cores all three share, the import cannot beat the share of the CPU that
+	// Elasticsearch gets: what the simulator and the worker burn is taken from it.
+	total := cpu.worker + cpu.sim + cpu.es
+	r.Add("cpu_ceiling", "(2) CPU ceiling of the ratio on shared cores", cpu.es.Seconds()/total.Seconds(), "",
+		fmt.Sprintf("Elasticsearch's share of the pipeline's CPU: %.0f of %.0f s", cpu.es.Seconds(), total.Seconds()))
+	b.ReportMetric(bulk.rate, "bulk-docs/s")
+	b.ReportMetric(rate, "import-docs/s")
+	b.ReportMetric(rate/bulk.rate, "ratio")
+	bigRSS := mustRSS(b, w.cmd.Process.Pid)
+	wall, inAct, runs, acts := s.orchestration(workflowIDRebuild)
+	r.Add("orchestration_share", "(7) rebuild time outside activities", 100*(1-inAct.Seconds()/wall.Seconds()), "%",
+		fmt.Sprintf("%d activities over %d workflow runs: %s of %s in activities", acts, runs, inAct.Round(time.Millisecond), wall.Round(time.Millisecond)))
+	if quick {
+		return
+	}
+	r.Add("rss_small_mib", "(6) worker peak RSS, 10,000 products", float64(smallRSS)/(1<<20), "MiB", "VmHWM of a fresh worker process")
+	r.Add("rss_big_mib", fmt.Sprintf("(6) worker peak RSS, %d products", products), float64(bigRSS)/(1<<20), "MiB", "")
+	r.Add("rss_ratio", "(6) RSS ratio big/small", float64(bigRSS)/float64(smallRSS), "", "target <= 1.5")
+
+	// (3) nothing changed.
+	res, took = s.runImport(s.prefix, "update")
+	c = res.Entities[0].Counts
+	wall, inAct, _, acts = s.orchestration(workflowIDUpdate)
+	r.Add("update_nothing_ms", "(3) update, nothing changed: wall", float64(took.Milliseconds()), "ms",
+		fmt.Sprintf("starter process start to result; the workflow itself %s, of which %d activities %s; %d read",
+			wall.Round(time.Millisecond), acts, inAct.Round(time.Millisecond), c.Read))
+	r.Add("update_nothing_requests", "(3) update, nothing changed: ERP requests", float64(c.Requests), "requests", "")
+
+	// (4) 1% changed.
+	e := newERPHTTP(b, sm.url)
+	changed := s.editShare(e, items, products/100)
+	time.Sleep(safetyLag(b) + time.Second) // the edits are inside the next run's bounds
+	res, took = s.runImport(s.prefix, "update")
+	c = res.Entities[0].Counts
+	r.Add("update_1pct_ms", "(4) update, 1% changed: wall", float64(took.Milliseconds()), "ms", fmt.Sprintf("%d products edited", changed))
+	r.Add("update_1pct_requests", "(4) update, 1% changed: ERP requests", float64(c.Requests), "requests", fmt.Sprintf("%d pages", c.Pages))
+	r.Add("update_1pct_written", "(4) update, 1% changed: documents written", float64(c.Indexed), "docs", fmt.Sprintf("%d read, %d already current", c.Read, c.Stale))
+
+	// (5) freshness.
+	lat := s.freshness(e, items, envInt(b, "BENCH_EDITS", 50))
+	every := updateEvery(b)
+	note := fmt.Sprintf("%d edits, change driver at 1/s, update schedule every %s, safety lag %s", len(lat), every, safetyLag(b))
+	r.Add("freshness_p50_s", "(5) freshness p50", Percentile(lat, 50).Seconds(), "s", note)
+	r.Add("freshness_p95_s", "(5) freshness p95", Percentile(lat, 95).Seconds(), "s", "")
+}
+
+// The IDs the starter gives manual runs of the product import.
+const (
+	workflowIDRebuild = "product-import-rebuild"
+	workflowIDUpdate  = "product-import-update"
+)
+
+// finish prints the report and saves it.
+func (s *suite) finish(r *Report) {
+	if len(r.Figures) == 0 {
+		return
+	}
+	path, err := r.Save(resultsDir)
+	if err != nil {
+		s.b.Error(err)
+	}
+	fmt.Fprintf(os.Stdout, "\nerpsync benchmarks (%d products, %d CPUs %s, %s), saved in %s:\n\n%s\n",
+		r.Catalog["products"], r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemTotal, path, r.Table())
+}
+
+func envInt(b *testing.B, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive whole number", k, v)
+	}
+	return n
+}
+
+func envDuration(b *testing.B, k string, def time.Duration) time.Duration {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		b.Fatalf("%s=%q: want a duration", k, v)
+	}
+	return d
+}
+
+func safetyLag(b *testing.B) time.Duration {
+	d, err := time.ParseDuration(settings()["ERPSYNC_SAFETY_LAG"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+func updateEvery(b *testing.B) time.Duration {
+	return envDuration(b, "BENCH_UPDATE_EVERY", 2*time.Second)
+}
+
+func mustRSS(b *testing.B, pid int) int64 {
+	rss, err := PeakRSS(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rss
+}
+
+// cpuUse is the CPU time the three processes of the pipeline used.
+type cpuUse struct{ worker, sim, es time.Duration }
+
+func (c cpuUse) sub(d cpuUse) cpuUse {
+	return cpuUse{worker: c.worker - d.worker, sim: c.sim - d.sim, es: c.es - d.es}
+}
+
+func (s *suite) cpu(w *worker, sm *sim) cpuUse {
+	wc, err1 := CPUTime(w.cmd.Process.Pid)
+	sc, err2 := CPUTime(sm.cmd.Process.Pid)
+	if err1 != nil || err2 != nil {
+		s.b.Fatal(err1, err2)
+	}
+	return cpuUse{worker: wc, sim: sc, es: s.esCPU()}
+}
+
+// profile starts a CPU profile of the worker when BENCH_PPROF is set (30 s, from 3 s into the
+// rebuild) and returns a function that waits for it and saves it in bench-results/.
+func (s *suite) profile(w *worker) func() {
+	if w.pprofAddr == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(3 * time.Second)
+		res, err := http.Get("http://" + w.pprofAddr + "/debug/pprof/profile?seconds=30")
+		if err != nil {
+			s.b.Logf("worker profile: %v", err)
+			return
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		path := filepath.Join(resultsDir, "worker-cpu-"+time.Now().UTC().Format("20060102-150405")+".prof")
+		if err := os.WriteFile(path, raw, 0o644); err == nil {
+			s.b.Logf("worker CPU profile: %s (go tool pprof -top %s)", path, path)
+		}
+	}()
+	return func() { <-done }
+}
+
+// rawDoc is one pre-serialised document.
+type rawDoc struct {
+	id      string
+	version int64
+	body    []byte
+}
+
+// itemKey names a product.
+type itemKey struct{ company, item string }
+
+// readCatalog reads every product once through the d365 connector and builds the documents
+// the pipeline builds, serialised; it keeps at most max documents (the baseline is a rate) and
+// every product's key.
+func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
+	src, err := d365.New(d365.Config{BaseURL: sm.url, ClientID: erpsim.DefaultClientID, ClientSecret: erpsim.DefaultClientSecret})
+	if err != nil {
+		s.b.Fatal(err)
+	}
+	opts := document.Options{CompanyLanguages: companyLanguages}
+	var docs []rawDoc
+	var items []itemKey
+	req := erp.ReadRequest{PageSize: 1000}
+	start := time.Now()
+	for pages := 0; pages < 100_000; pages++ {
+		p, err := src.Products(context.Background(), req)
+		if err != nil {
+			s.b.Fatal(err)
+		}
+		for _, pr := range p.Records {
+			items = append(items, itemKey{pr.Company, pr.ItemNumber})
+			if len(docs) < maxDocs {
+				body, err := json.Marshal(document.FromProduct(pr, opts))
+				if err != nil {
+					s.b.Fatal(err)
+				}
+				docs = append(docs, rawDoc{id: document.ID(pr.Company, pr.ItemNumber), version: document.Version(pr.Modified), body: body})
+			}
+		}
+		if p.Done {
+			break
+		}
+		req.After = p.Next
+	}
+	s.b.Logf("read %d products through the connector in %s", len(items), time.Since(start).Round(time.Millisecond))
+	return docs, items
+}
+
+// bulkResult is the baseline's outcome.
+type bulkResult struct {
+	rate   float64 // docs/s of the best concurrency
+	best   int
+	tried  string
+	avgKB  float64
+	bodyMB int
+	esCPU  time.Duration // Elasticsearch's CPU time in the best run
+}
+
+// rawBulk sends the documents with _bulk into fresh generations (same mapping and bulk-load
+// settings as a rebuild), at each concurrency of BENCH_BULK_CONCURRENCY (default 1,2,4,8), and
+// keeps the best. The time runs from the first request to the finished generation (refresh
+// and settings restored), as a rebuild's does up to its alias swap.
+func (s *suite) rawBulk(docs []rawDoc) bulkResult {
+	const flush = 5 << 20 // the bulk writer's default request size
+	var bodies [][]byte
+	var buf bytes.Buffer
+	total := 0
+	for _, d := range docs {
+		fmt.Fprintf(&buf, `{"index":{"_id":%q,"version":%d,"version_type":"external"}}`+"\n", d.id, d.version)
+		buf.Write(d.body)
+		buf.WriteByte('\n')
+		total += len(d.body)
+		if buf.Len() >= flush {
+			bodies = append(bodies, bytes.Clone(buf.Bytes()))
+			buf.Reset()
+		}
+	}
+	if buf.Len() > 0 {
+		bodies = append(bodies, bytes.Clone(buf.Bytes()))
+	}
+	x := search.New(s.es, s.prefix+"-raw")
+	out := bulkResult{avgKB: float64(total) / float64(len(docs)) / 1024, bodyMB: flush >> 20, tried: os.Getenv("BENCH_BULK_CONCURRENCY")}
+	if out.tried == "" {
+		out.tried = "1,2,4,8"
+	}
+	ctx := context.Background()
+	for _, f := range strings.Split(out.tried, ",") {
+		conc, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || conc < 1 {
+			s.b.Fatalf("BENCH_BULK_CONCURRENCY=%q", out.tried)
+		}
+		gen, err := x.CreateGeneration(ctx, erp.Products)
+		if err != nil {
+			s.b.Fatal(err)
+		}
+		start, cpu0 := time.Now(), s.esCPU()
+		s.sendBulk(gen, bodies, conc)
+		if err := x.FinishGeneration(ctx, gen); err != nil {
+			s.b.Fatal(err)
+		}
+		took, cpu := time.Since(start), s.esCPU()-cpu0
+		if n, err := x.Count(ctx, gen); err != nil || n != len(docs) {
+			s.b.Fatalf("raw _bulk left %d documents of %d in %s (%v)", n, len(docs), gen, err)
+		}
+		rate := float64(len(docs)) / took.Seconds()
+		s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s, Elasticsearch CPU %.0f s", conc, len(docs), took.Round(time.Millisecond), rate, cpu.Seconds())
+		if rate > out.rate {
+			out.rate, out.best, out.esCPU = rate, conc, cpu
+		}
+		if res, err := s.es.Indices.Delete([]string{gen}); err == nil {
+			res.Body.Close()
+		}
+	}
+	return out
+}
+
+// sendBulk sends bodies to index from conc goroutines and fails on any item error.
+func (s *suite) sendBulk(index string, bodies [][]byte, conc int) {
+	work := make(chan []byte)
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for body := range work {
+				if err := s.bulkOnce(index, body); err != nil {
+					errs <- err
+					for range work {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for _, body := range bodies {
+		work <- body
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		s.b.Fatal(err)
+	}
+}
+
+func (s *suite) bulkOnce(index string, body []byte) error {
+	res, err := esapi.BulkRequest{Index: index, Body: bytes.NewReader(body)}.Do(context.Background(), s.es)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Errors bool              `json:"errors"`
+		Items  []json.RawMessage `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.IsError() {
+		return fmt.Errorf("_bulk: %s %v", res.Status(), err)
+	}
+	if out.Errors {
+		for _, it := range out.Items {
+			if bytes.Contains(it, []byte(`"error"`)) {
+				return fmt.Errorf("_bulk item failed: %.500s", it)
+			}
+		}
+	}
+	return nil
+}
+
+// editShare renames n products spread evenly over the catalog through OData, 4 at a time, and
+// returns how many edits the ERP took.
+func (s *suite) editShare(e *erpHTTP, items []itemKey, n int) int {
+	n = min(max(n, 1), len(items))
+	step := len(items) / n
+	work := make(chan itemKey)
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				if _, err := e.do(ctx, http.MethodPatch, productPath(it.company, it.item), map[string]any{"ProductName": "Bench renamed " + it.item}, nil); err != nil {
+					s.b.Errorf("edit %s/%s: %v", it.company, it.item, err)
+					continue
+				}
+				mu.Lock()
+				done++
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		work <- items[i*step]
+	}
+	close(work)
+	wg.Wait()
+	return done
+}
+
+// freshness turns on the change driver (1 change/s) and the update schedule, then edits n
+// products one a second and measures for each how long until the products alias finds the
+// edit's version; it turns both off again before it returns.
+func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) []time.Duration {
+	ctx := context.Background()
+	if _, err := e.do(ctx, http.MethodPut, "/admin/changes", map[string]any{"rate": 1}, nil); err != nil {
+		s.b.Fatal(err)
+	}
+	s.starter(s.prefix, "schedules", "apply", "--update-every", updateEvery(s.b).String())
+	defer func() {
+		_, _ = e.do(ctx, http.MethodPut, "/admin/changes", map[string]any{"rate": 0}, nil)
+		for _, id := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"} {
+			_ = s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-"+id).Delete(ctx)
+		}
+		s.terminateScheduled()
+	}()
+	alias := s.prefix + "-products"
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for i := range n {
+		it := items[(i*7919+13)%len(items)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			stamp, err := e.editProduct(ctx, it.company, it.item, fmt.Sprintf("Fresh edit %d", i))
+			if err != nil { // the change driver may have deleted it
+				s.b.Logf("freshness edit of %s/%s: %v", it.company, it.item, err)
+				return
+			}
+			id, version := document.ID(it.company, it.item), document.Version(stamp)
+			for deadline := start.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if s.searchVersion(alias, id) >= version {
+					mu.Lock()
+					lat = append(lat, time.Since(start))
+					mu.Unlock()
+					return
+				}
+			}
+			s.b.Errorf("the edit of %s was not searchable within 2 minutes", id)
+		}()
+		time.Sleep(time.Second)
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return lat
+}
+
+// terminateScheduled ends the runs the benchmark's schedules started that are still open, so
+// none is left waiting for a worker that is gone.
+func (s *suite) terminateScheduled() {
+	ctx := context.Background()
+	q := fmt.Sprintf(`WorkflowId STARTS_WITH %q and ExecutionStatus = "Running"`, s.queue)
+	res, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: q, PageSize: 100})
+	if err != nil {
+		s.b.Logf("list the scheduled runs left open: %v", err)
+		return
+	}
+	for _, e := range res.GetExecutions() {
+		_ = s.temporal.TerminateWorkflow(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), "benchmark ends")
+	}
+}
+
+// searchVersion returns the version of document id as a search of target finds it, 0 when it
+// finds none.
+func (s *suite) searchVersion(target, id string) int64 {
+	q := fmt.Sprintf(`{"query":{"ids":{"values":[%q]}},"version":true,"_source":false}`, id)
+	res, err := s.es.Search(s.es.Search.WithIndex(target), s.es.Search.WithBody(strings.NewReader(q)))
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var out struct {
+		Hits struct {
+			Hits []struct {
+				Version int64 `json:"_version"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if json.NewDecoder(res.Body).Decode(&out) != nil || len(out.Hits.Hits) == 0 {
+		return 0
+	}
+	return out.Hits.Hits[0].Version
+}

@@ -1,0 +1,175 @@
+// Package bench holds erpsync's end-to-end benchmarks (`make bench`, in bench_test.go) and
+// the report they print and save: raw _bulk against the full import, update runs, freshness,
+// worker memory and orchestration overhead, all from one run on one machine.
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Figure is one measured value.
+type Figure struct {
+	Key   string  `json:"key"`  // stable, for scripts: "bulk_docs_per_second"
+	Name  string  `json:"name"` // for people: "(1) raw _bulk baseline"
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// Machine is what the figures were measured on.
+type Machine struct {
+	CPUs     int    `json:"cpus"`
+	CPUModel string `json:"cpu_model"`
+	MemTotal string `json:"mem_total"`
+	OS       string `json:"os"`
+	Go       string `json:"go"`
+}
+
+// Report is one benchmark run: where, with what, and the figures in the order they were taken.
+type Report struct {
+	Started  time.Time         `json:"started"`
+	Command  string            `json:"command"`
+	Machine  Machine           `json:"machine"`
+	Catalog  map[string]int    `json:"catalog"`
+	Settings map[string]string `json:"settings"`
+	Figures  []Figure          `json:"figures"`
+}
+
+// Add appends a figure.
+func (r *Report) Add(key, name string, value float64, unit, note string) {
+	r.Figures = append(r.Figures, Figure{Key: key, Name: name, Value: value, Unit: unit, Note: note})
+}
+
+// Value returns the value of the figure with key, and whether there is one.
+func (r *Report) Value(key string) (float64, bool) {
+	for _, f := range r.Figures {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return 0, false
+}
+
+// Table returns the figures as a Markdown table, ready for the README.
+func (r *Report) Table() string {
+	var b strings.Builder
+	b.WriteString("| figure | value | unit | note |\n|---|--:|---|---|\n")
+	for _, f := range r.Figures {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", f.Name, formatValue(f.Value), f.Unit, strings.ReplaceAll(f.Note, "|", "/"))
+	}
+	return b.String()
+}
+
+// formatValue prints big numbers whole with thousands separators and small ones with the
+// digits that mean something.
+func formatValue(v float64) string {
+	switch {
+	case v >= 1000 || v <= -1000:
+		s := strconv.FormatInt(int64(v+0.5), 10)
+		var out []byte
+		for i := range len(s) {
+			if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+				out = append(out, ',')
+			}
+			out = append(out, s[i])
+		}
+		return string(out)
+	case v == float64(int64(v)):
+		return strconv.FormatInt(int64(v), 10)
+	case v >= 10 || v <= -10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// Save writes the report as indented JSON into dir (created if needed), named after its start
+// time and catalog size, and returns the file's path.
+func (r *Report) Save(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	name := fmt.Sprintf("bench-%s-%dp.json", r.Started.UTC().Format("20060102-150405"), r.Catalog["products"])
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, append(raw, '\n'), 0o644)
+}
+
+// ThisMachine describes the machine the process runs on (Linux: /proc/cpuinfo, /proc/meminfo).
+func ThisMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	if kb, err := strconv.ParseFloat(strings.Fields(procField("/proc/meminfo", "MemTotal") + " 0")[0], 64); err == nil && kb > 0 {
+		m.MemTotal = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+	}
+	return m
+}
+
+// procField returns the value of the first "key: value" line of a /proc file, "" when absent.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// PeakRSS returns a process's peak resident set size in bytes (VmHWM in /proc/<pid>/status).
+func PeakRSS(pid int) (int64, error) {
+	v := procField(fmt.Sprintf("/proc/%d/status", pid), "VmHWM")
+	f := strings.Fields(v)
+	if len(f) != 2 || f[1] != "kB" {
+		return 0, fmt.Errorf("VmHWM of process %d: %q", pid, v)
+	}
+	kb, err := strconv.ParseInt(f[0], 10, 64)
+	return kb << 10, err
+}
+
+// CPUTime returns the CPU time (user + system) a process has used so far
+// (/proc/<pid>/stat, in clock ticks of 1/100 s as on every Linux this runs on).
+func CPUTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces; the fields after its closing parenthesis do not.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q %q", pid, f[11], f[12])
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// Percentile returns the p-th percentile (0..100) of sorted values by the nearest-rank method;
+// 0 for none.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}

@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReport: the table and the saved JSON carry every figure; this is the package's plain
+// `go test`, quick and without services (the benchmarks need them: `make bench`).
+func TestReport(t *testing.T) {
+	r := &Report{Started: time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC), Catalog: map[string]int{"products": 100000}}
+	r.Add("bulk_docs_per_second", "(1) raw _bulk", 12345.6, "docs/s", "4 requests | in flight")
+	r.Add("ratio", "(2)/(1)", 0.8312, "", "")
+	r.Add("rss", "RSS", 52, "MiB", "")
+	table := r.Table()
+	for _, want := range []string{"| (1) raw _bulk | 12,346 | docs/s | 4 requests / in flight |", "| (2)/(1) | 0.831 |", "| RSS | 52 | MiB |"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if v, ok := r.Value("ratio"); !ok || v != 0.8312 {
+		t.Errorf("Value(ratio) = %v, %v", v, ok)
+	}
+	path, err := r.Save(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(path, "bench-20261127-010203-100000p.json") {
+		t.Errorf("saved as %s", path)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(raw, &back); err != nil || len(back.Figures) != 3 || back.Figures[0].Value != 12345.6 {
+		t.Fatalf("saved report reads back as %+v (%v)", back, err)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 20; i++ {
+		d = append(d, time.Duration(i)*time.Second)
+	}
+	if p := Percentile(d, 50); p != 10*time.Second {
+		t.Errorf("p50 = %v", p)
+	}
+	if p := Percentile(d, 95); p != 19*time.Second {
+		t.Errorf("p95 = %v", p)
+	}
+	if p := Percentile(nil, 50); p != 0 {
+		t.Errorf("p50 of none = %v", p)
+	}
+}
+
+func TestProcessFigures(t *testing.T) {
+	pid := os.Getpid()
+	if rss, err := PeakRSS(pid); err != nil || rss < 1<<20 {
+		t.Errorf("PeakRSS = %d, %v", rss, err)
+	}
+	if _, err := CPUTime(pid); err != nil {
+		t.Error(err)
+	}
+	if m := ThisMachine(); m.CPUs < 1 || m.MemTotal == "" {
+		t.Errorf("machine %+v", m)
+	}
+}
