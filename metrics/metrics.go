@@ -6,7 +6,6 @@ package metrics
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,9 +26,6 @@ type Metrics struct {
 	records    *prometheus.CounterVec
 	chunk      *prometheus.HistogramVec
 	watermarks *prometheus.GaugeVec
-
-	mu  sync.Mutex
-	now func() time.Time
 }
 
 // New builds the registry with Go runtime and process collectors, the Temporal SDK's metrics
@@ -61,7 +57,6 @@ func New() (*Metrics, error) {
 			Name: "erpsync_watermark_timestamp_seconds",
 			Help: "The committed watermark of each entity (Unix seconds); time() minus it is the lag.",
 		}, []string{"entity"}),
-		now: time.Now,
 	}
 	reg.MustRegister(m.records, m.chunk, m.watermarks, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "erpsync_up", Help: "1 while the worker runs.",
