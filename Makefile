@@ -5,7 +5,9 @@ SHELL := /bin/bash
 GO ?= go
 # Every test against real services; -race catches data races in the worker and the simulator.
 TEST_FLAGS ?= -race -count=1 -timeout 45m
-BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 4h
+# One package at a time (-p 1): benchmarks of two packages at once would share the cores.
+BENCH_FLAGS ?= -p 1 -run '^$$' -bench . -benchtime 1x -timeout 4h
+BENCH_PKGS ?= ./...
 SERVICES := scripts/services.sh
 WITH_ENV := eval "$$($(SERVICES) env)" &&
 
@@ -30,7 +32,7 @@ status: ## which services answer
 	@$(SERVICES) status
 
 bench: services ## the benchmarks (see README, Benchmarks); figures are printed and saved in bench-results/
-	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) ./...
+	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) $(BENCH_PKGS)
 
 build: ## compile every binary into bin/
 	$(GO) build -o bin/ ./worker ./starter ./cmd/...
