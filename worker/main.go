@@ -47,7 +47,7 @@ Configuration comes from the environment (flags override):
                           OAuth2 client credentials and reading options of the ERP
   ERPSYNC_SAFETY_LAG      a run reads up to its start minus this (default 30s)
   ERPSYNC_OVERLAP         an update run re-reads this much before the watermark (default 5m)
-  ERPSYNC_PAGE_SIZE       ERP roots per page (default 500)
+  ERPSYNC_PAGE_SIZE       ERP roots per page (default 1000)
   ERPSYNC_CHUNK_PAGES     pages per chunk activity (default 20)
   ERPSYNC_COMPANY_LANGUAGES  language of each company's own product texts, e.g.
                           usmf=en-us,demf=de (default: read from the ERP's LegalEntities)
