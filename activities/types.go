@@ -35,9 +35,6 @@ type Counts struct {
 	DeadLettered int `json:"dead_lettered"`
 	Rejected     int `json:"rejected"`
 	Requests     int `json:"requests"`
-	// Duplicates counts pages indexed a second time because an attempt was retried after the
-	// last heartbeat (a worker crash, a timeout).
-	RepeatedPages int `json:"repeated_pages"`
 }
 
 // Add returns c + d.
@@ -45,7 +42,7 @@ func (c Counts) Add(d Counts) Counts {
 	return Counts{
 		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
 		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
-		Requests: c.Requests + d.Requests, RepeatedPages: c.RepeatedPages + d.RepeatedPages,
+		Requests: c.Requests + d.Requests,
 	}
 }
 

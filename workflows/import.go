@@ -123,14 +123,6 @@ func CustomerImport(ctx workflow.Context, in ImportInput) (ImportResult, error) 
 	return runImport(ctx, CustomerImportName, []erp.Entity{erp.Customers, erp.Contacts, erp.SalesReps}, in)
 }
 
-// ImportFor returns the workflow that imports e.
-func ImportFor(e erp.Entity) (name string, fn func(workflow.Context, ImportInput) (ImportResult, error)) {
-	if e == erp.Products {
-		return ProductImportName, ProductImport
-	}
-	return CustomerImportName, CustomerImport
-}
-
 // a is the nil pointer workflows call activities through; the worker registers the real struct.
 var a *activities.Import
 
@@ -379,10 +371,4 @@ func (r *importRun) chunkCtx(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:       hb,
 		RetryPolicy:            retry,
 	})
-}
-
-// IsCanceled reports whether err is a cancellation (for callers that print results).
-func IsCanceled(err error) bool {
-	var ce *temporal.CanceledError
-	return errors.As(err, &ce)
 }
