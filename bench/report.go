@@ -40,7 +40,10 @@ type Report struct {
 	Machine  Machine           `json:"machine"`
 	Catalog  map[string]int    `json:"catalog"`
 	Settings map[string]string `json:"settings"`
-	Figures  []Figure          `json:"figures"`
+	// CPULayout says which CPUs Elasticsearch and the rest had (BENCH_ES_CPUS); "" when they
+	// shared every CPU.
+	CPULayout string   `json:"cpu_layout,omitempty"`
+	Figures   []Figure `json:"figures"`
 }
 
 // Add appends a figure.

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// CPUSet is a set of CPU numbers, as taskset and /sys write them ("0", "0-3", "0,2-3").
+type CPUSet []int
+
+// ParseCPUSet reads a CPU list; every CPU must be below n (the machine's CPUs).
+func ParseCPUSet(s string, n int) (CPUSet, error) {
+	var set CPUSet
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return nil, fmt.Errorf("CPU list %q: %q is not a CPU number or range", s, part)
+		}
+		if b >= n {
+			return nil, fmt.Errorf("CPU list %q: CPU %d does not exist (this machine has CPUs 0-%d)", s, b, n-1)
+		}
+		for c := a; c <= b; c++ {
+			if !slices.Contains(set, c) {
+				set = append(set, c)
+			}
+		}
+	}
+	slices.Sort(set)
+	return set, nil
+}
+
+// Others returns the CPUs below n that are not in c.
+func (c CPUSet) Others(n int) CPUSet {
+	var out CPUSet
+	for i := range n {
+		if !slices.Contains(c, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// String writes the set as a comma-separated list for taskset -c.
+func (c CPUSet) String() string {
+	parts := make([]string, len(c))
+	for i, n := range c {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,28 @@
+package bench
+
+import "testing"
+
+func TestCPUSet(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, others string
+		n                int
+	}{
+		{"0", "0", "1", 2},
+		{"1", "1", "0", 2},
+		{"0-1", "0,1", "", 2},
+		{" 2, 0-1 ,1", "0,1,2", "3", 4},
+	} {
+		c, err := ParseCPUSet(tc.in, tc.n)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if c.String() != tc.want || c.Others(tc.n).String() != tc.others {
+			t.Errorf("%q on %d CPUs: got %q, others %q; want %q, %q", tc.in, tc.n, c, c.Others(tc.n), tc.want, tc.others)
+		}
+	}
+	for _, bad := range []string{"", "x", "2", "1-0", "-1", "0-5"} {
+		if _, err := ParseCPUSet(bad, 2); err == nil {
+			t.Errorf("%q on 2 CPUs: accepted", bad)
+		}
+	}
+}
