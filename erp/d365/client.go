@@ -4,7 +4,6 @@
 package d365
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -156,23 +155,13 @@ func (c *counter) add() { c.n.Add(1) }
 
 func (c *counter) value() int { return int(c.n.Load()) }
 
-// envelope is an OData collection answer: its rows, either raw (to keep what the ERP sent, for
-// roots) or decoded with exact numbers (children: one decoding pass), and the next page's link.
-type envelope struct {
-	Raw      []json.RawMessage
-	Rows     []map[string]any
-	NextLink string
-	// Count is @odata.count, when the query asked for it ($count=true); -1 otherwise.
-	Count int64
-}
-
 // get reads one OData page at u and returns it, retrying rate limits and unavailability up to
 // Config.MaxRetries times and a rejected token once. Errors are *failure.Error values classified
 // here, where the status is known, or ctx's error.
-func (c *Client) get(ctx context.Context, op, u string, prefer int, keepRaw bool, n *counter) (*envelope, error) {
+func (c *Client) get(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, error) {
 	refreshed := false
 	for attempt := 0; ; attempt++ {
-		env, token, err := c.try(ctx, op, u, prefer, keepRaw, n)
+		env, token, err := c.try(ctx, op, u, prefer, n)
 		if err == nil {
 			return env, nil
 		}
@@ -213,7 +202,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 }
 
 // try makes one request. It returns the token it used, so that get can drop it on a 401.
-func (c *Client) try(ctx context.Context, op, u string, prefer int, keepRaw bool, n *counter) (*envelope, string, error) {
+func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) (*envelope, string, error) {
 	token, err := c.tokens.token(ctx)
 	if err != nil {
 		return nil, "", err
@@ -241,12 +230,12 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, keepRaw bool
 	if resp.StatusCode != http.StatusOK {
 		return nil, token, statusError(op, resp)
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBody(resp)
 	if err != nil {
 		// A cut connection or a body shorter than its Content-Length.
 		return nil, token, failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
 	}
-	env, err := parseEnvelope(body, keepRaw)
+	env, err := parseEnvelope(body)
 	if err != nil {
 		return nil, token, failure.E(failure.Unavailable, op, err)
 	}
@@ -302,40 +291,12 @@ func retryAfter(h string, now time.Time) time.Duration {
 	return 0
 }
 
-// parseEnvelope decodes an OData collection answer strictly: one JSON object with a "value"
-// array and nothing after it. A truncated or malformed body is an error, never fewer rows.
-func parseEnvelope(body []byte, keepRaw bool) (*envelope, error) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var raw struct {
-		Value    any    `json:"value"`
-		NextLink string `json:"@odata.nextLink"`
-		Count    *int64 `json:"@odata.count"`
+// readBody reads an answer's body into a string: the rows' texts are substrings of it.
+func readBody(resp *http.Response) (string, error) {
+	var b strings.Builder
+	if n := resp.ContentLength; n > 0 && n <= 64<<20 { // a lying length costs no more than 64 MiB
+		b.Grow(int(n))
 	}
-	var raws []json.RawMessage
-	var rows []map[string]any
-	if keepRaw {
-		raw.Value = &raws
-	} else {
-		raw.Value = &rows
-	}
-	if err := d.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("malformed answer (%d bytes): %w", len(body), err)
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, fmt.Errorf("malformed answer (%d bytes): data after the JSON object", len(body))
-	}
-	if raws == nil && rows == nil {
-		return nil, fmt.Errorf("malformed answer (%d bytes): no \"value\" array", len(body))
-	}
-	for i, m := range rows {
-		if m == nil {
-			return nil, fmt.Errorf("malformed answer (%d bytes): row %d is not an object", len(body), i)
-		}
-	}
-	count := int64(-1)
-	if raw.Count != nil {
-		count = *raw.Count
-	}
-	return &envelope{Raw: raws, Rows: rows, NextLink: raw.NextLink, Count: count}, nil
+	_, err := io.Copy(&b, resp.Body)
+	return b.String(), err
 }

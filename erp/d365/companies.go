@@ -27,7 +27,7 @@ func (c *Client) Count(ctx context.Context, e erp.Entity, r erp.ReadRequest) (in
 		param{"$top", "0"},
 	)
 	var n counter
-	env, err := c.get(ctx, "count "+coll.name, u, 0, false, &n)
+	env, err := c.get(ctx, "count "+coll.name, u, 0, &n)
 	if err != nil {
 		return 0, err
 	}
@@ -44,7 +44,7 @@ func (c *Client) CompanyLanguages(ctx context.Context) (map[string]string, error
 	u := c.url(coll, param{"cross-company", "true"}, param{"$select", coll.fs("LegalEntityId", "LanguageId")},
 		param{"$top", strconv.Itoa(MaxPageSize)})
 	var n counter
-	rows, err := c.fetch(ctx, "read "+coll.name, coll, u, MaxPageSize, 0, false, &n)
+	rows, err := c.fetch(ctx, "read "+coll.name, coll, u, MaxPageSize, 0, &n)
 	if err != nil {
 		return nil, err
 	}

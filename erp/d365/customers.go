@@ -63,8 +63,8 @@ func (c *Client) Customers(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		return page, fmt.Errorf("read children of %s page: %w", coll.name, err)
 	}
 	for _, rw := range addrs {
-		co, _ := rw.m[fCompany].(string)
-		acct, _ := rw.m["CustomerAccount"].(string)
+		co := rw.text(fCompany)
+		acct := rw.text("CustomerAccount")
 		i, ok := index[companyKey{co, acct}]
 		if !ok {
 			continue

@@ -59,7 +59,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		param{"$orderby", m + "," + recID},
 		param{"$top", strconv.Itoa(size)},
 	)
-	rows, err := c.fetch(ctx, op, coll, u, size, size, true, &n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, &n)
 	if err != nil {
 		return page, err
 	}
@@ -77,7 +77,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 			continue
 		}
 		d := erp.Deletion{Entity: entity, Company: k.str(rw, fCompany), At: mod}
-		if at, ok := rw.m["DeletedDateTime"]; ok && at != nil {
+		if at := rw.get("DeletedDateTime"); at.kind != kindAbsent && at.kind != kindNull {
 			d.At = k.time(rw, "DeletedDateTime")
 		}
 		key, err := parseRecordKey(k.str(rw, "RecordKey"))
@@ -86,7 +86,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		}
 		d.Key = key
 		if !k.ok() {
-			page.Rejected = append(page.Rejected, erp.Rejection{Entity: entity, Company: d.Company, Key: d.Key, Reason: k.reason(), Raw: rw.raw})
+			page.Rejected = append(page.Rejected, erp.Rejection{Entity: entity, Company: d.Company, Key: d.Key, Reason: k.reason(), Raw: []byte(rw.raw)})
 			continue
 		}
 		page.Records = append(page.Records, d)
@@ -190,14 +190,14 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 		param{"$select", coll.fs(fCompany, kf.field, fModified)},
 		param{"$top", strconv.Itoa(size)},
 	)
-	rows, err := c.fetch(ctx, op, coll, u, size, size, true, &n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, &n)
 	if err != nil {
 		return page, err
 	}
 	page.Next, page.Done = erp.Cursor{Company: r.After.Company, Key: r.After.Key}, len(rows) < size
 	for _, rw := range rows {
 		var k checker
-		key, _ := rw.m[kf.field].(string) // as sent, so that the next page continues after it
+		key := rw.text(kf.field) // as sent, so that the next page continues after it
 		k.str(rw, kf.field)
 		cur := erp.Cursor{Company: k.str(rw, fCompany), Key: key, Modified: k.time(rw, fModified)}
 		if cur.Company == "" {
@@ -209,7 +209,7 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 			if cur.Key == "" && reason == "" {
 				reason = kf.field + ": the key is missing"
 			}
-			page.Rejected = append(page.Rejected, erp.Rejection{Entity: r.Entity, Company: cur.Company, Key: cur.Key, Reason: reason, Raw: rw.raw})
+			page.Rejected = append(page.Rejected, erp.Rejection{Entity: r.Entity, Company: cur.Company, Key: cur.Key, Reason: reason, Raw: []byte(rw.raw)})
 			continue
 		}
 		page.Records = append(page.Records, cur)

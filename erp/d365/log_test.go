@@ -206,10 +206,22 @@ func TestFieldNamesAreConfigured(t *testing.T) {
 	if string(aj) != string(bj) || len(a) != 5 {
 		t.Errorf("mapped read differs")
 	}
-	// Renamed fields come back under D365's names.
+	// Renamed fields come back under D365's names; the environment's own field of a renamed
+	// field's D365 name is not it.
 	coll := newCollection(collCustomers, "Kunden", map[string]string{"OrganizationName": "Name"})
-	rows, err := decodeRows("test", coll, []json.RawMessage{json.RawMessage(`{"Name":"Acme","dataAreaId":"usmf"}`)}, nil)
-	if err != nil || rows[0].m["OrganizationName"] != "Acme" || coll.f("OrganizationName") != "Name" || coll.f("dataAreaId") != "dataAreaId" {
-		t.Errorf("mapping: %v, %v", rows, err)
+	for _, body := range []string{
+		`{"value":[{"Name":"Acme","dataAreaId":"usmf"}]}`,
+		`{"value":[{"OrganizationName":"other","Name":"Acme","dataAreaId":"usmf"}]}`,
+		`{"value":[{"Name":"Acme","OrganizationName":"other","dataAreaId":"usmf"}]}`,
+	} {
+		env, err := parseEnvelope(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll.rename(env.Rows)
+		if rw := env.Rows[0]; rw.text("OrganizationName") != "Acme" || rw.get("Name").kind != kindAbsent || rw.text("dataAreaId") != "usmf" || rw.coll != collCustomers ||
+			coll.f("OrganizationName") != "Name" || coll.f("dataAreaId") != "dataAreaId" {
+			t.Errorf("mapping of %s: %+v", body, rw)
+		}
 	}
 }

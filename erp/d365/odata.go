@@ -1,11 +1,10 @@
 package d365
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,41 +54,27 @@ func (c *collection) fs(names ...string) string {
 	return strings.Join(out, ",")
 }
 
-// row is one decoded record, its fields under D365's names, numbers as json.Number.
-type row struct {
-	coll string
-	m    map[string]any
-	raw  json.RawMessage
-}
-
-// decodeRows turns the rows of an answer into rows under D365's field names. Raw rows are
-// decoded here; a raw row that is not a JSON object makes the answer malformed
-// (failure.Unavailable: a retry may get a whole one).
-func decodeRows(op string, coll *collection, raws []json.RawMessage, maps []map[string]any) ([]row, error) {
-	rows := make([]row, 0, len(raws)+len(maps))
-	for i, raw := range raws {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		var m map[string]any
-		if err := d.Decode(&m); err != nil || m == nil {
-			return nil, failure.E(failure.Unavailable, op, fmt.Errorf("malformed row %d: %.200s", i, raw))
+// rename sets the collection of rows and puts the fields the environment renames back under
+// D365's names. A field that has the D365 name of a renamed field is dropped: it is another
+// field of the environment, not that D365 field.
+func (c *collection) rename(rows []row) {
+	for i := range rows {
+		rows[i].coll = c.d365
+		if len(c.fromEnv) == 0 {
+			continue
 		}
-		rows = append(rows, row{coll: coll.d365, m: m, raw: raw})
-	}
-	for _, m := range maps {
-		rows = append(rows, row{coll: coll.d365, m: m})
-	}
-	if len(coll.fromEnv) > 0 {
-		for _, r := range rows {
-			for env, d365 := range coll.fromEnv {
-				if v, ok := r.m[env]; ok {
-					delete(r.m, env)
-					r.m[d365] = v
-				}
+		fs := rows[i].fields
+		for j := 0; j < len(fs); {
+			if d365, ok := c.fromEnv[fs[j].name]; ok {
+				fs[j].name = d365
+			} else if _, ok := c.toEnv[fs[j].name]; ok {
+				fs = slices.Delete(fs, j, j+1)
+				continue
 			}
+			j++
 		}
+		rows[i].fields = fs
 	}
-	return rows, nil
 }
 
 // checker reads typed fields out of rows and collects what is wrong with them; a root with
@@ -103,11 +88,7 @@ func (k *checker) bad(r row, field, format string, args ...any) {
 
 // badChild records a problem of a child row, with the row as the ERP sent it.
 func (k *checker) badChild(r row, field, format string, args ...any) {
-	raw := r.raw
-	if raw == nil {
-		raw, _ = json.Marshal(r.m) // decoded in one pass: re-encoded, field order lost
-	}
-	k.bad(r, field, format+" in %.300s", append(args, raw)...)
+	k.bad(r, field, format+" in %.300s", append(args, r.raw)...)
 }
 
 func (k *checker) ok() bool { return len(k.problems) == 0 }
@@ -115,38 +96,39 @@ func (k *checker) ok() bool { return len(k.problems) == 0 }
 func (k *checker) reason() string { return strings.Join(k.problems, "; ") }
 
 // str returns a text field; absent and null are "". Text that was not valid UTF-8 is a problem:
-// Go's decoder turns invalid bytes (and the service's own replacement) into U+FFFD.
+// the scanner turns invalid bytes (and lone surrogates) into U+FFFD, as encoding/json does, and
+// the service's own replacement is one too.
 func (k *checker) str(r row, field string) string {
-	v, ok := r.m[field]
-	if !ok || v == nil {
+	v := r.get(field)
+	switch v.kind {
+	case kindAbsent, kindNull:
 		return ""
-	}
-	s, ok := v.(string)
-	if !ok {
+	case kindString:
+	default:
 		k.bad(r, field, "%v is not a string", v)
 		return ""
 	}
-	if strings.ContainsRune(s, utf8.RuneError) || !utf8.ValidString(s) {
-		k.bad(r, field, "%q is not valid UTF-8 text", s)
+	if strings.Contains(v.text, "\uFFFD") || !utf8.ValidString(v.text) {
+		k.bad(r, field, "%q is not valid UTF-8 text", v.text)
 		return ""
 	}
-	return s
+	return v.text
 }
 
 // int returns an integer field; absent is 0.
 func (k *checker) int(r row, field string) int64 {
-	v, ok := r.m[field]
-	if !ok || v == nil {
+	v := r.get(field)
+	switch v.kind {
+	case kindAbsent, kindNull:
 		return 0
-	}
-	n, ok := v.(json.Number)
-	if !ok {
+	case kindNumber:
+	default:
 		k.bad(r, field, "%v is not a number", v)
 		return 0
 	}
-	i, err := n.Int64()
+	i, err := strconv.ParseInt(v.text, 10, 64)
 	if err != nil {
-		k.bad(r, field, "%s is not an integer", n)
+		k.bad(r, field, "%s is not an integer", v.text)
 		return 0
 	}
 	return i
@@ -154,21 +136,16 @@ func (k *checker) int(r row, field string) int64 {
 
 // dec returns a decimal field exactly; absent is zero.
 func (k *checker) dec(r row, field string) erp.Decimal {
-	v, ok := r.m[field]
-	if !ok || v == nil {
+	v := r.get(field)
+	switch v.kind {
+	case kindAbsent, kindNull:
 		return ""
-	}
-	var text string
-	switch v := v.(type) {
-	case json.Number:
-		text = string(v)
-	case string: // IEEE754Compatible=true writes decimals as strings
-		text = v
+	case kindNumber, kindString: // IEEE754Compatible=true writes decimals as strings
 	default:
 		k.bad(r, field, "%v is not a decimal number", v)
 		return ""
 	}
-	d, err := erp.ParseDecimal(text)
+	d, err := erp.ParseDecimal(v.text)
 	if err != nil {
 		k.bad(r, field, "%v", err)
 		return ""
@@ -178,29 +155,29 @@ func (k *checker) dec(r row, field string) erp.Decimal {
 
 // yes returns a NoYes field as a bool; absent is false.
 func (k *checker) yes(r row, field string) bool {
-	switch v := r.m[field].(type) {
-	case nil:
+	v := r.get(field)
+	switch v.kind {
+	case kindAbsent, kindNull, kindFalse:
 		return false
-	case string:
-		switch v {
+	case kindTrue:
+		return true
+	case kindString:
+		switch v.text {
 		case "Yes":
 			return true
 		case "No", "":
 			return false
 		}
-	case bool:
-		return v
 	}
-	k.bad(r, field, "%v is not Yes or No", r.m[field])
+	k.bad(r, field, "%v is not Yes or No", v)
 	return false
 }
 
 // time returns a date-time field in UTC; it must be present.
 func (k *checker) time(r row, field string) time.Time {
-	s, _ := r.m[field].(string)
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, r.text(field))
 	if err != nil {
-		k.bad(r, field, "%v is not a date-time", r.m[field])
+		k.bad(r, field, "%v is not a date-time", r.get(field))
 		return time.Time{}
 	}
 	return t.UTC()
@@ -287,29 +264,30 @@ func (c *Client) url(coll *collection, params ...param) string {
 }
 
 // fetch reads a query and every page after it (@odata.nextLink), up to limit rows (0: all).
-// With keepRaw each row keeps the text the ERP sent (for rejections of roots).
-func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, keepRaw bool, n *counter) ([]row, error) {
-	var (
-		raws []json.RawMessage
-		maps []map[string]any
-	)
+// Each row keeps the text the ERP sent (for rejections).
+func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, n *counter) ([]row, error) {
+	var rows []row
 	for u != "" {
-		env, err := c.get(ctx, op, u, prefer, keepRaw, n)
+		env, err := c.get(ctx, op, u, prefer, n)
 		if err != nil {
 			return nil, err
 		}
-		raws = append(raws, env.Raw...)
-		maps = append(maps, env.Rows...)
+		if rows == nil {
+			rows = env.Rows
+		} else {
+			rows = append(rows, env.Rows...)
+		}
 		u = env.NextLink
-		if limit > 0 && len(raws)+len(maps) >= limit {
-			raws, maps = raws[:min(limit, len(raws))], maps[:min(limit, len(maps))]
+		if limit > 0 && len(rows) >= limit {
+			rows = rows[:limit]
 			break
 		}
 		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			u = c.data + strings.TrimPrefix(u, "/")
 		}
 	}
-	return decodeRows(op, coll, raws, maps)
+	coll.rename(rows)
+	return rows, nil
 }
 
 // fetchIn reads the rows of coll in one company whose field is one of values (and that match
@@ -333,7 +311,7 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 	}
 	var out []row
 	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
-		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, false, n)
+		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, n)
 		if err != nil {
 			return nil, err
 		}
@@ -369,7 +347,7 @@ func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, c
 	if cond != "" {
 		filter += " and " + cond
 	}
-	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, false, n)
+	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, n)
 }
 
 // parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
@@ -445,7 +423,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 		param{"$top", strconv.Itoa(size)},
 	)
 	op := "read " + coll.name + " page"
-	rows, err := c.fetch(ctx, op, coll, u, size, size, true, n)
+	rows, err := c.fetch(ctx, op, coll, u, size, size, n)
 	if err != nil {
 		return nil, size, err
 	}
@@ -456,7 +434,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 		var k checker
 		// The cursor keeps the key as sent even when it is bad text, so that the next page
 		// continues after it; the checker rejects the root.
-		key, _ := rw.m[keyField].(string)
+		key := rw.text(keyField)
 		rt.chk.str(rw, keyField)
 		rt.cur = erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany), Key: key}
 		if !k.ok() || rt.cur.Company == "" {
@@ -509,5 +487,5 @@ func pageEnd(roots []*root, size int, after erp.Cursor) (next erp.Cursor, done b
 
 // rejection is the Rejection of a root whose checker found problems.
 func rejection(e erp.Entity, rt *root) erp.Rejection {
-	return erp.Rejection{Entity: e, Company: rt.cur.Company, Key: rt.cur.Key, Reason: rt.chk.reason(), Raw: rt.raw}
+	return erp.Rejection{Entity: e, Company: rt.cur.Company, Key: rt.cur.Key, Reason: rt.chk.reason(), Raw: []byte(rt.raw)}
 }

@@ -134,7 +134,7 @@ func (c *Client) productChildren(ctx context.Context, n *counter, roots []*root)
 			var ids []string
 			seen := map[string]bool{}
 			for _, rw := range rows {
-				if id, _ := rw.m["CategoryId"].(string); id != "" && !seen[id] {
+				if id := rw.text("CategoryId"); id != "" && !seen[id] {
 					seen[id] = true
 					ids = append(ids, id)
 				}
@@ -145,7 +145,7 @@ func (c *Client) productChildren(ctx context.Context, n *counter, roots []*root)
 			}
 			cr.mu.Lock()
 			for _, rw := range catRows {
-				id, _ := rw.m["CategoryId"].(string)
+				id := rw.text("CategoryId")
 				cr.categories[companyKey{co, id}] = rw
 			}
 			cr.mu.Unlock()
@@ -167,8 +167,8 @@ func (c *Client) productChildren(ctx context.Context, n *counter, roots []*root)
 
 // owner returns the product a child row belongs to, by its company and item field.
 func owner(index map[companyKey]*product, rw row, field string) *product {
-	co, _ := rw.m[fCompany].(string)
-	item, _ := rw.m[field].(string)
+	co := rw.text(fCompany)
+	item := rw.text(field)
 	return index[companyKey{co, item}]
 }
 
