@@ -412,7 +412,12 @@ func convert[T any](p erp.Page[T], err error) func(op func(T) search.Op) (page, 
 		out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done,
 			ops: make([]search.Op, 0, len(p.Records))}
 		for _, r := range p.Records {
-			out.ops = append(out.ops, op(r))
+			// Encoded here, in the reader, so that the writer only sends (see prefetch).
+			o, err := op(r).Encode()
+			if err != nil {
+				return page{}, invalid("encode", "%v", err)
+			}
+			out.ops = append(out.ops, o)
 		}
 		return out, nil
 	}

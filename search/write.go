@@ -28,10 +28,26 @@ type Op struct {
 	// Body is the document: json.RawMessage or []byte are sent as they are (made one line),
 	// anything else is marshalled with encoding/json.
 	Body any
+	// encoded is Body as Write sends it, when Encode made it already.
+	encoded []byte
 }
 
 // IndexOp returns an op that indexes body as document id at version.
 func IndexOp(id string, version int64, body any) Op { return Op{ID: id, Version: version, Body: body} }
+
+// Encode returns the op with its body marshalled now, so that a reader can prepare the next
+// page's documents while the current page is written: Write then only sends them.
+func (o Op) Encode() (Op, error) {
+	if o.Delete || o.encoded != nil {
+		return o, nil
+	}
+	b, err := marshalBody(o.Body)
+	if err != nil {
+		return o, fmt.Errorf("marshal document %s: %w", o.ID, err)
+	}
+	o.encoded = b
+	return o, nil
+}
 
 // DeleteOp returns an op that deletes document id at version.
 func DeleteOp(id string, version int64) Op { return Op{ID: id, Version: version, Delete: true} }
@@ -85,14 +101,11 @@ func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, err
 	}
 	pending := make([]pendingOp, 0, len(ops))
 	for _, op := range ops {
-		p := pendingOp{op: op}
-		if !op.Delete {
-			b, err := marshalBody(op.Body)
-			if err != nil {
-				return c, failure.E(failure.Invalid, "write "+target, fmt.Errorf("marshal document %s: %w", op.ID, err))
-			}
-			p.body = b
+		op, err := op.Encode()
+		if err != nil {
+			return c, failure.E(failure.Invalid, "write "+target, err)
 		}
+		p := pendingOp{op: op, body: op.encoded}
 		pending = append(pending, p)
 	}
 	// Never create an index by accident (a bulk write to a missing index creates one with a
