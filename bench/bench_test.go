@@ -141,11 +141,15 @@ func BenchmarkImport(b *testing.B) {
 	r.Add("update_1pct_written", "(4) update, 1% changed: documents written", float64(c.Indexed), "docs", fmt.Sprintf("%d read, %d already current", c.Read, c.Stale))
 
 	// (5) freshness.
-	lat := s.freshness(e, items, envInt(b, "BENCH_EDITS", 50))
+	lat, unseen := s.freshness(e, items, envInt(b, "BENCH_EDITS", 50))
 	every := updateEvery(b)
 	note := fmt.Sprintf("%d edits, change driver at 1/s, update schedule every %s, safety lag %s", len(lat), every, safetyLag(b))
+	if unseen > 0 {
+		note += fmt.Sprintf("; %d not searchable within %s, counted as that", unseen, freshnessLimit)
+	}
 	r.Add("freshness_p50_s", "(5) freshness p50", Percentile(lat, 50).Seconds(), "s", note)
 	r.Add("freshness_p95_s", "(5) freshness p95", Percentile(lat, 95).Seconds(), "s", "")
+	r.Add("freshness_unseen", "(5) edits not searchable within 2 minutes", float64(unseen), "edits", "")
 }
 
 // The IDs the starter gives manual runs of the product import.
@@ -458,10 +462,16 @@ func (s *suite) editShare(e *erpHTTP, items []itemKey, n int) int {
 	return done
 }
 
+// freshnessLimit is how long freshness waits for one edit to be searchable.
+const freshnessLimit = 2 * time.Minute
+
 // freshness turns on the change driver (1 change/s) and the update schedule, then edits n
 // products one a second and measures for each how long until the products alias finds the
-// edit's version; it turns both off again before it returns.
-func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) []time.Duration {
+// edit's version; it turns both off again before it returns. An edit not found within
+// freshnessLimit counts as freshnessLimit and as unseen: it is a figure of the report, not a
+// failure of the benchmark (it happens with a catalog where one change bumps thousands of
+// products, see the README).
+func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) (lat []time.Duration, unseen int) {
 	ctx := context.Background()
 	if _, err := e.do(ctx, http.MethodPut, "/admin/changes", map[string]any{"rate": 1}, nil); err != nil {
 		s.b.Fatal(err)
@@ -476,7 +486,6 @@ func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) []time.Duration {
 	}()
 	alias := s.prefix + "-products"
 	var mu sync.Mutex
-	var lat []time.Duration
 	var wg sync.WaitGroup
 	for i := range n {
 		it := items[(i*7919+13)%len(items)]
@@ -490,7 +499,7 @@ func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) []time.Duration {
 				return
 			}
 			id, version := document.ID(it.company, it.item), document.Version(stamp)
-			for deadline := start.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			for deadline := start.Add(freshnessLimit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 				if s.searchVersion(alias, id) >= version {
 					mu.Lock()
 					lat = append(lat, time.Since(start))
@@ -498,13 +507,17 @@ func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) []time.Duration {
 					return
 				}
 			}
-			s.b.Errorf("the edit of %s was not searchable within 2 minutes", id)
+			s.b.Logf("the edit of %s was not searchable within %s", id, freshnessLimit)
+			mu.Lock()
+			lat = append(lat, freshnessLimit)
+			unseen++
+			mu.Unlock()
 		}()
 		time.Sleep(time.Second)
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	return lat
+	return lat, unseen
 }
 
 // terminateScheduled ends the runs the benchmark's schedules started that are still open, so
