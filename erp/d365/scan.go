@@ -333,16 +333,7 @@ func (p *scanner) skip() error {
 	if p.i >= len(p.s) {
 		return p.unexpected("")
 	}
-	switch c := p.s[p.i]; c {
-	case '"':
-		_, err := p.str()
-		return err
-	case 't':
-		return p.literal("true")
-	case 'f':
-		return p.literal("false")
-	case 'n':
-		return p.literal("null")
+	switch p.s[p.i] {
 	case '{':
 		p.i++
 		if err := p.deeper(); err != nil {
@@ -394,13 +385,9 @@ func (p *scanner) skip() error {
 				return err
 			}
 		}
-	default:
-		if c == '-' || isDigit(c) {
-			_, err := p.number()
-			return err
-		}
-		return p.unexpected("looking for beginning of value")
 	}
+	_, err := p.value() // a scalar
+	return err
 }
 
 // open passes the '{' or '[' that must come next.
