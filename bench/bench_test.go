@@ -23,6 +23,7 @@ import (
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/erpsim"
+	"github.com/erpsync/erpsync/internal/testenv"
 	"github.com/erpsync/erpsync/search"
 )
 
@@ -44,7 +45,7 @@ import (
 // BENCH_ES_CPUS (default 0) are the CPUs Elasticsearch gets alone, everything else gets the
 // others; BENCH_ES_CPUS=shared puts every process on every CPU (see pinCPUs). The environment's ERPSYNC_* and ERP_* settings reach the worker.
 func BenchmarkImport(b *testing.B) {
-	products := envInt(b, "BENCH_PRODUCTS", 100_000)
+	products := testenv.EnvInt(b, "BENCH_PRODUCTS", 100_000)
 	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
 		Command: "make bench" + map[bool]string{true: " BENCH_PRODUCTS=" + strconv.Itoa(products), false: ""}[products != 100_000]}
 	cat := catalog(products)
@@ -72,7 +73,7 @@ func BenchmarkImport(b *testing.B) {
 	sm := s.startSim(cat)
 
 	// (1) raw _bulk.
-	docs, items := s.readCatalog(sm, envInt(b, "BENCH_BASELINE_MAX", 200_000))
+	docs, items := s.readCatalog(sm, testenv.EnvInt(b, "BENCH_BASELINE_MAX", 200_000))
 	bulk := s.rawBulk(docs)
 	r.Add("bulk_docs_per_second", "(1) raw _bulk baseline", bulk.rate, "docs/s",
 		fmt.Sprintf("%d docs (%.1f KB each), %d MB bodies, %d requests in flight (best of %s); Elasticsearch CPU %.0f s",
@@ -141,7 +142,7 @@ func BenchmarkImport(b *testing.B) {
 	r.Add("update_1pct_written", "(4) update, 1% changed: documents written", float64(c.Indexed), "docs", fmt.Sprintf("%d read, %d already current", c.Read, c.Stale))
 
 	// (5) freshness.
-	lat, unseen := s.freshness(e, items, envInt(b, "BENCH_EDITS", 50))
+	lat, unseen := s.freshness(e, items, testenv.EnvInt(b, "BENCH_EDITS", 50))
 	every := updateEvery(b)
 	note := fmt.Sprintf("%d edits, change driver at 1/s, update schedule every %s, safety lag %s", len(lat), every, safetyLag(b))
 	if unseen > 0 {
@@ -173,18 +174,6 @@ func (s *suite) finish(r *Report) {
 	}
 	fmt.Fprintf(os.Stdout, "\nerpsync benchmarks (%d products, %d CPUs %s, %s; %s), saved in %s:\n\n%s\n",
 		r.Catalog["products"], r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemTotal, layout, path, r.Table())
-}
-
-func envInt(b *testing.B, k string, def int) int {
-	v := os.Getenv(k)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive whole number", k, v)
-	}
-	return n
 }
 
 func envDuration(b *testing.B, k string, def time.Duration) time.Duration {

@@ -5,28 +5,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/erpsim/generate"
+	"github.com/erpsync/erpsync/internal/testenv"
 	"github.com/erpsync/erpsync/storefront"
 )
-
-func envInt(b *testing.B, k string, def int) int {
-	v := os.Getenv(k)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive number", k, v)
-	}
-	return n
-}
 
 // BenchmarkSearchWithFacets measures GET /api/search with facets and per-customer prices under
 // load on loopback: BENCH_PRODUCTS products (default 20,000; the size is 100,000) of
@@ -37,9 +24,9 @@ func envInt(b *testing.B, k string, def int) int {
 //	ELASTICSEARCH_URL=http://127.0.0.1:9200 BENCH_PRODUCTS=100000 \
 //	  go test -run '^$' -bench SearchWithFacets -benchtime=1x ./storefront/
 func BenchmarkSearchWithFacets(b *testing.B) {
-	products := envInt(b, "BENCH_PRODUCTS", 20_000)
-	clients := envInt(b, "BENCH_CONCURRENCY", 8)
-	seconds := envInt(b, "BENCH_SECONDS", 15)
+	products := testenv.EnvInt(b, "BENCH_PRODUCTS", 20_000)
+	clients := testenv.EnvInt(b, "BENCH_CONCURRENCY", 8)
+	seconds := testenv.EnvInt(b, "BENCH_SECONDS", 15)
 
 	start := time.Now()
 	f := newFixture(b, generate.Config{Seed: 5, Companies: []string{"usmf"}, Languages: []string{"en-us", "de", "nl"},

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +141,18 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand never fails on Linux
 	}
 	return hex.EncodeToString(b)
+}
+
+// EnvInt returns the positive whole number in environment variable k (a benchmark's size or
+// concurrency), def when it is not set; anything else fails the benchmark.
+func EnvInt(t testing.TB, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive whole number", k, v)
+	}
+	return n
 }
