@@ -67,13 +67,10 @@ func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 		if p.OrderSettings != nil {
 			kinds["order settings"]++
 		}
-		for _, pa := range p.Prices {
-			if pa.AllItems {
-				kinds["prices for all items"]++
-			}
-		}
 	}
-	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "order settings", "prices for all items"} {
+	// (Sales prices are item specific, as in D365: the simulator has no "all items" price lines
+	// any more, see docs/pricing.md.)
+	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "order settings"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s read", k)
 		}
@@ -176,10 +173,10 @@ func TestIncrementalReadReturnsExactlyTheChangedRoots(t *testing.T) {
 			wantProducts[ck(r, "ItemNumber")] = true
 		}
 	}
-	// A price for all items (gbsi) bumps every product of the company.
-	for _, r := range s.rows(t, store.SalesPriceAgreements) {
+	// A line discount for all items (gbsi) bumps every product of the company.
+	for _, r := range s.rows(t, store.SalesLineDiscountAgreements) {
 		if sv(r, "dataAreaId") == "gbsi" && sv(r, "ItemCode") == "All" {
-			update(store.SalesPriceAgreements, r, store.Record{"Price": json.Number("0.99")})
+			update(store.SalesLineDiscountAgreements, r, store.Record{"DiscountPercentage1": json.Number("1.5")})
 			break
 		}
 	}
