@@ -1,6 +1,7 @@
 package storefront_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -47,8 +48,10 @@ func TestAPI(t *testing.T) {
 	t.Run("detail", func(t *testing.T) { testDetail(t, f, cat) })
 	t.Run("no other customer's data", func(t *testing.T) { testNoOtherCustomersData(t, f, cat) })
 	t.Run("autocomplete", func(t *testing.T) { testAutocomplete(t, f) })
-	// Last: it changes the ERP and the index.
+	t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, f, cat) })
+	// Last: they change the ERP and the index.
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
+	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
 }
 
 func testKeyRequired(t *testing.T, f *fixture) {
@@ -515,5 +518,109 @@ func testDeleted(t *testing.T, f *fixture, cat *erpCatalog) {
 		if s.ItemNumber == victim {
 			t.Errorf("autocomplete suggests deleted %s", victim)
 		}
+	}
+}
+
+// testHostileIDs sends ids that would change the Elasticsearch request if they reached its path
+// unescaped: a query string that drops the blocked or sales-stopped field, a fragment that cuts
+// the id, a lone percent sign. Each must be an unknown id (404), never another document or a 502.
+func testHostileIDs(t *testing.T, f *fixture, cat *erpCatalog) {
+	var item, stopped string
+	for k := range cat.products {
+		c, it, _ := strings.Cut(k, ":")
+		if c != apiTestCompany {
+			continue
+		}
+		if cat.showable[k] && (item == "" || it < item) {
+			item = it
+		}
+		if cat.stopped[k] && (stopped == "" || it < stopped) {
+			stopped = it
+		}
+	}
+	if item == "" || stopped == "" {
+		t.Fatalf("the catalog lacks a showable (%q) or a visible sales-stopped product (%q)", item, stopped)
+	}
+	// The blocked customer sees no price under their own account.
+	var own storefront.PriceAnswer
+	if st, body := f.get("/api/price", url.Values{"item": {item}, "customer": {blockedCustomer}}, &own); st != http.StatusOK || own.Available || own.Reason != storefront.ReasonBlocked {
+		t.Fatalf("price of %s for blocked %s: %d %s", item, blockedCustomer, st, body)
+	}
+	for _, tc := range []struct {
+		name, path string
+		params     url.Values
+		code       string
+	}{
+		{"customer with a query string", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"customer with a query string, search", "/api/search", url.Values{"q": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"customer with a query string, detail", "/api/products/usmf/" + item, url.Values{"customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"sales-stopped item with a query string", "/api/price", url.Values{"item": {stopped + "?_source_excludes=sales_stopped"}}, "not_found"},
+		{"sales-stopped item with a query string, detail", "/api/products/usmf/" + url.PathEscape(stopped+"?_source_excludes=sales_stopped"), nil, "not_found"},
+		{"item with a fragment", "/api/price", url.Values{"item": {item + "#x"}}, "not_found"},
+		{"item with a fragment, detail", "/api/products/usmf/" + url.PathEscape(item+"#x"), nil, "not_found"},
+		{"customer with a fragment", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "#x"}}, "unknown_customer"},
+		{"item %", "/api/price", url.Values{"item": {"%"}}, "not_found"},
+		{"item %zz", "/api/products/usmf/" + url.PathEscape("%zz"), nil, "not_found"},
+		{"customer %", "/api/price", url.Values{"item": {item}, "customer": {"%"}}, "unknown_customer"},
+		{"item with a slash", "/api/price", url.Values{"item": {item + "/_source"}}, "not_found"},
+	} {
+		st, body := f.get(tc.path, tc.params, nil)
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if st != http.StatusNotFound || e.Error.Code != tc.code {
+			t.Errorf("%s: %s?%s: %d %.300s, want 404 %s", tc.name, tc.path, tc.params.Encode(), st, body, tc.code)
+		}
+	}
+}
+
+// testOnlyTheDocumentAskedFor copies a product's document under another id, as a broken write
+// or a hand edit of the index could: the storefront must not serve it as that other product.
+func testOnlyTheDocumentAskedFor(t *testing.T, f *fixture, cat *erpCatalog) {
+	var item string
+	for k := range cat.products {
+		if c, it, _ := strings.Cut(k, ":"); c == apiTestCompany && cat.showable[k] && (item == "" || it < item) {
+			item = it
+		}
+	}
+	if st, body := f.get("/api/products/usmf/"+item, nil, nil); st != http.StatusOK {
+		t.Fatalf("detail of %s: %d %s", item, st, body)
+	}
+	es := f.es
+	alias := f.index.Alias(erp.Products)
+	res, err := es.Get(alias, url.PathEscape(apiTestCompany+":"+item))
+	if err != nil || res.IsError() {
+		t.Fatalf("read %s: %v %v", item, err, res)
+	}
+	var doc struct {
+		Source json.RawMessage `json:"_source"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&doc)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, copyID := range []string{apiTestCompany + ":COPY-" + item, "demf:" + item} {
+		res, err := es.Index(alias, bytes.NewReader(doc.Source), es.Index.WithDocumentID(url.PathEscape(copyID)), es.Index.WithRefresh("true"))
+		if err != nil || res.IsError() {
+			t.Fatalf("write the copy %s: %v %v", copyID, err, res)
+		}
+		res.Body.Close()
+		t.Cleanup(func() {
+			if res, err := es.Delete(alias, url.PathEscape(copyID), es.Delete.WithRefresh("true")); err == nil {
+				res.Body.Close()
+			}
+		})
+	}
+	for _, path := range []string{"/api/products/usmf/COPY-" + item, "/api/products/demf/" + item} {
+		if st, body := f.get(path, nil, nil); st != http.StatusNotFound {
+			t.Errorf("%s, a copy of usmf:%s under another id: %d %.300s, want 404", path, item, st, body)
+		}
+	}
+	if st, body := f.get("/api/price", url.Values{"item": {"COPY-" + item}}, nil); st != http.StatusNotFound {
+		t.Errorf("price of the copy: %d %.300s, want 404", st, body)
 	}
 }

@@ -65,11 +65,11 @@ type OrderQuantities struct {
 // it (not deleted, visible, not sales-stopped); a 404 otherwise.
 func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
 	var p document.Product
-	found, err := s.get(ctx, s.products, document.ID(company, item), nil, &p)
+	found, err := s.get(ctx, s.products, company, item, nil, &p)
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	if !found || p.Deleted || !p.Visible || p.SalesStopped || p.Company != company {
+	if !found || p.Deleted || !p.Visible || p.SalesStopped {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil

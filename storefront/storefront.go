@@ -251,7 +251,7 @@ func (s *Server) shopper(ctx context.Context, company, account string) (Shopper,
 		return Shopper{}, nil
 	}
 	var c document.Customer
-	found, err := s.get(ctx, s.customers, document.ID(company, account),
+	found, err := s.get(ctx, s.customers, company, account,
 		[]string{"account", "price_group", "currency", "language", "blocked", "deleted"}, &c)
 	if err != nil {
 		return Shopper{}, fmt.Errorf("read customer: %w", err)
