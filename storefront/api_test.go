@@ -49,6 +49,7 @@ func TestAPI(t *testing.T) {
 	t.Run("no other customer's data", func(t *testing.T) { testNoOtherCustomersData(t, f, cat) })
 	t.Run("autocomplete", func(t *testing.T) { testAutocomplete(t, f) })
 	t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, f, cat) })
+	t.Run("bounded inputs", func(t *testing.T) { testBoundedInputs(t, f) })
 	// Last: they change the ERP and the index.
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
 	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
@@ -622,5 +623,75 @@ func testOnlyTheDocumentAskedFor(t *testing.T, f *fixture, cat *erpCatalog) {
 	}
 	if st, body := f.get("/api/price", url.Values{"item": {"COPY-" + item}}, nil); st != http.StatusNotFound {
 		t.Errorf("price of the copy: %d %.300s, want 404", st, body)
+	}
+}
+
+// testBoundedInputs sends inputs beyond the API's bounds: each is a 400 in the API's error
+// format (code "invalid"), decided before Elasticsearch is asked.
+func testBoundedInputs(t *testing.T, f *fixture) {
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = fmt.Sprintf("C%03d", i)
+	}
+	long := func(n int) string { return strings.Repeat("x", n) }
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/search", url.Values{"q": {long(201)}}},
+		{"/api/search", url.Values{"q": {"chair\x00"}}},
+		{"/api/search", url.Values{"q": {"\xff\xfe"}}},
+		{"/api/search", url.Values{"price_min": {"1e400"}}},
+		{"/api/search", url.Values{"price_min": {"1" + strings.Repeat("0", 400)}}},
+		{"/api/search", url.Values{"price_max": {"1" + strings.Repeat("0", 20)}}},
+		{"/api/search", url.Values{"price_min": {"-5"}}},
+		{"/api/search", url.Values{"price_max": {"NaN"}}},
+		{"/api/search", url.Values{"price_max": {"Inf"}}},
+		{"/api/search", url.Values{"page": {"9223372036854775807"}}},
+		{"/api/search", url.Values{"page": {"768614336404564651"}, "per_page": {"24"}}}, // page*24 wraps to a small number
+		{"/api/search", url.Values{"page": {"99999999999999999999"}}},
+		{"/api/search", url.Values{"page": {"0"}}},
+		{"/api/search", url.Values{"per_page": {"101"}}},
+		{"/api/search", url.Values{"page": {"418"}, "per_page": {"24"}}},
+		{"/api/search", url.Values{"color": {strings.Join(many, ",")}}},
+		{"/api/search", url.Values{"category": many}},
+		{"/api/search", url.Values{"size": {long(101)}}},
+		{"/api/search", url.Values{"customer": {long(101)}}},
+		{"/api/search", url.Values{"company": {long(17)}}},
+		{"/api/search", url.Values{"lang": {long(17)}}},
+		{"/api/search", url.Values{"sort": {"price;drop"}}},
+		{"/api/search", url.Values{"after": {long(3000)}}},
+		{"/api/autocomplete", url.Values{"q": {long(101)}}},
+		{"/api/autocomplete", url.Values{"q": {"ch"}, "customer": {"US\x00-001"}}},
+		{"/api/price", url.Values{"item": {long(101)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "quantity": {"1" + strings.Repeat("0", 40)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "quantity": {"0"}}},
+		{"/api/price", url.Values{"item": {"1000"}, "variant": {long(101)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "date": {"2026-13-01"}}},
+		{"/api/products/usmf/" + long(101), nil},
+		{"/api/products/" + long(17) + "/1000", nil},
+		{"/api/customers", url.Values{"company": {long(17)}}},
+	} {
+		st, body := f.get(tc.path, tc.params, nil)
+		var e struct {
+			Error struct {
+				Code, Message string
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if st != http.StatusBadRequest || e.Error.Code != "invalid" || e.Error.Message == "" {
+			t.Errorf("%s?%.200s: %d %.300s, want 400 invalid", tc.path, tc.params.Encode(), st, body)
+		}
+	}
+	// Within the bounds: characters, not bytes, count; the deepest page is served.
+	for _, p := range []url.Values{
+		{"q": {strings.Repeat("é", 200)}},
+		{"page": {"10000"}, "per_page": {"1"}},
+		{"price_min": {"0"}, "price_max": {"1000000000000000"}},
+		{"color": many[:100]},
+	} {
+		if st, body := f.get("/api/search", p, nil); st != http.StatusOK {
+			t.Errorf("search %.200s: %d %.300s, want 200", p.Encode(), st, body)
+		}
 	}
 }

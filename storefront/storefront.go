@@ -239,9 +239,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // today is the current date, YYYY-MM-DD (UTC).
 func (s *Server) today() string { return s.cfg.Now().UTC().Format(time.DateOnly) }
 
-// companyOf returns the request's company in lower case (the default when absent).
-func (s *Server) companyOf(r *http.Request) string {
-	return strings.ToLower(cmp.Or(strings.TrimSpace(r.URL.Query().Get("company")), s.cfg.DefaultCompany))
+// companyOf returns the request's company in lower case (the default when absent), or a 400.
+func (s *Server) companyOf(r *http.Request) (string, error) {
+	c, err := checkCompany(r.URL.Query().Get("company"))
+	return cmp.Or(c, s.cfg.DefaultCompany), err
 }
 
 // shopper reads the price context of account in company from the customers index; the zero
