@@ -50,6 +50,7 @@ func TestAPI(t *testing.T) {
 	t.Run("autocomplete", func(t *testing.T) { testAutocomplete(t, f) })
 	t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, f, cat) })
 	t.Run("bounded inputs", func(t *testing.T) { testBoundedInputs(t, f) })
+	t.Run("security headers", func(t *testing.T) { testSecurityHeaders(t, f) })
 	// Last: they change the ERP and the index.
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
 	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
@@ -692,6 +693,57 @@ func testBoundedInputs(t *testing.T, f *fixture) {
 	} {
 		if st, body := f.get("/api/search", p, nil); st != http.StatusOK {
 			t.Errorf("search %.200s: %d %.300s, want 200", p.Encode(), st, body)
+		}
+	}
+}
+
+// testSecurityHeaders: every answer, page, file or API call, good or bad, forbids framing and
+// referrers and carries the Content-Security-Policy.
+func testSecurityHeaders(t *testing.T, f *fixture) {
+	for _, tc := range []struct {
+		method, path string
+		key          bool
+		want         int
+	}{
+		{http.MethodGet, "/", false, http.StatusOK},
+		{http.MethodGet, "/static/app.js", false, http.StatusOK},
+		{http.MethodGet, "/static/style.css", false, http.StatusOK},
+		{http.MethodGet, "/static/missing.js", false, http.StatusNotFound},
+		{http.MethodGet, "/healthz", false, http.StatusOK},
+		{http.MethodGet, "/api/search?q=chair", true, http.StatusOK},
+		{http.MethodGet, "/api/search?q=chair", false, http.StatusUnauthorized},
+		{http.MethodGet, "/api/search?page=0", true, http.StatusBadRequest},
+		{http.MethodGet, "/api/products/usmf/nothing", true, http.StatusNotFound},
+		{http.MethodGet, "/api/nothing", true, http.StatusNotFound},
+		{http.MethodPost, "/api/login", false, http.StatusUnauthorized},
+		{http.MethodPost, "/api/logout", false, http.StatusOK},
+	} {
+		req, _ := http.NewRequest(tc.method, f.shop.URL+tc.path, nil)
+		if tc.key {
+			req.Header.Set("X-Api-Key", testKey)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, res.StatusCode, tc.want)
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"frame-ancestors 'none'", "script-src 'self'", "default-src 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s %s: Content-Security-Policy %q lacks %s", tc.method, tc.path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s %s: Content-Security-Policy %q allows inline script or style", tc.method, tc.path, csp)
+		}
+		if got := res.Header.Get("Referrer-Policy"); got != "no-referrer" {
+			t.Errorf("%s %s: Referrer-Policy %q", tc.method, tc.path, got)
+		}
+		if got := res.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s %s: X-Frame-Options %q", tc.method, tc.path, got)
 		}
 	}
 }
