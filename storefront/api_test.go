@@ -6,13 +6,19 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp"
@@ -41,6 +47,8 @@ func TestAPI(t *testing.T) {
 	cat := f.erp.catalog(t)
 
 	t.Run("key required", func(t *testing.T) { testKeyRequired(t, f) })
+	t.Run("sessions", func(t *testing.T) { testSessions(t, f) })
+	t.Run("wrong keys are limited", func(t *testing.T) { testWrongKeysAreLimited(t, f) })
 	t.Run("prices equal the ERP's", func(t *testing.T) { testPrices(t, f, cat) })
 	t.Run("only showable products", func(t *testing.T) { testShowable(t, f, cat) })
 	t.Run("languages", func(t *testing.T) { testLanguages(t, f, cat) })
@@ -57,6 +65,7 @@ func TestAPI(t *testing.T) {
 }
 
 func testKeyRequired(t *testing.T, f *fixture) {
+	session := login(t, f.shop.URL, testKey)
 	for _, tc := range []struct {
 		name string
 		set  func(*http.Request)
@@ -64,9 +73,11 @@ func testKeyRequired(t *testing.T, f *fixture) {
 	}{
 		{"none", func(*http.Request) {}, http.StatusUnauthorized},
 		{"wrong header", func(r *http.Request) { r.Header.Set("X-Api-Key", "nope") }, http.StatusUnauthorized},
-		{"wrong cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.KeyCookie, Value: "nope"}) }, http.StatusUnauthorized},
+		{"wrong session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.SessionCookie, Value: "nope"}) }, http.StatusUnauthorized},
+		{"the key as session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.SessionCookie, Value: testKey}) }, http.StatusUnauthorized},
+		{"the key in the old cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "key", Value: testKey}) }, http.StatusUnauthorized},
 		{"header", func(r *http.Request) { r.Header.Set("X-Api-Key", testKey) }, http.StatusOK},
-		{"cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.KeyCookie, Value: testKey}) }, http.StatusOK},
+		{"session", func(r *http.Request) { r.AddCookie(session) }, http.StatusOK},
 	} {
 		for _, path := range []string{"/api/search?q=chair", "/api/customers", "/api/price?item=1000", "/api/autocomplete?q=co"} {
 			req, _ := http.NewRequest(http.MethodGet, f.shop.URL+path, nil)
@@ -81,7 +92,7 @@ func testKeyRequired(t *testing.T, f *fixture) {
 			}
 		}
 	}
-	// The login sets the cookie only for the right key.
+	// The login sets a cookie only for the right key.
 	for key, want := range map[string]int{"nope": http.StatusUnauthorized, testKey: http.StatusOK} {
 		res, err := http.PostForm(f.shop.URL+"/api/login", url.Values{"key": {key}})
 		if err != nil {
@@ -91,6 +102,165 @@ func testKeyRequired(t *testing.T, f *fixture) {
 		if res.StatusCode != want || (want == http.StatusOK) != (len(res.Cookies()) == 1) {
 			t.Errorf("login with %q: %d and %d cookies, want %d", key, res.StatusCode, len(res.Cookies()), want)
 		}
+	}
+}
+
+// login posts key to the storefront at base and returns the session cookie it sets.
+func login(t *testing.T, base, key string) *http.Cookie {
+	t.Helper()
+	res, err := http.PostForm(base+"/api/login", url.Values{"key": {key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == storefront.SessionCookie && res.StatusCode == http.StatusOK {
+			return c
+		}
+	}
+	t.Fatalf("login: %d, cookies %v", res.StatusCode, res.Cookies())
+	return nil
+}
+
+// getWith calls path on base with the cookie and returns the status.
+func getWith(t *testing.T, base, path string, c *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	if c != nil {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// newShop serves a storefront over the fixture's index with cfg (ES, Prefix and APIKey set
+// here) and returns its URL.
+func newShop(t *testing.T, f *fixture, cfg storefront.Config) string {
+	t.Helper()
+	cfg.ES, cfg.Prefix, cfg.APIKey = f.es, f.index.Prefix(), testKey
+	srv, err := storefront.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := httptest.NewServer(srv)
+	t.Cleanup(shop.Close)
+	return shop.URL
+}
+
+// testSessions: the login's cookie is a random session id (not the key), Secure unless the
+// storefront is configured for plain http, HttpOnly and SameSite=Strict; a session ends at
+// logout (also for a copy of the cookie) and when it expires.
+func testSessions(t *testing.T, f *fixture) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	shop := newShop(t, f, storefront.Config{SessionTTL: time.Hour, Now: clock})
+
+	res, err := http.PostForm(shop+"/api/login", url.Values{"key": {testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cookies := res.Cookies()
+	if res.StatusCode != http.StatusOK || len(cookies) != 1 {
+		t.Fatalf("login: %d %v", res.StatusCode, cookies)
+	}
+	c := cookies[0]
+	if c.Name != storefront.SessionCookie || strings.Contains(c.Value, testKey) || len(c.Value) < 40 {
+		t.Errorf("session cookie %s=%q: want a random id, not the key", c.Name, c.Value)
+	}
+	if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != 3600 {
+		t.Errorf("session cookie: Secure %v, HttpOnly %v, SameSite %v, MaxAge %d; want Secure, HttpOnly, Strict, 3600", c.Secure, c.HttpOnly, c.SameSite, c.MaxAge)
+	}
+	if other := login(t, shop, testKey); other.Value == c.Value {
+		t.Errorf("two logins got the same session id %q", c.Value)
+	}
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusOK {
+		t.Fatalf("search with the session: %d", st)
+	}
+	// Expired: a minute past the hour.
+	mu.Lock()
+	now = now.Add(61 * time.Minute)
+	mu.Unlock()
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusUnauthorized {
+		t.Errorf("search with an expired session: %d, want 401", st)
+	}
+	// Logout ends the session on the server: a copy of the cookie no longer works.
+	c = login(t, shop, testKey)
+	req, _ := http.NewRequest(http.MethodPost, shop+"/api/logout", nil)
+	req.AddCookie(c)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusUnauthorized {
+		t.Errorf("search with the cookie of a session that logged out: %d, want 401", st)
+	}
+
+	// Plain http only when configured.
+	plain := newShop(t, f, storefront.Config{PlainHTTP: true})
+	if c := login(t, plain, testKey); c.Secure || !c.HttpOnly {
+		t.Errorf("PlainHTTP session cookie: Secure %v, HttpOnly %v; want neither Secure nor script access", c.Secure, c.HttpOnly)
+	}
+	// The customer list is off unless enabled.
+	if st := getWith(t, plain, "/api/customers", login(t, plain, testKey)); st != http.StatusNotFound {
+		t.Errorf("customer list of a storefront that did not enable it: %d, want 404", st)
+	}
+}
+
+// testWrongKeysAreLimited sends 2,000 wrong keys from one address, to the login and in the
+// X-Api-Key header: after the default 10 a minute they are refused with 429 and Retry-After
+// without being compared (the right key too), each wrong key compared is logged with the
+// client's address, and the refusals once.
+func testWrongKeysAreLimited(t *testing.T, f *fixture) {
+	core, logs := observer.New(zap.WarnLevel)
+	shop := newShop(t, f, storefront.Config{Log: zap.New(core)})
+	counts := map[int]int{}
+	retryAfter := ""
+	for i := range 2000 {
+		var res *http.Response
+		var err error
+		if i%2 == 0 {
+			res, err = http.PostForm(shop+"/api/login", url.Values{"key": {fmt.Sprintf("guess-%d", i)}})
+		} else {
+			req, _ := http.NewRequest(http.MethodGet, shop+"/api/search", nil)
+			req.Header.Set("X-Api-Key", fmt.Sprintf("guess-%d", i))
+			res, err = http.DefaultClient.Do(req)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		counts[res.StatusCode]++
+		if res.StatusCode == http.StatusTooManyRequests {
+			retryAfter = res.Header.Get("Retry-After")
+		}
+	}
+	if counts[http.StatusUnauthorized] != 10 || counts[http.StatusTooManyRequests] != 1990 {
+		t.Errorf("2,000 wrong keys: %v, want 10 401s and 1,990 429s", counts)
+	}
+	if n, err := strconv.Atoi(retryAfter); err != nil || n < 1 || n > 60 {
+		t.Errorf("Retry-After %q: want 1 to 60 seconds", retryAfter)
+	}
+	res, err := http.PostForm(shop+"/api/login", url.Values{"key": {testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the right key while limited: %d, want 429 (not compared)", res.StatusCode)
+	}
+	wrong := logs.FilterMessage("wrong API key").All()
+	if len(wrong) != 10 || wrong[0].ContextMap()["client"] != "127.0.0.1" {
+		t.Errorf("%d wrong keys logged (want 10), first %v", len(wrong), wrong)
+	}
+	if n := logs.FilterMessageSnippet("key checks refused").Len(); n != 1 {
+		t.Errorf("the refusals were logged %d times, want once", n)
 	}
 }
 

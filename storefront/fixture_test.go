@@ -69,7 +69,8 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 	}}
 	f.sync(erp.Products, activities.Rebuild)
 	f.sync(erp.Customers, activities.Rebuild)
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, Log: zaptest.NewLogger(t)})
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, PlainHTTP: true,
+		KeyLimits: storefront.KeyLimits{PerAddress: 1000, Global: 1000, Window: time.Minute}, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
