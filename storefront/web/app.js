@@ -240,9 +240,11 @@ function showLogin() {
   $("login").hidden = false;
 }
 
+// login starts a session with key; it returns "" or what to tell the user.
 async function login(key) {
   const res = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ key }) });
-  return res.ok;
+  if (res.ok) return "";
+  return res.status === 429 ? "Too many wrong keys: try again in " + (res.headers.get("Retry-After") || "a few") + " seconds." : "That key is not right.";
 }
 
 async function loadCustomers() {
@@ -287,6 +289,9 @@ document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("moda
 $("home").addEventListener("click", (e) => { e.preventDefault(); state.params = new URLSearchParams(); $("q").value = ""; search(); });
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (await login($("key").value)) { $("login-error").hidden = true; start(); } else { $("login-error").hidden = false; }
+  const problem = await login($("key").value);
+  $("login-error").textContent = problem;
+  $("login-error").hidden = !problem;
+  if (!problem) start();
 });
 start();
