@@ -258,3 +258,32 @@ func deref(f *float64) any {
 	}
 	return *f
 }
+
+// TestAttachmentURLs: only absolute http(s) URLs reach a document; any other keeps the attachment
+// without its URL, and is never the image of the product.
+func TestAttachmentURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://media.contoso.example/usmf/1000-1.jpg": "https://media.contoso.example/usmf/1000-1.jpg",
+		"HTTP://media.contoso.example/a.pdf":            "HTTP://media.contoso.example/a.pdf",
+		" https://media.contoso.example/a.jpg ":         "https://media.contoso.example/a.jpg",
+		"javascript:alert(document.cookie)":             "",
+		"JavaScript:alert(1)":                           "",
+		" javascript:alert(1)":                          "",
+		"java\tscript:alert(1)":                         "",
+		"\x01javascript:alert(1)":                       "",
+		"data:text/html,<script>alert(1)</script>":      "",
+		"vbscript:msgbox(1)":                            "",
+		"file:///etc/passwd":                            "",
+		"//evil.example/x.jpg":                          "",
+		"/media/a.jpg":                                  "",
+		"https:///a.jpg":                                "",
+		"":                                              "",
+	} {
+		d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Attachments: []erp.Attachment{
+			{ID: "1", DocumentType: "Image", URL: in, DefaultImage: true},
+		}}, Options{})
+		if len(d.Attachments) != 1 || d.Attachments[0].URL != want || d.ImageURL != want {
+			t.Errorf("attachment URL %q: document has %+v, image %q; want %q", in, d.Attachments, d.ImageURL, want)
+		}
+	}
+}

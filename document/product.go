@@ -2,6 +2,7 @@ package document
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -233,7 +234,7 @@ func FromProduct(p erp.Product, o Options) Product {
 
 	for _, a := range p.Attachments {
 		d.Attachments = append(d.Attachments, Attachment{ID: a.ID, DocumentType: a.DocumentType, FileName: a.FileName,
-			Title: a.Title, URL: a.URL, DefaultImage: a.DefaultImage, DisplayOrder: a.DisplayOrder})
+			Title: a.Title, URL: webURL(a.URL), DefaultImage: a.DefaultImage, DisplayOrder: a.DisplayOrder})
 	}
 	slices.SortFunc(d.Attachments, func(a, b Attachment) int {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
@@ -483,6 +484,18 @@ func priceRange(base *float64, currency string, lines []erp.PriceAgreement) (lo,
 func value(d erp.Decimal) float64 {
 	v, _ := strconv.ParseFloat(d.String(), 64)
 	return v
+}
+
+// webURL returns u (trimmed) when it is an absolute http or https URL, else "". Attachment URLs
+// end up in a shop's <a href> and <img src>, where a javascript: or data: URL from an ERP record
+// would run or show whatever that record says.
+func webURL(u string) string {
+	u = strings.TrimSpace(u)
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+		return ""
+	}
+	return u
 }
 
 func imageURL(as []Attachment) string {

@@ -62,7 +62,8 @@ bin/starter schedules trigger product-import-update >/dev/null
 bin/starter schedules trigger customer-import-update >/dev/null
 
 if [ -x bin/storefront ]; then
-  bin/storefront >var/log/storefront.log 2>&1 &
+  # The demo page on plain http with its customer picker: both are off unless asked for.
+  STOREFRONT_PLAIN_HTTP=true STOREFRONT_CUSTOMER_LIST=true bin/storefront >var/log/storefront.log 2>&1 &
   pids+=($!)
 fi
 
