@@ -74,11 +74,9 @@ func New(cfg Config) (*Client, error) {
 	default:
 		c.companyFilter = "dataAreaId in " + quoteList(cfg.Companies)
 	}
-	c.entityByName = map[string]erp.Entity{
-		c.colls[collReleasedProducts].name: erp.Products,
-		c.colls[collCustomers].name:        erp.Customers,
-		c.colls[collContacts].name:         erp.Contacts,
-		c.colls[collSalesReps].name:        erp.SalesReps,
+	c.entityByName = map[string]erp.Entity{}
+	for _, r := range erp.Roots() {
+		c.entityByName[c.colls[r.Collection].name] = r.Entity
 	}
 	return c, nil
 }
