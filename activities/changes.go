@@ -73,6 +73,10 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 			}
 			res.Counts.Requests += ch.Requests
 			res.Counts.Changed += ch.Rows
+			if ch.Rows > 0 {
+				a.log(ctx).Debug("changed rows", zap.Stringer("after", cur), zap.String("collection", coll), zap.Int("rows", ch.Rows), zap.Int("roots", len(ch.Roots)),
+					zap.Strings("companies", ch.Companies), zap.Int("held", len(ch.Held)))
+			}
 			for _, r := range ch.Roots {
 				add(r)
 			}
