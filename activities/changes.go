@@ -72,7 +72,9 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 				return res, fmt.Errorf("read changed %s: %w", coll, err)
 			}
 			res.Counts.Requests += ch.Requests
-			res.Counts.Changed += ch.Rows
+			if resumed.Written.Key == "" { // a resumed chunk counted these rows before
+				res.Counts.Changed += ch.Rows
+			}
 			if ch.Rows > 0 {
 				a.log(ctx).Debug("changed rows", zap.Stringer("after", cur), zap.String("collection", coll), zap.Int("rows", ch.Rows), zap.Int("roots", len(ch.Roots)),
 					zap.Strings("companies", ch.Companies), zap.Int("held", len(ch.Held)))
@@ -143,7 +145,11 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 		for _, r := range p.Missing {
 			ops = append(ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
 		}
-		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, rejected: p.Rejected, read: len(p.Records), requests: p.Requests})
+		digests := make(map[string]string, len(p.Records))
+		for _, r := range p.Records {
+			digests[document.ID(r.Company, r.Key)] = r.Digest
+		}
+		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, digests: digests, rejected: p.Rejected, read: len(p.Records), requests: p.Requests})
 		if err != nil {
 			return res, err
 		}

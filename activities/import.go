@@ -393,13 +393,20 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		c.DeadLettered += len(p.rejected)
 	}
 	for i, t := range targets {
-		wc, err := a.Index.Write(ctx, t, p.ops)
+		ops, current := p.ops, 0
+		if p.digests != nil {
+			var err error
+			if ops, current, err = a.changedOps(ctx, t, p.ops, p.digests); err != nil {
+				return c, err
+			}
+		}
+		wc, err := a.Index.Write(ctx, t, ops)
 		if err != nil {
 			return c, fmt.Errorf("write %s page to %s: %w", e, t, err)
 		}
 		if i == 0 { // the extra target of a running rebuild is not counted twice
 			c.Indexed += wc.Indexed
-			c.Stale += wc.Stale
+			c.Stale += wc.Stale + current
 			c.Deleted += wc.Deleted
 			c.DeadLettered += wc.DeadLettered
 		}
@@ -407,9 +414,36 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 	return c, nil
 }
 
+// changedOps returns the ops whose document target does not hold already, by the digest of the
+// ERP rows each was built from, and how many it left out. Documents versioned by the time of the
+// read (child-stamps) would otherwise be rewritten by every re-read of the overlap window.
+func (a *Import) changedOps(ctx context.Context, target string, ops []search.Op, digests map[string]string) ([]search.Op, int, error) {
+	ids := make([]string, 0, len(ops))
+	for _, o := range ops {
+		if !o.Delete {
+			ids = append(ids, o.ID)
+		}
+	}
+	stored, err := a.Index.Stored(ctx, target, ids)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read digests of %s: %w", target, err)
+	}
+	out := make([]search.Op, 0, len(ops))
+	for _, o := range ops {
+		if st, ok := stored[o.ID]; ok && !o.Delete && st.Digest != "" && st.Digest == digests[o.ID] {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, len(ops) - len(out), nil
+}
+
 // page is one ERP page turned into index operations.
 type page struct {
-	ops      []search.Op
+	ops []search.Op
+	// digests, when set, are the digests of the ops' records by document id: ops whose
+	// document already has its digest are not written (see changedOps).
+	digests  map[string]string
 	rejected []erp.Rejection
 	read     int
 	requests int

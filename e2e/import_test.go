@@ -57,6 +57,36 @@ func TestCustomerRebuildEqualsTheERP(t *testing.T) {
 	s.checkCustomers()
 }
 
+// TestUpdateWithNothingChanged: after a rebuild, an update run with nothing changed writes
+// nothing, in both change detection modes; with stock D365 (child-stamps) it costs one ERP
+// request per collection of the model, whatever the catalog size.
+func TestUpdateWithNothingChanged(t *testing.T) {
+	t.Parallel()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			// An overlap of 1 ms: the catalog generated a moment ago is not re-read.
+			s := newStack(t, simtest.Catalog(14), erpsim.Config{Behaviour: d.erp},
+				activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Millisecond, Detection: d.mode})
+			s.run(workflows.ProductImportName, activities.Rebuild)
+			s.run(workflows.CustomerImportName, activities.Rebuild)
+			time.Sleep(s.settings.SafetyLag + time.Second)
+			for _, wf := range []string{workflows.ProductImportName, workflows.CustomerImportName} {
+				for _, r := range s.run(wf, activities.Update).Entities {
+					t.Logf("%s: %+v", r.Entity, r.Counts)
+					if r.Counts.Indexed != 0 || r.Counts.Read != 0 {
+						t.Errorf("%s: an update with nothing changed read %d and wrote %d", r.Entity, r.Counts.Read, r.Counts.Indexed)
+					}
+					m, _ := erp.Model(r.Entity)
+					if d.mode == activities.ChildStamps && r.Counts.Requests != len(m.Collections()) {
+						t.Errorf("%s: %d ERP requests, want one per collection of the model (%d)", r.Entity, r.Counts.Requests, len(m.Collections()))
+					}
+				}
+			}
+		})
+	}
+}
+
 // key builds an OData key segment: key("usmf", "ItemNumber", "1000") = (dataAreaId='usmf',ItemNumber='1000').
 func key(company string, kv ...string) string {
 	parts := []string{"dataAreaId='" + company + "'"}
