@@ -23,7 +23,7 @@ func ID(company, key string) string { return strings.ToLower(company) + ":" + ke
 
 // Version returns the external version of a record last modified at modified: microseconds
 // since the Unix epoch. It never goes down while the ERP bumps ModifiedDateTime on every change
-// (DESIGN §2 rule 4).
+// (docs/design.md rule 4).
 func Version(modified time.Time) int64 { return modified.UnixMicro() }
 
 // Build returns the search document of r, by its entity: FromProduct, FromCustomer,

@@ -18,11 +18,13 @@ import (
 type assembler interface {
 	// start returns a new record from its root row.
 	start(k *checker, rt *root) any
-	// attach puts one row of the named child into rec; false when the kind has no reader for
-	// the child (a model without a reader is a programming error, caught by a test).
-	attach(child string, rec any, k *checker, rw row) bool
+	// attach puts one row of the named child into rec; a child without a reader is left out
+	// (a programming error that TestModelAgreesWithTheSimulator catches).
+	attach(child string, rec any, k *checker, rw row)
 	// value returns the finished record, its children in a stable order.
 	value(rec any) any
+	// reads reports whether the kind has a reader for the named child.
+	reads(child string) bool
 }
 
 // kind is an assembler of records of type T.
@@ -34,11 +36,14 @@ type kind[T any] struct {
 
 func (kd kind[T]) start(k *checker, rt *root) any { return kd.newRecord(k, rt) }
 
-func (kd kind[T]) attach(child string, rec any, k *checker, rw row) bool {
-	f, ok := kd.rows[child]
-	if ok {
+func (kd kind[T]) attach(child string, rec any, k *checker, rw row) {
+	if f, ok := kd.rows[child]; ok {
 		f(rec.(*T), k, rw)
 	}
+}
+
+func (kd kind[T]) reads(child string) bool {
+	_, ok := kd.rows[child]
 	return ok
 }
 

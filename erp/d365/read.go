@@ -182,8 +182,8 @@ func (c *Client) assemble(ctx context.Context, n *counter, m *erp.Root, kd assem
 	}
 	put := func(i int, ch *erp.Child, rw row) {
 		digests[i] = append(digests[i], stampOf(ch.Collection, ch.Key, rw))
-		if !digestOnly && !kd.attach(ch.Name, recs[i], &roots[i].chk, rw) {
-			panic("d365: no reader for child " + ch.Name + " of " + string(m.Entity))
+		if !digestOnly {
+			kd.attach(ch.Name, recs[i], &roots[i].chk, rw)
 		}
 	}
 	// Owners of the rows of each child, for the children that go through it.
