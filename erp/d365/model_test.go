@@ -100,4 +100,3 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 		}
 	}
 }
-
