@@ -51,15 +51,16 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 		if err != nil {
 			return res, fmt.Errorf("read %s keys: %w", in.Entity, err)
 		}
-		c := Counts{Pages: 1, Requests: keys.Requests}
+		c := Counts{Pages: 1, Requests: keys.Requests, Bytes: keys.Bytes}
 		refs := make([]erp.Ref, 0, len(keys.Records))
 		ids := make([]string, 0, len(keys.Records))
 		for _, k := range keys.Records {
 			refs = append(refs, erp.Ref{Entity: in.Entity, Company: k.Company, Key: k.Key})
 			ids = append(ids, document.ID(k.Company, k.Key))
 		}
-		digests, requests, err := a.Source.Digests(ctx, in.Entity, refs)
-		c.Requests += requests
+		digests, err := a.Source.Digests(ctx, in.Entity, refs)
+		c.Requests += digests.Requests
+		c.Bytes += digests.Bytes
 		if err != nil {
 			return res, fmt.Errorf("read %s digests: %w", in.Entity, err)
 		}
@@ -69,7 +70,7 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 		}
 		var repair []erp.Ref
 		for _, r := range refs {
-			d, ok := digests[r]
+			d, ok := digests.Of[r]
 			if !ok {
 				continue // deleted meanwhile: reconcile's business
 			}
@@ -91,7 +92,7 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 			for i, r := range p.Records {
 				ops[i].Version = repairVersion(ops[i].Version, r.Modified, stored[ops[i].ID])
 			}
-			wc, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, rejected: p.Rejected, read: len(p.Records), requests: p.Requests})
+			wc, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
 			if err != nil {
 				return res, err
 			}

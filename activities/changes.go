@@ -72,6 +72,7 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 				return res, fmt.Errorf("read changed %s: %w", coll, err)
 			}
 			res.Counts.Requests += ch.Requests
+			res.Counts.Bytes += ch.Bytes
 			if resumed.Written.Key == "" { // a resumed chunk counted these rows before
 				res.Counts.Changed += ch.Rows
 			}
@@ -149,7 +150,7 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 		for _, r := range p.Records {
 			digests[document.ID(r.Company, r.Key)] = r.Digest
 		}
-		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, digests: digests, rejected: p.Rejected, read: len(p.Records), requests: p.Requests})
+		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, digests: digests, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
 		if err != nil {
 			return res, err
 		}

@@ -385,7 +385,7 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
-	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests}
+	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests, Bytes: p.bytes}
 	if len(p.rejected) > 0 {
 		if err := a.Index.DeadLetterRejections(ctx, p.rejected); err != nil {
 			return c, fmt.Errorf("dead-letter rejected %s: %w", e, err)
@@ -447,6 +447,7 @@ type page struct {
 	rejected []erp.Rejection
 	read     int
 	requests int
+	bytes    int64
 	next     erp.Cursor
 	done     bool
 }
@@ -489,7 +490,7 @@ func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest
 	if err != nil {
 		return page{}, err
 	}
-	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done}
+	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
 	out.ops, err = a.indexOps(p.Records, opts, readAt)
 	return out, err
 }
@@ -565,6 +566,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 		}
 		res.Counts.Pages++
 		res.Counts.Requests += p.Requests
+		res.Counts.Bytes += p.Bytes
 		byEntity := map[erp.Entity][]search.Op{}
 		for _, d := range p.Records {
 			if wanted[d.Entity] {

@@ -39,6 +39,8 @@ type Counts struct {
 	DeadLettered int `json:"dead_lettered"`
 	Rejected     int `json:"rejected"`
 	Requests     int `json:"requests"`
+	// Bytes are the bytes of the ERP's answers.
+	Bytes int64 `json:"bytes,omitempty"`
 	// Changed counts changed ERP rows found by change detection (child-stamps) and roots
 	// compared by an audit.
 	Changed int `json:"changed,omitempty"`
@@ -51,7 +53,7 @@ func (c Counts) Add(d Counts) Counts {
 	return Counts{
 		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
 		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
-		Requests: c.Requests + d.Requests, Changed: c.Changed + d.Changed, Repaired: c.Repaired + d.Repaired,
+		Requests: c.Requests + d.Requests, Bytes: c.Bytes + d.Bytes, Changed: c.Changed + d.Changed, Repaired: c.Repaired + d.Repaired,
 	}
 }
 

@@ -56,8 +56,9 @@ type Page[T any] struct {
 	Next Cursor
 	// Done is true when no roots remain up to Until.
 	Done bool
-	// Requests is the number of ERP requests this page took.
+	// Requests is the number of ERP requests this page took, Bytes the bytes of their answers.
 	Requests int
+	Bytes    int64
 }
 
 // Ref identifies a root record: its entity, company (dataAreaId as the ERP spells it) and key.
@@ -108,6 +109,14 @@ type Changes struct {
 	Next     Cursor
 	Done     bool
 	Requests int
+	Bytes    int64
+}
+
+// Digests are the digests of roots (Record.Digest) by root, and what reading them cost.
+type Digests struct {
+	Of       map[Ref]string
+	Requests int
+	Bytes    int64
 }
 
 // Held names documents by a value they hold: those of an entity in Company whose keyword field
@@ -168,7 +177,7 @@ type Source interface {
 	// Digests reads only the keys and ModifiedDateTime of the given roots and of their
 	// children's rows, and returns each root's Record.Digest; roots the ERP does not have are
 	// absent. It reads far less than Lookup: the audit compares documents with it.
-	Digests(ctx context.Context, e Entity, keys []Ref) (map[Ref]string, int, error)
+	Digests(ctx context.Context, e Entity, keys []Ref) (Digests, error)
 	// Deletions reads the deletion log after r.After up to r.Until, for every entity.
 	Deletions(ctx context.Context, r ReadRequest) (Page[Deletion], error)
 	// Keys reads the keys of every root of one entity (Company and Key set in each Cursor).

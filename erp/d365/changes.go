@@ -166,6 +166,6 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 	slices.SortFunc(out.Held, func(a, b erp.Held) int {
 		return cmp.Or(strings.Compare(a.Company, b.Company), strings.Compare(a.Field, b.Field))
 	})
-	out.Requests = n.value()
+	out.Requests, out.Bytes = n.value(), n.read()
 	return out, nil
 }

@@ -91,7 +91,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		}
 		page.Records = append(page.Records, d)
 	}
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
 
@@ -206,6 +206,6 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 		}
 		page.Records = append(page.Records, cur)
 	}
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }

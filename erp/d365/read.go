@@ -48,7 +48,7 @@ func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp
 		return page, fmt.Errorf("read children of %s page: %w", coll.name, err)
 	}
 	page.Next, page.Done = pageEnd(roots, size, r.After)
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
 
@@ -69,31 +69,32 @@ func (c *Client) Lookup(ctx context.Context, e erp.Entity, keys []erp.Ref) (erp.
 		return page, fmt.Errorf("read children of %s: %w", m.Collection, err)
 	}
 	page.Missing, page.Done = missing, true
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
 
 // Digests returns the digest of each of the given roots the ERP has, reading only keys, link
 // fields and stamps.
-func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (map[erp.Ref]string, int, error) {
+func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (out erp.Digests, err error) {
 	var n counter
+	out.Of = map[erp.Ref]string{}
 	m, kd, err := model(e)
 	if err != nil {
-		return nil, 0, err
+		return out, err
 	}
+	defer func() { out.Requests, out.Bytes = n.value(), n.read() }()
 	roots, _, err := c.rootsByKey(ctx, &n, m, keys, []string{erp.FieldCompany, m.Key, erp.FieldModified})
 	if err != nil {
-		return nil, n.value(), err
+		return out, err
 	}
 	recs, _, err := c.assemble(ctx, &n, m, kd, roots, true)
 	if err != nil {
-		return nil, n.value(), fmt.Errorf("read children of %s: %w", m.Collection, err)
+		return out, fmt.Errorf("read children of %s: %w", m.Collection, err)
 	}
-	out := make(map[erp.Ref]string, len(recs))
 	for _, r := range recs {
-		out[r.Ref] = r.Digest
+		out.Of[r.Ref] = r.Digest
 	}
-	return out, n.value(), nil
+	return out, nil
 }
 
 // rootsByKey reads the root rows of m with the given keys (one request per company, more when
