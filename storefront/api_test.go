@@ -443,7 +443,9 @@ func testLanguages(t *testing.T, f *fixture, cat *erpCatalog) {
 		{"usmf", "de", "stuhl", "de"}, // German translations in a US company
 		{"usmf", "de", "lampe", "de"},
 		{"usmf", "nl", "fiets", "nl"},
-		{"demf", "", "stuhl", ""}, // a German company's own texts, no language asked
+		// No language asked: a German company's shoppers get German, its products' "de"
+		// translations (their own ProductName is in the system language, English).
+		{"demf", "", "stuhl", "de"},
 		{"demf", "en", "chair", "en-us"},
 	} {
 		var want []string
