@@ -1,4 +1,4 @@
-# One image for erpsync's binaries: worker, starter, erpsim and (once it exists) storefront.
+# One image for erpsync's binaries: worker, starter, erpsim and storefront.
 # docker-compose.yml picks the command. Go version: see versions.env.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -31,6 +31,8 @@ type Index interface {
 	SaveState(ctx context.Context, s search.State) error
 	IDs(ctx context.Context, target, after string, n int) ([]string, error)
 	Refresh(ctx context.Context, target string) error
+	Holding(ctx context.Context, target string, h erp.Held) ([]string, error)
+	Stored(ctx context.Context, target string, ids []string) (map[string]search.Stored, error)
 }
 
 var _ Index = (*search.Index)(nil)
@@ -57,7 +59,31 @@ type Settings struct {
 	MaxDeleteShare float64
 	// Document shapes the search documents.
 	Document document.Options
+	// Detection is how update runs find changes (default ParentStamps).
+	Detection Detection
+	// MaxChangedRoots bounds the roots one SyncChanges chunk collects before it reads and writes
+	// them (default 10,000): the worker's memory for a backlog, not for a catalog.
+	MaxChangedRoots int
 }
+
+// Detection is how update runs find what changed in the ERP.
+type Detection string
+
+// The change detection modes.
+const (
+	// ParentStamps relies on an ERP add-on (such as Sana's for D365): a change of any child
+	// stamps its root's ModifiedDateTime, and deletes are in the DeletedRecords log. Update runs
+	// read roots by their own stamp; documents are versioned by it.
+	ParentStamps Detection = "parent-stamps"
+	// ChildStamps works with stock D365, which stamps only the row that changed and logs no
+	// deletes. Update runs read every collection of the model by its own stamp, map changed rows
+	// to their roots and re-read those; documents are versioned by the ERP time of the read;
+	// deleted roots are found by reconcile runs, deleted children by audit runs.
+	ChildStamps Detection = "child-stamps"
+)
+
+// Valid reports whether d is a known mode ("" is the default, ParentStamps).
+func (d Detection) Valid() bool { return d == "" || d == ParentStamps || d == ChildStamps }
 
 func (s Settings) withDefaults() Settings {
 	if s.PageSize == 0 {
@@ -77,6 +103,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxDeleteShare == 0 {
 		s.MaxDeleteShare = 0.1
+	}
+	if s.Detection == "" {
+		s.Detection = ParentStamps
+	}
+	if s.MaxChangedRoots == 0 {
+		s.MaxChangedRoots = 10_000
 	}
 	return s
 }
@@ -174,12 +206,19 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
 	}
-	res := BeginResult{Until: a.now().Add(-s.SafetyLag).Truncate(time.Microsecond)}
+	res := BeginResult{Until: a.erpNow(ctx).Add(-s.SafetyLag).Truncate(time.Microsecond)}
 	switch in.Mode {
 	case Update:
 		res.Target = a.Index.Alias(in.Entity)
 		res.From = rewind(st.Watermark, s.Overlap)
 		res.DeletionsFrom = rewind(st.DeletionWatermark, s.Overlap)
+		if s.Detection == ChildStamps {
+			res.Detection = ChildStamps
+			res.Changes = map[string]erp.Cursor{}
+			for coll, c := range collectionWatermarks(st) {
+				res.Changes[coll] = rewind(c, s.Overlap)
+			}
+		}
 	case Rebuild:
 		gen, err := a.Index.CreateGeneration(ctx, in.Entity)
 		if err != nil {
@@ -189,11 +228,17 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 			return BeginResult{}, err
 		}
 		res.Target = gen
+	case Audit:
+		res.Target = a.Index.Alias(in.Entity)
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
-	if c, ok := a.Source.(erp.Counter); ok {
-		n, err := c.Count(ctx, in.Entity, erp.ReadRequest{After: res.From, Until: res.Until})
+	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
+		r := erp.ReadRequest{After: res.From, Until: res.Until}
+		if in.Mode == Audit {
+			r = erp.ReadRequest{}
+		}
+		n, err := c.Count(ctx, in.Entity, r)
 		if err != nil {
 			a.log(ctx).Warn("cannot count records for progress", zap.Error(err))
 		}
@@ -202,6 +247,29 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
 	return res, nil
+}
+
+// collectionWatermarks returns the watermark of every collection of st's entity: its own where
+// the state has one, the entity's watermark for a state saved before collections had their own
+// (the roots' stamps then covered every collection), and the beginning for a collection added
+// to the model since.
+func collectionWatermarks(st search.State) map[string]erp.Cursor {
+	out := map[string]erp.Cursor{}
+	m, ok := erp.Model(st.Entity)
+	if !ok {
+		return out
+	}
+	for _, coll := range m.Collections() {
+		switch c, ok := st.Collections[coll]; {
+		case ok:
+			out[coll] = c
+		case st.Collections == nil:
+			out[coll] = st.Watermark
+		default:
+			out[coll] = erp.Cursor{}
+		}
+	}
+	return out
 }
 
 // rewind returns the position overlap before c, at the start of that instant (so every record
@@ -317,7 +385,7 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
-	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests}
+	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests, Bytes: p.bytes}
 	if len(p.rejected) > 0 {
 		if err := a.Index.DeadLetterRejections(ctx, p.rejected); err != nil {
 			return c, fmt.Errorf("dead-letter rejected %s: %w", e, err)
@@ -325,13 +393,20 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		c.DeadLettered += len(p.rejected)
 	}
 	for i, t := range targets {
-		wc, err := a.Index.Write(ctx, t, p.ops)
+		ops, current := p.ops, 0
+		if p.digests != nil {
+			var err error
+			if ops, current, err = a.changedOps(ctx, t, p.ops, p.digests); err != nil {
+				return c, err
+			}
+		}
+		wc, err := a.Index.Write(ctx, t, ops)
 		if err != nil {
 			return c, fmt.Errorf("write %s page to %s: %w", e, t, err)
 		}
 		if i == 0 { // the extra target of a running rebuild is not counted twice
 			c.Indexed += wc.Indexed
-			c.Stale += wc.Stale
+			c.Stale += wc.Stale + current
 			c.Deleted += wc.Deleted
 			c.DeadLettered += wc.DeadLettered
 		}
@@ -339,12 +414,40 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 	return c, nil
 }
 
+// changedOps returns the ops whose document target does not hold already, by the digest of the
+// ERP rows each was built from, and how many it left out. Documents versioned by the time of the
+// read (child-stamps) would otherwise be rewritten by every re-read of the overlap window.
+func (a *Import) changedOps(ctx context.Context, target string, ops []search.Op, digests map[string]string) ([]search.Op, int, error) {
+	ids := make([]string, 0, len(ops))
+	for _, o := range ops {
+		if !o.Delete {
+			ids = append(ids, o.ID)
+		}
+	}
+	stored, err := a.Index.Stored(ctx, target, ids)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read digests of %s: %w", target, err)
+	}
+	out := make([]search.Op, 0, len(ops))
+	for _, o := range ops {
+		if st, ok := stored[o.ID]; ok && !o.Delete && st.Digest != "" && st.Digest == digests[o.ID] {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, len(ops) - len(out), nil
+}
+
 // page is one ERP page turned into index operations.
 type page struct {
-	ops      []search.Op
+	ops []search.Op
+	// digests, when set, are the digests of the ops' records by document id: ops whose
+	// document already has its digest are not written (see changedOps).
+	digests  map[string]string
 	rejected []erp.Rejection
 	read     int
 	requests int
+	bytes    int64
 	next     erp.Cursor
 	done     bool
 }
@@ -382,45 +485,57 @@ func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest
 	if err != nil {
 		return page{}, err
 	}
-	switch e {
-	case erp.Products:
-		return convert(a.Source.Products(ctx, req))(func(r erp.Product) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.ItemNumber), document.Version(r.Modified), document.FromProduct(r, opts))
-		})
-	case erp.Customers:
-		return convert(a.Source.Customers(ctx, req))(func(r erp.Customer) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.Account), document.Version(r.Modified), document.FromCustomer(r))
-		})
-	case erp.Contacts:
-		return convert(a.Source.Contacts(ctx, req))(func(r erp.Contact) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.ID), document.Version(r.Modified), document.FromContact(r))
-		})
-	case erp.SalesReps:
-		return convert(a.Source.SalesReps(ctx, req))(func(r erp.SalesRep) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.PersonnelNumber), document.Version(r.Modified), document.FromSalesRep(r))
-		})
+	readAt := a.erpNow(ctx)
+	p, err := a.Source.Read(ctx, e, req)
+	if err != nil {
+		return page{}, err
 	}
-	return page{}, invalid("read", "unknown entity %q", e)
+	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
+	out.ops, err = a.indexOps(p.Records, opts, readAt)
+	return out, err
 }
 
-// convert turns an ERP page of T into a page of index operations made by op.
-func convert[T any](p erp.Page[T], err error) func(op func(T) search.Op) (page, error) {
-	return func(op func(T) search.Op) (page, error) {
+// indexOps builds the documents of records read at readAt (the ERP's time) and encodes them
+// here, in the reader, so that the writer only sends them (see prefetch).
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, error) {
+	ops := make([]search.Op, 0, len(recs))
+	for _, r := range recs {
+		body, err := document.Build(r, opts)
 		if err != nil {
-			return page{}, err
+			return nil, invalid("build", "%v", err)
 		}
-		out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done,
-			ops: make([]search.Op, 0, len(p.Records))}
-		for _, r := range p.Records {
-			// Encoded here, in the reader, so that the writer only sends (see prefetch).
-			o, err := op(r).Encode()
-			if err != nil {
-				return page{}, invalid("encode", "%v", err)
-			}
-			out.ops = append(out.ops, o)
+		o, err := search.IndexOp(document.ID(r.Company, r.Key), a.version(r.Modified, readAt), body).Encode()
+		if err != nil {
+			return nil, invalid("encode", "%v", err)
 		}
-		return out, nil
+		ops = append(ops, o)
 	}
+	return ops, nil
+}
+
+// version is the external version of a document whose root row was stamped modified and that
+// was read at readAt: the stamp when the ERP stamps roots on every change (ParentStamps), else
+// the time of the read, since a later read has seen at least as much.
+func (a *Import) version(modified, readAt time.Time) int64 {
+	if a.settings().Detection == ChildStamps {
+		return document.Version(readAt)
+	}
+	return document.Version(modified)
+}
+
+// Clock is implemented by sources that know the ERP's time (from its answers); the activities
+// use it for the run's upper bound and the versions of what they read, never the worker's clock
+// when the ERP's is known.
+type Clock interface {
+	Now(ctx context.Context) time.Time
+}
+
+// erpNow is the ERP's time, or the worker's when the source cannot tell.
+func (a *Import) erpNow(ctx context.Context) time.Time {
+	if c, ok := a.Source.(Clock); ok && a.Now == nil {
+		return c.Now(ctx).UTC().Truncate(time.Microsecond)
+	}
+	return a.now().Truncate(time.Microsecond)
 }
 
 // ApplyDeletions applies the ERP's deletion log from in.From up to in.Until to the entities'
@@ -451,6 +566,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 		}
 		res.Counts.Pages++
 		res.Counts.Requests += p.Requests
+		res.Counts.Bytes += p.Bytes
 		byEntity := map[erp.Entity][]search.Op{}
 		for _, d := range p.Records {
 			if wanted[d.Entity] {
@@ -510,6 +626,22 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 	}
 	until := erp.Cursor{Modified: in.Until}
 	st, err := a.updateState(ctx, in.Entity, func(st *search.State) {
+		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
+			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
+			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
+		if in.Mode == Audit {
+			return // an audit moves no watermark
+		}
+		// Every collection was read up to the run's bound: by its own stamps, or through the
+		// roots' stamps that an ERP add-on bumps for every change below them.
+		marks := collectionWatermarks(*st)
+		st.Collections = map[string]erp.Cursor{}
+		for coll, c := range marks {
+			if c.Less(until) {
+				c = until
+			}
+			st.Collections[coll] = c
+		}
 		if st.Watermark.Less(until) {
 			st.Watermark = until
 		}
@@ -525,9 +657,6 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 			}
 			st.Generation = in.Target
 		}
-		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
-			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
-			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
 	})
 	if err != nil {
 		return res, err

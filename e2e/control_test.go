@@ -122,7 +122,8 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 	ctx := context.Background()
 	id := s.queue + "-product-import-update"
 	t.Cleanup(func() {
-		for _, n := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"} {
+		for _, n := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild",
+			"product-import-reconcile", "product-import-audit", "customer-import-reconcile", "customer-import-audit"} {
 			_ = s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-"+n).Delete(ctx)
 		}
 	})
@@ -169,6 +170,28 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 		t.Fatalf("the scheduled update %s: %v", wid, err)
 	}
 	s.starter(t, bin, "schedules", "pause", id) // stop it before the test ends
+
+	// Stock D365 (child-stamps) needs reconcile and audit runs beside the updates; going back to
+	// an ERP add-on removes them again.
+	s.starter(t, bin, "schedules", "apply", "--update-every", "2s", "--change-detection", "child-stamps", "--audit-cron", "0 4 * * *")
+	audit, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-product-import-audit").Describe(ctx)
+	if err != nil {
+		t.Fatalf("child-stamps: no audit schedule: %v", err)
+	}
+	// The server keeps a cron expression as a calendar.
+	if cal := audit.Schedule.Spec.Calendars; len(cal) != 1 || len(cal[0].Hour) != 1 || cal[0].Hour[0].Start != 4 {
+		t.Errorf("audit schedule spec %+v, want daily at 04:00", audit.Schedule.Spec)
+	}
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-customer-import-reconcile").Describe(ctx); err != nil {
+		t.Fatalf("child-stamps: no reconcile schedule: %v", err)
+	}
+	out = s.starter(t, bin, "schedules", "apply", "--update-every", "2s", "--change-detection", "parent-stamps")
+	if !strings.Contains(out, "product-import-audit: deleted") {
+		t.Errorf("back to parent-stamps, apply said:\n%s", out)
+	}
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-product-import-audit").Describe(ctx); err == nil {
+		t.Error("the audit schedule is still there with parent-stamps")
+	}
 
 	status := s.starter(t, bin, "status")
 	for _, want := range []string{id, "paused", "products", "rebuild"} {

@@ -167,7 +167,7 @@ func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
 func (s *stack) checkProducts() {
 	s.t.Helper()
 	// The worker reads the companies' languages from the ERP itself (LegalEntities).
-	want := s.erp.expectedProducts(s.t, s.erp.CompanyLanguages(s.t))
+	want := s.erp.expectedProducts(s.t)
 	got := s.docs(erp.Products)
 	diffs := 0
 	report := func(format string, args ...any) {

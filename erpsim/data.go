@@ -38,6 +38,9 @@ func (h *dataHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, ok := h.store.Schema().Table(name)
+	if name == store.DeletedRecords && h.store.Behaviour().NoDeletionLog {
+		ok = false // stock D365 has no deletion log
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no collection %q: see GET /data/ for the list", name))
 		return

@@ -13,7 +13,18 @@ cd "$(dirname "$0")/.."
 : "${ERPSIM_DB:=var/erpsim.db}"
 : "${ERPSYNC_UPDATE_EVERY:=1m}"
 : "${STOREFRONT_ADDR:=127.0.0.1:8080}"
+# Which ERP the simulator plays: "addon" (D365 with an ERP add-on such as Sana's: a child change
+# stamps its product or customer, deletes are logged; the worker reads roots by their stamps) or
+# "stock-d365" (plain D365: every row keeps its own stamp, no deletion log; the worker reads every
+# collection by its own stamps and runs reconcile and audit on a schedule too).
+: "${ERPSYNC_ERP:=addon}"
+case "$ERPSYNC_ERP" in
+  addon) : "${ERPSYNC_CHANGE_DETECTION:=parent-stamps}" "${ERPSIM_BUMPS:=on}" "${ERPSIM_DELETION_LOG:=on}" ;;
+  stock-d365) : "${ERPSYNC_CHANGE_DETECTION:=child-stamps}" "${ERPSIM_BUMPS:=off}" "${ERPSIM_DELETION_LOG:=off}" ;;
+  *) echo "[dev] ERPSYNC_ERP=$ERPSYNC_ERP: want addon or stock-d365" >&2; exit 2 ;;
+esac
 export ERPSIM_ADDR ERPSIM_CLIENT_ID ERPSIM_CLIENT_SECRET ERPSIM_CHANGE_RATE ERPSIM_DB STOREFRONT_ADDR
+export ERPSYNC_CHANGE_DETECTION ERPSIM_BUMPS ERPSIM_DELETION_LOG
 
 # Services this script finds running are left running when it stops.
 had_es=0; had_temporal=0
@@ -42,7 +53,7 @@ cmds=(./worker ./starter ./cmd/erpsim)
 echo "[dev] building ${cmds[*]}"
 go build -o bin/ "${cmds[@]}"
 
-echo "[dev] ERP simulator on http://$ERPSIM_ADDR (database $ERPSIM_DB, change rate $ERPSIM_CHANGE_RATE/s)"
+echo "[dev] ERP simulator on http://$ERPSIM_ADDR (database $ERPSIM_DB, change rate $ERPSIM_CHANGE_RATE/s, ERP $ERPSYNC_ERP: bumps $ERPSIM_BUMPS, deletion log $ERPSIM_DELETION_LOG)"
 bin/erpsim serve >var/log/erpsim.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
@@ -55,14 +66,15 @@ done
 export ERP_URL="http://$ERPSIM_ADDR" ERP_CLIENT_ID="$ERPSIM_CLIENT_ID" ERP_CLIENT_SECRET="$ERPSIM_CLIENT_SECRET"
 bin/worker --log-format console >var/log/worker.log 2>&1 &
 pids+=($!)
-echo "[dev] worker started (log var/log/worker.log)"
+echo "[dev] worker started with $ERPSYNC_CHANGE_DETECTION change detection (log var/log/worker.log)"
 
 bin/starter schedules apply --update-every "$ERPSYNC_UPDATE_EVERY"
 bin/starter schedules trigger product-import-update >/dev/null
 bin/starter schedules trigger customer-import-update >/dev/null
 
 if [ -x bin/storefront ]; then
-  bin/storefront >var/log/storefront.log 2>&1 &
+  # The demo page on plain http with its customer picker: both are off unless asked for.
+  STOREFRONT_PLAIN_HTTP=true STOREFRONT_CUSTOMER_LIST=true bin/storefront >var/log/storefront.log 2>&1 &
   pids+=($!)
 fi
 

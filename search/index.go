@@ -179,8 +179,10 @@ func (x *Index) entityOf(target string) erp.Entity {
 }
 
 // Setup creates what is missing, idempotently: the sync-state and dead-letter indexes, and for
-// each entity without an alias a first, empty generation behind it. It never changes what
-// exists. Concurrent Setups of one prefix are safe except that both may create a first
+// each entity without an alias a first, empty generation behind it. Of what exists it changes
+// only the mapping of an entity's live generation, adding the fields this version's documents
+// have and an older version's mapping lacks (Elasticsearch refuses any other change: then
+// Setup fails and a rebuild is needed). Concurrent Setups of one prefix are safe except that both may create a first
 // generation; the later swap wins and the other is kept as the previous generation.
 func (x *Index) Setup(ctx context.Context) error {
 	for name, mapping := range map[string]map[string]any{x.StateIndex(): stateMapping(), x.DeadLetterIndex(): deadLetterMapping()} {
@@ -195,6 +197,11 @@ func (x *Index) Setup(ctx context.Context) error {
 	for _, e := range erp.Entities {
 		_, err := x.Current(ctx, e)
 		if err == nil {
+			m := x.Mapping(e)
+			body := map[string]any{"properties": m["properties"]}
+			if err := x.do(ctx, "update mapping of "+x.Alias(e), esapi.IndicesPutMappingRequest{Index: []string{x.Alias(e)}, Body: jsonBody(body)}, nil); err != nil {
+				return fmt.Errorf("the mapping of %s differs from this version's (rebuild it): %w", x.Alias(e), err)
+			}
 			continue
 		}
 		if failure.KindOf(err) != failure.NotFound {

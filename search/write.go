@@ -215,7 +215,7 @@ const (
 	outcomeMissingIndex
 )
 
-// classify decides an item's outcome from its status (DESIGN §2 rule 5).
+// classify decides an item's outcome from its status (docs/design.md rule 5).
 func classify(op Op, r itemResult) outcome {
 	switch {
 	case r.errType == "index_not_found_exception":

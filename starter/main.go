@@ -26,8 +26,9 @@ import (
 const usage = `starter controls erpsync's imports on Temporal.
 
 Usage:
-  starter run products|customers [--mode update|rebuild|reconcile] [--wait] [--json]
+  starter run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]
   starter schedules apply [--update-every 5m] [--rebuild-cron "0 2 * * *"]
+                          [--change-detection parent-stamps|child-stamps]
   starter schedules pause|unpause [--note TEXT] [SCHEDULE_ID ...]
   starter schedules trigger SCHEDULE_ID
   starter status [--json]
@@ -43,6 +44,8 @@ Environment:
                         ELASTICSEARCH_API_KEY, _USERNAME, _PASSWORD, _CA_CERT as the worker
   ERPSYNC_INDEX_PREFIX  index prefix (default "erpsync")
   ERPSYNC_SCHEDULE_PREFIX  put before every schedule ID (default none)
+  ERPSYNC_CHANGE_DETECTION the worker's change detection, for schedules apply (default
+                        parent-stamps; child-stamps adds reconcile and audit schedules)
 
 Schedules (IDs): product-import-update, product-import-rebuild, customer-import-update,
 customer-import-rebuild. Pause, unpause and trigger them here or in the Temporal UI.

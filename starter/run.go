@@ -47,8 +47,8 @@ func importName(what string) (string, error) {
 }
 
 func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("run", "run products|customers [--mode update|rebuild|reconcile] [--wait] [--json]", out)
-	mode := fs.String("mode", "update", "update (what changed since the last run), rebuild (everything into a new index, then swap) or reconcile (delete what the ERP no longer has)")
+	fs := newFlags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]", out)
+	mode := fs.String("mode", "update", "update (what changed since the last run), rebuild (everything into a new index, then swap) reconcile (delete what the ERP no longer has) or audit (compare what every document was built from with the ERP, re-sync what differs)")
 	wait := fs.Bool("wait", false, "wait for the import to finish, showing a progress bar")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parseInterspersed(fs, args)
@@ -65,7 +65,7 @@ func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
 	}
 	m := activities.Mode(*mode)
 	if !m.Valid() {
-		return fmt.Errorf("--mode %q: want update, rebuild or reconcile", *mode)
+		return fmt.Errorf("--mode %q: want update, rebuild, reconcile or audit", *mode)
 	}
 	c, err := e.temporal(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,6 +52,9 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 	for _, id := range scheduleIDs(e.schedulePrefix) {
 		s := scheduleStatus{ID: id}
 		d, err := c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+		if err != nil && childStampsOnly(strings.TrimPrefix(id, e.schedulePrefix)) {
+			continue // not used by an installation with parent-stamps
+		}
 		if err != nil {
 			s.Error = "not applied (starter schedules apply)"
 		} else {

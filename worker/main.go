@@ -49,6 +49,10 @@ Configuration comes from the environment (flags override):
   ERPSYNC_OVERLAP         an update run re-reads this much before the watermark (default 5m)
   ERPSYNC_PAGE_SIZE       ERP roots per page (default 1000)
   ERPSYNC_CHUNK_PAGES     pages per chunk activity (default 20)
+  ERPSYNC_CHANGE_DETECTION  how update runs find changes: parent-stamps (an ERP add-on stamps
+                          a record on every change below it and logs deletes; the default) or
+                          child-stamps (stock D365: every collection by its own stamps; run
+                          reconcile and audit on a schedule too, see README)
   ERPSYNC_COMPANY_LANGUAGES  language of each company's own product texts, e.g.
                           usmf=en-us,demf=de (default: read from the ERP's LegalEntities)
   ERPSYNC_LOG_LEVEL       debug, info, warn, error (default info)
@@ -96,6 +100,7 @@ func load(args []string) (Config, error) {
 	c.Settings.ChunkPages = envInt("ERPSYNC_CHUNK_PAGES", &errs)
 	c.Settings.PageSize = envInt("ERPSYNC_PAGE_SIZE", &errs)
 	c.Settings.Document.CompanyLanguages = envMap("ERPSYNC_COMPANY_LANGUAGES", &errs)
+	c.Settings.Detection = activities.Detection(os.Getenv("ERPSYNC_CHANGE_DETECTION"))
 	c.BulkWorkers = envInt("ERPSYNC_BULK_WORKERS", &errs)
 	c.FlushBytes = envInt("ERPSYNC_FLUSH_BYTES", &errs)
 	c.ERP.Concurrency = envInt("ERP_CONCURRENCY", &errs)
@@ -109,6 +114,7 @@ func load(args []string) (Config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.MetricsAddr, "metrics", c.MetricsAddr, "address of the Prometheus /metrics endpoint")
 	fs.StringVar(&c.PprofAddr, "pprof", c.PprofAddr, "address of net/http/pprof's /debug/pprof/ (empty: off)")
+	fs.StringVar((*string)(&c.Settings.Detection), "change-detection", string(c.Settings.Detection), "parent-stamps or child-stamps")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -117,6 +123,9 @@ func load(args []string) (Config, error) {
 	}
 	if err := c.ERP.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if !c.Settings.Detection.Valid() {
+		errs = append(errs, fmt.Errorf("change detection %q: want parent-stamps or child-stamps", c.Settings.Detection))
 	}
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("TEMPORAL_ADDRESS is empty"))

@@ -51,6 +51,8 @@ type config struct {
 	tokenTTL                   time.Duration
 	logLevel                   string
 	changeRate                 float64
+	bumps, deletionLog         string
+	behaviour                  store.Behaviour
 	gen                        generate.Config
 	companies, languages       string
 	faults                     erpsim.Faults
@@ -128,6 +130,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	e.dur(&c.tokenTTL, "token-ttl", "ERPSIM_TOKEN_TTL", erpsim.DefaultTokenTTL, "lifetime of bearer tokens")
 	e.str(&c.logLevel, "log-level", "ERPSIM_LOG_LEVEL", "info", "debug, info, warn or error (debug logs every request)")
 	e.float(&c.changeRate, "change-rate", "ERPSIM_CHANGE_RATE", 1, "random creates/edits/deletes per second over every entity kind (0: none)")
+	e.str(&c.bumps, "bumps", "ERPSIM_BUMPS", "on", "on: a child change stamps the roots it belongs to (an ERP add-on such as Sana's); off: it stamps only its own row (stock D365)")
+	e.str(&c.deletionLog, "deletion-log", "ERPSIM_DELETION_LOG", "on", "on: deleting a root writes DeletedRecords (an ERP add-on); off: no deletion log (stock D365)")
 
 	seed := int(d.Seed)
 	e.int(&seed, "seed", "ERPSIM_SEED", seed, "generator seed: the same seed gives the same catalog")
@@ -169,6 +173,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if err := c.faults.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, o := range []struct{ name, v string }{{"-bumps", c.bumps}, {"-deletion-log", c.deletionLog}} {
+		if o.v != "on" && o.v != "off" {
+			errs = append(errs, fmt.Errorf("%s %q: want on or off", o.name, o.v))
+		}
+	}
+	c.behaviour = store.Behaviour{NoBumps: c.bumps == "off", NoDeletionLog: c.deletionLog == "off"}
 	if c.changeRate < 0 {
 		errs = append(errs, errors.New("-change-rate must not be negative"))
 	}
@@ -265,7 +275,7 @@ func run(ctx context.Context, cmd string, cfg *config, log *slog.Logger) error {
 
 	srv, err := erpsim.NewServer(st, erpsim.Config{
 		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenTTL: cfg.tokenTTL,
-		Faults: cfg.faults, Seed: cfg.gen.Seed, ChangeRate: cfg.changeRate, Logger: log,
+		Faults: cfg.faults, Seed: cfg.gen.Seed, ChangeRate: cfg.changeRate, Behaviour: cfg.behaviour, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -26,19 +26,25 @@ import (
 const usage = `storefront serves the webshop's queries against erpsync's search index, and a demo shop.
 
   GET /                                   the demo shop page (log in with the API key)
+  POST /api/login, POST /api/logout       start and end a session of the demo page (cookie "session")
   GET /api/search?q=&lang=&company=&customer=&category=&color=&size=&price_min=&price_max=
                  &sort=relevance|name|price|price_desc&page=&per_page=&after=
   GET /api/autocomplete?q=&company=&lang=
   GET /api/products/{company}/{item}?customer=&lang=
   GET /api/price?company=&item=&customer=&quantity=&date=&variant=
   GET /api/customers?company=             account numbers and names (demo picker; --customer-list)
-Every /api/ call needs the API key: header X-Api-Key, or the cookie POST /api/login sets.
+Every /api/ call needs the API key: header X-Api-Key, or the session cookie POST /api/login sets.
+Wrong keys are limited (10 a minute per client address, 100 a minute overall: then 429) and logged.
 
 Configuration comes from the environment (flags override):
   STOREFRONT_ADDR          listen address (default 127.0.0.1:8080)
   STOREFRONT_API_KEY       the API key (default erpsync-dev-key: set your own outside development)
   STOREFRONT_COMPANY       default company (default usmf)
-  STOREFRONT_CUSTOMER_LIST true or false: serve /api/customers for the demo page (default true)
+  STOREFRONT_CUSTOMER_LIST true or false: serve /api/customers for the demo page's customer
+                           picker (default false; make dev turns it on)
+  STOREFRONT_PLAIN_HTTP    true or false: the session cookie without Secure, for a page served
+                           over plain http (default false; make dev turns it on). Keep it off
+                           behind https, including a TLS-terminating proxy
   ELASTICSEARCH_URL        e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY or
                            ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT
   ERPSYNC_INDEX_PREFIX     index prefix (default "erpsync")
@@ -51,7 +57,7 @@ Flags:
 // config is everything main needs; load reads it and reports every problem at once.
 type config struct {
 	addr, apiKey, company, prefix string
-	customerList                  bool
+	customerList, plainHTTP       bool
 	logLevel, logFormat           string
 	es                            search.Config
 }
@@ -67,12 +73,14 @@ func load(args []string, stderr io.Writer) (config, error) {
 		es:        search.ConfigFromEnv(),
 	}
 	var errs []error
-	switch v := strings.ToLower(getenv("STOREFRONT_CUSTOMER_LIST", "true")); v {
-	case "true", "1", "yes":
-		c.customerList = true
-	case "false", "0", "no":
-	default:
-		errs = append(errs, fmt.Errorf("STOREFRONT_CUSTOMER_LIST=%q: want true or false", v))
+	for name, dst := range map[string]*bool{"STOREFRONT_CUSTOMER_LIST": &c.customerList, "STOREFRONT_PLAIN_HTTP": &c.plainHTTP} {
+		switch v := strings.ToLower(getenv(name, "false")); v {
+		case "true", "1", "yes":
+			*dst = true
+		case "false", "0", "no":
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		}
 	}
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,6 +90,7 @@ func load(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.prefix, "index-prefix", c.prefix, "Elasticsearch index prefix")
 	fs.StringVar(&c.es.URL, "elasticsearch", c.es.URL, "Elasticsearch URL")
 	fs.BoolVar(&c.customerList, "customer-list", c.customerList, "serve /api/customers for the demo page's customer picker")
+	fs.BoolVar(&c.plainHTTP, "plain-http", c.plainHTTP, "send the session cookie without Secure (a page served over plain http)")
 	fs.StringVar(&c.logLevel, "log-level", c.logLevel, "log level")
 	fs.StringVar(&c.logFormat, "log-format", c.logFormat, "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -138,7 +147,7 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.prefix, APIKey: c.apiKey, DefaultCompany: c.company,
-		CustomerList: c.customerList, Log: log})
+		CustomerList: c.customerList, PlainHTTP: c.plainHTTP, Log: log})
 	if err != nil {
 		return err
 	}
@@ -149,10 +158,12 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// 32 KiB of request line and headers: the longest valid API URL is a few KiB (the bounds
+	// in storefront/input.go).
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
 	log.Info("storefront serving", zap.String("url", "http://"+ln.Addr().String()+"/"), zap.String("index_prefix", c.prefix),
-		zap.String("company", c.company))
+		zap.String("company", c.company), zap.Bool("customer_list", c.customerList), zap.Bool("plain_http", c.plainHTTP))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

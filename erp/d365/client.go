@@ -74,11 +74,9 @@ func New(cfg Config) (*Client, error) {
 	default:
 		c.companyFilter = "dataAreaId in " + quoteList(cfg.Companies)
 	}
-	c.entityByName = map[string]erp.Entity{
-		c.colls[collReleasedProducts].name: erp.Products,
-		c.colls[collCustomers].name:        erp.Customers,
-		c.colls[collContacts].name:         erp.Contacts,
-		c.colls[collSalesReps].name:        erp.SalesReps,
+	c.entityByName = map[string]erp.Entity{}
+	for _, r := range erp.Roots() {
+		c.entityByName[c.colls[r.Collection].name] = r.Entity
 	}
 	return c, nil
 }
@@ -148,12 +146,18 @@ func classifyTokenError(ctx context.Context, err error) error {
 	return failure.E(failure.Unavailable, op, err)
 }
 
-// counter counts the HTTP requests of one page; safe for concurrent use.
-type counter struct{ n atomic.Int64 }
+// counter counts the HTTP requests of one page and the bytes of their answers; safe for
+// concurrent use.
+type counter struct{ n, bytes atomic.Int64 }
 
 func (c *counter) add() { c.n.Add(1) }
 
+func (c *counter) addBytes(n int) { c.bytes.Add(int64(n)) }
+
 func (c *counter) value() int { return int(c.n.Load()) }
+
+// read returns the bytes of the answers read.
+func (c *counter) read() int64 { return c.bytes.Load() }
 
 // get reads one OData page at u and returns it, retrying rate limits and unavailability up to
 // Config.MaxRetries times and a rejected token once. Errors are *failure.Error values classified
@@ -231,6 +235,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		return nil, token, statusError(op, resp)
 	}
 	body, err := readBody(resp)
+	n.addBytes(len(body))
 	if err != nil {
 		// A cut connection or a body shorter than its Content-Length.
 		return nil, token, failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/erpsync/erpsync/erp"
 )
 
 // Config configures a Client. The zero value of a field takes the default named in its
@@ -62,81 +64,39 @@ const (
 
 // Names are the OData collection names the client reads, and per-collection field-name
 // overrides, so that an environment whose entities differ from D365's public ones is configured,
-// not patched. An empty collection name takes D365's name (the default in its comment, see
-// docs/erp-model.md).
+// not patched. Both are keyed by D365's names (the constants of erp/model.go and
+// docs/erp-model.md); what is not listed keeps D365's name.
 type Names struct {
-	ReleasedProducts           string // ReleasedProductsV2
-	ProductDimensionValues     string // ProductMasterDimensionValues
-	ProductVariants            string // ReleasedProductVariantsV2
-	ProductTranslations        string // ProductTranslations
-	ProductAttachments         string // ProductAttachments
-	ProductCategories          string // ProductCategories
-	ProductCategoryAssignments string // ProductCategoryAssignments
-	RelatedProducts            string // RelatedProducts
-	ProductBarcodes            string // ProductBarcodes
-	ItemOrderSettings          string // ItemDefaultOrderSettings
-	SalesPrices                string // SalesPriceAgreements
-	Customers                  string // CustomersV3
-	CustomerAddresses          string // CustomerPostalAddresses
-	ContactPersons             string // ContactPersonsV2
-	SalesRepresentatives       string // SalesRepresentatives
-	SalesGroupMembers          string // CommissionSalesRepresentatives
-	DeletedRecords             string // DeletedRecords
-	LegalEntities              string // LegalEntities
-
+	// Collections renames collections, e.g. {"CustomersV3": "CustomersV2"}.
+	Collections map[string]string
 	// Fields renames fields: Fields[collection][field] is the environment's name of a field,
-	// both keyed by D365's names (the defaults above and docs/erp-model.md), e.g.
-	// {"CustomersV3": {"OrganizationName": "Name"}}. Unlisted fields keep D365's name.
+	// e.g. {"CustomersV3": {"OrganizationName": "Name"}}.
 	Fields map[string]map[string]string
 }
 
-// D365's collection names, the defaults of Names.
-const (
-	collReleasedProducts   = "ReleasedProductsV2"
-	collDimensionValues    = "ProductMasterDimensionValues"
-	collVariants           = "ReleasedProductVariantsV2"
-	collTranslations       = "ProductTranslations"
-	collAttachments        = "ProductAttachments"
-	collCategories         = "ProductCategories"
-	collCategoryAssignment = "ProductCategoryAssignments"
-	collRelated            = "RelatedProducts"
-	collBarcodes           = "ProductBarcodes"
-	collOrderSettings      = "ItemDefaultOrderSettings"
-	collPrices             = "SalesPriceAgreements"
-	collCustomers          = "CustomersV3"
-	collAddresses          = "CustomerPostalAddresses"
-	collContacts           = "ContactPersonsV2"
-	collSalesReps          = "SalesRepresentatives"
-	collGroupMembers       = "CommissionSalesRepresentatives"
-	collDeleted            = "DeletedRecords"
-	collLegalEntities      = "LegalEntities"
-)
+// knownCollections lists every collection the client reads, by D365's name: those of the model
+// plus the company list and the deletion log.
+func knownCollections() []string {
+	out := []string{erp.LegalEntities, erp.DeletedRecords}
+	seen := map[string]bool{erp.LegalEntities: true, erp.DeletedRecords: true}
+	for _, r := range erp.Roots() {
+		for _, c := range r.Collections() {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
 
 // collections pairs each D365 name with its configured name.
 func (n Names) collections() map[string]string {
-	m := map[string]string{
-		collReleasedProducts:   n.ReleasedProducts,
-		collDimensionValues:    n.ProductDimensionValues,
-		collVariants:           n.ProductVariants,
-		collTranslations:       n.ProductTranslations,
-		collAttachments:        n.ProductAttachments,
-		collCategories:         n.ProductCategories,
-		collCategoryAssignment: n.ProductCategoryAssignments,
-		collRelated:            n.RelatedProducts,
-		collBarcodes:           n.ProductBarcodes,
-		collOrderSettings:      n.ItemOrderSettings,
-		collPrices:             n.SalesPrices,
-		collCustomers:          n.Customers,
-		collAddresses:          n.CustomerAddresses,
-		collContacts:           n.ContactPersons,
-		collSalesReps:          n.SalesRepresentatives,
-		collGroupMembers:       n.SalesGroupMembers,
-		collDeleted:            n.DeletedRecords,
-		collLegalEntities:      n.LegalEntities,
-	}
-	for d365, name := range m {
-		if name == "" {
-			m[d365] = d365
+	m := map[string]string{}
+	for _, d365 := range knownCollections() {
+		m[d365] = d365
+		if name := n.Collections[d365]; name != "" {
+			m[d365] = name
 		}
 	}
 	return m
@@ -202,8 +162,14 @@ func (c Config) Validate() error {
 	if c.MaxURLLength != 0 && c.MaxURLLength < 512 {
 		errs = append(errs, fmt.Errorf("max URL length %d is too small (at least 512)", c.MaxURLLength))
 	}
+	known := (Names{}).collections()
+	for coll := range c.Names.Collections {
+		if _, ok := known[coll]; !ok {
+			errs = append(errs, fmt.Errorf("collection name given for unknown collection %q (use D365's name)", coll))
+		}
+	}
 	for coll, fields := range c.Names.Fields {
-		if _, ok := (Names{}).collections()[coll]; !ok {
+		if _, ok := known[coll]; !ok {
 			errs = append(errs, fmt.Errorf("field names given for unknown collection %q (use D365's name)", coll))
 		}
 		for from, to := range fields {

@@ -445,6 +445,9 @@ func eanCheck(body string) int {
 	return (10 - sum%10) % 10
 }
 
+// SystemLanguage is the ERP's system language: the language of the products' own texts.
+const SystemLanguage = "en-us"
+
 func itemNumber(i int) string { return strconv.Itoa(1000 + i) }
 
 func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts []string, leavesByTop [][]string) error {
@@ -457,7 +460,10 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	model := fmt.Sprintf("%c%d", 'A'+rune(rng.IntN(26)), 100+rng.IntN(900))
 	years := 1 + rng.IntN(5)
 	master := rng.Float64() < cfg.MasterShare
-	name, desc := productText(c.l, brand, n, adj, model, years)
+	// A released product's own name and description are in the system language (D365 keeps
+	// them as the product's translation in that language); each company's language comes from
+	// the translations.
+	name, desc := productText(lang(SystemLanguage), brand, n, adj, model, years)
 	subType, dimGroup := "Product", ""
 	if master {
 		subType, dimGroup = "ProductMaster", "ColSize"
