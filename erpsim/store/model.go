@@ -179,17 +179,22 @@ func NewSchema() *Schema {
 				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
-		// Sales prices are item specific (ItemCode Table only): D365 has no item-group or all-items
-		// price relation.
+		// Sales prices are item specific: D365 has no item-group or all-items price relation, and
+		// the generator makes none. ItemCode still accepts All, which the connector's model
+		// declares (a company-wide child) until it reads the pricing engine's collections.
 		&Table{
 			Name: SalesPriceAgreements, AutoKey: "AgreementRecId",
 			Key: []string{FieldCompany, "AgreementRecId"},
-			Fields: fields(cat([]Field{integer("AgreementRecId"), enum("ItemCode", "Table"), str("ItemNumber")},
+			Fields: fields(cat([]Field{integer("AgreementRecId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
 					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
-			Bumps:   []Bump{productBump("ItemNumber")},
+			Bumps: []Bump{
+				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
+					When: func(r Record) bool { return r["ItemCode"] != "All" }},
+				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
+			},
 			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
 		},
 		// Line discounts name an item, an item line discount group or all items; a change bumps
