@@ -35,7 +35,7 @@ func (e *erpReader) expectedCustomers(t testing.TB) map[erp.Entity]map[string]ex
 		}
 		hold := c.S("OnHoldStatus")
 		out[erp.Customers][id] = expected{
-			"name": c.S("OrganizationName"), "price_group": c.S("PriceCustomerGroupCode"), "currency": c.S("SalesCurrencyCode"),
+			"name": c.S("OrganizationName"), "price_group": c.S("DiscountPriceGroupId"), "currency": c.S("SalesCurrencyCode"),
 			"blocked": fmt.Sprint(hold != "" && hold != "No" && hold != "Never"), "sales_group": c.S("CommissionSalesGroupId"),
 			"modified_at": utc(t, c.S("ModifiedDateTime")), "addresses": set(addresses[id]),
 		}

@@ -21,7 +21,7 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 
 	line := s.erp.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
-	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+line.S("AgreementRecId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
+	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',RecordId="+line.S("RecordId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
 	other := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
 	time.Sleep(1100 * time.Millisecond)

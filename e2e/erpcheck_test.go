@@ -117,7 +117,7 @@ func (e *erpReader) expectedProducts(t testing.TB) map[string]expected {
 			as = append(as, a.S("AttachmentId"))
 		}
 		for _, l := range append(prices[id], prices["all:"+company]...) {
-			ps = append(ps, l.S("AgreementRecId")+"="+dec(t, l, "Price")+" "+l.S("PriceCurrencyCode"))
+			ps = append(ps, l.S("RecordId")+"="+dec(t, l, "Price")+" "+l.S("PriceCurrencyCode"))
 		}
 		// D365 shows a product's translation in a language, and its own name (kept in the
 		// system language) where it has none; the shop carries its languages only.

@@ -153,7 +153,7 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 	os := e.First(t, "ItemDefaultOrderSettings", "dataAreaId eq 'demf' and IsSalesStopped eq 'No'")
 	e.Write(t, "PATCH", "ItemDefaultOrderSettings"+key("demf", "ItemNumber", os.S("ItemNumber")), map[string]any{"IsSalesStopped": "Yes", "SalesMinimumQuantity": 3})
 	pr := e.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
-	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+pr.S("AgreementRecId")+")", map[string]any{"Price": 12.34})
+	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',RecordId="+pr.S("RecordId")+")", map[string]any{"Price": 12.34})
 	all := e.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
 	e.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='gbsi',RecordId="+all.S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	gone := e.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")

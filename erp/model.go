@@ -172,12 +172,12 @@ var model = []Root{
 			}(),
 			item("order-settings", ItemDefaultOrderSettings, "ItemNumber"),
 			func() Child {
-				c := item("prices", SalesPriceAgreements, "AgreementRecId")
-				c.Numeric, c.When, c.Moves, c.Indexed = []string{"AgreementRecId"}, &Cond{"ItemCode", "Table"}, true, "prices.rec_id"
+				c := item("prices", SalesPriceAgreements, "RecordId")
+				c.Numeric, c.When, c.Moves, c.Indexed = []string{"RecordId"}, &Cond{"ItemCode", "Table"}, true, "prices.rec_id"
 				return c
 			}(),
-			{Name: "all-items-prices", Collection: SalesPriceAgreements, Key: []string{"AgreementRecId"},
-				Numeric: []string{"AgreementRecId"}, CompanyWide: true, When: &Cond{"ItemCode", "All"}},
+			{Name: "all-items-prices", Collection: SalesPriceAgreements, Key: []string{"RecordId"},
+				Numeric: []string{"RecordId"}, CompanyWide: true, When: &Cond{"ItemCode", "All"}},
 		},
 	},
 	{

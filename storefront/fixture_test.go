@@ -268,7 +268,7 @@ func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, 
 				return false
 			}
 		case "GroupId":
-			if account == "" || cust.S("PriceCustomerGroupCode") == "" || l.S("PriceCustomerGroupCode") != cust.S("PriceCustomerGroupCode") {
+			if account == "" || cust.S("DiscountPriceGroupId") == "" || l.S("PriceCustomerGroupCode") != cust.S("DiscountPriceGroupId") {
 				return false
 			}
 		}

@@ -171,7 +171,7 @@ var customers = kind[erp.Customer]{
 			Modified:   rt.cur.Modified,
 			Name:       k.str(rw, "OrganizationName"),
 			Group:      k.str(rw, "CustomerGroupId"),
-			PriceGroup: k.str(rw, "PriceCustomerGroupCode"),
+			PriceGroup: k.str(rw, "DiscountPriceGroupId"),
 			Currency:   k.currency(rw, "SalesCurrencyCode", true, false),
 			Language:   k.str(rw, "LanguageId"),
 			OnHold:     k.str(rw, "OnHoldStatus"),
@@ -268,7 +268,7 @@ func dimensions(k *checker, rw row) erp.Dimensions {
 func price(k *checker, rw row) erp.PriceAgreement {
 	itemCode := k.str(rw, "ItemCode")
 	return erp.PriceAgreement{
-		RecID:           k.int(rw, "AgreementRecId"),
+		RecID:           k.int(rw, "RecordId"),
 		AllItems:        itemCode == "All",
 		Dimensions:      dimensions(k, rw),
 		AccountCode:     k.str(rw, "AccountCode"),
@@ -276,7 +276,7 @@ func price(k *checker, rw row) erp.PriceAgreement {
 		PriceGroup:      k.str(rw, "PriceCustomerGroupCode"),
 		Currency:        k.currency(rw, "PriceCurrencyCode", false, true),
 		Price:           k.dec(rw, "Price"),
-		Unit:            k.str(rw, "QuantityUnitSymbol"),
+		Unit:            k.str(rw, "QuantityUnitySymbol"),
 		FromQuantity:    k.dec(rw, "FromQuantity"),
 		ToQuantity:      k.dec(rw, "ToQuantity"),
 		ValidFrom:       k.str(rw, "PriceApplicableFromDate"),

@@ -228,9 +228,9 @@ func (s *sim) want(t testing.TB) want {
 		}
 	}
 	for _, r := range s.rows(t, store.SalesPriceAgreements) {
-		pa := erp.PriceAgreement{RecID: int64(iv(r, "AgreementRecId")), AllItems: sv(r, "ItemCode") == "All", Dimensions: dims(r),
+		pa := erp.PriceAgreement{RecID: int64(iv(r, "RecordId")), AllItems: sv(r, "ItemCode") == "All", Dimensions: dims(r),
 			AccountCode: sv(r, "AccountCode"), CustomerAccount: sv(r, "CustomerAccountNumber"), PriceGroup: sv(r, "PriceCustomerGroupCode"),
-			Currency: sv(r, "PriceCurrencyCode"), Price: dv(t, r, "Price"), Unit: sv(r, "QuantityUnitSymbol"),
+			Currency: sv(r, "PriceCurrencyCode"), Price: dv(t, r, "Price"), Unit: sv(r, "QuantityUnitySymbol"),
 			FromQuantity: dv(t, r, "FromQuantity"), ToQuantity: dv(t, r, "ToQuantity"),
 			ValidFrom: sv(r, "PriceApplicableFromDate"), ValidTo: sv(r, "PriceApplicableToDate")}
 		if pa.AllItems {
@@ -258,7 +258,7 @@ func (s *sim) want(t testing.TB) want {
 	cs := map[companyKey]*erp.Customer{}
 	for _, r := range s.rows(t, store.Customers) {
 		c := &erp.Customer{Company: sv(r, "dataAreaId"), Account: sv(r, "CustomerAccount"), Modified: tv(r, "ModifiedDateTime"),
-			Name: sv(r, "OrganizationName"), Group: sv(r, "CustomerGroupId"), PriceGroup: sv(r, "PriceCustomerGroupCode"),
+			Name: sv(r, "OrganizationName"), Group: sv(r, "CustomerGroupId"), PriceGroup: sv(r, "DiscountPriceGroupId"),
 			Currency: sv(r, "SalesCurrencyCode"), Language: sv(r, "LanguageId"), OnHold: sv(r, "OnHoldStatus"),
 			SalesGroup: sv(r, "CommissionSalesGroupId"), Email: sv(r, "PrimaryContactEmail"), Phone: sv(r, "PrimaryContactPhone")}
 		cs[ck(r, "CustomerAccount")] = c

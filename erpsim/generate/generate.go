@@ -138,7 +138,7 @@ type gen struct {
 	stats  map[string]int64
 	stamp  time.Time
 	nBatch int
-	recID  int64 // the last SalesPriceAgreements AgreementRecId
+	recID  int64 // the last SalesPriceAgreements RecordId
 	discID int64 // the last SalesLineDiscountAgreements RecordId
 	ean    int64
 }

@@ -168,7 +168,7 @@ func TestBumpRules(t *testing.T) {
 			return err
 		}, []string{p("usmf", "P1")}},
 		{"trade agreement for one item", func(tx *Tx) error {
-			_, err := tx.Update(SalesPriceAgreements, Record{FieldCompany: "usmf", "AgreementRecId": int64(1)}, Record{"Price": json.Number("8.75")})
+			_, err := tx.Update(SalesPriceAgreements, Record{FieldCompany: "usmf", "RecordId": int64(1)}, Record{"Price": json.Number("8.75")})
 			return err
 		}, []string{p("usmf", "P1")}},
 		{"line discount for one item", func(tx *Tx) error {

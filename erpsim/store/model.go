@@ -189,12 +189,12 @@ func NewSchema() *Schema {
 		// the generator makes none. ItemCode still accepts All, which the connector's model
 		// declares (a company-wide child) until it reads the pricing engine's collections.
 		&Table{
-			Name: SalesPriceAgreements, AutoKey: "AgreementRecId",
-			Key: []string{FieldCompany, "AgreementRecId"},
-			Fields: fields(cat([]Field{integer("AgreementRecId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
+			Name: SalesPriceAgreements, AutoKey: "RecordId",
+			Key: []string{FieldCompany, "RecordId"},
+			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
-					currency("PriceCurrencyCode"), dec("Price"), str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
+					currency("PriceCurrencyCode"), dec("Price"), str("QuantityUnitySymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
 			Bumps: []Bump{
 				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
@@ -235,7 +235,7 @@ func NewSchema() *Schema {
 		&Table{
 			Name: Customers, Root: true,
 			Key: []string{FieldCompany, "CustomerAccount"},
-			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "PriceCustomerGroupCode",
+			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "DiscountPriceGroupId",
 				"LineDiscountCode"), []Field{currency("SalesCurrencyCode")}, strs("LanguageId"),
 				[]Field{enum("OnHoldStatus", "No", "Invoice", "All", "Payment", "Requisition", "Never")},
 				strs("CommissionSalesGroupId", "PrimaryContactEmail", "PrimaryContactPhone"))...),
