@@ -85,7 +85,7 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 			if err != nil {
 				return res, fmt.Errorf("read %s to repair: %w", in.Entity, err)
 			}
-			ops, err := a.indexOps(p.Records, opts, readAt)
+			ops, _, err := a.indexOps(p.Records, opts, readAt)
 			if err != nil {
 				return res, err
 			}

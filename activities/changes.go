@@ -138,7 +138,7 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 		if err != nil {
 			return res, fmt.Errorf("read changed %s: %w", in.Entity, err)
 		}
-		ops, err := a.indexOps(p.Records, opts, readAt)
+		ops, hashes, err := a.indexOps(p.Records, opts, readAt)
 		if err != nil {
 			return res, err
 		}
@@ -146,11 +146,7 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 		for _, r := range p.Missing {
 			ops = append(ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
 		}
-		digests := make(map[string]string, len(p.Records))
-		for _, r := range p.Records {
-			digests[document.ID(r.Company, r.Key)] = r.Digest
-		}
-		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, digests: digests, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
+		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, built: hashes, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
 		if err != nil {
 			return res, err
 		}

@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -333,6 +334,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	if err != nil {
 		return res, err
 	}
+	// An update (into the alias) writes only what changed; a rebuild fills an empty generation.
+	update := in.Target == a.Index.Alias(in.Entity)
 
 	ctx, cancel := context.WithCancel(ctx)
 	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
@@ -350,6 +353,9 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		if p.err != nil {
 			return res, p.err
+		}
+		if !update {
+			p.page.built = nil
 		}
 		c, err := a.writePage(ctx, in.Entity, targets, p.page)
 		if err != nil {
@@ -393,10 +399,10 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		c.DeadLettered += len(p.rejected)
 	}
 	for i, t := range targets {
-		ops, current := p.ops, 0
-		if p.digests != nil {
+		ops, unchanged := p.ops, 0
+		if p.built != nil || len(p.gone) > 0 {
 			var err error
-			if ops, current, err = a.changedOps(ctx, t, p.ops, p.digests); err != nil {
+			if ops, unchanged, err = a.changedOps(ctx, t, p); err != nil {
 				return c, err
 			}
 		}
@@ -406,7 +412,8 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		}
 		if i == 0 { // the extra target of a running rebuild is not counted twice
 			c.Indexed += wc.Indexed
-			c.Stale += wc.Stale + current
+			c.Stale += wc.Stale
+			c.Unchanged += unchanged
 			c.Deleted += wc.Deleted
 			c.DeadLettered += wc.DeadLettered
 		}
@@ -414,36 +421,59 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 	return c, nil
 }
 
-// changedOps returns the ops whose document target does not hold already, by the digest of the
-// ERP rows each was built from, and how many it left out. Documents versioned by the time of the
-// read (child-stamps) would otherwise be rewritten by every re-read of the overlap window.
-func (a *Import) changedOps(ctx context.Context, target string, ops []search.Op, digests map[string]string) ([]search.Op, int, error) {
-	ids := make([]string, 0, len(ops))
-	for _, o := range ops {
-		if !o.Delete {
+// changedOps returns the ops of p that change target, and how many documents it left out because
+// target holds them already: an index op whose document target holds with the same content hash
+// (p.built; none when nil) is not sent, and the documents of rows that left the entity (p.gone)
+// are deleted where target has them. An ERP add-on stamps a product when its category or its
+// group's line discount changes, and child-stamps updates re-read the overlap window: neither
+// rewrites a document whose content did not change. With child-stamps the stored document must
+// also have been built from the same ERP rows (source digest), since the audit compares those.
+func (a *Import) changedOps(ctx context.Context, target string, p page) ([]search.Op, int, error) {
+	ids := make([]string, 0, len(p.ops)+len(p.gone))
+	for _, o := range p.ops {
+		if !o.Delete && p.built != nil {
 			ids = append(ids, o.ID)
 		}
 	}
+	for _, g := range p.gone {
+		ids = append(ids, g.ID)
+	}
 	stored, err := a.Index.Stored(ctx, target, ids)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read digests of %s: %w", target, err)
+		return nil, 0, fmt.Errorf("read content hashes of %s: %w", target, err)
 	}
-	out := make([]search.Op, 0, len(ops))
-	for _, o := range ops {
-		if st, ok := stored[o.ID]; ok && !o.Delete && st.Digest != "" && st.Digest == digests[o.ID] {
+	digests := a.settings().Detection == ChildStamps
+	out := make([]search.Op, 0, len(p.ops)+len(p.gone))
+	for _, o := range p.ops {
+		st, ok := stored[o.ID]
+		b, built := p.built[o.ID]
+		if ok && built && !o.Delete && st.ContentHash != "" && st.ContentHash == b.hash && (!digests || st.Digest == b.digest) {
 			continue
 		}
 		out = append(out, o)
 	}
-	return out, len(ops) - len(out), nil
+	unchanged := len(p.ops) - len(out)
+	for _, g := range p.gone {
+		if _, ok := stored[g.ID]; ok {
+			out = append(out, g)
+		}
+	}
+	return out, unchanged, nil
 }
+
+// built identifies a document as it was built: its content hash and the digest of the ERP rows it
+// was built from.
+type built struct{ hash, digest string }
 
 // page is one ERP page turned into index operations.
 type page struct {
 	ops []search.Op
-	// digests, when set, are the digests of the ops' records by document id: ops whose
-	// document already has its digest are not written (see changedOps).
-	digests  map[string]string
+	// built, when set, identifies the ops' documents by document id: ops whose document the
+	// target holds already are not written (see changedOps).
+	built map[string]built
+	// gone are deletes of the documents of rows that left the entity (erp.Page.Gone), sent only
+	// where the target has the document.
+	gone     []search.Op
 	rejected []erp.Rejection
 	read     int
 	requests int
@@ -491,26 +521,33 @@ func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest
 		return page{}, err
 	}
 	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
-	out.ops, err = a.indexOps(p.Records, opts, readAt)
+	out.ops, out.built, err = a.indexOps(p.Records, opts, readAt)
+	for _, g := range p.Gone {
+		out.gone = append(out.gone, search.DeleteOp(document.ID(g.Company, g.Key), a.version(g.At, readAt)))
+	}
 	return out, err
 }
 
-// indexOps builds the documents of records read at readAt (the ERP's time) and encodes them
-// here, in the reader, so that the writer only sends them (see prefetch).
-func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, error) {
+// indexOps builds and encodes the documents of records read at readAt (the ERP's time) here, in
+// the reader, so that the writer only sends them (see prefetch); it returns what identifies each
+// document by id too.
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, map[string]built, error) {
 	ops := make([]search.Op, 0, len(recs))
+	hashes := make(map[string]built, len(recs))
 	for _, r := range recs {
-		body, err := document.Build(r, opts)
+		body, hash, err := document.Encode(r, opts)
 		if err != nil {
-			return nil, invalid("build", "%v", err)
+			return nil, nil, invalid("build", "%v", err)
 		}
-		o, err := search.IndexOp(document.ID(r.Company, r.Key), a.version(r.Modified, readAt), body).Encode()
+		id := document.ID(r.Company, r.Key)
+		o, err := search.IndexOp(id, a.version(r.Modified, readAt), json.RawMessage(body)).Encode()
 		if err != nil {
-			return nil, invalid("encode", "%v", err)
+			return nil, nil, invalid("encode", "%v", err)
 		}
 		ops = append(ops, o)
+		hashes[id] = built{hash: hash, digest: r.Digest}
 	}
-	return ops, nil
+	return ops, hashes, nil
 }
 
 // version is the external version of a document whose root row was stamped modified and that

@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -53,14 +56,14 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 // fakeIndex records writes per target and keeps one state per entity.
 type fakeIndex struct {
 	mu      sync.Mutex
-	bodies  map[string]any
+	bodies  map[string]map[string]any // target -> id -> body
 	written map[string][]string
 	state   map[erp.Entity]search.State
 	swapped string
 }
 
 func newFakeIndex() *fakeIndex {
-	return &fakeIndex{written: map[string][]string{}, state: map[erp.Entity]search.State{}, bodies: map[string]any{}}
+	return &fakeIndex{written: map[string][]string{}, state: map[erp.Entity]search.State{}, bodies: map[string]map[string]any{}}
 }
 
 func (f *fakeIndex) Alias(e erp.Entity) string { return "erpsync-" + string(e) }
@@ -78,10 +81,14 @@ func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (se
 	var c search.Counts
 	for _, op := range ops {
 		f.written[target] = append(f.written[target], op.ID)
-		f.bodies[op.ID] = op.Body
+		if f.bodies[target] == nil {
+			f.bodies[target] = map[string]any{}
+		}
 		if op.Delete {
+			delete(f.bodies[target], op.ID)
 			c.Deleted++
 		} else {
+			f.bodies[target][op.ID] = op.Body
 			c.Indexed++
 		}
 	}
@@ -104,8 +111,20 @@ func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
 func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error)  { return nil, nil }
 func (f *fakeIndex) Refresh(context.Context, string) error                       { return nil }
 func (f *fakeIndex) Holding(context.Context, string, erp.Held) ([]string, error) { return nil, nil }
-func (f *fakeIndex) Stored(context.Context, string, []string) (map[string]search.Stored, error) {
-	return nil, nil
+func (f *fakeIndex) Stored(_ context.Context, target string, ids []string) (map[string]search.Stored, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]search.Stored{}
+	for _, id := range ids {
+		if b, ok := f.bodies[target][id].(json.RawMessage); ok {
+			var env document.Envelope
+			if err := json.Unmarshal(b, &env); err != nil {
+				return nil, err
+			}
+			out[id] = search.Stored{Digest: env.SourceDigest, ContentHash: env.ContentHash}
+		}
+	}
+	return out, nil
 }
 
 func TestSyncChunkStopsAtMaxPagesAndContinuesExactly(t *testing.T) {
@@ -234,9 +253,10 @@ func TestCompanyLanguagesComeFromTheERPOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d, ok := ix.bodies["usmf:0000"].(document.Product)
-	if !ok || d.Language != "de" {
-		t.Fatalf("document %+v: want the company's own texts labelled de", ix.bodies["usmf:0000"])
+	var d document.Product
+	b, ok := ix.bodies["erpsync-products"]["usmf:0000"].(json.RawMessage)
+	if !ok || json.Unmarshal(b, &d) != nil || d.Language != "de" {
+		t.Fatalf("document %s: want the company's own texts labelled de", b)
 	}
 	if src.asked != 1 {
 		t.Fatalf("asked the ERP %d times, want once per process", src.asked)
@@ -255,5 +275,61 @@ func TestAbandonStopsTheDualWrite(t *testing.T) {
 	}
 	if len(ix.written["erpsync-products-gen2"]) != 0 {
 		t.Fatalf("an abandoned generation still got %d writes", len(ix.written["erpsync-products-gen2"]))
+	}
+}
+
+// renamedSource is fakeSource with its products renamed from the n-th on, every product stamped
+// anew (as an ERP add-on stamps the products of a category that changed), and rows that left the
+// entity.
+type renamedSource struct {
+	fakeSource
+	from  int
+	stamp time.Duration
+	gone  []erp.Deletion
+}
+
+func (r *renamedSource) Read(ctx context.Context, e erp.Entity, req erp.ReadRequest) (erp.Page[erp.Record], error) {
+	p, err := r.fakeSource.Read(ctx, e, req)
+	for i := range p.Records {
+		v := p.Records[i].Value.(erp.Product)
+		v.Modified = v.Modified.Add(r.stamp)
+		if n, _ := strconv.Atoi(v.ItemNumber); n >= r.from {
+			v.Name = "renamed"
+		}
+		p.Records[i].Value, p.Records[i].Modified = v, v.Modified
+	}
+	p.Gone = r.gone
+	return p, err
+}
+
+// TestUpdateWritesOnlyChangedContent: an update run that re-reads products whose documents would
+// not change (an ERP add-on stamped them all) writes only those that did change, and deletes the
+// documents of rows that left the entity where the index has them; a rebuild writes everything.
+func TestUpdateWritesOnlyChangedContent(t *testing.T) {
+	src, ix := &renamedSource{fakeSource: fakeSource{n: 8}, from: 99}, newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	alias := ix.Alias(erp.Products)
+	if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: alias}); err != nil {
+		t.Fatal(err)
+	}
+	ix.written = map[string][]string{}
+	src.from, src.stamp = 6, time.Hour
+	src.gone = []erp.Deletion{{Entity: erp.Products, Company: "usmf", Key: "0003", At: t0.Add(time.Hour)}, {Entity: erp.Products, Company: "usmf", Key: "none", At: t0.Add(time.Hour)}}
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: alias})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.written[alias]; !slices.Equal(got, []string{"usmf:0006", "usmf:0007", "usmf:0003"}) {
+		t.Errorf("update wrote %v, want the two renamed products and the delete of the row that left", got)
+	}
+	if c := res.Counts; c.Read != 8 || c.Indexed != 2 || c.Unchanged != 6 || c.Deleted != 1 {
+		t.Errorf("update counts %+v: want 8 read, 2 indexed, 6 unchanged, 1 deleted", c)
+	}
+	res, err = a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Counts; c.Indexed != 8 || c.Unchanged != 0 {
+		t.Errorf("rebuild counts %+v: want every document written", c)
 	}
 }

@@ -65,7 +65,7 @@ func BenchmarkImport(b *testing.B) {
 		ws := s.startWorker(small, s.prefix+"-small")
 		res, took := s.runImport(s.prefix+"-small", "rebuild")
 		smallRSS = mustRSS(b, ws.cmd.Process.Pid)
-		b.Logf("rebuild of 10,000 products: %d indexed in %s, worker peak RSS %d MiB", res.Entities[0].Counts.Indexed, took.Round(time.Millisecond), smallRSS>>20)
+		b.Logf("rebuild of 10,000 products: %d indexed in %s, worker peak RSS %d MiB", res.Of(erp.Products).Counts.Indexed, took.Round(time.Millisecond), smallRSS>>20)
 		stop(ws.cmd)
 		stop(small.cmd)
 	}
@@ -89,7 +89,7 @@ func BenchmarkImport(b *testing.B) {
 	res, took := s.runImport(s.prefix, "rebuild")
 	profile()
 	cpu := s.cpu(w, sm).sub(cpu0)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	if c.Indexed != products {
 		b.Errorf("the rebuild indexed %d products of %d: %+v", c.Indexed, products, c)
 	}
@@ -124,7 +124,7 @@ func BenchmarkImport(b *testing.B) {
 
 	// (3) nothing changed.
 	res, took = s.runImport(s.prefix, "update")
-	c = res.Entities[0].Counts
+	c = res.Of(erp.Products).Counts
 	wall, inAct, _, acts = s.orchestration(workflowIDUpdate)
 	r.Add("update_nothing_ms", "(3) update, nothing changed: wall", float64(took.Milliseconds()), "ms",
 		fmt.Sprintf("starter process start to result; the workflow itself %s, of which %d activities %s; %d read",
@@ -136,7 +136,7 @@ func BenchmarkImport(b *testing.B) {
 	changed := s.editShare(e, items, products/100)
 	time.Sleep(safetyLag(b) + time.Second) // the edits are inside the next run's bounds
 	res, took = s.runImport(s.prefix, "update")
-	c = res.Entities[0].Counts
+	c = res.Of(erp.Products).Counts
 	r.Add("update_1pct_ms", "(4) update, 1% changed: wall", float64(took.Milliseconds()), "ms", fmt.Sprintf("%d products edited", changed))
 	r.Add("update_1pct_requests", "(4) update, 1% changed: ERP requests", float64(c.Requests), "requests", fmt.Sprintf("%d pages", c.Pages))
 	r.Add("update_1pct_written", "(4) update, 1% changed: documents written", float64(c.Indexed), "docs", fmt.Sprintf("%d read, %d already current", c.Read, c.Stale))

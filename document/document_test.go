@@ -30,6 +30,11 @@ func TestGolden(t *testing.T) {
 		{"customer", func(t *testing.T, in []byte) any { return FromCustomer(decode[erp.Customer](t, in)) }},
 		{"contact", func(t *testing.T, in []byte) any { return FromContact(decode[erp.Contact](t, in)) }},
 		{"salesrep", func(t *testing.T, in []byte) any { return FromSalesRep(decode[erp.SalesRep](t, in)) }},
+		{"category", func(t *testing.T, in []byte) any { return FromCategory(decode[erp.Category](t, in)) }},
+		{"linediscount", func(t *testing.T, in []byte) any {
+			return FromLineDiscount(decode[erp.LineDiscountAgreement](t, in))
+		}},
+		{"activation", func(t *testing.T, in []byte) any { return FromActivation(decode[erp.Activation](t, in)) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,28 +154,13 @@ func TestTexts(t *testing.T) {
 	}
 }
 
-func TestVisibility(t *testing.T) {
-	visible := erp.ProductCategory{ID: "A", Visible: true}
-	hidden := erp.ProductCategory{ID: "B"}
-	cases := []struct {
-		name          string
-		cats          []erp.ProductCategory
-		uncategorized bool
-		want          bool
-		wantIDs       []string
-	}{
-		{"one visible category", []erp.ProductCategory{visible}, false, true, []string{"A"}},
-		{"visible and hidden", []erp.ProductCategory{hidden, visible}, false, true, []string{"A"}},
-		{"only hidden", []erp.ProductCategory{hidden}, false, false, nil},
-		{"only hidden, uncategorized shown", []erp.ProductCategory{hidden}, true, false, nil},
-		{"no category", nil, false, false, nil},
-		{"no category, uncategorized shown", nil, true, true, nil},
-	}
-	for _, c := range cases {
-		d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Categories: c.cats}, Options{ShowUncategorized: c.uncategorized})
-		if d.Visible != c.want || !slices.Equal(d.CategoryIDs, c.wantIDs) {
-			t.Errorf("%s: visible %v ids %v, want %v %v", c.name, d.Visible, d.CategoryIDs, c.want, c.wantIDs)
-		}
+// TestCategoryIDs: a product names every category it is assigned to, once, in its display
+// order; whether one is visible is the category's document's business.
+func TestCategoryIDs(t *testing.T) {
+	cats := []erp.ProductCategory{{ID: "B", DisplayOrder: 2}, {ID: "A", DisplayOrder: 5}, {ID: "C", DisplayOrder: 2}, {ID: "B", DisplayOrder: 9}, {ID: ""}}
+	d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Categories: cats}, Options{})
+	if want := []string{"B", "C", "A"}; !slices.Equal(d.CategoryIDs, want) {
+		t.Errorf("category ids %v, want %v", d.CategoryIDs, want)
 	}
 }
 
@@ -179,40 +169,109 @@ func TestEmptyChildren(t *testing.T) {
 	if d.ID != "usmf:1" || d.Company != "usmf" || d.Key != "1" || d.Deleted || d.ModifiedAt.Location() != time.UTC {
 		t.Errorf("envelope %+v", d.Envelope)
 	}
-	if d.Variants != nil || d.Prices != nil || d.Barcodes != nil || d.Categories != nil || d.OrderSettings != nil ||
-		d.PriceMin != nil || d.BasePriceValue != nil || d.ImageURL != "" || d.SalesStopped {
+	if d.Variants != nil || d.Prices != nil || d.LineDiscounts != nil || d.Barcodes != nil || d.CategoryIDs != nil || d.OrderSettings != nil ||
+		d.FromPrices != nil || d.BasePriceValue != nil || d.ImageURL != "" || d.SalesStopped {
 		t.Errorf("empty product has children: %+v", d)
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"id":"usmf:1","company":"usmf","key":"1","modified_at":"2026-01-02T02:04:05Z","deleted":false,"item_number":"1","language":"en","visible":false,"sales_stopped":false,"dimensions":{}}`
+	want := `{"id":"usmf:1","company":"usmf","key":"1","modified_at":"2026-01-02T02:04:05Z","deleted":false,"item_number":"1","language":"en","sales_stopped":false,"dimensions":{}}`
 	if string(b) != want {
 		t.Errorf("empty product JSON\n%s\nwant\n%s", b, want)
 	}
 }
 
-func TestPriceRange(t *testing.T) {
+// TestFromPrices: everybody's "from" price is the lowest of the base price and the lines for all
+// customers in the product's currency; a price group's is the lowest of that and its own lines;
+// customers' own lines and other currencies do not count.
+func TestFromPrices(t *testing.T) {
 	p := erp.Product{Company: "usmf", ItemNumber: "1", Currency: "USD", Prices: []erp.PriceAgreement{
 		{AccountCode: erp.AccountAll, Currency: "USD", Price: "12.5"},
-		{AccountCode: erp.AccountAll, Currency: "EUR", Price: "1"},         // other currency
-		{AccountCode: erp.AccountCustomer, Currency: "USD", Price: "0.5"},  // one customer's
-		{AccountCode: erp.AccountGroup, Currency: "USD", Price: "99"},      // a group's
-		{AccountCode: erp.AccountAll, Currency: "USD", Price: "14.999999"}, // exact text kept
+		{AccountCode: erp.AccountAll, Currency: "EUR", Price: "1"},                                   // other currency
+		{AccountCode: erp.AccountCustomer, CustomerAccount: "US-001", Currency: "USD", Price: "0.5"}, // one customer's
+		{AccountCode: erp.AccountGroup, PriceGroup: "Wholesale", Currency: "USD", Price: "11"},
+		{AccountCode: erp.AccountGroup, PriceGroup: "Wholesale", Currency: "USD", Price: "10.25", FromQuantity: "50"},
+		{AccountCode: erp.AccountGroup, PriceGroup: "Retail", Currency: "USD", Price: "99"}, // dearer than everybody's
+		{AccountCode: erp.AccountGroup, PriceGroup: "Export", Currency: "EUR", Price: "2"},  // other currency
+		{AccountCode: erp.AccountAll, Currency: "USD", Price: "14.999999"},
 	}}
 	d := FromProduct(p, Options{})
-	if d.PriceMin == nil || *d.PriceMin != 12.5 || *d.PriceMax != 14.999999 {
-		t.Errorf("no base price: range %v..%v", deref(d.PriceMin), deref(d.PriceMax))
+	want := []FromPrice{{"", 12.5}, {"Retail", 12.5}, {"Wholesale", 10.25}}
+	if !slices.Equal(d.FromPrices, want) {
+		t.Errorf("no base price: from prices %v, want %v", d.FromPrices, want)
 	}
-	p.SalesPrice = "20"
+	p.SalesPrice = "9.99"
 	d = FromProduct(p, Options{})
-	if *d.PriceMin != 12.5 || *d.PriceMax != 20 || d.BasePrice != "20" {
-		t.Errorf("with base price: range %v..%v", *d.PriceMin, *d.PriceMax)
+	want = []FromPrice{{"", 9.99}, {"Retail", 9.99}, {"Wholesale", 9.99}}
+	if !slices.Equal(d.FromPrices, want) || d.BasePrice != "9.99" {
+		t.Errorf("with a base price: from prices %v, want %v", d.FromPrices, want)
 	}
 	if d.Prices[len(d.Prices)-1].Price != "14.999999" && d.Prices[len(d.Prices)-2].Price != "14.999999" {
 		t.Errorf("exact price text lost: %+v", d.Prices)
 	}
+	if d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "2", Currency: "USD", Prices: []erp.PriceAgreement{
+		{AccountCode: erp.AccountGroup, PriceGroup: "VIP", Currency: "USD", Price: "5"}}}, Options{}); !slices.Equal(d.FromPrices, []FromPrice{{"VIP", 5}}) {
+		t.Errorf("only a group's line: %v", d.FromPrices)
+	}
+}
+
+// TestEncode: the encoded document is Build's with its content hash; the hash does not depend
+// on the stamps and digest of the rows read, and changes with the content.
+func TestEncode(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("testdata", "product-master.input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := decode[erp.Product](t, in)
+	rec := erp.Record{Ref: erp.Ref{Entity: erp.Products, Company: p.Company, Key: p.ItemNumber}, Digest: "0123abcd", Value: p}
+	body, hash, err := Encode(rec, goldenOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	built, _ := Build(rec, goldenOptions)
+	b, _ := json.Marshal(built)
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	want["content_hash"] = hash
+	if gj, wj := mustJSON(t, got), mustJSON(t, want); gj != wj || len(hash) != 32 {
+		t.Errorf("encoded document\n%s\nwant Build's with the hash %q\n%s", gj, hash, wj)
+	}
+	// Other stamps and digest: the same hash, and only the envelope's stamp and digest differ.
+	q := p
+	q.Modified = p.Modified.Add(time.Hour)
+	_, hash2, err := Encode(erp.Record{Ref: rec.Ref, Digest: "ffff", Value: q}, goldenOptions)
+	if err != nil || hash2 != hash {
+		t.Errorf("another stamp and digest: hash %q, want %q (%v)", hash2, hash, err)
+	}
+	// Another price: another hash.
+	q.Prices = slices.Clone(p.Prices)
+	q.Prices[0].Price = "1.01"
+	if _, hash3, _ := Encode(erp.Record{Ref: rec.Ref, Digest: "0123abcd", Value: q}, goldenOptions); hash3 == hash {
+		t.Error("another price, the same hash")
+	}
+	// Every kind of record encodes.
+	for _, v := range []any{erp.Customer{Company: "usmf", Account: "A"}, erp.Contact{Company: "usmf", ID: "C"}, erp.SalesRep{Company: "usmf", PersonnelNumber: "1"},
+		erp.Category{Company: "usmf", ID: "C1"}, erp.LineDiscountAgreement{Company: "usmf", LineDiscount: erp.LineDiscount{RecID: 5}}, erp.Activation{Company: "usmf"}} {
+		if b, h, err := Encode(erp.Record{Value: v}, Options{}); err != nil || h == "" || !json.Valid(b) {
+			t.Errorf("%T: %v %q %s", v, err, h, b)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestDeterministic(t *testing.T) {
@@ -225,6 +284,7 @@ func TestDeterministic(t *testing.T) {
 	// Children in reverse order give the same document.
 	slices.Reverse(p.Variants)
 	slices.Reverse(p.Prices)
+	slices.Reverse(p.LineDiscounts)
 	slices.Reverse(p.Barcodes)
 	slices.Reverse(p.Categories)
 	slices.Reverse(p.Attachments)
@@ -252,13 +312,6 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func deref(f *float64) any {
-	if f == nil {
-		return nil
-	}
-	return *f
 }
 
 // TestAttachmentURLs: only absolute http(s) URLs reach a document; any other keeps the attachment

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/search"
@@ -26,7 +27,7 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
 	time.Sleep(1100 * time.Millisecond)
 
-	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	if c.Rejected != 1 || c.DeadLettered != 1 || c.Indexed != 1 {
 		t.Fatalf("update counts %+v: want the bad product rejected and dead-lettered, the other indexed", c)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/erpsim/store"
@@ -39,7 +40,7 @@ func TestNothingIsMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	t.Logf("350 products stamped %s, pages of 40: update read %d, indexed %d", stamp.Format(time.RFC3339Nano), c.Read, c.Indexed)
 	if c.Indexed < 350 {
 		t.Fatalf("indexed %d of the 350 products that share one stamp", c.Indexed)
@@ -94,7 +95,7 @@ func TestImportWithFailingERP(t *testing.T) {
 	s := newStack(t, simtest.Catalog(15), erpsim.Config{Faults: faults, Seed: 5}, activities.Settings{PageSize: 60})
 	p := s.run(workflows.ProductImportName, activities.Rebuild)
 	c := s.run(workflows.CustomerImportName, activities.Rebuild)
-	t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Entities[0].Counts, c.Entities[0].Counts)
+	t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Entities[0].Counts)
 	if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestRebuildWhileTheERPChanges(t *testing.T) {
 	stopDriver()
 	<-driverDone
 	stats := s.sim.Server.Driver().Stats()
-	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Entities[0].Counts, res.Entities[0].Counts)
+	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Of(erp.Products).Counts, res.Of(erp.Products).Counts)
 
 	time.Sleep(1100 * time.Millisecond)
 	s.run(workflows.ProductImportName, activities.Update)

@@ -22,7 +22,7 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, simtest.Catalog(11), erpsim.Config{}, activities.Settings{PageSize: 50, ChunkPages: 3})
 	res := s.run(workflows.ProductImportName, activities.Rebuild)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	t.Logf("rebuild: %+v", c)
 	if c.Read == 0 || c.Read != c.Indexed || c.Rejected != 0 || c.DeadLettered != 0 {
 		t.Fatalf("rebuild counts %+v: want every record read indexed, nothing rejected", c)
@@ -30,7 +30,7 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 	s.checkProducts()
 
 	updRun := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
-	upd := s.wait(updRun).Entities[0].Counts
+	upd := s.wait(updRun).Of(erp.Products).Counts
 	if *recordHistory {
 		s.saveHistory(updRun.GetID(), "../workflows/testdata/product_import_update.json")
 	}
@@ -179,7 +179,7 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 
 	// The update runs start after the safety lag has passed for these edits.
 	time.Sleep(s.settings.SafetyLag + time.Second)
-	p := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	p := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	c := s.run(workflows.CustomerImportName, activities.Update)
 	t.Logf("update: products %+v", p)
 	for _, r := range c.Entities {
@@ -192,7 +192,7 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 		if p.Deleted != 0 {
 			t.Errorf("products deleted by the update: %d, want 0 (stock D365 shows no deletes)", p.Deleted)
 		}
-		pa := s.run(workflows.ProductImportName, activities.Audit).Entities[0].Counts
+		pa := s.run(workflows.ProductImportName, activities.Audit).Of(erp.Products).Counts
 		ca := s.run(workflows.CustomerImportName, activities.Audit)
 		t.Logf("audit: products %+v", pa)
 		// A deleted variant, attachment and category assignment: up to three products, fewer
@@ -210,7 +210,7 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 		if reps.Repaired != 1 {
 			t.Errorf("audit repaired %d sales representatives, want 1 (a deleted membership)", reps.Repaired)
 		}
-		rp := s.run(workflows.ProductImportName, activities.Reconcile).Entities[0].Counts
+		rp := s.run(workflows.ProductImportName, activities.Reconcile).Of(erp.Products).Counts
 		rc := s.run(workflows.CustomerImportName, activities.Reconcile)
 		p.Deleted = rp.Deleted
 		for _, r := range rc.Entities {

@@ -61,14 +61,18 @@ type OrderQuantities struct {
 }
 
 // showableProduct reads the product company:item and returns it only when the shop may show
-// it (not deleted, visible, not sales-stopped); a 404 otherwise.
+// it (not deleted, in a visible category, not sales-stopped); a 404 otherwise.
 func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
 	var p document.Product
 	found, err := s.get(ctx, s.products, company, item, nil, &p)
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	if !found || p.Deleted || !p.Visible || p.SalesStopped {
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return p, err
+	}
+	if !found || p.Deleted || p.SalesStopped || !s.showsProduct(cd, p.CategoryIDs) {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil
@@ -102,22 +106,41 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lang = s.language(ctx, lang, sh, company)
-	today := s.today()
+	related, err := s.related(ctx, p, lang)
+	if err != nil {
+		return err
+	}
+	// One read of the line discounts for the product and its related products.
+	priced := []document.Product{p}
+	for _, r := range related {
+		priced = append(priced, r.doc)
+	}
+	qt, err := s.quoter(ctx, company, sh, priced)
+	if err != nil {
+		return err
+	}
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return err
+	}
+	pq := PriceQuery{Quantity: "1", Date: s.today()}
 	out := Product{
 		ID: p.ID, Company: p.Company, ItemNumber: p.ItemNumber, Language: lang, Unit: p.Unit, ImageURL: p.ImageURL,
 		Name: text(p.Name, lang, p.Language), Description: text(p.Description, lang, p.Language),
-		Price:       PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today}),
+		Price:       qt.Quote(p, pq),
 		Dimensions:  p.DimensionValues,
 		Barcodes:    p.Barcodes,
 		Attachments: p.Attachments,
 	}
-	for _, c := range p.Categories {
-		if c.Visible {
-			out.Categories = append(out.Categories, CategoryRef{ID: c.ID, Name: c.Name})
+	for _, id := range p.CategoryIDs {
+		if c, ok := cd.categories[id]; ok && c.Visible {
+			out.Categories = append(out.Categories, CategoryRef{ID: id, Name: c.Name})
 		}
 	}
 	for _, v := range p.Variants {
-		out.Variants = append(out.Variants, Variant{Variant: v, Price: PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today, Variant: dimsOf(v)})})
+		vq := pq
+		vq.Variant = dimsOf(v)
+		out.Variants = append(out.Variants, Variant{Variant: v, Price: qt.Quote(p, vq)})
 	}
 	if o := p.OrderSettings; o != nil {
 		none := func(d string) string {
@@ -128,15 +151,21 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Order = &OrderQuantities{Minimum: none(o.MinimumQuantity), Maximum: none(o.MaximumQuantity), Multiple: none(o.MultipleQuantity), Standard: none(o.StandardQuantity)}
 	}
-	if out.Related, err = s.related(ctx, p, lang, sh, today); err != nil {
-		return err
+	for _, r := range related {
+		out.Related = append(out.Related, RelatedProduct{Hit: hitOf(r.doc, lang, qt.Quote(r.doc, pq)), RelationType: r.relation})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
+// relatedDoc is a related product's document and how it relates.
+type relatedDoc struct {
+	doc      document.Product
+	relation string
+}
+
 // related returns p's related products that the shop may show, in p's order.
-func (s *Server) related(ctx context.Context, p document.Product, lang string, sh Shopper, today string) ([]RelatedProduct, error) {
+func (s *Server) related(ctx context.Context, p document.Product, lang string) ([]relatedDoc, error) {
 	if len(p.Related) == 0 {
 		return nil, nil
 	}
@@ -144,7 +173,11 @@ func (s *Server) related(ctx context.Context, p document.Product, lang string, s
 	for _, r := range p.Related {
 		ids = append(ids, document.ID(p.Company, r.ItemNumber))
 	}
-	filter, mustNot := showable(p.Company)
+	cd, err := s.company(ctx, p.Company)
+	if err != nil {
+		return nil, err
+	}
+	filter, mustNot := s.showable(cd, p.Company)
 	body := map[string]any{
 		"size":    len(ids),
 		"query":   map[string]any{"bool": map[string]any{"filter": append(filter, terms("id", ids)), "must_not": mustNot}},
@@ -158,10 +191,10 @@ func (s *Server) related(ctx context.Context, p document.Product, lang string, s
 	for _, h := range res.Hits.Hits {
 		byID[h.Source.ID] = h.Source
 	}
-	var out []RelatedProduct
+	var out []relatedDoc
 	for i, r := range p.Related {
 		if rp, ok := byID[ids[i]]; ok {
-			out = append(out, RelatedProduct{Hit: hitOf(rp, lang, sh, today), RelationType: r.RelationType})
+			out = append(out, relatedDoc{doc: rp, relation: r.RelationType})
 		}
 	}
 	return out, nil
@@ -234,8 +267,12 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 		}
 		pq.Variant = dimsOf(p.Variants[i])
 	}
+	qt, err := s.quoter(ctx, company, sh, []document.Product{p})
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, PriceAnswer{Company: company, ItemNumber: p.ItemNumber, Customer: sh.Account, Variant: variant,
-		Quantity: qty.String(), Date: date, Quote: PriceFor(p, sh, pq)})
+		Quantity: qty.String(), Date: date, Quote: qt.Quote(p, pq)})
 	return nil
 }
 
@@ -276,7 +313,11 @@ func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	lang = s.language(ctx, lang, sh, company)
-	filter, mustNot := showable(company)
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return err
+	}
+	filter, mustNot := s.showable(cd, company)
 	body := map[string]any{
 		"size": 8,
 		"query": map[string]any{"bool": map[string]any{

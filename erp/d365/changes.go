@@ -40,11 +40,14 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 	if !isRoot && len(children) == 0 {
 		return out, failure.E(failure.Invalid, op, fmt.Errorf("%s is not a collection of %s", r.Collection, r.Entity))
 	}
-	key, numeric := []string{m.Key}, []string(nil)
+	key := []string{m.Key}
 	if !isRoot {
-		key, numeric = children[0].Key, children[0].Numeric
+		key = children[0].Key
 	}
 	sel := append([]string{erp.FieldCompany, erp.FieldModified}, key...)
+	if isRoot && m.When != nil {
+		sel = append(sel, m.When.Field)
+	}
 	for _, ch := range children {
 		sel = append(sel, placeFields(m, ch)...)
 	}
@@ -57,7 +60,7 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
-	filter, err := c.changeFilter(coll, key, numeric, r.After, r.Until)
+	filter, err := c.changeFilter(coll, key, r.After, r.Until)
 	if err != nil {
 		return out, failure.E(failure.Invalid, op, err)
 	}
@@ -88,7 +91,7 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		cur := erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany)}
 		values := make([]string, len(key))
 		for i, f := range key {
-			values[i] = rw.get(f).String()
+			values[i] = keyText(rw, f)
 		}
 		cur.Key = erp.JoinKey(values)
 		if !k.ok() || cur.Company == "" {
@@ -100,12 +103,19 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		prev, out.Next = cur.Modified, cur
 		co := cur.Company
 		if isRoot {
-			if key := rw.text(m.Key); key != "" {
+			switch key := keyText(rw, m.Key); {
+			case key == "":
+			case m.When == nil || m.When.Match(rw.text(m.When.Field)):
 				roots[erp.Ref{Entity: r.Entity, Company: co, Key: key}] = true
+			default:
+				// Not a root (any more): if the index holds it, it left the entity (its
+				// ItemCode edited), and the root's re-read finds it missing.
+				hk := [2]string{co, "key"}
+				held[hk] = append(held[hk], key)
 			}
 		}
 		for _, ch := range children {
-			if ch.When != nil && rw.text(ch.When.Field) != ch.When.Value {
+			if ch.When != nil && !ch.When.Match(rw.text(ch.When.Field)) {
 				continue
 			}
 			switch {
@@ -138,7 +148,7 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		}
 		vc := c.colls[via.Collection]
 		for co, values := range byCompany {
-			rs, err := c.fetchIn(ctx, &n, vc, co, c.cond(vc, via), ch.Via.To, sortedUnique(values), []string{erp.FieldCompany, via.Link.From, ch.Via.To})
+			rs, err := c.fetchIn(ctx, &n, vc, co, c.whenFilter(vc, via.When), ch.Via.To, sortedUnique(values), []string{erp.FieldCompany, via.Link.From, ch.Via.To})
 			if err != nil {
 				return out, fmt.Errorf("read roots of changed %s: %w", coll.name, err)
 			}

@@ -39,15 +39,26 @@ func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp
 		return page, err
 	}
 	coll := c.colls[m.Collection]
-	roots, size, err := c.readRoots(ctx, &n, coll, m.Key, r)
+	rows, size, err := c.readRoots(ctx, &n, m, r)
 	if err != nil {
 		return page, err
+	}
+	roots := rows
+	if m.When != nil {
+		roots = make([]*root, 0, len(rows))
+		for _, rt := range rows {
+			if m.When.Match(rt.text(m.When.Field)) {
+				roots = append(roots, rt)
+				continue
+			}
+			page.Gone = append(page.Gone, erp.Deletion{Entity: e, Company: rt.cur.Company, Key: rt.cur.Key, At: rt.cur.Modified})
+		}
 	}
 	page.Records, page.Rejected, err = c.assemble(ctx, &n, m, kd, roots, false)
 	if err != nil {
 		return page, fmt.Errorf("read children of %s page: %w", coll.name, err)
 	}
-	page.Next, page.Done = pageEnd(roots, size, r.After)
+	page.Next, page.Done = pageEnd(rows, size, r.After)
 	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
@@ -83,7 +94,11 @@ func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (out
 		return out, err
 	}
 	defer func() { out.Requests, out.Bytes = n.value(), n.read() }()
-	roots, _, err := c.rootsByKey(ctx, &n, m, keys, []string{erp.FieldCompany, m.Key, erp.FieldModified})
+	sel := []string{erp.FieldCompany, m.Key, erp.FieldModified}
+	if m.When != nil {
+		sel = append(sel, m.When.Field)
+	}
+	roots, _, err := c.rootsByKey(ctx, &n, m, keys, sel)
 	if err != nil {
 		return out, err
 	}
@@ -98,7 +113,8 @@ func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (out
 }
 
 // rootsByKey reads the root rows of m with the given keys (one request per company, more when
-// the list does not fit one URL), in (company, key) order, and returns the keys it did not find.
+// the list does not fit one URL), in (company, key) order, and returns the keys it did not find
+// (a row that does not meet m.When is not found).
 func (c *Client) rootsByKey(ctx context.Context, n *counter, m *erp.Root, keys []erp.Ref, sel []string) ([]*root, []erp.Ref, error) {
 	coll := c.colls[m.Collection]
 	byCompany := map[string][]string{}
@@ -117,7 +133,7 @@ func (c *Client) rootsByKey(ctx context.Context, n *counter, m *erp.Root, keys [
 	tasks := make([]func(context.Context) error, 0, len(companies))
 	for _, co := range companies {
 		tasks = append(tasks, func(ctx context.Context) error {
-			rs, err := c.fetchIn(ctx, n, coll, co, "", m.Key, sortedUnique(byCompany[co]), sel)
+			rs, err := c.fetchIn(ctx, n, coll, co, c.whenFilter(coll, m.When), m.Key, sortedUnique(byCompany[co]), sel)
 			mu.Lock()
 			rows = append(rows, rs...)
 			mu.Unlock()
@@ -131,7 +147,7 @@ func (c *Client) rootsByKey(ctx context.Context, n *counter, m *erp.Root, keys [
 	roots := make([]*root, 0, len(rows))
 	found := map[companyKey]bool{}
 	for _, rw := range rows {
-		rt, err := newRoot(op, rw, m.Key)
+		rt, err := newRoot(op, rw, m)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -275,7 +291,7 @@ func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, comp
 				continue
 			}
 			coll := c.colls[ch.Collection]
-			cond := c.cond(coll, ch)
+			cond := c.whenFilter(coll, ch.When)
 			sel := ch.Select
 			if digestOnly {
 				sel = placeFields(m, ch)
@@ -323,12 +339,16 @@ func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, comp
 	return out, nil
 }
 
-// cond is the OData condition of a child's When, in the environment's field names.
-func (c *Client) cond(coll *collection, ch *erp.Child) string {
-	if ch.When == nil {
+// whenFilter is the OData condition of a root's or a child's When, in the environment's field
+// names; "" for none.
+func (c *Client) whenFilter(coll *collection, when *erp.Cond) string {
+	switch {
+	case when == nil:
 		return ""
+	case len(when.Values) == 1:
+		return coll.f(when.Field) + " eq " + quote(when.Values[0])
 	}
-	return coll.f(ch.When.Field) + " eq " + quote(ch.When.Value)
+	return coll.f(when.Field) + " in " + quoteList(when.Values)
 }
 
 // placeFields are the fields that place a row of ch in the model: company, key, stamp, the

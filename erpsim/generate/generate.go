@@ -212,7 +212,7 @@ func (g *gen) company(ci int, c company) error {
 	if err := g.insert(store.LegalEntities, c.id, c.id, c.name, c.lang, c.currency, stamp); err != nil {
 		return err
 	}
-	if err := g.insert(store.PriceParameters, append(append([]any{c.id}, activation(ci, rng)...), stamp)...); err != nil {
+	if err := g.insert(store.PriceParameters, append(append([]any{c.id, int64(0)}, activation(ci, rng)...), stamp)...); err != nil {
 		return err
 	}
 	priceGroups := []string{"Retail", "Wholesale", "Distributor", "VIP", "Export", "Education", "Government", "Partner"}

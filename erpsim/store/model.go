@@ -145,8 +145,10 @@ func NewSchema() *Schema {
 				str("FileName"), str("Title"), str("Url"), enum("IsDefaultImage", noYes...), integer("DisplayOrder")),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
+		// Categories, the line discounts for item groups and all items, and the activation are
+		// roots of the connector's model (each stored once per company), so deleting one is logged.
 		&Table{
-			Name:   ProductCategories,
+			Name: ProductCategories, Root: true,
 			Key:    []string{FieldCompany, "CategoryId"},
 			Fields: fields(str("CategoryId"), str("CategoryName"), str("ParentCategoryId"), enum("IsVisibleInWebshop", noYes...)),
 			Bumps: []Bump{{Root: ReleasedProducts, Via: &Via{
@@ -185,28 +187,23 @@ func NewSchema() *Schema {
 				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
-		// Sales prices are item specific: D365 has no item-group or all-items price relation, and
-		// the generator makes none. ItemCode still accepts All, which the connector's model
-		// declares (a company-wide child) until it reads the pricing engine's collections.
+		// Sales prices are item specific: D365 has no item-group or all-items price relation
+		// (docs/pricing.md), so ItemCode takes only Table.
 		&Table{
 			Name: SalesPriceAgreements, AutoKey: "RecordId",
 			Key: []string{FieldCompany, "RecordId"},
-			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
+			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table"), str("ItemNumber")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
 					currency("PriceCurrencyCode"), dec("Price"), str("QuantityUnitySymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
-			Bumps: []Bump{
-				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
-					When: func(r Record) bool { return r["ItemCode"] != "All" }},
-				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
-			},
+			Bumps:   []Bump{productBump("ItemNumber")},
 			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
 		},
 		// Line discounts name an item, an item line discount group or all items; a change bumps
 		// the products the line is for (the add-on's parent stamps).
 		&Table{
-			Name: SalesLineDiscountAgreements, AutoKey: "RecordId",
+			Name: SalesLineDiscountAgreements, AutoKey: "RecordId", Root: true,
 			Key: []string{FieldCompany, "RecordId"},
 			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table", "GroupId", "All"), str("ItemNumber"),
 				str("LineDiscountProductGroupCode")},
@@ -225,12 +222,13 @@ func NewSchema() *Schema {
 			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}},
 		},
 		// The trade agreement activation ("Activate price/discount"): one row per company, which
-		// relations the price and line discount search visits. Company-wide settings bump no
-		// product: a reader takes them by their own stamp.
+		// relations the price and line discount search visits, keyed like D365's parameter
+		// tables by Key (ParametersKey, always 0). Company-wide settings bump no product: a
+		// reader takes them by their own stamp.
 		&Table{
-			Name: PriceParameters, PerCompany: true,
-			Key:    []string{FieldCompany},
-			Fields: fields(activationFields()...),
+			Name: PriceParameters, PerCompany: true, Root: true,
+			Key:    []string{FieldCompany, "Key"},
+			Fields: fields(append([]Field{integer("Key")}, activationFields()...)...),
 		},
 		&Table{
 			Name: Customers, Root: true,

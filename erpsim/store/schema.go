@@ -82,7 +82,7 @@ type Table struct {
 	Indexes [][]string
 	// AutoKey names an integer key field that is assigned (max+1 per table) when a create omits it.
 	AutoKey string
-	// PerCompany tables hold one row per company (key dataAreaId): settings that are edited,
+	// PerCompany tables hold one row per company (key dataAreaId and a constant): settings that are edited,
 	// never created or deleted after the company (the change driver only edits them).
 	PerCompany bool
 

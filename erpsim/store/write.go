@@ -296,6 +296,14 @@ func (tx *Tx) create(t *Table, in Record) (Record, error) {
 	if _, ok := r[FieldCompany]; !ok {
 		r[FieldCompany] = DefaultCompany
 	}
+	if t.PerCompany {
+		// A parameter table's own key (D365's ParametersKey) is the constant 0.
+		for _, k := range t.Key {
+			if f, _ := t.Field(k); k != FieldCompany && f.Type == Int {
+				r[k] = int64(0)
+			}
+		}
+	}
 	if t.AutoKey != "" {
 		if n, _ := r[t.AutoKey].(int64); n == 0 {
 			var next int64
