@@ -207,7 +207,7 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
 	}
-	res := BeginResult{Until: a.erpNow(ctx).Add(-s.SafetyLag).Truncate(time.Microsecond)}
+	var res BeginResult
 	switch in.Mode {
 	case Update:
 		res.Target = a.Index.Alias(in.Entity)
@@ -229,11 +229,14 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 			return BeginResult{}, err
 		}
 		res.Target = gen
+		// The bound is taken below, after update runs can see the generation: one that began
+		// before wrote only to the alias what it read up to its own bound, which is before this.
 	case Audit:
 		res.Target = a.Index.Alias(in.Entity)
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
+	res.Until = a.erpNow(ctx).Add(-s.SafetyLag).Truncate(time.Microsecond)
 	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {

@@ -60,6 +60,8 @@ type fakeIndex struct {
 	written map[string][]string
 	state   map[erp.Entity]search.State
 	swapped string
+	// onSave, when set, sees every state saved.
+	onSave func(search.State)
 }
 
 func newFakeIndex() *fakeIndex {
@@ -106,6 +108,9 @@ func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state[s.Entity] = s
+	if f.onSave != nil {
+		f.onSave(s)
+	}
 	return nil
 }
 func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error)  { return nil, nil }
@@ -331,5 +336,29 @@ func TestUpdateWritesOnlyChangedContent(t *testing.T) {
 	}
 	if c := res.Counts; c.Indexed != 8 || c.Unchanged != 0 {
 		t.Errorf("rebuild counts %+v: want every document written", c)
+	}
+}
+
+// TestRebuildBoundIsTakenAfterItsGenerationIsRecorded: a rebuild's upper bound is taken after the
+// sync state names the generation it fills. An update run that began before and so writes to the
+// alias only reads changes up to its own bound, which is then before the rebuild's: the rebuild
+// reads them too, and nothing an update wrote is lost at the swap.
+func TestRebuildBoundIsTakenAfterItsGenerationIsRecorded(t *testing.T) {
+	ix := newFakeIndex()
+	clock := t0
+	a := &Import{Source: &fakeSource{}, Index: ix, Settings: Settings{SafetyLag: time.Second},
+		Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
+	var recorded time.Time
+	ix.onSave = func(st search.State) {
+		if st.Rebuilding != "" {
+			recorded = clock
+		}
+	}
+	res, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recorded.IsZero() || !res.Until.Add(time.Second).After(recorded) {
+		t.Errorf("the rebuild's bound %v (plus the lag) is not after the generation was recorded at %v", res.Until, recorded)
 	}
 }
