@@ -83,7 +83,7 @@ cat <<BANNER
   erpsync is running. Ctrl-C stops it.
 
   Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
-  Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -customers, -contacts, -salesreps)
+  Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -categories, -linediscounts, -activations, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
   Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
   Worker metrics    http://127.0.0.1:9464/metrics
