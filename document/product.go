@@ -54,7 +54,10 @@ type Product struct {
 	BasePriceValue *float64 `json:"base_price_value,omitempty"`
 	// DiscountGroup is the item line discount group (SalesLineDiscountProductGroupCode) that
 	// line discounts for an item group name; absent when none.
-	DiscountGroup string         `json:"discount_group,omitempty"`
+	DiscountGroup string `json:"discount_group,omitempty"`
+	// FromPrice is everybody's "from" price (FromPrice with group ""), also in FromPrices: a
+	// plain field for the price facet and sort of shoppers without a price group.
+	FromPrice     *float64       `json:"from_price,omitempty"`
 	FromPrices    []FromPrice    `json:"from_prices,omitempty"`
 	Prices        []Price        `json:"prices,omitempty"`
 	LineDiscounts []LineDiscount `json:"line_discounts,omitempty"`
@@ -234,6 +237,10 @@ func FromProduct(p erp.Product, o Options) Product {
 	d.DiscountGroup = p.LineDiscountGroup
 	d.Prices = prices(p.Prices)
 	d.FromPrices = fromPrices(d.BasePriceValue, p.Currency, p.Prices)
+	if len(d.FromPrices) > 0 && d.FromPrices[0].Group == "" {
+		v := d.FromPrices[0].Price
+		d.FromPrice = &v
+	}
 	for _, l := range p.LineDiscounts {
 		d.LineDiscounts = append(d.LineDiscounts, LineDiscountOf(l))
 	}

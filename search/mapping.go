@@ -83,6 +83,7 @@ func (x *Index) productProperties() map[string]any {
 		"price_min":        typ("double"),
 		"price_max":        typ("double"),
 		"discount_group":   keyword(),
+		"from_price":       typ("double"),
 		"from_prices": nested(map[string]any{
 			"group": keyword(),
 			"price": typ("double"),

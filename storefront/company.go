@@ -2,7 +2,6 @@ package storefront
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -164,27 +163,24 @@ func (s *Server) showsProduct(cd *companyData, categoryIDs []string) bool {
 	return false
 }
 
-// discountLines reads the line discounts for an item discount group or all items that can apply
-// to the given products for sh: in one of the currencies the products are priced in for sh, for
-// one of the products' item discount groups or all items, and for the shopper (their account,
-// their line discount group, or all customers; an anonymous visitor only all). It reads nothing
-// when the company's activation searches no such relation.
-func (s *Server) discountLines(ctx context.Context, company string, cd *companyData, sh Shopper, currencies []string, items []document.Product) ([]document.LineDiscount, error) {
+// discountQuery is the search of the line discounts for an item discount group or all items that
+// can apply for sh: for one of groups or all items (any group when groups is nil), in one of
+// currencies (any when nil), and for the shopper (their account, their line discount group, or
+// all customers; an anonymous visitor only all). It is nil when the company's activation searches
+// no such relation or sh is on hold.
+func discountQuery(company string, cd *companyData, sh Shopper, currencies, groups []string) map[string]any {
 	searched := false
 	for _, r := range pricing.Relations(pricing.LineDiscount) {
 		searched = searched || r.Item != pricing.Table && cd.activation.On(pricing.LineDiscount, r)
 	}
-	if !searched || len(items) == 0 || len(currencies) == 0 {
-		return nil, nil
-	}
-	var groups []string
-	for _, p := range items {
-		if p.DiscountGroup != "" && !slices.Contains(groups, p.DiscountGroup) {
-			groups = append(groups, p.DiscountGroup)
-		}
+	if !searched || sh.Blocked || currencies != nil && len(currencies) == 0 {
+		return nil
 	}
 	itemOf := []any{term("item_code", erp.ItemAll)}
-	if len(groups) > 0 {
+	switch {
+	case groups == nil:
+		itemOf = append(itemOf, term("item_code", erp.ItemGroup))
+	case len(groups) > 0:
 		itemOf = append(itemOf, map[string]any{"bool": map[string]any{"filter": []any{term("item_code", erp.ItemGroup), terms("item_group", groups)}}})
 	}
 	accountOf := []any{term("account_code", erp.AccountAll)}
@@ -194,36 +190,56 @@ func (s *Server) discountLines(ctx context.Context, company string, cd *companyD
 			accountOf = append(accountOf, map[string]any{"bool": map[string]any{"filter": []any{term("account_code", erp.AccountGroup), term("customer_group", sh.LineDiscountGroup)}}})
 		}
 	}
-	body := map[string]any{
+	filter := []any{
+		term("company", company),
+		map[string]any{"bool": map[string]any{"should": itemOf, "minimum_should_match": 1}},
+		map[string]any{"bool": map[string]any{"should": accountOf, "minimum_should_match": 1}},
+	}
+	if currencies != nil {
+		filter = append(filter, terms("currency", currencies))
+	}
+	return map[string]any{
 		"size":             10_000,
 		"track_total_hits": false,
-		"query": map[string]any{"bool": map[string]any{
-			"filter": []any{
-				term("company", company), terms("currency", currencies),
-				map[string]any{"bool": map[string]any{"should": itemOf, "minimum_should_match": 1}},
-				map[string]any{"bool": map[string]any{"should": accountOf, "minimum_should_match": 1}},
-			},
-			"must_not": []any{term("deleted", true)},
-		}},
-		"sort": []any{map[string]any{"rec_id": "asc"}},
+		"query":            map[string]any{"bool": map[string]any{"filter": filter, "must_not": []any{term("deleted", true)}}},
+		"sort":             []any{map[string]any{"rec_id": "asc"}},
 	}
-	var res struct {
-		Hits struct {
-			Hits []struct {
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
+}
+
+// discountHits is the answer of a discountQuery.
+type discountHits struct {
+	Hits struct {
+		Hits []struct {
+			Source document.LineDiscountAgreement `json:"_source"`
 		} `json:"hits"`
+	} `json:"hits"`
+}
+
+func (d discountHits) lines() []document.LineDiscount {
+	out := make([]document.LineDiscount, 0, len(d.Hits.Hits))
+	for _, h := range d.Hits.Hits {
+		out = append(out, h.Source.LineDiscount)
 	}
+	return out
+}
+
+// discountLines reads the line discounts for an item discount group or all items that can apply
+// to the given products for sh: for their item discount groups or all items, in the currencies
+// they are priced in for sh (see discountQuery).
+func (s *Server) discountLines(ctx context.Context, company string, cd *companyData, sh Shopper, currencies []string, items []document.Product) ([]document.LineDiscount, error) {
+	groups := []string{}
+	for _, p := range items {
+		if p.DiscountGroup != "" && !slices.Contains(groups, p.DiscountGroup) {
+			groups = append(groups, p.DiscountGroup)
+		}
+	}
+	body := discountQuery(company, cd, sh, currencies, groups)
+	if body == nil || len(items) == 0 {
+		return nil, nil
+	}
+	var res discountHits
 	if err := s.search(ctx, s.lineDiscounts, body, &res); err != nil {
 		return nil, fmt.Errorf("read line discounts of %s: %w", company, err)
 	}
-	out := make([]document.LineDiscount, 0, len(res.Hits.Hits))
-	for _, h := range res.Hits.Hits {
-		var d document.LineDiscountAgreement
-		if err := json.Unmarshal(h.Source, &d); err != nil {
-			return nil, fmt.Errorf("read line discounts of %s: %w", company, err)
-		}
-		out = append(out, d.LineDiscount)
-	}
-	return out, nil
+	return res.lines(), nil
 }

@@ -110,9 +110,20 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := s.searchBody(p)
+	// One request: the products, and the line discounts for item groups and all items the shopper
+	// can get (the prices of the page's hits join them).
 	var res esSearch
-	if err := s.search(ctx, s.products, body, &res); err != nil {
+	var discounts discountHits
+	var currencies []string
+	if p.shopper.Currency != "" {
+		currencies = []string{p.shopper.Currency}
+	}
+	reqs := []searchReq{{s.products, s.searchBody(p), &res}}
+	dq := discountQuery(p.company, p.cd, p.shopper, currencies, nil)
+	if dq != nil {
+		reqs = append(reqs, searchReq{s.lineDiscounts, dq, &discounts})
+	}
+	if err := s.msearch(ctx, reqs); err != nil {
 		return err
 	}
 	out := SearchResult{Total: res.Hits.Total.Value, Page: p.page, PerPage: p.size, Language: p.lang, Currency: p.shopper.Currency, Hits: []Hit{}}
@@ -122,10 +133,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Prices for this page's hits only: their own lines, the line discounts of their item groups
 	// and of all items, and the company's activation.
-	qt, err := s.quoter(ctx, p.company, p.shopper, items)
-	if err != nil {
-		return err
-	}
+	qt := Quoter{Shopper: p.shopper, Activation: p.cd.activation, Discounts: discounts.lines()}
 	pq := PriceQuery{Quantity: "1", Date: s.today()}
 	for _, it := range items {
 		out.Hits = append(out.Hits, hitOf(it, p.lang, qt.Quote(it, pq)))
@@ -266,7 +274,7 @@ func fromPriceGroups(g string) []string {
 
 // fromPriceIn matches the products whose "from" price for a shopper with price group g is within
 // [lo, hi) (either open when nil): the group's own entry where the product has one, else
-// everybody's.
+// everybody's (the plain field from_price).
 func fromPriceIn(g string, lo, hi *float64) map[string]any {
 	rg := map[string]any{}
 	if lo != nil {
@@ -275,17 +283,17 @@ func fromPriceIn(g string, lo, hi *float64) map[string]any {
 	if hi != nil {
 		rg["lt"] = *hi
 	}
-	entry := func(group string, filter ...any) map[string]any {
-		return map[string]any{"nested": map[string]any{"path": "from_prices", "query": map[string]any{"bool": map[string]any{
-			"filter": append([]any{term("from_prices.group", group)}, filter...)}}}}
-	}
-	in := map[string]any{"range": map[string]any{"from_prices.price": rg}}
+	everybody := map[string]any{"range": map[string]any{"from_price": rg}}
 	if g == "" {
-		return entry("", in)
+		return everybody
+	}
+	own := func(filter ...any) map[string]any {
+		return map[string]any{"nested": map[string]any{"path": "from_prices", "query": map[string]any{"bool": map[string]any{
+			"filter": append([]any{term("from_prices.group", g)}, filter...)}}}}
 	}
 	return map[string]any{"bool": map[string]any{"should": []any{
-		entry(g, in),
-		map[string]any{"bool": map[string]any{"filter": []any{entry("", in)}, "must_not": []any{entry(g)}}},
+		own(map[string]any{"range": map[string]any{"from_prices.price": rg}}),
+		map[string]any{"bool": map[string]any{"filter": []any{everybody}, "must_not": []any{own()}}},
 	}, "minimum_should_match": 1}}
 }
 
@@ -357,28 +365,22 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 		sort = []any{map[string]any{"name." + p.lang + ".raw": "asc"}}
 	case "price", "price_desc":
 		// The shopper's "from" price: the lowest of everybody's and their group's entry, which is
-		// their group's where it has one (document.FromPrice).
+		// their group's where it has one (document.FromPrice); everybody's is a plain field too.
 		order := map[string]string{"price": "asc", "price_desc": "desc"}[p.sort]
-		sort = []any{map[string]any{"from_prices.price": map[string]any{"order": order, "mode": "min", "missing": "_last",
-			"nested": map[string]any{"path": "from_prices", "filter": terms("from_prices.group", fromPriceGroups(p.shopper.PriceGroup))}}}}
+		sort = []any{map[string]any{"from_price": map[string]any{"order": order, "missing": "_last"}}}
+		if g := p.shopper.PriceGroup; g != "" {
+			sort = []any{map[string]any{"from_prices.price": map[string]any{"order": order, "mode": "min", "missing": "_last",
+				"nested": map[string]any{"path": "from_prices", "filter": terms("from_prices.group", fromPriceGroups(g))}}}}
+		}
 	default:
 		sort = []any{map[string]any{"_score": "desc"}}
 	}
 	sort = append(sort, map[string]any{"id": "asc"}) // the tie-breaker that makes search_after exact
 
-	var ranges []any
-	for _, r := range priceRanges() {
-		lo, hi := r.From, r.To
-		if r.To == 0 {
-			ranges = append(ranges, fromPriceIn(p.shopper.PriceGroup, &lo, nil))
-		} else {
-			ranges = append(ranges, fromPriceIn(p.shopper.PriceGroup, &lo, &hi))
-		}
-	}
 	aggs := map[string]any{
 		"price": map[string]any{
 			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters("price")}},
-			"aggs":   map[string]any{"ranges": map[string]any{"filters": map[string]any{"filters": ranges}}},
+			"aggs":   priceFacet(p.shopper.PriceGroup),
 		},
 	}
 	if len(p.cd.visible) > 0 {
@@ -410,6 +412,33 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 		body["from"] = (p.page - 1) * p.size
 	}
 	return body
+}
+
+// priceFacet counts the products in each price range by the "from" price of a shopper with price
+// group g: "everybody" counts everybody's (the plain field from_price) of the products without an
+// entry of g (all products when g is ""), "own" the entries of g. A product has at most one entry
+// per group, so entries count products, and the two add up per range.
+func priceFacet(g string) map[string]any {
+	var ranges []any
+	for _, r := range priceRanges() {
+		x := map[string]any{"key": r.Key, "from": r.From}
+		if r.To != 0 {
+			x["to"] = r.To
+		}
+		ranges = append(ranges, x)
+	}
+	rangesOf := func(field string) map[string]any {
+		return map[string]any{"ranges": map[string]any{"range": map[string]any{"field": field, "keyed": false, "ranges": ranges}}}
+	}
+	if g == "" {
+		return map[string]any{"everybody": map[string]any{"filter": map[string]any{"match_all": map[string]any{}}, "aggs": rangesOf("from_price")}}
+	}
+	hasOwn := map[string]any{"nested": map[string]any{"path": "from_prices", "query": term("from_prices.group", g)}}
+	return map[string]any{
+		"everybody": map[string]any{"filter": map[string]any{"bool": map[string]any{"must_not": []any{hasOwn}}}, "aggs": rangesOf("from_price")},
+		"own": map[string]any{"nested": map[string]any{"path": "from_prices"}, "aggs": map[string]any{"group": map[string]any{
+			"filter": term("from_prices.group", g), "aggs": rangesOf("from_prices.price")}}},
+	}
 }
 
 // hitSource are the source fields a result card needs: its texts in the shopper's language, its
@@ -509,22 +538,33 @@ func facetsOf(aggs map[string]json.RawMessage, p searchParams) []Facet {
 		}
 		out = append(out, f)
 	}
-	var pr struct {
+	type ranges struct {
 		Ranges struct {
 			Buckets []struct {
 				DocCount int64 `json:"doc_count"`
 			} `json:"buckets"`
 		} `json:"ranges"`
 	}
+	var pr struct {
+		Everybody ranges `json:"everybody"`
+		Own       struct {
+			Group ranges `json:"group"`
+		} `json:"own"`
+	}
 	if json.Unmarshal(aggs["price"], &pr) == nil {
 		f := Facet{Name: "price", Values: []FacetValue{}}
+		everybody, own := pr.Everybody.Ranges.Buckets, pr.Own.Group.Ranges.Buckets
 		for i, r := range priceRanges() {
-			if i >= len(pr.Ranges.Buckets) {
-				break
+			var n int64
+			if i < len(everybody) {
+				n += everybody[i].DocCount
+			}
+			if i < len(own) {
+				n += own[i].DocCount
 			}
 			sel := p.priceMin != nil && *p.priceMin == r.From &&
 				(r.To == 0 && p.priceMax == nil || r.To != 0 && p.priceMax != nil && *p.priceMax == r.To)
-			f.Values = append(f.Values, FacetValue{Value: r.Key, Label: r.Key, Count: pr.Ranges.Buckets[i].DocCount, Selected: sel})
+			f.Values = append(f.Values, FacetValue{Value: r.Key, Label: r.Key, Count: n, Selected: sel})
 		}
 		out = append(out, f)
 	}
