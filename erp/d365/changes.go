@@ -115,6 +115,13 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 			}
 		}
 		for _, ch := range children {
+			if ch.Moves && ch.Indexed != "" && len(key) == 1 {
+				// The documents that hold the row, whatever it is now: it may have moved to
+				// another root, or out of this child (a line discount for one item changed to
+				// one for an item group).
+				hk := [2]string{co, ch.Indexed}
+				held[hk] = append(held[hk], values[0])
+			}
 			if ch.When != nil && !ch.When.Match(rw.text(ch.When.Field)) {
 				continue
 			}
@@ -132,10 +139,6 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 					}
 					through[ch][co] = append(through[ch][co], v)
 				}
-			}
-			if ch.Moves && ch.Indexed != "" && len(key) == 1 {
-				hk := [2]string{co, ch.Indexed}
-				held[hk] = append(held[hk], values[0])
 			}
 		}
 	}

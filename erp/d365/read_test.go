@@ -478,6 +478,21 @@ func editEveryKind(t *testing.T, s *sim) edits {
 			break
 		}
 	}
+	// A line discount for one demf item that becomes one for an item group: the item loses it
+	// (an add-on bumps the item and the group's products).
+	for _, r := range discounts {
+		if sv(r, "dataAreaId") == "demf" && sv(r, "ItemCode") == "Table" && !used[ck(r, "ItemNumber")] {
+			used[ck(r, "ItemNumber")], wantProducts[ck(r, "ItemNumber")] = true, true
+			update(store.SalesLineDiscountAgreements, r, store.Record{"ItemCode": "GroupId", "ItemNumber": "", "LineDiscountProductGroupCode": "FURN"})
+			ed.lineDiscounts[recKey(r)] = true
+			for _, p := range s.rows(t, store.ReleasedProducts) {
+				if sv(p, "dataAreaId") == "demf" && sv(p, "SalesLineDiscountProductGroupCode") == "FURN" {
+					ed.bumpedOnly[ck(p, "ItemNumber")] = true
+				}
+			}
+			break
+		}
+	}
 	if ed.movedDiscount.key == "" || len(ed.lineDiscounts) == 0 {
 		t.Fatal("the catalog lacks a line discount for an item group in usmf or for all items in gbsi")
 	}
