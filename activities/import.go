@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -384,38 +385,52 @@ func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest
 	}
 	switch e {
 	case erp.Products:
-		return convert(a.Source.Products(ctx, req))(func(r erp.Product) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.ItemNumber), document.Version(r.Modified), document.FromProduct(r, opts))
+		return convert(a.Source.Products(ctx, req))(e, func(r erp.Product) (erp.Cursor, search.Op, error) {
+			d, err := document.FromProduct(r, opts)
+			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.ItemNumber},
+				search.IndexOp(document.ID(r.Company, r.ItemNumber), document.Version(r.Modified), d), err
 		})
 	case erp.Customers:
-		return convert(a.Source.Customers(ctx, req))(func(r erp.Customer) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.Account), document.Version(r.Modified), document.FromCustomer(r))
+		return convert(a.Source.Customers(ctx, req))(e, func(r erp.Customer) (erp.Cursor, search.Op, error) {
+			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.Account},
+				search.IndexOp(document.ID(r.Company, r.Account), document.Version(r.Modified), document.FromCustomer(r)), nil
 		})
 	case erp.Contacts:
-		return convert(a.Source.Contacts(ctx, req))(func(r erp.Contact) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.ID), document.Version(r.Modified), document.FromContact(r))
+		return convert(a.Source.Contacts(ctx, req))(e, func(r erp.Contact) (erp.Cursor, search.Op, error) {
+			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.ID},
+				search.IndexOp(document.ID(r.Company, r.ID), document.Version(r.Modified), document.FromContact(r)), nil
 		})
 	case erp.SalesReps:
-		return convert(a.Source.SalesReps(ctx, req))(func(r erp.SalesRep) search.Op {
-			return search.IndexOp(document.ID(r.Company, r.PersonnelNumber), document.Version(r.Modified), document.FromSalesRep(r))
+		return convert(a.Source.SalesReps(ctx, req))(e, func(r erp.SalesRep) (erp.Cursor, search.Op, error) {
+			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.PersonnelNumber},
+				search.IndexOp(document.ID(r.Company, r.PersonnelNumber), document.Version(r.Modified), document.FromSalesRep(r)), nil
 		})
 	}
 	return page{}, invalid("read", "unknown entity %q", e)
 }
 
-// convert turns an ERP page of T into a page of index operations made by op.
-func convert[T any](p erp.Page[T], err error) func(op func(T) search.Op) (page, error) {
-	return func(op func(T) search.Op) (page, error) {
+// convert turns an ERP page of T into a page of index operations made by op. A record whose
+// document cannot be built or encoded (a number without a finite double, text JSON cannot
+// carry) is rejected with the reason and the record, as the ERP side rejects a record it cannot
+// read: it is dead-lettered and the rest of the page goes on.
+func convert[T any](p erp.Page[T], err error) func(e erp.Entity, op func(T) (erp.Cursor, search.Op, error)) (page, error) {
+	return func(e erp.Entity, op func(T) (erp.Cursor, search.Op, error)) (page, error) {
 		if err != nil {
 			return page{}, err
 		}
 		out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done,
 			ops: make([]search.Op, 0, len(p.Records))}
 		for _, r := range p.Records {
-			// Encoded here, in the reader, so that the writer only sends (see prefetch).
-			o, err := op(r).Encode()
+			at, o, err := op(r)
+			if err == nil {
+				// Encoded here, in the reader, so that the writer only sends (see prefetch).
+				o, err = o.Encode()
+			}
 			if err != nil {
-				return page{}, invalid("encode", "%v", err)
+				raw, _ := json.Marshal(r)
+				out.rejected = append(out.rejected, erp.Rejection{Entity: e, Company: at.Company, Key: at.Key,
+					Reason: "cannot index: " + err.Error(), Raw: raw})
+				continue
 			}
 			out.ops = append(out.ops, o)
 		}

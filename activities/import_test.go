@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ type fakeSource struct {
 	n     int
 	reads int
 	fail  error
+	// edit, when set, changes product i before it is served.
+	edit func(i int, p *erp.Product)
 }
 
 func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[erp.Product], error) {
@@ -32,6 +35,9 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 	var p erp.Page[erp.Product]
 	for i := 0; i < f.n && len(p.Records) < r.PageSize; i++ {
 		rec := erp.Product{Company: "usmf", ItemNumber: fmt.Sprintf("%04d", i), Modified: t0.Add(time.Duration(i) * time.Microsecond)}
+		if f.edit != nil {
+			f.edit(i, &rec)
+		}
 		c := erp.Cursor{Modified: rec.Modified, Company: rec.Company, Key: rec.ItemNumber}
 		if !r.After.Less(c) {
 			continue
@@ -54,6 +60,8 @@ type fakeIndex struct {
 	written map[string][]string
 	state   map[erp.Entity]search.State
 	swapped string
+	// rejected are the dead-lettered rejections.
+	rejected []erp.Rejection
 }
 
 func newFakeIndex() *fakeIndex {
@@ -84,7 +92,12 @@ func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (se
 	}
 	return c, nil
 }
-func (f *fakeIndex) DeadLetterRejections(context.Context, []erp.Rejection) error { return nil }
+func (f *fakeIndex) DeadLetterRejections(_ context.Context, rs []erp.Rejection) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejected = append(f.rejected, rs...)
+	return nil
+}
 func (f *fakeIndex) LoadState(_ context.Context, e erp.Entity) (search.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -248,5 +261,35 @@ func TestAbandonStopsTheDualWrite(t *testing.T) {
 	}
 	if len(ix.written["erpsync-products-gen2"]) != 0 {
 		t.Fatalf("an abandoned generation still got %d writes", len(ix.written["erpsync-products-gen2"]))
+	}
+}
+
+// TestARecordWithoutADocumentIsDeadLettered: a product whose price has no finite double (the
+// ERP accepted a SalesPrice of 1e100000) is dead-lettered with the reason and the record; the
+// rest of its page is indexed and the chunk goes on. It used to fail the chunk as invalid, and
+// every later run stopped at the same cursor.
+func TestARecordWithoutADocumentIsDeadLettered(t *testing.T) {
+	huge := erp.Decimal("1" + strings.Repeat("0", 100000))
+	src := &fakeSource{n: 25, edit: func(i int, p *erp.Product) {
+		if i == 12 {
+			p.SalesPrice = huge
+		}
+	}}
+	ix := newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Done || res.Counts.Read != 25 || res.Counts.Indexed != 24 || res.Counts.Rejected != 1 || res.Counts.DeadLettered != 1 {
+		t.Fatalf("result %+v: want 25 read, 24 indexed, 1 rejected and dead-lettered", res)
+	}
+	if len(ix.written["erpsync-products"]) != 24 || len(ix.rejected) != 1 {
+		t.Fatalf("%d written, dead letters %v", len(ix.written["erpsync-products"]), ix.rejected)
+	}
+	r := ix.rejected[0]
+	if r.Entity != erp.Products || r.Company != "usmf" || r.Key != "0012" || !strings.Contains(r.Reason, "SalesPrice") ||
+		!strings.Contains(r.Reason, "beyond the range of a double") || !strings.Contains(string(r.Raw), `"sales_price":"1000000000`) {
+		t.Fatalf("dead letter %+v (raw %d bytes), want usmf/0012 with the reason and the record", r.Reason, len(r.Raw))
 	}
 }

@@ -280,7 +280,11 @@ func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 		for _, pr := range p.Records {
 			items = append(items, itemKey{pr.Company, pr.ItemNumber})
 			if len(docs) < maxDocs {
-				body, err := json.Marshal(document.FromProduct(pr, opts))
+				d, err := document.FromProduct(pr, opts)
+				if err != nil {
+					s.b.Fatal(err)
+				}
+				body, err := json.Marshal(d)
 				if err != nil {
 					s.b.Fatal(err)
 				}

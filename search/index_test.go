@@ -196,8 +196,11 @@ func TestMappingAnalyzers(t *testing.T) {
 
 func product(id string, modified time.Time, name string) search.Op {
 	company, key, _ := strings.Cut(id, ":")
-	d := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
+	d, err := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
 		Categories: []erp.ProductCategory{{ID: "C", Visible: true}}}, document.Options{})
+	if err != nil {
+		panic(err) // the record has no number
+	}
 	return search.IndexOp(d.ID, document.Version(modified), d)
 }
 
