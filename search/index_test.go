@@ -618,3 +618,34 @@ func TestWriteToMissingAlias(t *testing.T) {
 		t.Errorf("generations appeared: %v", gens)
 	}
 }
+
+// TestWriteBlockIsARefusal: with a write block on the index (what an operator or a full disk
+// sets), a write fails as Refused and nothing is dead-lettered; once the block is lifted the
+// same write goes through.
+func TestWriteBlockIsARefusal(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	block := func(on bool) {
+		t.Helper()
+		res, err := esapi.IndicesPutSettingsRequest{Index: []string{alias},
+			Body: strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%v}`, on))}.Do(ctx(t), es)
+		if err != nil || res.IsError() {
+			t.Fatalf("set index.blocks.write=%v: %v %v", on, res, err)
+		}
+		res.Body.Close()
+	}
+	block(true)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")})
+	if failure.KindOf(err) != failure.Refused || !strings.Contains(err.Error(), "cluster_block_exception") {
+		t.Fatalf("write to a blocked index: counts %+v, error %v; want a refused error naming the block", c, err)
+	}
+	if dls, err := x.DeadLetters(ctx(t), 10); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters %+v %v, want none", dls, err)
+	}
+	block(false)
+	if c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")}); err != nil || c.Indexed != 2 {
+		t.Fatalf("after the block is lifted: %+v %v", c, err)
+	}
+}
