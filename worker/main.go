@@ -45,6 +45,8 @@ Configuration comes from the environment (flags override):
   ERP_URL                 OData service root of the ERP, e.g. http://127.0.0.1:8088 (required)
   ERP_CLIENT_ID, ERP_CLIENT_SECRET, ERP_TOKEN_URL, ERP_SCOPE, ERP_COMPANIES, ERP_PAGE_SIZE
                           OAuth2 client credentials and reading options of the ERP
+  ERP_MAX_BODY_BYTES      the largest ERP answer read (default 64 MiB); a larger one fails
+                          as invalid and the import reads smaller pages
   ERPSYNC_SAFETY_LAG      a run reads up to its start minus this (default 30s)
   ERPSYNC_OVERLAP         an update run re-reads this much before the watermark (default 5m)
   ERPSYNC_PAGE_SIZE       ERP roots per page (default 1000)

@@ -129,6 +129,7 @@ func TestConfig(t *testing.T) {
 	t.Setenv("ERP_CLIENT_SECRET", "s")
 	t.Setenv("ERP_COMPANIES", " USMF, demf ,")
 	t.Setenv("ERP_PAGE_SIZE", "250")
+	t.Setenv("ERP_MAX_BODY_BYTES", "1048576")
 	cfg := ConfigFromEnv()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -138,12 +139,20 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.cfg.TokenURL != "http://127.0.0.1:8088/oauth2/token" || c.cfg.PageSize != 250 || c.companyFilter != "dataAreaId in ('usmf','demf')" ||
-		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" {
+		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" ||
+		c.cfg.MaxBodyBytes != 1<<20 || c.cfg.MaxPagesPerFetch != DefaultMaxPages {
 		t.Errorf("config from env: %+v, filter %q", c.cfg, c.companyFilter)
 	}
 	t.Setenv("ERP_PAGE_SIZE", "many")
 	if err := ConfigFromEnv().Validate(); err == nil {
 		t.Error("a bad page size must not validate")
+	}
+	t.Setenv("ERP_PAGE_SIZE", "")
+	for _, bad := range []string{"lots", "-1", "100"} {
+		t.Setenv("ERP_MAX_BODY_BYTES", bad)
+		if err := ConfigFromEnv().Validate(); err == nil || !strings.Contains(err.Error(), "max body bytes") {
+			t.Errorf("ERP_MAX_BODY_BYTES=%s: %v, want a problem", bad, err)
+		}
 	}
 }
 
