@@ -466,6 +466,22 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 		}
 		res.Counts.Pages++
 		res.Counts.Requests += p.Requests
+		// Log rows the source could not read (a RecordKey that names no key): their record may
+		// still be in the index, so someone has to look; they are dead-lettered and counted by
+		// each import they may belong to (unreadable entity: every import; one dead letter).
+		var rejected []erp.Rejection
+		for _, r := range p.Rejected {
+			if wanted[r.Entity] || !r.Entity.Valid() {
+				rejected = append(rejected, r)
+			}
+		}
+		if len(rejected) > 0 {
+			if err := a.Index.DeadLetterRejections(ctx, rejected); err != nil {
+				return res, fmt.Errorf("dead-letter rejected deletions: %w", err)
+			}
+			res.Counts.Rejected += len(rejected)
+			res.Counts.DeadLettered += len(rejected)
+		}
 		byEntity := map[erp.Entity][]search.Op{}
 		for _, d := range p.Records {
 			if wanted[d.Entity] {

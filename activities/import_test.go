@@ -293,3 +293,40 @@ func TestARecordWithoutADocumentIsDeadLettered(t *testing.T) {
 		t.Fatalf("dead letter %+v (raw %d bytes), want usmf/0012 with the reason and the record", r.Reason, len(r.Raw))
 	}
 }
+
+// logSource serves one page of the deletion log: a deletion of a product, and a log row the
+// source rejected (its RecordKey names no key).
+type logSource struct{ fakeSource }
+
+func (*logSource) Deletions(_ context.Context, r erp.ReadRequest) (erp.Page[erp.Deletion], error) {
+	return erp.Page[erp.Deletion]{
+		Records:  []erp.Deletion{{Entity: erp.Products, Company: "usmf", Key: "0001", At: t0}},
+		Rejected: []erp.Rejection{{Entity: erp.Products, Company: "usmf", Key: "ItemNumber='1',LanguageId='de'", Reason: "deletion log row RecId 7: RecordKey: does not name one key field", Raw: []byte(`{"RecId":7}`)}},
+		Next:     erp.Cursor{Modified: t0, Key: "00000000000000000007"}, Done: true, Requests: 1,
+	}, nil
+}
+
+// TestRejectedDeletionRowsAreDeadLettered: a deletion-log row the connector cannot read is
+// dead-lettered and counted (its record may still be searchable, so someone has to look); it
+// was dropped silently while the cursor moved past it.
+func TestRejectedDeletionRowsAreDeadLettered(t *testing.T) {
+	ix := newFakeIndex()
+	a := &Import{Source: &logSource{}, Index: ix}
+	res, err := a.ApplyDeletions(context.Background(), DeletionsInput{Entities: []erp.Entity{erp.Products}, Until: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Deleted != 1 || res.Counts.Rejected != 1 || res.Counts.DeadLettered != 1 {
+		t.Fatalf("counts %+v: want 1 deleted, 1 rejected and dead-lettered", res.Counts)
+	}
+	if len(ix.rejected) != 1 || !strings.Contains(ix.rejected[0].Reason, "RecId 7") {
+		t.Fatalf("dead letters %+v", ix.rejected)
+	}
+	// The customers' import reads the same log: a product's row is not its dead letter.
+	ix2 := newFakeIndex()
+	a = &Import{Source: &logSource{}, Index: ix2}
+	res, err = a.ApplyDeletions(context.Background(), DeletionsInput{Entities: []erp.Entity{erp.Customers}, Until: t0.Add(time.Hour)})
+	if err != nil || res.Counts.Rejected != 0 || len(ix2.rejected) != 0 {
+		t.Fatalf("customers: %+v %v, dead letters %+v", res.Counts, err, ix2.rejected)
+	}
+}
