@@ -222,7 +222,8 @@ type chunkHeartbeat struct {
 }
 
 // SyncChunk reads up to ChunkPages pages (or ChunkDuration) of changed roots after in.After,
-// writes their documents and heartbeats the cursor after each page Elasticsearch acknowledged.
+// writes their documents and heartbeats the cursor of the last page Elasticsearch acknowledged,
+// after each page and on a ticker in between (see heartbeat).
 // The next page is fetched while the current one is written. A retried attempt resumes from
 // the last heartbeated cursor, so at most the pages since that heartbeat are written twice.
 func (a *Import) SyncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
@@ -266,6 +267,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	if err != nil {
 		return res, err
 	}
+	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+	defer hb.stop()
 
 	ctx, cancel := context.WithCancel(ctx)
 	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
@@ -291,9 +294,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		res.Next, res.Done = p.page.next, p.page.done
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		}
+		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		if res.Done || a.now().After(deadline) {
 			break
 		}
@@ -459,6 +460,8 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 	for _, e := range in.Entities {
 		wanted[e] = true
 	}
+	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+	defer hb.stop()
 	for {
 		p, err := a.Source.Deletions(ctx, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
 		if err != nil {
@@ -509,9 +512,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 			}
 		}
 		res.Next = p.Next
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		}
+		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		if p.Done {
 			return res, nil
 		}
