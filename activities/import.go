@@ -270,28 +270,66 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 	defer hb.stop()
 
-	ctx, cancel := context.WithCancel(ctx)
-	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
-	defer func() {
-		// Stop the read ahead and wait for it: no ERP request outlives the activity.
-		cancel()
-		for range pages {
-		}
-	}()
+	// Pages are read one ahead of the writer, at the size sz says when each read begins. A page
+	// that fails as a whole (see readFault, writeFault) is read again at half the size, down to
+	// one root, which is then stepped past (stepPast); the size stays small until the reads
+	// are past the roots where the failure lies (window), then it is the full size again.
+	var sz pageSize
+	sz.set(s.PageSize)
+	window := 0
+	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+	// Stop the read ahead and wait for it: no ERP request outlives the activity.
+	defer func() { pages.stop() }()
 	deadline := a.now().Add(maxDur)
-	for n := 0; n < maxPages; n++ {
-		p, ok := <-pages
+	for n := 0; n < maxPages; {
+		f, ok := pages.next()
 		if !ok {
 			return res, ctx.Err()
 		}
-		if p.err != nil {
-			return res, p.err
-		}
-		c, err := a.writePage(ctx, in.Entity, targets, p.page)
-		if err != nil {
+		err := f.err
+		var c Counts
+		if err == nil {
+			if c, err = a.writePage(ctx, in.Entity, targets, f.page); err != nil && !writeFault(err) {
+				return res, err
+			}
+		} else if !readFault(err) {
 			return res, err
 		}
-		res.Next, res.Done = p.page.next, p.page.done
+		if err != nil {
+			pages.stop()
+			if size := sz.get(); size > 1 {
+				window = size
+				sz.set(size / 2)
+				a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
+					zap.Int("page_size", size/2), zap.Error(err))
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+				continue
+			}
+			var failed *page
+			if f.err == nil {
+				failed = &f.page
+			}
+			step, err := a.stepPast(ctx, in.Entity, targets, res.Next, in.Until, err, failed)
+			if err != nil {
+				return res, err
+			}
+			c, f.page.next, f.page.done = step.counts, step.next, step.done
+			window = 0
+			sz.set(s.PageSize)
+			if !step.done {
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until}, &sz)
+			}
+		} else if window > 0 {
+			// A page inside the window read fine: the failure lies in the rest of it.
+			if window -= f.page.size; window <= 0 {
+				window = 0
+				sz.set(s.PageSize)
+			} else {
+				sz.set(min(sz.get(), window))
+			}
+		}
+		n++
+		res.Next, res.Done = f.page.next, f.page.done
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
 		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
@@ -349,37 +387,18 @@ type page struct {
 	requests int
 	next     erp.Cursor
 	done     bool
-}
-
-type fetched struct {
-	page page
-	err  error
-}
-
-// prefetch reads pages one ahead of the writer, in order, until the read is done, an error
-// occurs or ctx ends; it closes the channel then.
-func (a *Import) prefetch(ctx context.Context, e erp.Entity, req erp.ReadRequest) <-chan fetched {
-	out := make(chan fetched, 1)
-	go func() {
-		defer close(out)
-		for {
-			p, err := a.readPage(ctx, e, req)
-			select {
-			case out <- fetched{page: p, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || p.done {
-				return
-			}
-			req.After = p.next
-		}
-	}()
-	return out
+	// size is the page size it was read with.
+	size int
 }
 
 // readPage reads one page of e and builds its documents.
 func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
+	p, err := a.buildPage(ctx, e, req)
+	p.size = req.PageSize
+	return p, err
+}
+
+func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
 	opts, err := a.documentOptions(ctx)
 	if err != nil {
 		return page{}, err

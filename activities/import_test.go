@@ -25,6 +25,23 @@ type fakeSource struct {
 	fail  error
 	// edit, when set, changes product i before it is served.
 	edit func(i int, p *erp.Product)
+	// failPage, when set, fails a page that holds product i when it returns an error: a
+	// page the ERP always answers 500, or whose root cannot be read.
+	failPage func(i int) error
+	skips    int
+}
+
+// Skip steps past the first product after r.After (erp.Skipper).
+func (f *fakeSource) Skip(_ context.Context, _ erp.Entity, r erp.ReadRequest, reason string) (erp.Rejection, erp.Cursor, bool, bool, error) {
+	f.skips++
+	for i := 0; i < f.n; i++ {
+		c := erp.Cursor{Modified: t0.Add(time.Duration(i) * time.Microsecond), Company: "usmf", Key: fmt.Sprintf("%04d", i)}
+		if r.After.Less(c) {
+			return erp.Rejection{Entity: erp.Products, Company: c.Company, Key: c.Key, Reason: reason, Raw: []byte(`{"ItemNumber":"` + c.Key + `"}`)},
+				c, i == f.n-1, true, nil
+		}
+	}
+	return erp.Rejection{}, r.After, true, false, nil
 }
 
 func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[erp.Product], error) {
@@ -42,6 +59,11 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 		if !r.After.Less(c) {
 			continue
 		}
+		if f.failPage != nil {
+			if err := f.failPage(i); err != nil {
+				return erp.Page[erp.Product]{}, err
+			}
+		}
 		p.Records = append(p.Records, rec)
 		p.Next = c
 	}
@@ -55,6 +77,9 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 
 // fakeIndex records writes per target and keeps one state per entity.
 type fakeIndex struct {
+	// fail, when set, fails a write that holds document id when it returns an error.
+	fail func(id string) error
+
 	mu      sync.Mutex
 	bodies  map[string]any
 	written map[string][]string
@@ -81,6 +106,13 @@ func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (se
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var c search.Counts
+	for _, op := range ops {
+		if f.fail != nil {
+			if err := f.fail(op.ID); err != nil {
+				return c, err
+			}
+		}
+	}
 	for _, op := range ops {
 		f.written[target] = append(f.written[target], op.ID)
 		f.bodies[op.ID] = op.Body
@@ -328,5 +360,94 @@ func TestRejectedDeletionRowsAreDeadLettered(t *testing.T) {
 	res, err = a.ApplyDeletions(context.Background(), DeletionsInput{Entities: []erp.Entity{erp.Customers}, Until: t0.Add(time.Hour)})
 	if err != nil || res.Counts.Rejected != 0 || len(ix2.rejected) != 0 {
 		t.Fatalf("customers: %+v %v, dead letters %+v", res.Counts, err, ix2.rejected)
+	}
+}
+
+// TestAPageThatAlwaysFailsIsSplitDownToItsPoisonRoot: a page the ERP always answers 500 while
+// it holds product 37 (or a root it cannot read), and a page Elasticsearch refuses as a whole
+// while it holds document 61, are read again in halves down to the one root, which is
+// dead-lettered with the reason and stepped past; every other product is indexed once and the
+// chunk ends. The chunk used to fail at the same cursor on every retry.
+func TestAPageThatAlwaysFailsIsSplitDownToItsPoisonRoot(t *testing.T) {
+	for _, cause := range []error{
+		failure.E(failure.Unavailable, "read ReleasedProductsV2", errors.New("HTTP 500: InternalServerError")),
+		failure.E(failure.Invalid, "read ReleasedProductsV2 page", errors.New("root without a readable ModifiedDateTime")),
+	} {
+		src := &fakeSource{n: 100, failPage: func(i int) error {
+			if i == 37 {
+				return cause
+			}
+			return nil
+		}}
+		ix := newFakeIndex()
+		ix.fail = func(id string) error {
+			if id == "usmf:0061" {
+				return failure.E(failure.Invalid, "bulk write to erpsync-products", errors.New("flush: [413 Request Entity Too Large]"))
+			}
+			return nil
+		}
+		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 16}}
+		in := ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 100}
+		res, err := a.SyncChunk(context.Background(), in)
+		if err != nil {
+			t.Fatalf("%v: %v", cause, err)
+		}
+		written := ix.written["erpsync-products"]
+		if !res.Done || res.Counts.Read != 98 || res.Counts.Indexed != 98 || res.Counts.Rejected != 2 || res.Counts.DeadLettered != 2 || len(written) != 98 {
+			t.Fatalf("%v: result %+v, %d written; want 98 indexed once, 2 dead-lettered", cause, res, len(written))
+		}
+		seen := map[string]bool{}
+		for _, id := range written {
+			if seen[id] || id == "usmf:0037" || id == "usmf:0061" {
+				t.Fatalf("%s written twice or despite its failure", id)
+			}
+			seen[id] = true
+		}
+		if len(ix.rejected) != 2 || ix.rejected[0].Key != "0037" || !strings.Contains(ix.rejected[0].Reason, cause.Error()) ||
+			ix.rejected[1].Key != "0061" || !strings.Contains(ix.rejected[1].Reason, "413") || !strings.Contains(string(ix.rejected[1].Raw), `"item_number":"0061"`) {
+			t.Fatalf("dead letters %+v", ix.rejected)
+		}
+		t.Logf("%v: %d ERP reads for 100 products in pages of 16 (%d without failures)", cause, src.reads, 100/16+1)
+	}
+}
+
+// TestAFailureOfEveryRootIsNotSteppedPast: when every one-root page fails alike (a child
+// collection the ERP cannot serve at all), the failure is not about a root: the chunk fails
+// with it and nothing is dead-lettered.
+func TestAFailureOfEveryRootIsNotSteppedPast(t *testing.T) {
+	cause := failure.E(failure.Unavailable, "read ProductBarcodes", errors.New("HTTP 500"))
+	src := &fakeSource{n: 100, failPage: func(i int) error {
+		if i >= 20 {
+			return cause
+		}
+		return nil
+	}}
+	ix := newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 16}}
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 100})
+	if !errors.Is(err, cause) || isNonRetryable(err) {
+		t.Fatalf("error %v, want the cause, retryable", err)
+	}
+	if len(ix.rejected) != 0 || res.Counts.DeadLettered != 0 || res.Next.Key != "0019" {
+		t.Fatalf("result %+v, dead letters %+v: want none, the cursor after the last good product", res, ix.rejected)
+	}
+}
+
+// TestRefusalsAndOutagesAreNotSplit: a refusal of the index, a rate limit or a wrong
+// credential fails the chunk at once: no smaller pages, no dead letters, the cursor stays.
+func TestRefusalsAndOutagesAreNotSplit(t *testing.T) {
+	for _, cause := range []error{
+		failure.E(failure.Refused, "write erpsync-products", errors.New("cluster_block_exception")),
+		failure.E(failure.Unavailable, "bulk write to erpsync-products", errors.New("connection refused")),
+		&failure.Error{Kind: failure.RateLimited, Op: "write", RetryAfter: time.Second},
+	} {
+		src := &fakeSource{n: 100}
+		ix := newFakeIndex()
+		ix.fail = func(string) error { return cause }
+		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 16}}
+		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 100})
+		if !errors.Is(err, cause) || len(ix.rejected) != 0 || !res.Next.IsZero() || src.skips != 0 || src.reads > 3 {
+			t.Fatalf("%v: result %+v, error %v, %d dead letters, %d reads, %d skips", cause, res, err, len(ix.rejected), src.reads, src.skips)
+		}
 	}
 }
