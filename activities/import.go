@@ -576,7 +576,7 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 			}
 			st.Generation = in.Target
 		}
-		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
+		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
 			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
 			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
 	})

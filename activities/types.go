@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
@@ -35,6 +36,21 @@ type Counts struct {
 	DeadLettered int `json:"dead_lettered"`
 	Rejected     int `json:"rejected"`
 	Requests     int `json:"requests"`
+}
+
+// Outcome says whether every record read reached the index: "complete", or, when records
+// were dead-lettered (the ERP side could not read them, no document could hold them,
+// Elasticsearch refused them, or their page failed until they were stepped past), "partial: N
+// records dead-lettered". A partial run still moves the watermark; its dead letters name each
+// record and why (starter dead-letters), and the next run that reads a record tries it again.
+func (c Counts) Outcome() string {
+	if c.DeadLettered == 0 {
+		return "complete"
+	}
+	if c.DeadLettered == 1 {
+		return "partial: 1 record dead-lettered"
+	}
+	return fmt.Sprintf("partial: %d records dead-lettered", c.DeadLettered)
 }
 
 // Add returns c + d.

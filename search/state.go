@@ -43,7 +43,9 @@ type RunSummary struct {
 	// ID is the run's id (the workflow run id).
 	ID string `json:"id,omitempty"`
 	// Mode is "update" or "rebuild".
-	Mode         string    `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty"`
+	// Outcome is "complete", or "partial: N records dead-lettered" (activities.Counts.Outcome).
+	Outcome      string    `json:"outcome,omitempty"`
 	Started      time.Time `json:"started"`
 	Finished     time.Time `json:"finished"`
 	Read         int       `json:"read"`
