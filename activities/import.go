@@ -100,6 +100,9 @@ type Import struct {
 	Metrics Recorder
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
+	// Runs tells whether a rebuild named in the sync state is live (nil: Temporal, through the
+	// activity's client); tests set it.
+	Runs Runs
 
 	// companyLanguages caches what the ERP says when Settings.Document.CompanyLanguages is
 	// empty (read once per process).
@@ -182,11 +185,8 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		res.From = rewind(st.Watermark, s.Overlap)
 		res.DeletionsFrom = rewind(st.DeletionWatermark, s.Overlap)
 	case Rebuild:
-		gen, err := a.Index.CreateGeneration(ctx, in.Entity)
+		gen, err := a.beginRebuild(ctx, in.Entity, in.RunID)
 		if err != nil {
-			return BeginResult{}, fmt.Errorf("create %s generation: %w", in.Entity, err)
-		}
-		if _, err := a.updateState(ctx, in.Entity, func(st *search.State) { st.Rebuilding = gen }); err != nil {
 			return BeginResult{}, err
 		}
 		res.Target = gen
@@ -341,7 +341,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 }
 
 // targets are where an entity's writes go: the given target, and a generation a rebuild is
-// filling, so that changes an update run reads during a rebuild survive the swap.
+// filling, so that changes an update run reads during a rebuild survive the swap. A rebuild
+// that is no longer live is abandoned here (see rebuild.go).
 func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]string, error) {
 	if target != a.Index.Alias(e) {
 		return []string{target}, nil
@@ -350,10 +351,16 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("load state of %s: %w", e, err)
 	}
-	if st.Rebuilding != "" && st.Rebuilding != target {
-		return []string{target, st.Rebuilding}, nil
+	if st.Rebuilding == "" || st.Rebuilding == target {
+		return []string{target}, nil
 	}
-	return []string{target}, nil
+	if !a.rebuildLive(ctx, st) {
+		if err := a.abandon(ctx, e, st.Rebuilding, "its run "+st.RebuildRun+" is no longer running"); err != nil {
+			return nil, err
+		}
+		return []string{target}, nil
+	}
+	return []string{target, st.Rebuilding}, nil
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
@@ -364,19 +371,35 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		}
 		c.DeadLettered += len(p.rejected)
 	}
+	wc, err := a.write(ctx, e, targets, p.ops)
+	c.Indexed += wc.Indexed
+	c.Stale += wc.Stale
+	c.Deleted += wc.Deleted
+	c.DeadLettered += wc.DeadLettered
+	return c, err
+}
+
+// write writes ops to every target and returns the first target's counts (a generation a
+// rebuild fills is written too, but not counted twice). A generation that no longer exists is
+// abandoned and skipped: the rebuild cannot swap it in anyway.
+func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, ops []search.Op) (search.Counts, error) {
+	var counted search.Counts
 	for i, t := range targets {
-		wc, err := a.Index.Write(ctx, t, p.ops)
-		if err != nil {
-			return c, fmt.Errorf("write %s page to %s: %w", e, t, err)
+		wc, err := a.Index.Write(ctx, t, ops)
+		if i > 0 && failure.KindOf(err) == failure.NotFound {
+			if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
+				return counted, err
+			}
+			continue
 		}
-		if i == 0 { // the extra target of a running rebuild is not counted twice
-			c.Indexed += wc.Indexed
-			c.Stale += wc.Stale
-			c.Deleted += wc.Deleted
-			c.DeadLettered += wc.DeadLettered
+		if err != nil {
+			return counted, fmt.Errorf("write %s to %s: %w", e, t, err)
+		}
+		if i == 0 {
+			counted = wc
 		}
 	}
-	return c, nil
+	return counted, nil
 }
 
 // page is one ERP page turned into index operations.
@@ -519,16 +542,12 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 			if err != nil {
 				return res, err
 			}
-			for i, t := range targets {
-				wc, err := a.Index.Write(ctx, t, ops)
-				if err != nil {
-					return res, fmt.Errorf("delete %s from %s: %w", e, t, err)
-				}
-				if i == 0 {
-					res.Counts.Deleted += wc.Deleted
-					res.Counts.Stale += wc.Stale
-				}
+			wc, err := a.write(ctx, e, targets, ops)
+			if err != nil {
+				return res, fmt.Errorf("apply deletions: %w", err)
 			}
+			res.Counts.Deleted += wc.Deleted
+			res.Counts.Stale += wc.Stale
 		}
 		res.Next = p.Next
 		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
@@ -550,6 +569,16 @@ func (a *Import) Finish(ctx context.Context, in FinishInput) (FinishResult, erro
 func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, error) {
 	var res FinishResult
 	if in.Mode == Rebuild {
+		st, err := a.Index.LoadState(ctx, in.Entity)
+		if err != nil {
+			return res, fmt.Errorf("load state of %s: %w", in.Entity, err)
+		}
+		if st.Rebuilding != in.Target && st.Generation != in.Target {
+			// Another run found this rebuild not live, or its index gone, and stopped update
+			// runs writing to it: it misses their changes and must not be swapped in.
+			return res, failure.E(failure.Invalid, "finish rebuild", fmt.Errorf("generation %s was abandoned (the state names %q): not swapped in; run the rebuild again",
+				in.Target, st.Rebuilding))
+		}
 		if err := a.Index.FinishGeneration(ctx, in.Target); err != nil {
 			return res, fmt.Errorf("finish generation %s: %w", in.Target, err)
 		}
@@ -560,7 +589,7 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		res.Previous = prev
 	}
 	until := erp.Cursor{Modified: in.Until}
-	st, err := a.updateState(ctx, in.Entity, func(st *search.State) {
+	st, err := a.updateState(ctx, in.Entity, func(st *search.State) error {
 		if st.Watermark.Less(until) {
 			st.Watermark = until
 		}
@@ -572,13 +601,14 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 				st.DeletionWatermark = until
 			}
 			if st.Rebuilding == in.Target {
-				st.Rebuilding = ""
+				st.Rebuilding, st.RebuildRun = "", ""
 			}
 			st.Generation = in.Target
 		}
 		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
 			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
 			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -594,14 +624,17 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 }
 
 // updateState applies change to e's sync state and saves it, again from a fresh load when
-// another run saved in between (update and rebuild runs of one entity may finish together).
-func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*search.State)) (search.State, error) {
+// another run saved in between (update and rebuild runs of one entity may finish together). An
+// error of change is returned as it is, and nothing is saved.
+func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*search.State) error) (search.State, error) {
 	for attempt := 0; ; attempt++ {
 		st, err := a.Index.LoadState(ctx, e)
 		if err != nil {
 			return st, fmt.Errorf("load state of %s: %w", e, err)
 		}
-		change(&st)
+		if err := change(&st); err != nil {
+			return st, err
+		}
 		err = a.Index.SaveState(ctx, st)
 		if err == nil {
 			return st, nil
@@ -616,15 +649,7 @@ func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*sea
 // generation itself stays (Elasticsearch keeps it until the next rebuild's swap deletes older
 // generations), so nothing the live alias serves is touched.
 func (a *Import) Abandon(ctx context.Context, in AbandonInput) error {
-	_, err := a.updateState(ctx, in.Entity, func(st *search.State) {
-		if st.Rebuilding == in.Target {
-			st.Rebuilding = ""
-		}
-	})
-	if err == nil {
-		a.log(ctx).Warn("rebuild abandoned", zap.String("entity", string(in.Entity)), zap.String("generation", in.Target))
-	}
-	return temporalError(err)
+	return temporalError(a.abandon(ctx, in.Entity, in.Target, "the rebuild was cancelled or failed"))
 }
 
 func invalid(op, format string, args ...any) error {

@@ -79,6 +79,9 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 type fakeIndex struct {
 	// fail, when set, fails a write that holds document id when it returns an error.
 	fail func(id string) error
+	// missing are indexes that do not exist: writes to them fail as not found.
+	missing     map[string]bool
+	generations int
 
 	mu      sync.Mutex
 	bodies  map[string]any
@@ -95,7 +98,10 @@ func newFakeIndex() *fakeIndex {
 
 func (f *fakeIndex) Alias(e erp.Entity) string { return "erpsync-" + string(e) }
 func (f *fakeIndex) CreateGeneration(_ context.Context, e erp.Entity) (string, error) {
-	return "erpsync-" + string(e) + "-gen2", nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.generations++
+	return fmt.Sprintf("erpsync-%s-gen%d", e, f.generations+1), nil
 }
 func (f *fakeIndex) FinishGeneration(context.Context, string) error { return nil }
 func (f *fakeIndex) SwapAlias(_ context.Context, _ erp.Entity, index string) (string, error) {
@@ -106,6 +112,9 @@ func (f *fakeIndex) Write(_ context.Context, target string, ops []search.Op) (se
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var c search.Counts
+	if f.missing[target] {
+		return c, failure.E(failure.NotFound, "write "+target, errors.New("index_not_found_exception"))
+	}
 	for _, op := range ops {
 		if f.fail != nil {
 			if err := f.fail(op.ID); err != nil {
@@ -448,6 +457,76 @@ func TestRefusalsAndOutagesAreNotSplit(t *testing.T) {
 		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 100})
 		if !errors.Is(err, cause) || len(ix.rejected) != 0 || !res.Next.IsZero() || src.skips != 0 || src.reads > 3 {
 			t.Fatalf("%v: result %+v, error %v, %d dead letters, %d reads, %d skips", cause, res, err, len(ix.rejected), src.reads, src.skips)
+		}
+	}
+}
+
+// fakeRuns answers Live from a set of live run ids.
+type fakeRuns map[string]bool
+
+func (f fakeRuns) Live(_ context.Context, id string) (bool, error) { return f[id], nil }
+
+// TestARebuildDoesNotBeginWhileAnotherIsLive: a second rebuild of an entity refuses to begin
+// while the first is live, leaving its state and generation alone; once the first is no longer
+// running, the next rebuild abandons its generation and begins. A retried begin keeps its own
+// generation. Two rebuilds used to overwrite each other's Rebuilding.
+func TestARebuildDoesNotBeginWhileAnotherIsLive(t *testing.T) {
+	ix := newFakeIndex()
+	runs := fakeRuns{"rebuild-1/r1": true}
+	a := &Import{Source: &fakeSource{}, Index: ix, Runs: runs}
+	ctx := context.Background()
+	first, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "rebuild-1/r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "rebuild-1/r1"}); err != nil || again.Target != first.Target {
+		t.Fatalf("a retried begin: %+v %v, want the same generation %s", again, err, first.Target)
+	}
+	_, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "rebuild-2/r2"})
+	if err == nil || !isNonRetryable(err) || !strings.Contains(err.Error(), "rebuild-1/r1") {
+		t.Fatalf("a second rebuild while the first is live: %v, want a refusal naming the first", err)
+	}
+	if st := ix.state[erp.Products]; st.Rebuilding != first.Target || st.RebuildRun != "rebuild-1/r1" {
+		t.Fatalf("the refused rebuild changed the state: %+v", st)
+	}
+	runs["rebuild-1/r1"] = false // terminated
+	second, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "rebuild-2/r2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.state[erp.Products]; st.Rebuilding != second.Target || st.RebuildRun != "rebuild-2/r2" {
+		t.Fatalf("state %+v, want the second rebuild's", st)
+	}
+	// The first, had it gone on, may not swap in what it filled.
+	_, err = a.Finish(ctx, FinishInput{Entity: erp.Products, Mode: Rebuild, Target: first.Target, Until: t0})
+	if err == nil || !isNonRetryable(err) || ix.swapped != "" {
+		t.Fatalf("finishing an abandoned rebuild: %v, swapped %q; want a refusal", err, ix.swapped)
+	}
+}
+
+// TestUpdatesAbandonARebuildThatEnded: an update run that finds the rebuild named in the state
+// no longer running (terminated) abandons its generation and writes only to the alias; one
+// that finds the generation gone ignores and abandons it. A terminated rebuild used to keep
+// update runs double-writing, and once its index was deleted every update failed.
+func TestUpdatesAbandonARebuildThatEnded(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		live    bool
+		missing bool
+	}{{"terminated rebuild", false, false}, {"deleted generation", true, true}} {
+		ix := newFakeIndex()
+		ix.state[erp.Products] = search.State{Rebuilding: "erpsync-products-gen2", RebuildRun: "rebuild-1/r1"}
+		if c.missing {
+			ix.fail = nil
+			ix.missing = map[string]bool{"erpsync-products-gen2": true}
+		}
+		a := &Import{Source: &fakeSource{n: 5}, Index: ix, Runs: fakeRuns{"rebuild-1/r1": c.live}, Settings: Settings{PageSize: 10}}
+		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products"})
+		if err != nil || res.Counts.Indexed != 5 {
+			t.Fatalf("%s: %+v %v", c.name, res, err)
+		}
+		if st := ix.state[erp.Products]; st.Rebuilding != "" || st.RebuildRun != "" || len(ix.written["erpsync-products-gen2"]) != 0 {
+			t.Fatalf("%s: state %+v, %d writes to the generation; want it abandoned", c.name, st, len(ix.written["erpsync-products-gen2"]))
 		}
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/workflows"
@@ -85,5 +88,102 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 	if res := s.run(workflows.ProductImportName, activities.Update); res.Outcome != "complete" || res.Entities[0].Counts.Indexed != 1 {
 		t.Fatalf("after the fix: %+v", res)
 	}
+	s.checkProducts()
+}
+
+// pausedRebuild starts a rebuild, lets it write a page and pauses it: a live rebuild whose
+// generation the state names.
+func (s *stack) pausedRebuild() client.WorkflowRun {
+	s.t.Helper()
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	for deadline := time.Now().Add(time.Minute); s.progress(run.GetID()).Totals.Pages < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatal("the rebuild wrote no page within a minute")
+		}
+	}
+	if err := s.temporal.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalPause, nil); err != nil {
+		s.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); s.progress(run.GetID()).Phase != "paused"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatal("the rebuild did not pause within a minute")
+		}
+	}
+	s.t.Cleanup(func() { _ = s.temporal.TerminateWorkflow(context.Background(), run.GetID(), "", "test ends") })
+	return run
+}
+
+// TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned: a second rebuild refuses to begin while the
+// first is live (paused); once the first is terminated, the next update run abandons its
+// generation (it writes only to the alias again); an update run ignores a rebuilding generation
+// whose index was deleted; and a new rebuild then begins and swaps in. A terminated rebuild
+// used to keep update runs double-writing forever, a deleted generation failed every update,
+// and two rebuilds overwrote each other's state.
+func TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(33)
+	cat.Products = 120
+	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 10, ChunkPages: 1, SafetyLag: time.Second})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+	ctx := context.Background()
+
+	first := s.pausedRebuild()
+	st, err := s.index.LoadState(ctx, erp.Products)
+	if err != nil || st.Rebuilding == "" || !strings.HasPrefix(st.RebuildRun, first.GetID()+"/") {
+		t.Fatalf("state while the first rebuild runs: %+v %v", st, err)
+	}
+	gen := st.Rebuilding
+	second := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	if err := second.Get(ctx, nil); err == nil || !strings.Contains(err.Error(), "does not begin") {
+		t.Fatalf("a second rebuild while the first is live: %v, want it refused", err)
+	}
+	if after, _ := s.index.LoadState(ctx, erp.Products); after.Rebuilding != gen {
+		t.Fatalf("the refused rebuild changed the state: %+v", after)
+	}
+
+	if err := s.temporal.TerminateWorkflow(ctx, first.GetID(), "", "an operator terminates it"); err != nil {
+		t.Fatal(err)
+	}
+	p := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'usmf'")
+	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "After the terminate"})
+	time.Sleep(1100 * time.Millisecond)
+	s.run(workflows.ProductImportName, activities.Update)
+	if st, _ := s.index.LoadState(ctx, erp.Products); st.Rebuilding != "" {
+		t.Fatalf("after an update run the terminated rebuild's generation is still named: %+v", st)
+	}
+	if err := s.index.Refresh(ctx, gen); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.es.Search(s.es.Search.WithIndex(gen), s.es.Search.WithBody(strings.NewReader(`{"query":{"match_phrase":{"name.en":"After the terminate"}}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits struct {
+		Hits struct {
+			Total struct{ Value int } `json:"total"`
+		} `json:"hits"`
+	}
+	json.NewDecoder(res.Body).Decode(&hits)
+	res.Body.Close()
+	if hits.Hits.Total.Value != 0 {
+		t.Fatalf("the update run still wrote to the abandoned generation %s", gen)
+	}
+
+	third := s.pausedRebuild()
+	st, _ = s.index.LoadState(ctx, erp.Products)
+	if del, err := s.es.Indices.Delete([]string{st.Rebuilding}); err != nil || del.IsError() {
+		t.Fatalf("delete %s: %v %v", st.Rebuilding, del, err)
+	}
+	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "After the delete"})
+	time.Sleep(1100 * time.Millisecond)
+	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Indexed != 1 {
+		t.Fatalf("an update with the rebuilding generation deleted: %+v", c)
+	}
+	if st, _ := s.index.LoadState(ctx, erp.Products); st.Rebuilding != "" {
+		t.Fatalf("the deleted generation is still named: %+v", st)
+	}
+	_ = s.temporal.TerminateWorkflow(ctx, third.GetID(), "", "done with it")
+
+	s.run(workflows.ProductImportName, activities.Rebuild)
 	s.checkProducts()
 }

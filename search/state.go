@@ -28,6 +28,9 @@ type State struct {
 	// Rebuilding is the generation a running rebuild is filling, which update runs also write
 	// to; "" when none.
 	Rebuilding string `json:"rebuilding,omitempty"`
+	// RebuildRun is the run filling Rebuilding ("<workflow id>/<first run id>"), so that the
+	// next run can tell whether it still lives; "" when unknown.
+	RebuildRun string `json:"rebuild_run,omitempty"`
 	// LastRun summarises the last finished run.
 	LastRun RunSummary `json:"last_run"`
 	// Updated is when the state was last saved.
