@@ -149,6 +149,21 @@ func (a *Import) now() time.Time {
 	return time.Now().UTC()
 }
 
+// erpNow is the ERP's current time (erp.Clock), the clock that stamps the records: a run's
+// upper bound and a reconcile's delete versions come from it, never from the worker's clock. A
+// source without a clock (a test's) gets the worker's.
+func (a *Import) erpNow(ctx context.Context) (time.Time, error) {
+	c, ok := a.Source.(erp.Clock)
+	if !ok {
+		return a.now(), nil
+	}
+	t, err := c.Now(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the ERP's clock: %w", err)
+	}
+	return t.UTC(), nil
+}
+
 func (a *Import) log(ctx context.Context) *zap.Logger {
 	l := a.Log
 	if l == nil {
@@ -178,7 +193,11 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
 	}
-	res := BeginResult{Until: a.now().Add(-s.SafetyLag).Truncate(time.Microsecond)}
+	now, err := a.erpNow(ctx)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	res := BeginResult{Until: now.Add(-s.SafetyLag).Truncate(time.Microsecond)}
 	switch in.Mode {
 	case Update:
 		res.Target = a.Index.Alias(in.Entity)

@@ -68,7 +68,11 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		}
 		after = p.Next
 	}
-	version := document.Version(a.now())
+	now, err := a.erpNow(ctx)
+	if err != nil {
+		return res, err
+	}
+	version := document.Version(now)
 	orphans := make([]search.Op, 0, len(indexed))
 	for id := range indexed {
 		orphans = append(orphans, search.DeleteOp(id, version))

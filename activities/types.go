@@ -76,7 +76,8 @@ type BeginResult struct {
 	// From is where reading starts: the watermark minus the overlap window (update), or the
 	// beginning (rebuild).
 	From erp.Cursor `json:"from"`
-	// Until is the run's upper bound: its start minus the safety lag.
+	// Until is the run's upper bound: its start by the ERP's clock (erp.Clock) minus the
+	// safety lag.
 	Until time.Time `json:"until"`
 	// DeletionsFrom is where the deletion log is read from (update).
 	DeletionsFrom erp.Cursor `json:"deletions_from"`

@@ -187,3 +187,32 @@ func TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	s.checkProducts()
 }
+
+// TestTheRunsUpperBoundIsTheERPsClock: with the ERP's clock two minutes behind the worker's (and
+// no overlap window to hide it), a change the ERP stamps right after a run is read by the next
+// run: the run's upper bound, and so the watermark, come from the ERP's clock (the Date of its
+// answers). With the worker's clock the watermark went two minutes past the ERP's time and the
+// next run started after that change.
+func TestTheRunsUpperBoundIsTheERPsClock(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(34)
+	cat.Products = 120
+	s := newStack(t, cat, erpsim.Config{Faults: erpsim.Faults{ClockSkew: erpsim.Duration(-2 * time.Minute)}},
+		activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Microsecond})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+	st, err := s.index.LoadState(context.Background(), erp.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ahead := time.Until(st.Watermark.Modified); ahead > -90*time.Second {
+		t.Errorf("watermark %s is %s from the worker's clock: want it on the ERP's, two minutes behind", st.Watermark, ahead.Round(time.Second))
+	}
+	p := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'usmf'")
+	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "Stamped by a slow clock"})
+	// Past the safety lag, with a margin for the whole seconds of the ERP's Date headers.
+	time.Sleep(2100 * time.Millisecond)
+	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Indexed != 1 {
+		t.Fatalf("the update after the change: %+v, want it indexed", c)
+	}
+	s.checkProducts()
+}

@@ -124,3 +124,13 @@ type Skipper interface {
 	// the ERP does not answer even that: nothing can be stepped past.
 	Skip(ctx context.Context, e Entity, r ReadRequest, reason string) (rej Rejection, next Cursor, done, found bool, err error)
 }
+
+// Clock is implemented by sources that can tell the ERP's current time. A run's upper bound
+// (ReadRequest.Until) must come from the clock that stamps the records, not from the worker's:
+// a worker clock ahead of the ERP's would set a watermark past changes the ERP has yet to stamp
+// in its own time, and the next run would start after them.
+type Clock interface {
+	// Now returns the ERP's current time, never later than it: the time may be up to a
+	// second or a round trip behind.
+	Now(ctx context.Context) (time.Time, error)
+}

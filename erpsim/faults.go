@@ -50,7 +50,8 @@ type Faults struct {
 	RetryAfter     Duration `json:"retry_after"`
 	// TruncateShare of /data responses are cut in half: the client sees a short body.
 	TruncateShare float64 `json:"truncate_share"`
-	// ClockSkew is added to the wall clock when stamping ModifiedDateTime.
+	// ClockSkew is added to the wall clock when stamping ModifiedDateTime, and to the Date
+	// header of /data answers: the simulator's whole clock is off, as a real ERP's would be.
 	ClockSkew Duration `json:"clock_skew"`
 	// LateCommitShare of the change driver's changes are stamped when they start but committed
 	// LateCommitDelay later, as a long ERP transaction: readers see past stamps appear late.
@@ -114,6 +115,9 @@ func (fi *faultInjector) roll() float64 {
 func (fi *faultInjector) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := fi.get()
+		if f.ClockSkew != 0 {
+			w.Header().Set("Date", time.Now().Add(time.Duration(f.ClockSkew)).UTC().Format(http.TimeFormat))
+		}
 		if f.Latency > 0 {
 			select {
 			case <-time.After(time.Duration(f.Latency)):

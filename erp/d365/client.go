@@ -42,6 +42,8 @@ type Client struct {
 	// maxIn caps the values of one "in (...)" list (0: only the URL length does); tests use it
 	// to compare batch sizes.
 	maxIn int
+	// clock is the ERP's clock, from the Date headers of its answers (Now).
+	clock serverClock
 }
 
 var _ erp.Source = (*Client)(nil)
@@ -238,6 +240,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		req.Header.Set("Prefer", "odata.maxpagesize="+strconv.Itoa(prefer))
 	}
 	n.add()
+	sent := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -246,6 +249,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		return nil, token, failure.E(failure.Unavailable, op, err)
 	}
 	defer resp.Body.Close()
+	c.clock.observe(resp.Header.Get("Date"), sent, time.Now())
 	if resp.StatusCode != http.StatusOK {
 		return nil, token, statusError(op, resp)
 	}
