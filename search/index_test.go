@@ -649,3 +649,24 @@ func TestWriteBlockIsARefusal(t *testing.T) {
 		t.Fatalf("after the block is lifted: %+v %v", c, err)
 	}
 }
+
+// TestNullDateStampsDoNotRefuseTheBulk: a delete and a document stamped with D365's "no date"
+// (1900-01-01) get versions Elasticsearch takes, so the rest of their bulk request is written.
+// Their versions used to be negative, and Elasticsearch refused the whole bulk. (The document
+// itself is then a dead letter of its own: modified_at is a date_nanos field, which cannot hold
+// a date before 1970.)
+func TestNullDateStampsDoNotRefuseTheBulk(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	null := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", null, "no date"), product("usmf:2", t1, "dated"),
+		search.DeleteOp("usmf:3", document.Version(null))})
+	if err != nil || c.Indexed != 1 || c.Deleted != 1 {
+		t.Fatalf("a bulk with 1900-01-01 stamps: %+v %v; want the dated document indexed and the delete done", c, err)
+	}
+	if d := source(t, es, alias, "usmf:2"); d == nil {
+		t.Fatal("usmf:2 is not indexed")
+	}
+}
