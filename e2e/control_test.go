@@ -105,6 +105,9 @@ func (s *stack) starter(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-")
+	if s.esURL != "" {
+		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, out)

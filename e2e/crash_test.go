@@ -30,8 +30,9 @@ func buildWorker(t *testing.T) string {
 	return bin
 }
 
-// workerProcess starts the real worker binary as a separate process on the stack's task queue.
-func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int) *exec.Cmd {
+// workerProcess starts the real worker binary as a separate process on the stack's task queue,
+// with extra environment settings ("K=V") after the stack's.
+func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int, extra ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "--log-format", "console", "--metrics", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(),
@@ -44,7 +45,14 @@ func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int
 		fmt.Sprintf("ERPSYNC_CHUNK_PAGES=%d", chunkPages),
 		"ERPSYNC_LOG_LEVEL=warn",
 	)
+	if s.esURL != "" {
+		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
+	}
+	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if s.workerLog != nil {
+		cmd.Stdout, cmd.Stderr = s.workerLog, s.workerLog
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker process: %v", err)
 	}
