@@ -13,6 +13,7 @@ import (
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/erpsim/store"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -215,4 +216,42 @@ func TestTheRunsUpperBoundIsTheERPsClock(t *testing.T) {
 		t.Fatalf("the update after the change: %+v, want it indexed", c)
 	}
 	s.checkProducts()
+}
+
+// TestARootWithoutACompanyIsSteppedPast: a released product the ERP sends without a company
+// (an empty dataAreaId) makes its page fail as a whole, as the connector cannot place it; the import
+// reads that page again in halves, dead-letters the one root with the reason and the row, and
+// indexes everything else. Such a root used to fail every run at the same cursor.
+func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, simtest.Catalog(35), erpsim.Config{}, activities.Settings{PageSize: 40, SafetyLag: time.Second})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+	stamp := time.Now().UTC()
+	err := s.sim.Store.Load(context.Background(), func(l *store.Loader) error {
+		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", stamp)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Products changed before and after it.
+	changed := 0
+	for _, p := range s.erp.All(t, "ReleasedProductsV2")[:20] {
+		if p.S("dataAreaId") == "" {
+			continue
+		}
+		s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key(p.S("dataAreaId"), "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "Changed " + p.S("ItemNumber")})
+		changed++
+	}
+	time.Sleep(2100 * time.Millisecond)
+	res := s.run(workflows.ProductImportName, activities.Update)
+	c := res.Entities[0].Counts
+	if res.Outcome != "partial: 1 record dead-lettered" || c.Indexed != changed {
+		t.Fatalf("update: %s, %+v; want the root without a company dead-lettered and the %d changes indexed", res.Outcome, c, changed)
+	}
+	dls, err := s.index.DeadLetters(context.Background(), 10)
+	if err != nil || len(dls) != 1 || dls[0].Key != "NO-COMPANY" || !strings.Contains(dls[0].Reason, "dataAreaId") || !strings.Contains(dls[0].Source, "Nobody's chair") {
+		t.Fatalf("dead letters %+v %v", dls, err)
+	}
+	t.Logf("dead letter %q: %s", dls[0].Key, dls[0].Reason)
+	s.checkProductsExcept(map[string]bool{":NO-COMPANY": true})
 }
