@@ -27,7 +27,7 @@ type heartbeat struct {
 	wg   sync.WaitGroup
 }
 
-// startHeartbeat starts heartbeating details (the progress so far) until stop.
+// startHeartbeat starts heartbeating details (the progress so far) on the ticker until stop.
 func startHeartbeat(ctx context.Context, details any) *heartbeat {
 	h := &heartbeat{ctx: ctx, last: details, done: make(chan struct{})}
 	if !activity.IsActivity(ctx) {
@@ -37,7 +37,9 @@ func startHeartbeat(ctx context.Context, details any) *heartbeat {
 	if t := activity.GetInfo(ctx).HeartbeatTimeout; t > 0 {
 		interval = min(interval, t/3)
 	}
-	activity.RecordHeartbeat(ctx, details)
+	// Nothing is sent now: a retried attempt's progress is on the server already, and the SDK
+	// sends the first heartbeat of an attempt at once but batches the next ones for most of the
+	// timeout, so the first should say something new (the first page, or a tick).
 	h.wg.Go(func() {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
