@@ -206,6 +206,8 @@ func (d *Driver) plan(ctx context.Context) (*change, error) {
 		key[k] = rec[k]
 	}
 	switch {
+	case t.PerCompany:
+		// A company's settings are edited, never created or deleted.
 	case p < 0.2:
 		return &change{op: "delete", table: table, key: key}, nil
 	case p < 0.5:
