@@ -123,7 +123,9 @@ func EntraScope(baseURL string) string {
 
 // simulatorTokenURL is the token endpoint of the simulator (erpsim) at baseURL, the default
 // without a tenant.
-func simulatorTokenURL(baseURL string) string { return strings.TrimRight(baseURL, "/") + "/oauth2/token" }
+func simulatorTokenURL(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + "/oauth2/token"
+}
 
 // Validate reports every problem of c, joined.
 func (c Config) Validate() error {
