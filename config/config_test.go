@@ -302,3 +302,22 @@ func TestFlagsBetweenArguments(t *testing.T) {
 		t.Errorf("--help: %v", err)
 	}
 }
+
+// TestInsecureIsWarnedAbout: skipping the certificate check works, and is a warning the worker
+// and the storefront log at start (and config check shows).
+func TestInsecureIsWarnedAbout(t *testing.T) {
+	c, _, err := parse(t, ForWorker, minimal())
+	if err != nil || len(c.Warnings()) != 0 {
+		t.Errorf("without ELASTICSEARCH_INSECURE: %v %v", c.Warnings(), err)
+	}
+	e := minimal()
+	e["ELASTICSEARCH_INSECURE"] = "true"
+	c, _, err = parse(t, ForWorker, e)
+	if err != nil || !c.Elasticsearch.Insecure || len(c.Warnings()) != 1 || !strings.Contains(c.Warnings()[0], "ELASTICSEARCH_INSECURE") {
+		t.Errorf("with ELASTICSEARCH_INSECURE: %v %v", c.Warnings(), err)
+	}
+	c, _, err = parse(t, ForStorefront, env{})
+	if err != nil || len(c.Warnings()) != 1 || !strings.Contains(c.Warnings()[0], "STOREFRONT_API_KEY") {
+		t.Errorf("the storefront with the development key: %v %v", c.Warnings(), err)
+	}
+}
