@@ -62,14 +62,27 @@ type config struct {
 }
 
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	c, set := declare()
 	fs := flag.NewFlagSet("erpsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &config{}
-	set := erpconfig.NewSet("erpsim")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		set.PrintSettings(stderr)
 	}
+	pos, err := set.Parse(fs, args, erpconfig.OSEnv)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags go after the subcommand)", pos)
+	}
+	return c, nil
+}
+
+// declare returns the simulator's settings, bound to a new config.
+func declare() (*config, *erpconfig.Set) {
+	c := &config{}
+	set := erpconfig.NewSet("erpsim")
 	d := generate.Defaults()
 	seed := int(d.Seed)
 	set.Section("simulator", "Simulator")
@@ -161,14 +174,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		}
 		return errors.Join(errs...)
 	})
-	pos, err := set.Parse(fs, args, erpconfig.OSEnv)
-	if err != nil {
-		return nil, err
-	}
-	if len(pos) > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q (flags go after the subcommand)", pos)
-	}
-	return c, nil
+	return c, set
 }
 
 func splitList(s string) []string {
