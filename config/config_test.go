@@ -321,3 +321,26 @@ func TestInsecureIsWarnedAbout(t *testing.T) {
 		t.Errorf("the storefront with the development key: %v %v", c.Warnings(), err)
 	}
 }
+
+// TestREADMEExampleReads: the production config file the README shows is one the worker reads.
+func TestREADMEExampleReads(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## Configuration")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	example, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no YAML example in the README's Configuration section")
+	}
+	e := env{"ERPSYNC_CONFIG": writeFile(t, "erpsync.yaml", example), "ERP_CLIENT_SECRET": "s"}
+	c, _, err := parse(t, ForWorker, e)
+	if err != nil {
+		t.Fatalf("the README's example: %v\n%s", err, example)
+	}
+	if c.ERP.TokenURL != "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token" ||
+		c.Index.Replicas != 1 || c.Elasticsearch.CloudID == "" || c.Elasticsearch.URL != "" || c.Import.Detection != activities.ChildStamps {
+		t.Errorf("the README's example reads as %+v", c)
+	}
+}
