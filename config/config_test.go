@@ -344,3 +344,43 @@ func TestREADMEExampleReads(t *testing.T) {
 		t.Errorf("the README's example reads as %+v", c)
 	}
 }
+
+// TestOneFileServesEveryBinary: a file with every binary's sections is read by each, each taking
+// its own settings; a key no binary has is still an error.
+func TestOneFileServesEveryBinary(t *testing.T) {
+	file := writeFile(t, "erpsync.yaml", `
+erp:
+  url: http://erp:8088
+  client-id: a
+  client-secret: b
+  company-languages: {usmf: en-us}
+import:
+  change-detection: child-stamps
+  safety-lag: 10s
+index:
+  prefix: shop
+  replicas: 1
+storefront:
+  addr: 0.0.0.0:8080
+schedules:
+  update-every: 2m
+worker:
+  metrics-addr: 0.0.0.0:9464
+simulator:
+  products: 10
+`)
+	for _, new := range []func() (*Config, *Set){ForWorker, ForStarter, ForStorefront} {
+		c, s, err := parse(t, new, env{"ERPSYNC_CONFIG": file})
+		if err != nil {
+			t.Errorf("%s: %v", s.Program, err)
+			continue
+		}
+		if c.Index.Prefix != "shop" {
+			t.Errorf("%s: prefix %q", s.Program, c.Index.Prefix)
+		}
+	}
+	bad := writeFile(t, "bad.yaml", "storefront:\n  adr: x\n")
+	if _, _, err := parse(t, ForStorefront, env{"ERPSYNC_CONFIG": bad}); err == nil || !strings.Contains(err.Error(), "storefront.adr") {
+		t.Errorf("a typo in the storefront's section: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -384,7 +385,8 @@ func loadFile(path string) (*koanf.Koanf, error) {
 // sections of the others, so that one file can serve them all.
 var KnownSections = []string{"temporal", "elasticsearch", "index", "erp", "import", "schedules", "log", "worker", "storefront", "simulator", "alerts"}
 
-// unknownKeys reports the file's keys that are no setting, in this binary's sections.
+// unknownKeys reports the file's keys that no erpsync binary reads: in this binary's sections,
+// keys that are neither its settings nor another binary's; other sections must be known ones.
 func (s *Set) unknownKeys(k *koanf.Koanf) error {
 	var unknown []string
 	for _, key := range k.Keys() {
@@ -395,14 +397,7 @@ func (s *Set) unknownKeys(k *koanf.Koanf) error {
 			}
 			continue
 		}
-		known := slices.ContainsFunc(s.settings, func(st *Setting) bool {
-			if st.Key == key {
-				return true
-			}
-			_, structured := st.Value.(structured)
-			return structured && strings.HasPrefix(key, st.Key+".")
-		})
-		if !known {
+		if !s.declares(key) && !sharedKey(key) {
 			unknown = append(unknown, key)
 		}
 	}
@@ -410,6 +405,34 @@ func (s *Set) unknownKeys(k *koanf.Koanf) error {
 		return nil
 	}
 	return fmt.Errorf("config file %s: unknown settings %s (%s --help lists them)", s.file, strings.Join(unknown, ", "), s.Program)
+}
+
+// declares reports whether key is one of s's settings, or inside a structured one.
+func (s *Set) declares(key string) bool {
+	return slices.ContainsFunc(s.settings, func(st *Setting) bool {
+		if st.Key == key {
+			return true
+		}
+		_, structured := st.Value.(structured)
+		return structured && strings.HasPrefix(key, st.Key+".")
+	})
+}
+
+var (
+	sharedOnce sync.Once
+	shared     []*Set
+)
+
+// sharedKey reports whether key is a setting of the worker, the starter or the storefront, so
+// that one config file can serve all three.
+func sharedKey(key string) bool {
+	sharedOnce.Do(func() {
+		for _, f := range []func() (*Config, *Set){ForWorker, ForStarter, ForStorefront} {
+			_, s := f()
+			shared = append(shared, s)
+		}
+	})
+	return slices.ContainsFunc(shared, func(s *Set) bool { return s.declares(key) })
 }
 
 // describe names where a setting's value came from, for an error message.
