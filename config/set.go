@@ -72,15 +72,16 @@ type Set struct {
 	derive   []func() error
 	checks   []func() error
 
-	file    string            // the config file read, if any
-	origins map[string]string // key -> where the value came from
-	given   map[string]string // key -> the text given, for messages
-	env     Env               // the environment Parse read, for Derive steps
+	file     string            // the config file read, if any
+	origins  map[string]string // key -> where the value came from
+	given    map[string]string // key -> the text given, for messages
+	explicit map[string]bool   // keys given by a flag, the environment or the file
+	env      Env               // the environment Parse read, for Derive steps
 }
 
 // NewSet returns an empty Set for program.
 func NewSet(program string) *Set {
-	return &Set{Program: program, titles: map[string]string{}, origins: map[string]string{}, given: map[string]string{}}
+	return &Set{Program: program, titles: map[string]string{}, origins: map[string]string{}, given: map[string]string{}, explicit: map[string]bool{}}
 }
 
 // Section declares the title --help shows above the settings whose keys start with name+".".
@@ -145,13 +146,10 @@ func (s *Set) Origin(key string) string {
 }
 
 // IsSet reports whether the setting with key was given by a flag, the environment or the file.
-func (s *Set) IsSet(key string) bool {
-	o := s.origins[key]
-	return o != "" && o != "default" && !strings.HasPrefix(o, "derived")
-}
+func (s *Set) IsSet(key string) bool { return s.explicit[key] }
 
 // SetDerived sets the setting with key to text, noting how it was derived ("derived from
-// erp.tenant"), unless it IsSet.
+// erp.tenant"), unless it IsSet. A later SetDerived of the same key wins.
 func (s *Set) SetDerived(key, text, how string) error {
 	st, ok := s.Lookup(key)
 	if !ok {
@@ -246,6 +244,7 @@ func (s *Set) resolve(configFile string, fromFlags map[string]any, flagOrigin ma
 	var errs []error
 	clear(s.origins)
 	clear(s.given)
+	clear(s.explicit)
 	s.env = env
 	for _, st := range s.settings {
 		if st.Default == "" {
@@ -311,6 +310,7 @@ func (s *Set) resolve(configFile string, fromFlags map[string]any, flagOrigin ma
 		default:
 			continue
 		}
+		s.explicit[st.Key] = true
 		v := k.Get(st.Key)
 		if err := set(st, v); err != nil {
 			s.given[st.Key] = fmt.Sprint(v)
