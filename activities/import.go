@@ -85,6 +85,9 @@ const (
 // Valid reports whether d is a known mode ("" is the default, ParentStamps).
 func (d Detection) Valid() bool { return d == "" || d == ParentStamps || d == ChildStamps }
 
+// DefaultSettings returns the settings a zero Settings stands for.
+func DefaultSettings() Settings { return Settings{}.withDefaults() }
+
 func (s Settings) withDefaults() Settings {
 	if s.PageSize == 0 {
 		s.PageSize = 1000

@@ -46,12 +46,13 @@ func importName(what string) (string, error) {
 	return "", fmt.Errorf("import %q: want products or customers", what)
 }
 
-func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]", out)
+func runImport(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]")
 	mode := fs.String("mode", "update", "update (what changed since the last run), rebuild (everything into a new index, then swap) reconcile (delete what the ERP no longer has) or audit (compare what every document was built from with the ERP, re-sync what differs)")
 	wait := fs.Bool("wait", false, "wait for the import to finish, showing a progress bar")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
 	id := WorkflowID(name, m)
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
-		TaskQueue:                e.taskQueue,
+		TaskQueue:                e.cfg.Temporal.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, name, workflows.ImportInput{Mode: m})
 	if err != nil {
@@ -83,7 +84,7 @@ func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
 	}
 	if !*asJSON {
 		fmt.Fprintf(out, "%s %s: workflow %s (run %s)\n", name, m, wr.GetID(), wr.GetRunID())
-		fmt.Fprintf(out, "watch it at http://127.0.0.1:8233/namespaces/%s/workflows/%s\n", e.namespace, wr.GetID())
+		fmt.Fprintf(out, "watch it at http://127.0.0.1:8233/namespaces/%s/workflows/%s\n", e.cfg.Temporal.Namespace, wr.GetID())
 	}
 	if !*wait {
 		if *asJSON {

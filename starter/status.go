@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,10 +31,11 @@ type entityStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-func status(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("status", "status [--json]", out)
+func status(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("status", "status [--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := e.parse(fs, args); err != nil {
 		return err
 	}
 	c, err := e.temporal(ctx)
@@ -49,10 +49,10 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 	}
 
 	var scheds []scheduleStatus
-	for _, id := range scheduleIDs(e.schedulePrefix) {
+	for _, id := range scheduleIDs(e.cfg.Schedules.Prefix) {
 		s := scheduleStatus{ID: id}
 		d, err := c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
-		if err != nil && childStampsOnly(strings.TrimPrefix(id, e.schedulePrefix)) {
+		if err != nil && childStampsOnly(strings.TrimPrefix(id, e.cfg.Schedules.Prefix)) {
 			continue // not used by an installation with parent-stamps
 		}
 		if err != nil {
@@ -124,11 +124,12 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 	return tw.Flush()
 }
 
-func deadLetters(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("dead-letters", "dead-letters [--limit 20] [--json]", out)
+func deadLetters(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("dead-letters", "dead-letters [--limit 20] [--json]")
 	limit := fs.Int("limit", 20, "how many, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := e.parse(fs, args); err != nil {
 		return err
 	}
 	ix, err := e.index()

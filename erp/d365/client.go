@@ -61,7 +61,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:    cfg,
 		data:   cfg.BaseURL + "/data/",
 		http:   hc,
-		tokens: &tokenCache{conf: cc, http: hc},
+		tokens: &tokenCache{conf: cc, http: hc, simulatorDefault: cfg.TenantID == "" && cfg.TokenURL == simulatorTokenURL(cfg.BaseURL)},
 		colls:  map[string]*collection{},
 	}
 	for d365, name := range cfg.Names.collections() {
@@ -86,6 +86,9 @@ func New(cfg Config) (*Client, error) {
 type tokenCache struct {
 	conf *clientcredentials.Config
 	http *http.Client
+	// simulatorDefault is set when the token URL is the simulator's, taken for want of a
+	// tenant: an answer that is no OAuth2 answer then says how to reach Entra ID instead.
+	simulatorDefault bool
 
 	mu    sync.Mutex
 	tok   *oauth2.Token
@@ -103,7 +106,7 @@ func (t *tokenCache) token(ctx context.Context) (string, error) {
 	start := time.Now()
 	tok, err := t.conf.Token(context.WithValue(ctx, oauth2.HTTPClient, t.http))
 	if err != nil {
-		return "", classifyTokenError(ctx, err)
+		return "", t.classify(ctx, err)
 	}
 	t.tok, t.early = tok, time.Now().Add(time.Hour)
 	if !tok.Expiry.IsZero() {
@@ -122,8 +125,10 @@ func (t *tokenCache) invalidate(token string) {
 	}
 }
 
-func classifyTokenError(ctx context.Context, err error) error {
-	const op = "get OAuth2 token"
+// classify gives a token error its kind, names the token URL, and says what to do where the
+// cause is clear: a wrong client id or secret, or a token URL that is not a token endpoint.
+func (t *tokenCache) classify(ctx context.Context, err error) error {
+	op := "get OAuth2 token from " + t.conf.TokenURL
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
@@ -137,11 +142,22 @@ func classifyTokenError(ctx context.Context, err error) error {
 		case "invalid_client", "unauthorized_client", "invalid_grant", "access_denied":
 			kind = failure.Unauthorized
 		}
+		switch {
+		case re.ErrorCode == "invalid_client":
+			err = fmt.Errorf("the client id %q or its secret is wrong (%w)", t.conf.ClientID, err)
+		case re.ErrorCode == "" && t.simulatorDefault:
+			err = fmt.Errorf("%w; this is the simulator's token endpoint, used because no tenant is set: "+
+				"for Dynamics 365 set the Microsoft Entra tenant id (ERP_TENANT_ID), which makes the token URL "+
+				"https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token and the scope <ERP_URL>/.default", err)
+		}
 		e := failure.E(kind, op, err)
 		if kind == failure.RateLimited && re.Response != nil {
 			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 		return e
+	}
+	if t.simulatorDefault {
+		err = fmt.Errorf("%w (the simulator's token endpoint, used because no tenant is set: for Dynamics 365 set ERP_TENANT_ID)", err)
 	}
 	return failure.E(failure.Unavailable, op, err)
 }

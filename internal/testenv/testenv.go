@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/erpsync/erpsync/config"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 )
@@ -33,9 +34,12 @@ const howToStart = "run the tests with `make test`, which starts the services, o
 // and passes the client's product check. It fails t when it cannot.
 func Elasticsearch(t testing.TB) *elasticsearch.Client {
 	t.Helper()
-	cfg := search.ConfigFromEnv()
-	if cfg.URL == "" {
+	if os.Getenv("ELASTICSEARCH_URL") == "" {
 		t.Fatalf("ELASTICSEARCH_URL is not set: %s", howToStart)
+	}
+	cfg, err := config.ElasticsearchFromEnv(config.OSEnv)
+	if err != nil {
+		t.Fatalf("elasticsearch settings: %v", err)
 	}
 	es, err := search.NewClient(cfg)
 	if err != nil {
