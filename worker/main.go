@@ -23,6 +23,7 @@ import (
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/health"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
@@ -57,7 +58,8 @@ Configuration comes from the environment (flags override):
                           usmf=en-us,demf=de (default: read from the ERP's LegalEntities)
   ERPSYNC_LOG_LEVEL       debug, info, warn, error (default info)
   ERPSYNC_LOG_FORMAT      json or console (default json)
-  ERPSYNC_METRICS_ADDR    Prometheus metrics at http://ADDR/metrics (default 127.0.0.1:9464)
+  ERPSYNC_METRICS_ADDR    Prometheus metrics at http://ADDR/metrics, probes at /healthz and
+                          /readyz (default 127.0.0.1:9464)
   ERPSYNC_PPROF_ADDR      Go profiles at http://ADDR/debug/pprof/ (default: off)
   GOGC                    Go's GC target (default 400 in the worker)
   GOMEMLIMIT              Go's soft memory limit (default 256MiB in the worker)
@@ -260,7 +262,13 @@ func run(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	metricsSrv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// /readyz: the Temporal worker started and Elasticsearch answered within 30 s (pinged
+	// every 10 s); /healthz: the process answers.
+	ready := health.NewReady(nil)
+	ready.Require(readyWorker, 0)
+	ready.Require(readyES, 30*time.Second)
+	go pingElasticsearch(ctx, index, ready)
+	metricsSrv := &http.Server{Addr: cfg.MetricsAddr, Handler: health.Handler(ready, m.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server stopped", zap.Error(err))
@@ -298,8 +306,36 @@ func run(cfg Config) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ready.OK(readyWorker)
 	<-ctx.Done()
 	log.Info("worker stopping: finishing running activities")
+	ready.Fail(readyWorker, errors.New("stopping"))
 	w.Stop()
 	return nil
+}
+
+// The worker's readiness conditions (/readyz).
+const (
+	readyWorker = "temporal worker"
+	readyES     = "elasticsearch"
+)
+
+// pingElasticsearch asks Elasticsearch for its health every 10 s until ctx ends and records
+// the answers in ready.
+func pingElasticsearch(ctx context.Context, index *search.Index, ready *health.Ready) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := index.Ping(pctx)
+		cancel()
+		if err == nil {
+			ready.OK(readyES)
+		} else {
+			ready.Fail(readyES, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
 }
