@@ -22,11 +22,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/health"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -61,6 +63,15 @@ Configuration comes from the environment (flags override):
   ERPSYNC_METRICS_ADDR    Prometheus metrics at http://ADDR/metrics, probes at /healthz and
                           /readyz (default 127.0.0.1:9464)
   ERPSYNC_PPROF_ADDR      Go profiles at http://ADDR/debug/pprof/ (default: off)
+  ERPSYNC_DEAD_LETTER_MAX_AGE  dead letters older than this are deleted at the end of each
+                          run (default 720h, 30 days)
+  ERPSYNC_INSTALLATION    this installation's name in alerts (default the index prefix)
+  ERPSYNC_TEMPORAL_UI_URL the Temporal UI, for links to runs (default http://127.0.0.1:8233)
+  ERPSYNC_ALERT_SMTP_ADDR host:port of an SMTP server: an e-mail when a run fails, ends with
+                          dead letters or a reconcile refuses (default: no e-mail), with
+  ERPSYNC_ALERT_EMAIL_FROM, ERPSYNC_ALERT_EMAIL_TO (comma-separated),
+  ERPSYNC_ALERT_SMTP_USERNAME, ERPSYNC_ALERT_SMTP_PASSWORD (optional; STARTTLS when offered)
+  ERPSYNC_ALERT_WEBHOOK_URL  the same alerts as a JSON POST (default: none)
   GOGC                    Go's GC target (default 400 in the worker)
   GOMEMLIMIT              Go's soft memory limit (default 256MiB in the worker)
 
@@ -81,6 +92,9 @@ type Config struct {
 	PprofAddr string
 	// BulkWorkers and FlushBytes tune the bulk writer (0: search's defaults).
 	BulkWorkers, FlushBytes int
+	// Alerts are the channels of failure alerts (none: no alerts), with the installation's
+	// name and the Temporal UI's URL for their links.
+	Alerts alert.Notifier
 }
 
 func load(args []string) (Config, error) {
@@ -106,6 +120,8 @@ func load(args []string) (Config, error) {
 	c.BulkWorkers = envInt("ERPSYNC_BULK_WORKERS", &errs)
 	c.FlushBytes = envInt("ERPSYNC_FLUSH_BYTES", &errs)
 	c.ERP.Concurrency = envInt("ERP_CONCURRENCY", &errs)
+	c.Settings.DeadLetterMaxAge = envDuration("ERPSYNC_DEAD_LETTER_MAX_AGE", &errs)
+	c.Alerts = alertsFromEnv(c.IndexPrefix, &errs)
 
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
@@ -133,6 +149,31 @@ func load(args []string) (Config, error) {
 		errs = append(errs, errors.New("TEMPORAL_ADDRESS is empty"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// alertsFromEnv reads the alert channels; installation defaults to the index prefix.
+func alertsFromEnv(prefix string, errs *[]error) alert.Notifier {
+	n := alert.Notifier{Installation: getenv("ERPSYNC_INSTALLATION", prefix), UIURL: getenv("ERPSYNC_TEMPORAL_UI_URL", visibility.DefaultUIURL)}
+	if addr := os.Getenv("ERPSYNC_ALERT_SMTP_ADDR"); addr != "" {
+		e := &alert.Email{Addr: addr, From: os.Getenv("ERPSYNC_ALERT_EMAIL_FROM"),
+			Username: os.Getenv("ERPSYNC_ALERT_SMTP_USERNAME"), Password: os.Getenv("ERPSYNC_ALERT_SMTP_PASSWORD")}
+		for _, to := range strings.Split(os.Getenv("ERPSYNC_ALERT_EMAIL_TO"), ",") {
+			if to = strings.TrimSpace(to); to != "" {
+				e.To = append(e.To, to)
+			}
+		}
+		if e.From == "" || len(e.To) == 0 {
+			*errs = append(*errs, errors.New("ERPSYNC_ALERT_SMTP_ADDR is set: set ERPSYNC_ALERT_EMAIL_FROM and ERPSYNC_ALERT_EMAIL_TO too"))
+		}
+		n.Channels = append(n.Channels, e)
+	}
+	if u := os.Getenv("ERPSYNC_ALERT_WEBHOOK_URL"); u != "" {
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			*errs = append(*errs, errors.New("ERPSYNC_ALERT_WEBHOOK_URL: want an http(s) URL"))
+		}
+		n.Channels = append(n.Channels, &alert.Webhook{URL: u})
+	}
+	return n
 }
 
 func getenv(k, def string) string {
@@ -292,12 +333,16 @@ func run(cfg Config) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
 	defer tc.Close()
+	if err := searchAttributes(ctx, tc, cfg.Namespace); err != nil {
+		return err
+	}
 
 	// Running activities get 30 s after SIGTERM to finish their page and heartbeat.
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	w.RegisterWorkflow(workflows.ProductImport) // registered as "ProductImport"
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Settings, Metrics: m})
+	w.RegisterWorkflow(workflows.DeadLetterRetry)
+	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Settings, Metrics: m, Alerts: &cfg.Alerts})
 
 	log.Info("worker starting", zap.String("temporal", cfg.TemporalAddress), zap.String("namespace", cfg.Namespace),
 		zap.String("task_queue", cfg.TaskQueue), zap.String("elasticsearch", cfg.Elasticsearch.URL),
@@ -311,6 +356,23 @@ func run(cfg Config) error {
 	log.Info("worker stopping: finishing running activities")
 	ready.Fail(readyWorker, errors.New("stopping"))
 	w.Stop()
+	return nil
+}
+
+// searchAttributes makes sure the namespace has erpsync's search attributes, registering the
+// missing ones where the server allows it (a dev or self-hosted server): an import that sets an
+// unknown attribute would fail every workflow task.
+func searchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	missing, err := visibility.Missing(ctx, tc, namespace)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	if err := visibility.Register(ctx, tc, namespace); err != nil {
+		return fmt.Errorf("namespace %s lacks erpsync's search attributes %s and they cannot be added from here (%w); add them:\n%s",
+			namespace, strings.Join(missing, ", "), err, visibility.HowToRegister(namespace))
+	}
 	return nil
 }
 
