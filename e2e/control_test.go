@@ -104,7 +104,8 @@ func buildStarter(t *testing.T) string {
 func (s *stack) starter(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-")
+	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-",
+		"ERP_URL="+s.sim.URL, "ERP_CLIENT_ID="+s.sim.ClientID, "ERP_CLIENT_SECRET="+s.sim.ClientSecret)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -33,6 +34,8 @@ Usage:
   starter schedules trigger SCHEDULE_ID
   starter status [--json]
   starter dead-letters [--limit 20] [--json]
+  starter dead-letters retry [--entity products] [--id usmf:1000 ...] [--json]
+  starter explain products|customers|contacts|salesreps COMPANY KEY [--json]
 
 Run "starter COMMAND --help" for a command's flags.
 
@@ -46,6 +49,9 @@ Environment:
   ERPSYNC_SCHEDULE_PREFIX  put before every schedule ID (default none)
   ERPSYNC_CHANGE_DETECTION the worker's change detection, for schedules apply (default
                         parent-stamps; child-stamps adds reconcile and audit schedules)
+  ERPSYNC_TEMPORAL_UI_URL  the Temporal UI, for links to runs (default http://127.0.0.1:8233)
+  ERP_URL, ERP_CLIENT_ID, ERP_CLIENT_SECRET, ERP_TOKEN_URL, ERP_SCOPE
+                        the ERP, as the worker reads it (explain only)
 
 Schedules (IDs): product-import-update, product-import-rebuild, customer-import-update,
 customer-import-rebuild. Pause, unpause and trigger them here or in the Temporal UI.
@@ -66,7 +72,9 @@ func main() {
 // env is what every command connects with.
 type env struct {
 	temporalAddress, namespace, taskQueue, prefix, schedulePrefix string
-	es                                                            search.Config
+	// uiURL is the Temporal UI's base URL, for links to runs.
+	uiURL string
+	es    search.Config
 }
 
 func loadEnv() env {
@@ -76,6 +84,7 @@ func loadEnv() env {
 		taskQueue:       getenv("ERPSYNC_TASK_QUEUE", workflows.TaskQueue),
 		prefix:          getenv("ERPSYNC_INDEX_PREFIX", "erpsync"),
 		schedulePrefix:  os.Getenv("ERPSYNC_SCHEDULE_PREFIX"),
+		uiURL:           getenv("ERPSYNC_TEMPORAL_UI_URL", visibility.DefaultUIURL),
 		es:              search.ConfigFromEnv(),
 	}
 	if e.es.URL == "" {
@@ -130,7 +139,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "status":
 		return status(ctx, e, args[1:], out)
 	case "dead-letters":
+		if len(args) > 1 && args[1] == "retry" {
+			return retryDeadLetters(ctx, e, args[2:], out)
+		}
 		return deadLetters(ctx, e, args[1:], out)
+	case "explain":
+		return explain(ctx, e, args[1:], out)
 	}
 	return fmt.Errorf("unknown command %q; run starter --help", args[0])
 }

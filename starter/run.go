@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -19,6 +20,17 @@ import (
 // joins the running one instead of starting another.
 func WorkflowID(importName string, mode activities.Mode) string {
 	return fmt.Sprintf("%s-%s", kebab(importName), mode)
+}
+
+// summary is a run's one-line summary in the Temporal UI: "Product import, update: started by
+// schedule product-import-update".
+func summary(workflow string, m activities.Mode, how string) string {
+	return fmt.Sprintf("%s, %s: %s", workflows.Tasks[workflow], m, how)
+}
+
+// details are a run's fixed details in the Temporal UI: which installation it belongs to.
+func (e env) details() string {
+	return fmt.Sprintf("erpsync installation with index prefix `%s`, task queue `%s`. Progress: the current details below; `starter status` and `starter explain` answer the rest.", e.prefix, e.taskQueue)
 }
 
 // kebab turns "ProductImport" into "product-import".
@@ -77,13 +89,15 @@ func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
 		ID:                       id,
 		TaskQueue:                e.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            summary(name, m, "started with starter run"),
+		StaticDetails:            e.details(),
 	}, name, workflows.ImportInput{Mode: m})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	if !*asJSON {
 		fmt.Fprintf(out, "%s %s: workflow %s (run %s)\n", name, m, wr.GetID(), wr.GetRunID())
-		fmt.Fprintf(out, "watch it at http://127.0.0.1:8233/namespaces/%s/workflows/%s\n", e.namespace, wr.GetID())
+		fmt.Fprintf(out, "watch it at %s\n", visibility.RunURL(e.uiURL, e.namespace, wr.GetID(), wr.GetRunID()))
 	}
 	if !*wait {
 		if *asJSON {

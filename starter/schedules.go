@@ -116,7 +116,7 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 			return fmt.Errorf("--change-detection %q: want parent-stamps or child-stamps", *detection)
 		}
 		specs := scheduleSpecs(e.schedulePrefix, d, at)
-		if err := applySchedules(ctx, c, e.taskQueue, specs, out); err != nil {
+		if err := applySchedules(ctx, c, e.taskQueue, e.details(), specs, out); err != nil {
 			return err
 		}
 		return removeOtherSchedules(ctx, c, e.schedulePrefix, specs, out)
@@ -170,13 +170,15 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 
 // applySchedules creates the schedules that are missing and updates the spec and action of the
 // others, keeping their state: a pause set in the UI stays.
-func applySchedules(ctx context.Context, c client.Client, taskQueue string, specs []scheduleSpec, out io.Writer) error {
+func applySchedules(ctx context.Context, c client.Client, taskQueue, details string, specs []scheduleSpec, out io.Writer) error {
 	for _, s := range specs {
 		action := &client.ScheduleWorkflowAction{
-			ID:        s.ID,
-			Workflow:  s.Workflow,
-			Args:      []any{workflows.ImportInput{Mode: s.Mode}},
-			TaskQueue: taskQueue,
+			ID:            s.ID,
+			Workflow:      s.Workflow,
+			Args:          []any{workflows.ImportInput{Mode: s.Mode}},
+			TaskQueue:     taskQueue,
+			StaticSummary: summary(s.Workflow, s.Mode, "started by schedule "+s.ID),
+			StaticDetails: details,
 		}
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:      s.ID,
