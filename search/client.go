@@ -22,7 +22,10 @@ type Config struct {
 	// URL is one or more comma-separated node addresses, e.g. http://127.0.0.1:9200.
 	URL string
 	// APIKey is a base64 "id:key" API key; it wins over Username/Password.
-	APIKey   string
+	APIKey string
+	// APIKeyFile, when APIKey is empty, is a file holding the API key (a container secret or a
+	// volume another service fills; the image has no shell to read it into a variable).
+	APIKeyFile string
 	Username string
 	Password string
 	// CACertPath is a PEM file with the CA that signed the cluster's certificate.
@@ -33,12 +36,14 @@ type Config struct {
 	MaxRetries int
 }
 
-// ConfigFromEnv reads ELASTICSEARCH_URL, ELASTICSEARCH_API_KEY, ELASTICSEARCH_USERNAME,
-// ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT and ELASTICSEARCH_INSECURE.
+// ConfigFromEnv reads ELASTICSEARCH_URL, ELASTICSEARCH_API_KEY (or ELASTICSEARCH_API_KEY_FILE),
+// ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT and
+// ELASTICSEARCH_INSECURE.
 func ConfigFromEnv() Config {
 	return Config{
 		URL:        os.Getenv("ELASTICSEARCH_URL"),
 		APIKey:     os.Getenv("ELASTICSEARCH_API_KEY"),
+		APIKeyFile: os.Getenv("ELASTICSEARCH_API_KEY_FILE"),
 		Username:   os.Getenv("ELASTICSEARCH_USERNAME"),
 		Password:   os.Getenv("ELASTICSEARCH_PASSWORD"),
 		CACertPath: os.Getenv("ELASTICSEARCH_CA_CERT"),
@@ -60,7 +65,28 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("ELASTICSEARCH_CA_CERT: %w", err))
 		}
 	}
+	if c.APIKey == "" && c.APIKeyFile != "" {
+		if _, err := c.apiKey(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// apiKey is APIKey, or the content of APIKeyFile without surrounding space.
+func (c Config) apiKey() (string, error) {
+	if c.APIKey != "" || c.APIKeyFile == "" {
+		return c.APIKey, nil
+	}
+	b, err := os.ReadFile(c.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %s is empty", c.APIKeyFile)
+	}
+	return key, nil
 }
 
 // NewClient returns a client that retries 429, 502, 503 and 504 answers and network errors
@@ -69,13 +95,17 @@ func NewClient(c Config) (*elasticsearch.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	apiKey, err := c.apiKey()
+	if err != nil {
+		return nil, err
+	}
 	maxRetries := c.MaxRetries
 	if maxRetries == 0 {
 		maxRetries = 5
 	}
 	cfg := elasticsearch.Config{
 		Addresses:     strings.Split(c.URL, ","),
-		APIKey:        c.APIKey,
+		APIKey:        apiKey,
 		Username:      c.Username,
 		Password:      c.Password,
 		RetryOnStatus: []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},

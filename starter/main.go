@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/visibility"
@@ -58,6 +59,10 @@ customer-import-rebuild. Pause, unpause and trigger them here or in the Temporal
 `
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("starter"))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/health"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
@@ -236,6 +237,10 @@ func pprofHandler() http.Handler {
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("worker"))
+		return
+	}
 	cfg, err := load(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

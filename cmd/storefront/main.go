@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/storefront"
@@ -119,6 +120,10 @@ func getenv(k, def string) string {
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("storefront"))
+		return
+	}
 	c, err := load(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
