@@ -26,8 +26,8 @@ type Config struct {
 	// APIKeyFile, when APIKey is empty, is a file holding the API key (a container secret or a
 	// volume another service fills; the image has no shell to read it into a variable).
 	APIKeyFile string
-	Username string
-	Password string
+	Username   string
+	Password   string
 	// CACertPath is a PEM file with the CA that signed the cluster's certificate.
 	CACertPath string
 	// Insecure skips TLS verification (development clusters with self-signed certs only).
