@@ -43,7 +43,7 @@ Configuration comes from the environment (flags override):
   TEMPORAL_ADDRESS        Temporal frontend (default 127.0.0.1:7233)
   TEMPORAL_NAMESPACE      namespace (default "default")
   ERPSYNC_TASK_QUEUE      task queue (default "erpsync")
-  ELASTICSEARCH_URL       e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY or
+  ELASTICSEARCH_URL       e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY (or _FILE) or
                           ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT
   ERPSYNC_INDEX_PREFIX    index prefix (default "erpsync")
   ERP_URL                 OData service root of the ERP, e.g. http://127.0.0.1:8088 (required)

@@ -46,7 +46,7 @@ Configuration comes from the environment (flags override):
   STOREFRONT_PLAIN_HTTP    true or false: the session cookie without Secure, for a page served
                            over plain http (default false; make dev turns it on). Keep it off
                            behind https, including a TLS-terminating proxy
-  ELASTICSEARCH_URL        e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY or
+  ELASTICSEARCH_URL        e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY (or _FILE) or
                            ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT
   ERPSYNC_INDEX_PREFIX     index prefix (default "erpsync")
   ERPSYNC_LOG_LEVEL        debug, info, warn, error (default info; debug logs every request)
