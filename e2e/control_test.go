@@ -170,6 +170,19 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 	if err := s.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
 		t.Fatalf("the scheduled update %s: %v", wid, err)
 	}
+	// The UI shows what each run is: a summary naming the task and who started it.
+	for wf, want := range map[string]string{wid: "Product import, update: started by schedule " + id, "product-import-rebuild": "Product import, rebuild: started with starter run"} {
+		desc, err := s.temporal.DescribeWorkflow(ctx, wf, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := desc.GetStaticSummary(); got != want {
+			t.Errorf("%s: static summary %q, want %q", wf, got, want)
+		}
+		if details, _ := desc.GetStaticDetails(); !strings.Contains(details, s.prefix) {
+			t.Errorf("%s: static details %q do not name the installation", wf, details)
+		}
+	}
 	s.starter(t, bin, "schedules", "pause", id) // stop it before the test ends
 
 	// Stock D365 (child-stamps) needs reconcile and audit runs beside the updates; going back to
