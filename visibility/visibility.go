@@ -66,12 +66,17 @@ var CLITypes = map[enumspb.IndexedValueType]string{
 	enumspb.INDEXED_VALUE_TYPE_INT:          "Int",
 }
 
+// ErrCannotList is wrapped by Missing's error when the server would not list the namespace's
+// search attributes (a connection or a permission problem), as opposed to one of erpsync's
+// being registered with another type.
+var ErrCannotList = errors.New("cannot list the search attributes")
+
 // Missing returns the names of the attributes namespace lacks, sorted; it fails when one is
 // registered with another type (rename it away: nothing here can fix that).
 func Missing(ctx context.Context, c client.Client, namespace string) ([]string, error) {
 	res, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		return nil, fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
+		return nil, fmt.Errorf("%w of namespace %s: %w", ErrCannotList, namespace, err)
 	}
 	var missing []string
 	var errs []error

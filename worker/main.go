@@ -338,7 +338,7 @@ func run(cfg Config) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
 	defer tc.Close()
-	if err := searchAttributes(ctx, tc, cfg.Namespace); err != nil {
+	if err := searchAttributes(ctx, tc, cfg.Namespace, log); err != nil {
 		return err
 	}
 
@@ -367,10 +367,16 @@ func run(cfg Config) error {
 // searchAttributes makes sure the namespace has erpsync's search attributes, registering the
 // missing ones where the server allows it (a dev or self-hosted server): an import that sets an
 // unknown attribute would fail every workflow task.
-func searchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+// When the server will not even list them (a key without that permission), it warns and goes
+// on: the imports' workflow tasks will say what is missing.
+func searchAttributes(ctx context.Context, tc client.Client, namespace string, log *zap.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	missing, err := visibility.Missing(ctx, tc, namespace)
+	if errors.Is(err, visibility.ErrCannotList) {
+		log.Warn("cannot check erpsync's search attributes; make sure they exist:\n"+visibility.HowToRegister(namespace), zap.Error(err))
+		return nil
+	}
 	if err != nil || len(missing) == 0 {
 		return err
 	}
