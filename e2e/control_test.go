@@ -64,8 +64,8 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+
-		s.erp.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("AgreementRecId")+")", map[string]any{"Price": 1.5})
+	s.erp.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='usmf',RecordId="+
+		s.erp.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {

@@ -154,8 +154,8 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 	e.Write(t, "PATCH", "ItemDefaultOrderSettings"+key("demf", "ItemNumber", os.S("ItemNumber")), map[string]any{"IsSalesStopped": "Yes", "SalesMinimumQuantity": 3})
 	pr := e.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
 	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+pr.S("AgreementRecId")+")", map[string]any{"Price": 12.34})
-	all := e.First(t, "SalesPriceAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
-	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='gbsi',AgreementRecId="+all.S("AgreementRecId")+")", map[string]any{"Price": 0.99})
+	all := e.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
+	e.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='gbsi',RecordId="+all.S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	gone := e.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	e.Write(t, "DELETE", "ReleasedProductsV2"+key("demf", "ItemNumber", gone.S("ItemNumber")), nil)
 

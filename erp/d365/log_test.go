@@ -22,7 +22,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 
 	stamp := end.Modified.Add(time.Second)
 	product := func(item, name string, price json.Number) []any {
-		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", stamp}
+		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
 	}
 	err := s.store.Load(context.Background(), func(l *store.Loader) error {
 		for _, vals := range [][]any{
@@ -38,7 +38,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 			}
 		}
 		return l.Insert(store.SalesPriceAgreements, "usmf", int64(999_999), "Table", "BAD-CUR", "", "", "", "",
-			"All", "", "", "us$", json.Number("5"), "ea", json.Number("1"), json.Number("0"), store.NoDateFrom, store.NoDateTo, stamp)
+			"All", "", "", "us$", json.Number("5"), "ea", json.Number("1"), json.Number("0"), store.NoDateFrom, store.NoDateTo, "No", stamp)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,9 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 	used := map[string]bool{erp.LegalEntities: true, erp.DeletedRecords: true}
 	notInModel := map[string]string{
 		store.CommissionSalesGroups: "a group's name is not on any document; its members are (CommissionSalesRepresentatives)",
+		// Phase 2 of issue 13 declares these and indexes them (docs/pricing.md).
+		store.SalesLineDiscountAgreements: "line discounts: the pricing engine's input, not read by the connector yet",
+		store.PriceParameters:             "trade agreement activation: the pricing engine's input, not read by the connector yet",
 	}
 	table := func(name string) *store.Table {
 		t.Helper()

@@ -67,13 +67,10 @@ func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 		if p.OrderSettings != nil {
 			kinds["order settings"]++
 		}
-		for _, pa := range p.Prices {
-			if pa.AllItems {
-				kinds["prices for all items"]++
-			}
-		}
 	}
-	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "order settings", "prices for all items"} {
+	// (Sales prices are item specific, as in D365: the simulator has no "all items" price lines
+	// any more, see docs/pricing.md.)
+	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "order settings"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s read", k)
 		}
@@ -299,7 +296,7 @@ func TestErrorsAreClassified(t *testing.T) {
 }
 
 // editEveryKind makes one edit of every child kind (each on another product where it can be),
-// a category visibility flip, a change of a price line for all items, and customer, contact,
+// a category visibility flip, and customer, contact,
 // sales group and membership changes, and returns the roots each edit belongs to by the seed's
 // rule (the roots an ERP add-on bumps). byDelete are the products whose only change is the
 // delete of a child row, which no stamp shows in an ERP without the add-on.
@@ -369,18 +366,9 @@ func editEveryKind(t *testing.T, s *sim) (wantProducts, wantCustomers, wantConta
 			wantProducts[ck(r, "ItemNumber")] = true
 		}
 	}
-	// A price for all items (gbsi) bumps every product of the company.
-	for _, r := range s.rows(t, store.SalesPriceAgreements) {
-		if sv(r, "dataAreaId") == "gbsi" && sv(r, "ItemCode") == "All" {
-			update(store.SalesPriceAgreements, r, store.Record{"Price": json.Number("0.99")})
-			break
-		}
-	}
-	for _, r := range s.rows(t, store.ReleasedProducts) {
-		if sv(r, "dataAreaId") == "gbsi" {
-			wantProducts[ck(r, "ItemNumber")] = true
-		}
-	}
+	// (No edit of a company-wide price line: sales prices are item specific, as in D365, and the
+	// simulator has no "all items" price lines any more, see docs/pricing.md. The company-wide
+	// line discounts join the model with the pricing engine.)
 
 	// Customers: an address, a sales group change (bumps the reps of the old and new group).
 	custs := s.rows(t, store.Customers)
