@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
@@ -64,6 +65,9 @@ type Settings struct {
 	// MaxChangedRoots bounds the roots one SyncChanges chunk collects before it reads and writes
 	// them (default 10,000): the worker's memory for a backlog, not for a catalog.
 	MaxChangedRoots int
+	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
+	// (RunEnded) deletes older ones.
+	DeadLetterMaxAge time.Duration
 }
 
 // Detection is how update runs find what changed in the ERP.
@@ -113,6 +117,9 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxChangedRoots == 0 {
 		s.MaxChangedRoots = 10_000
 	}
+	if s.DeadLetterMaxAge == 0 {
+		s.DeadLetterMaxAge = 30 * 24 * time.Hour
+	}
 	return s
 }
 
@@ -132,6 +139,8 @@ type Import struct {
 	Settings Settings
 	// Metrics, when set, receives counts, chunk latencies and watermarks.
 	Metrics Recorder
+	// Alerts, when it has a channel, tells people about runs that did not succeed (RunEnded).
+	Alerts *alert.Notifier
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
 

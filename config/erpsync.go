@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/search"
@@ -20,7 +21,9 @@ import (
 // Config is erpsync's configuration. A binary reads the parts it takes (Worker, Starter,
 // Storefront); the others keep their zero values.
 type Config struct {
-	Temporal      Temporal
+	Temporal Temporal
+	// Alerts are the worker's channels for failure alerts (none: no alerts).
+	Alerts        alert.Notifier
 	Elasticsearch search.Config
 	Index         Index
 	ERP           d365.Config
@@ -118,10 +121,11 @@ func ForWorker() (*Config, *Set) {
 	c.declareTemporal(s)
 	c.declareElasticsearch(s)
 	c.declareIndex(s, true)
-	c.declareERP(s)
+	c.declareERP(s, true)
 	c.declareImport(s)
 	c.declareLog(s)
 	c.declareWorker(s)
+	c.declareAlerts(s)
 	return c, s
 }
 
@@ -131,6 +135,7 @@ func ForStarter() (*Config, *Set) {
 	c.declareTemporal(s)
 	c.declareElasticsearch(s)
 	c.declareIndex(s, false)
+	c.declareERP(s, false)
 	c.declareDetection(s)
 	c.declareSchedules(s)
 	return c, s
@@ -174,6 +179,9 @@ func (c *Config) declareElasticsearch(s *Set) {
 		&Setting{Key: "elasticsearch.api-key", Env: []string{"ELASTICSEARCH_API_KEY"}, Flag: "elasticsearch-api-key", Secret: true,
 			Help:  "An API key, the base64 \"encoded\" value Elasticsearch returns when it creates one; wins over user and password.",
 			Value: String(&es.APIKey)},
+		&Setting{Key: "elasticsearch.api-key-file", Env: []string{"ELASTICSEARCH_API_KEY_FILE"}, Flag: "elasticsearch-api-key-file",
+			Help:  "A file holding the API key, when no key is set (a container secret; the image has no shell to read it).",
+			Value: String(&es.APIKeyFile)},
 		&Setting{Key: "elasticsearch.username", Env: []string{"ELASTICSEARCH_USERNAME"}, Flag: "elasticsearch-username",
 			Help: "User for basic authentication.", Value: String(&es.Username)},
 		&Setting{Key: "elasticsearch.password", Env: []string{"ELASTICSEARCH_PASSWORD"}, Flag: "elasticsearch-password", Secret: true,
@@ -253,7 +261,9 @@ func (c *Config) companyLanguagesSetting() *Setting {
 		Value:       Map(&c.Import.Document.CompanyLanguages)}
 }
 
-func (c *Config) declareERP(s *Set) {
+// declareERP declares the ERP's settings; required makes the URL and the credentials required
+// (the worker); the starter needs them only for explain, which checks them then.
+func (c *Config) declareERP(s *Set, required bool) {
 	e := &c.ERP
 	s.Section("erp", "ERP (Dynamics 365 Finance and Operations over OData)")
 	s.Add(
@@ -304,6 +314,9 @@ func (c *Config) declareERP(s *Set) {
 	})
 	s.Check(func() error {
 		var errs []error
+		if !required && e.BaseURL == "" && e.ClientID == "" && e.ClientSecret == "" {
+			return nil
+		}
 		if e.BaseURL == "" {
 			errs = append(errs, errors.New("ERP_URL is empty: set the ERP's URL, e.g. https://contoso.operations.dynamics.com or the simulator's http://127.0.0.1:8088"))
 		}
@@ -363,9 +376,62 @@ func (c *Config) declareImport(s *Set) {
 				return nil
 			}},
 	)
+	s.Add(&Setting{Key: "import.dead-letter-max-age", Env: []string{"ERPSYNC_DEAD_LETTER_MAX_AGE"}, Flag: "dead-letter-max-age",
+		Default: d.DeadLetterMaxAge.String(),
+		Help:    "Dead letters older than this are deleted at the end of each run.",
+		Value:   Duration(&i.DeadLetterMaxAge), Check: positive(&i.DeadLetterMaxAge)})
 	s.Derive(func() error {
 		i.Document.Languages = c.Index.Codes()
 		return nil
+	})
+}
+
+// declareAlerts declares the channels of the worker's failure alerts: an e-mail and/or a
+// webhook when an import fails, ends with dead letters or a reconcile refuses.
+func (c *Config) declareAlerts(s *Set) {
+	var smtpAddr, from, user, password, webhook string
+	var to []string
+	n := &c.Alerts
+	s.Section("alerts", "Alerts (when an import fails, ends partial or is refused)")
+	s.Add(
+		&Setting{Key: "alerts.installation", Env: []string{"ERPSYNC_INSTALLATION"}, Flag: "installation", DefaultText: "the index prefix",
+			Help: "This installation's name in alerts.", Value: String(&n.Installation)},
+		&Setting{Key: "alerts.smtp-addr", Env: []string{"ERPSYNC_ALERT_SMTP_ADDR"}, Flag: "alert-smtp-addr", DefaultText: "no e-mail",
+			Help: "host:port of an SMTP server for alert e-mails (STARTTLS when offered).", Value: String(&smtpAddr)},
+		&Setting{Key: "alerts.email-from", Env: []string{"ERPSYNC_ALERT_EMAIL_FROM"}, Flag: "alert-email-from",
+			Help: "Sender of alert e-mails.", Value: String(&from)},
+		&Setting{Key: "alerts.email-to", Env: []string{"ERPSYNC_ALERT_EMAIL_TO"}, Flag: "alert-email-to",
+			Help: "Recipients of alert e-mails, comma-separated.", Value: List(&to)},
+		&Setting{Key: "alerts.smtp-username", Env: []string{"ERPSYNC_ALERT_SMTP_USERNAME"}, Flag: "alert-smtp-username",
+			Help: "SMTP user (optional).", Value: String(&user)},
+		&Setting{Key: "alerts.smtp-password", Env: []string{"ERPSYNC_ALERT_SMTP_PASSWORD"}, Flag: "alert-smtp-password", Secret: true,
+			Help: "SMTP password (optional).", Value: String(&password)},
+		&Setting{Key: "alerts.webhook-url", Env: []string{"ERPSYNC_ALERT_WEBHOOK_URL"}, Flag: "alert-webhook-url", DefaultText: "none",
+			Help: "The same alerts as a JSON POST to this URL.", Value: String(&webhook)},
+	)
+	s.Derive(func() error {
+		if n.Installation == "" {
+			n.Installation = c.Index.Prefix
+		}
+		n.UIURL = c.Temporal.UIURL
+		n.Channels = nil
+		if smtpAddr != "" {
+			n.Channels = append(n.Channels, &alert.Email{Addr: smtpAddr, From: from, To: to, Username: user, Password: password})
+		}
+		if webhook != "" {
+			n.Channels = append(n.Channels, &alert.Webhook{URL: webhook})
+		}
+		return nil
+	})
+	s.Check(func() error {
+		var errs []error
+		if smtpAddr != "" && (from == "" || len(to) == 0) {
+			errs = append(errs, errors.New("ERPSYNC_ALERT_SMTP_ADDR is set: set ERPSYNC_ALERT_EMAIL_FROM and ERPSYNC_ALERT_EMAIL_TO too"))
+		}
+		if webhook != "" && !strings.HasPrefix(webhook, "https://") && !strings.HasPrefix(webhook, "http://") {
+			errs = append(errs, errors.New("ERPSYNC_ALERT_WEBHOOK_URL: want an http(s) URL"))
+		}
+		return errors.Join(errs...)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -30,6 +31,8 @@ type Temporal struct {
 	TLSCert, TLSKey, TLSCA, TLSServerName string
 	// Profile and ConfigFile select the SDK profile the settings start from.
 	Profile, ConfigFile string
+	// UIURL is the Temporal UI's base URL, for links to runs.
+	UIURL string
 
 	// extra is what the profile and the SDK's variables set beyond the fields above.
 	extra envconfig.ClientConfigProfile
@@ -130,6 +133,14 @@ func (c *Config) declareTemporal(s *Set) {
 		&Setting{Key: "temporal.config-file", Env: []string{"TEMPORAL_CONFIG_FILE"}, Flag: "temporal-config-file",
 			DefaultText: "~/.config/temporalio/temporal.toml when it exists",
 			Help:        "The SDK's TOML client configuration file.", Value: String(&t.ConfigFile)},
+		&Setting{Key: "temporal.ui-url", Env: []string{"ERPSYNC_TEMPORAL_UI_URL"}, Flag: "temporal-ui-url", Default: visibility.DefaultUIURL,
+			Help: "The Temporal UI's base URL, for links to runs (Temporal Cloud: https://cloud.temporal.io).", Value: String(&t.UIURL),
+			Check: func() error {
+				if !strings.HasPrefix(t.UIURL, "http://") && !strings.HasPrefix(t.UIURL, "https://") {
+					return errors.New("want an http(s) URL")
+				}
+				return nil
+			}},
 	)
 	s.Derive(func() error { return c.deriveTemporal(s) })
 	s.Check(func() error {

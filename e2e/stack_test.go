@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/erpsim"
@@ -43,6 +44,8 @@ type stack struct {
 	settings activities.Settings
 	source   *d365.Client
 	worker   worker.Worker
+	// alerts, when set before startWorker, are the worker's alert channels.
+	alerts *alert.Notifier
 }
 
 func newStack(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
@@ -80,7 +83,8 @@ func (s *stack) startWorker() {
 	w := worker.New(s.temporal, s.queue, worker.Options{})
 	w.RegisterWorkflow(workflows.ProductImport)
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings})
+	w.RegisterWorkflow(workflows.DeadLetterRetry)
+	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings, Alerts: s.alerts})
 	if err := w.Start(); err != nil {
 		s.t.Fatalf("start worker: %v", err)
 	}

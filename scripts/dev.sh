@@ -106,14 +106,16 @@ cat <<BANNER
   erpsync is running. Ctrl-C stops it.
 
   Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
+                    runs that did not succeed: ErpsyncOutcome != 'success' in the UI's query box
   Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
   Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
-  Worker metrics    http://127.0.0.1:9464/metrics
+  Worker metrics    http://127.0.0.1:9464/metrics  (probes: /healthz, /readyz)
   Logs              var/log/
   Settings          var/dev.yaml  (ERPSYNC_CONFIG=var/dev.yaml bin/worker config check | config print)
 
   bin/starter status                       schedules, watermarks, lag, counts
+  bin/starter explain products usmf 1000   why a product is (not) in the shop
   bin/starter run products --mode rebuild --wait
 BANNER
 wait -n "${pids[@]}" || true

@@ -26,9 +26,12 @@ type Config struct {
 	CloudID string
 	// APIKey is a base64 "id:key" API key (the "encoded" value Elasticsearch returns when it
 	// creates one); it wins over Username/Password.
-	APIKey   string
-	Username string
-	Password string
+	APIKey string
+	// APIKeyFile, when APIKey is empty, is a file holding the API key (a container secret or a
+	// volume another service fills; the image has no shell to read it into a variable).
+	APIKeyFile string
+	Username   string
+	Password   string
 	// CACertPath is a PEM file with the CA that signed the cluster's certificate.
 	CACertPath string
 	// Insecure skips TLS verification (development clusters with self-signed certs only).
@@ -54,6 +57,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("Elasticsearch CA certificate: %w", err))
 		}
 	}
+	if c.APIKey == "" && c.APIKeyFile != "" {
+		if _, err := c.apiKey(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -66,10 +74,30 @@ func (c Config) Where() string {
 	return c.URL
 }
 
+// apiKey is APIKey, or the content of APIKeyFile without surrounding space.
+func (c Config) apiKey() (string, error) {
+	if c.APIKey != "" || c.APIKeyFile == "" {
+		return c.APIKey, nil
+	}
+	b, err := os.ReadFile(c.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %s is empty", c.APIKeyFile)
+	}
+	return key, nil
+}
+
 // NewClient returns a client that retries 429, 502, 503 and 504 answers and network errors
 // with exponential backoff and jitter. It does not contact the cluster.
 func NewClient(c Config) (*elasticsearch.Client, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	apiKey, err := c.apiKey()
+	if err != nil {
 		return nil, err
 	}
 	maxRetries := c.MaxRetries
@@ -78,7 +106,7 @@ func NewClient(c Config) (*elasticsearch.Client, error) {
 	}
 	cfg := elasticsearch.Config{
 		CloudID:       c.CloudID,
-		APIKey:        c.APIKey,
+		APIKey:        apiKey,
 		Username:      c.Username,
 		Password:      c.Password,
 		RetryOnStatus: []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},

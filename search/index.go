@@ -194,6 +194,12 @@ func (x *Index) entityOf(target string) erp.Entity {
 	return ""
 }
 
+// Ping asks for the cluster's health and returns nil when Elasticsearch answered it (any
+// status colour): the worker's readiness.
+func (x *Index) Ping(ctx context.Context) error {
+	return x.do(ctx, "ping Elasticsearch", esapi.ClusterHealthRequest{}, nil)
+}
+
 // Setup creates what is missing, idempotently: the sync-state and dead-letter indexes, and for
 // each entity without an alias a first, empty generation behind it. Of what exists it changes
 // only the mapping of an entity's live generation, adding the fields this version's documents

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/erpsync/erpsync/config"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 )
@@ -33,6 +34,8 @@ Usage:
   starter schedules trigger SCHEDULE_ID
   starter status [--json]
   starter dead-letters [--limit 20] [--json]
+  starter dead-letters retry [--entity products] [--id usmf:1000 ...] [--json]
+  starter explain products|customers|contacts|salesreps COMPANY KEY [--json]
 
 Run "starter COMMAND --help" for a command's own flags. Every command also takes the settings
 below, as flags, environment variables or from the config file.
@@ -45,6 +48,10 @@ trigger them here or in the Temporal UI.
 `
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("starter"))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], config.OSEnv, os.Stdout); err != nil {
@@ -134,7 +141,12 @@ func run(ctx context.Context, args []string, env config.Env, out io.Writer) erro
 	case "status":
 		return status(ctx, e, args[1:])
 	case "dead-letters":
+		if len(args) > 1 && args[1] == "retry" {
+			return retryDeadLetters(ctx, e, args[2:])
+		}
 		return deadLetters(ctx, e, args[1:])
+	case "explain":
+		return explain(ctx, e, args[1:])
 	}
 	return fmt.Errorf("unknown command %q; run starter --help", args[0])
 }

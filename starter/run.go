@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -46,6 +47,18 @@ func importName(what string) (string, error) {
 	return "", fmt.Errorf("import %q: want products or customers", what)
 }
 
+// summary is a run's one-line summary in the Temporal UI: "Product import, update: started by
+// schedule product-import-update".
+func summary(workflow string, m activities.Mode, how string) string {
+	return fmt.Sprintf("%s, %s: %s", workflows.Tasks[workflow], m, how)
+}
+
+// details are a run's fixed details in the Temporal UI: which installation it belongs to.
+func (e *cli) details() string {
+	return fmt.Sprintf("erpsync installation with index prefix `%s`, task queue `%s`. Progress: the current details below; `starter status` and `starter explain` answer the rest.",
+		e.cfg.Index.Prefix, e.cfg.Temporal.TaskQueue)
+}
+
 func runImport(ctx context.Context, e *cli, args []string) error {
 	out := e.out
 	fs := e.flags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]")
@@ -78,13 +91,15 @@ func runImport(ctx context.Context, e *cli, args []string) error {
 		ID:                       id,
 		TaskQueue:                e.cfg.Temporal.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            summary(name, m, "started with starter run"),
+		StaticDetails:            e.details(),
 	}, name, workflows.ImportInput{Mode: m})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	if !*asJSON {
 		fmt.Fprintf(out, "%s %s: workflow %s (run %s)\n", name, m, wr.GetID(), wr.GetRunID())
-		fmt.Fprintf(out, "watch it at http://127.0.0.1:8233/namespaces/%s/workflows/%s\n", e.cfg.Temporal.Namespace, wr.GetID())
+		fmt.Fprintf(out, "watch it at %s\n", visibility.RunURL(e.cfg.Temporal.UIURL, e.cfg.Temporal.Namespace, wr.GetID(), wr.GetRunID()))
 	}
 	if !*wait {
 		if *asJSON {

@@ -105,7 +105,7 @@ func schedules(ctx context.Context, e *cli, args []string) error {
 		sc := e.cfg.Schedules
 		at := scheduleTimes{updateEvery: sc.UpdateEvery, reconcileEvery: sc.ReconcileEvery, rebuildCron: sc.RebuildCron, auditCron: sc.AuditCron}
 		specs := scheduleSpecs(sc.Prefix, e.cfg.Import.Detection, at)
-		if err := applySchedules(ctx, c, e.cfg.Temporal.TaskQueue, specs, out); err != nil {
+		if err := applySchedules(ctx, c, e.cfg.Temporal.TaskQueue, e.details(), specs, out); err != nil {
 			return err
 		}
 		return removeOtherSchedules(ctx, c, sc.Prefix, specs, out)
@@ -169,13 +169,15 @@ func schedules(ctx context.Context, e *cli, args []string) error {
 
 // applySchedules creates the schedules that are missing and updates the spec and action of the
 // others, keeping their state: a pause set in the UI stays.
-func applySchedules(ctx context.Context, c client.Client, taskQueue string, specs []scheduleSpec, out io.Writer) error {
+func applySchedules(ctx context.Context, c client.Client, taskQueue, details string, specs []scheduleSpec, out io.Writer) error {
 	for _, s := range specs {
 		action := &client.ScheduleWorkflowAction{
-			ID:        s.ID,
-			Workflow:  s.Workflow,
-			Args:      []any{workflows.ImportInput{Mode: s.Mode}},
-			TaskQueue: taskQueue,
+			ID:            s.ID,
+			Workflow:      s.Workflow,
+			Args:          []any{workflows.ImportInput{Mode: s.Mode}},
+			TaskQueue:     taskQueue,
+			StaticSummary: summary(s.Workflow, s.Mode, "started by schedule "+s.ID),
+			StaticDetails: details,
 		}
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:      s.ID,

@@ -8,6 +8,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/visibility"
+	"github.com/erpsync/erpsync/workflows"
+
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/search"
 )
@@ -126,7 +132,7 @@ func status(ctx context.Context, e *cli, args []string) error {
 
 func deadLetters(ctx context.Context, e *cli, args []string) error {
 	out := e.out
-	fs := e.flags("dead-letters", "dead-letters [--limit 20] [--json]")
+	fs := e.flags("dead-letters", "dead-letters [--limit 20] [--json]   (dead-letters retry --help: re-read them)")
 	limit := fs.Int("limit", 20, "how many, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := e.parse(fs, args); err != nil {
@@ -154,3 +160,53 @@ func deadLetters(ctx context.Context, e *cli, args []string) error {
 	}
 	return tw.Flush()
 }
+
+func retryDeadLetters(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("dead-letters retry", "dead-letters retry [--entity products|customers|contacts|salesreps] [--id usmf:1000 ...] [--json]")
+	entity := fs.String("entity", "", "only this entity's dead letters (default: every entity)")
+	var ids stringList
+	fs.Var(&ids, "id", "only this record's dead letters, by document id (company:key, as dead-letters lists them); repeat for more")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := e.parse(fs, args); err != nil {
+		return err
+	}
+	in := activities.RedriveInput{IDs: ids}
+	if *entity != "" {
+		ent, err := entityOf(*entity)
+		if err != nil {
+			return fmt.Errorf("--entity %w", err)
+		}
+		in.Entity = ent
+	}
+	c, err := e.temporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id := e.cfg.Schedules.Prefix + workflows.DeadLetterRetryID
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: e.cfg.Temporal.TaskQueue,
+		StaticSummary: "Dead letters retried with starter dead-letters retry",
+		StaticDetails: e.details(),
+	}, workflows.DeadLetterRetryName, in)
+	if err != nil {
+		return fmt.Errorf("start %s (is one running? wait for it): %w", id, err)
+	}
+	var res activities.RedriveResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("%s: %w (%s)", id, err, visibility.RunURL(e.cfg.Temporal.UIURL, e.cfg.Temporal.Namespace, run.GetID(), run.GetRunID()))
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(res)
+	}
+	fmt.Fprintf(out, "re-read %s from the ERP: %d indexed, %d deleted (gone from the ERP), %d unchanged, %d dead-lettered again; %s cleared\n",
+		plural(res.Roots, "record"), res.Counts.Indexed, res.Counts.Deleted, res.Counts.Stale, res.Counts.DeadLettered, plural(res.Cleared, "dead letter"))
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -60,15 +60,40 @@ type OrderQuantities struct {
 	Standard string `json:"standard,omitempty"`
 }
 
+// Why the shop does not show a product (HiddenBecause).
+const (
+	HiddenDeleted      = "deleted"
+	HiddenInvisible    = "in no visible category"
+	HiddenSalesStopped = "sales stopped"
+)
+
+// HiddenBecause returns why the shop does not show product p, in the order the rule checks
+// them; none when it shows it. It is the rule product pages, search and facets apply (search
+// filters visible and excludes deleted and sales_stopped), so that `starter explain` can
+// answer "why is SKU X not in the shop?" with the shop's own rule.
+func HiddenBecause(p document.Product) []string {
+	var why []string
+	if p.Deleted {
+		why = append(why, HiddenDeleted)
+	}
+	if !p.Visible {
+		why = append(why, HiddenInvisible)
+	}
+	if p.SalesStopped {
+		why = append(why, HiddenSalesStopped)
+	}
+	return why
+}
+
 // showableProduct reads the product company:item and returns it only when the shop may show
-// it (not deleted, visible, not sales-stopped); a 404 otherwise.
+// it (HiddenBecause says nothing); a 404 otherwise.
 func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
 	var p document.Product
 	found, err := s.get(ctx, s.products, company, item, nil, &p)
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	if !found || p.Deleted || !p.Visible || p.SalesStopped {
+	if !found || len(HiddenBecause(p)) > 0 {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,9 +23,12 @@ import (
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/config"
 	"github.com/erpsync/erpsync/erp/d365"
+	"github.com/erpsync/erpsync/health"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -55,6 +59,10 @@ func pprofHandler() http.Handler {
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("worker"))
+		return
+	}
 	cfg, set := config.ForWorker()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); set.PrintSettings(fs.Output()) }
@@ -124,7 +132,13 @@ func run(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	metricsSrv := &http.Server{Addr: cfg.Worker.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// /readyz: the Temporal worker started and Elasticsearch answered within 30 s (pinged
+	// every 10 s); /healthz: the process answers.
+	ready := health.NewReady(nil)
+	ready.Require(readyWorker, 0)
+	ready.Require(readyES, 30*time.Second)
+	go pingElasticsearch(ctx, index, ready)
+	metricsSrv := &http.Server{Addr: cfg.Worker.MetricsAddr, Handler: health.Handler(ready, m.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server stopped", zap.Error(err))
@@ -152,12 +166,16 @@ func run(cfg *config.Config) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer tc.Close()
+	if err := searchAttributes(ctx, tc, cfg.Temporal.Namespace, log); err != nil {
+		return err
+	}
 
 	// Running activities get 30 s after SIGTERM to finish their page and heartbeat.
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	w.RegisterWorkflow(workflows.ProductImport) // registered as "ProductImport"
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Import, Metrics: m})
+	w.RegisterWorkflow(workflows.DeadLetterRetry)
+	w.RegisterActivity(&activities.Import{Source: source, Index: index, Log: log, Settings: cfg.Import, Metrics: m, Alerts: &cfg.Alerts})
 
 	log.Info("worker starting", zap.String("temporal", cfg.Temporal.Address), zap.String("namespace", cfg.Temporal.Namespace),
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("elasticsearch", cfg.Elasticsearch.Where()),
@@ -167,8 +185,59 @@ func run(cfg *config.Config) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ready.OK(readyWorker)
 	<-ctx.Done()
 	log.Info("worker stopping: finishing running activities")
+	ready.Fail(readyWorker, errors.New("stopping"))
 	w.Stop()
 	return nil
+}
+
+// searchAttributes makes sure the namespace has erpsync's search attributes, registering the
+// missing ones where the server allows it (a dev or self-hosted server): an import that sets an
+// unknown attribute would fail every workflow task.
+// When the server will not even list them (a key without that permission), it warns and goes
+// on: the imports' workflow tasks will say what is missing.
+func searchAttributes(ctx context.Context, tc client.Client, namespace string, log *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	missing, err := visibility.Missing(ctx, tc, namespace)
+	if errors.Is(err, visibility.ErrCannotList) {
+		log.Warn("cannot check erpsync's search attributes; make sure they exist:\n"+visibility.HowToRegister(namespace), zap.Error(err))
+		return nil
+	}
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	if err := visibility.Register(ctx, tc, namespace); err != nil {
+		return fmt.Errorf("namespace %s lacks erpsync's search attributes %s and they cannot be added from here (%w); add them:\n%s",
+			namespace, strings.Join(missing, ", "), err, visibility.HowToRegister(namespace))
+	}
+	return nil
+}
+
+// The worker's readiness conditions (/readyz).
+const (
+	readyWorker = "temporal worker"
+	readyES     = "elasticsearch"
+)
+
+// pingElasticsearch asks Elasticsearch for its health every 10 s until ctx ends and records
+// the answers in ready.
+func pingElasticsearch(ctx context.Context, index *search.Index, ready *health.Ready) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := index.Ping(pctx)
+		cancel()
+		if err == nil {
+			ready.OK(readyES)
+		} else {
+			ready.Fail(readyES, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
 }

@@ -136,7 +136,7 @@ type importRun struct {
 	phase    string
 }
 
-func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (ImportResult, error) {
+func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (res ImportResult, err error) {
 	if !in.Mode.Valid() {
 		return ImportResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("mode %q: want update, rebuild, reconcile or audit", in.Mode), "invalid", nil)
@@ -157,12 +157,15 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	}
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	if r.announce(ctx) {
+		defer func() { r.end(ctx, res, err) }()
+	}
 
 	if in.Mode == activities.Reconcile {
 		return r.reconcile(ctx)
 	}
 
-	res, err := r.read(ctx, pause, resume)
+	res, err = r.read(ctx, pause, resume)
 	var can *workflow.ContinueAsNewError
 	if err != nil && !errors.As(err, &can) && in.Mode == activities.Rebuild && r.cp.Begun != nil {
 		// The rebuild will not swap: stop update runs writing to its generation, even when

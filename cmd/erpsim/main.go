@@ -22,6 +22,7 @@ import (
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/erpsim/store"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 )
 
 const usage = `erpsim - a Dynamics 365 Finance and Operations-shaped ERP simulator
@@ -196,6 +197,10 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("erpsim"))
+		return
+	}
 	args := os.Args[1:]
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/erpsync/erpsync/config"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/storefront"
@@ -53,6 +54,10 @@ func load(args []string, env config.Env, stderr io.Writer) (*config.Config, erro
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("storefront"))
+		return
+	}
 	c, err := load(os.Args[1:], config.OSEnv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
