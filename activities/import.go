@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
@@ -32,6 +33,8 @@ type Index interface {
 	SaveState(ctx context.Context, s search.State) error
 	IDs(ctx context.Context, target, after string, n int) ([]string, error)
 	Refresh(ctx context.Context, target string) error
+	Holding(ctx context.Context, target string, h erp.Held) ([]string, error)
+	Stored(ctx context.Context, target string, ids []string) (map[string]search.Stored, error)
 }
 
 var _ Index = (*search.Index)(nil)
@@ -58,7 +61,37 @@ type Settings struct {
 	MaxDeleteShare float64
 	// Document shapes the search documents.
 	Document document.Options
+	// Detection is how update runs find changes (default ParentStamps).
+	Detection Detection
+	// MaxChangedRoots bounds the roots one SyncChanges chunk collects before it reads and writes
+	// them (default 10,000): the worker's memory for a backlog, not for a catalog.
+	MaxChangedRoots int
+	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
+	// (RunEnded) deletes older ones.
+	DeadLetterMaxAge time.Duration
 }
+
+// Detection is how update runs find what changed in the ERP.
+type Detection string
+
+// The change detection modes.
+const (
+	// ParentStamps relies on an ERP add-on (such as Sana's for D365): a change of any child
+	// stamps its root's ModifiedDateTime, and deletes are in the DeletedRecords log. Update runs
+	// read roots by their own stamp; documents are versioned by it.
+	ParentStamps Detection = "parent-stamps"
+	// ChildStamps works with stock D365, which stamps only the row that changed and logs no
+	// deletes. Update runs read every collection of the model by its own stamp, map changed rows
+	// to their roots and re-read those; documents are versioned by the ERP time of the read;
+	// deleted roots are found by reconcile runs, deleted children by audit runs.
+	ChildStamps Detection = "child-stamps"
+)
+
+// Valid reports whether d is a known mode ("" is the default, ParentStamps).
+func (d Detection) Valid() bool { return d == "" || d == ParentStamps || d == ChildStamps }
+
+// DefaultSettings returns the settings a zero Settings stands for.
+func DefaultSettings() Settings { return Settings{}.withDefaults() }
 
 func (s Settings) withDefaults() Settings {
 	if s.PageSize == 0 {
@@ -79,6 +112,15 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxDeleteShare == 0 {
 		s.MaxDeleteShare = 0.1
 	}
+	if s.Detection == "" {
+		s.Detection = ParentStamps
+	}
+	if s.MaxChangedRoots == 0 {
+		s.MaxChangedRoots = 10_000
+	}
+	if s.DeadLetterMaxAge == 0 {
+		s.DeadLetterMaxAge = 30 * 24 * time.Hour
+	}
 	return s
 }
 
@@ -98,6 +140,8 @@ type Import struct {
 	Settings Settings
 	// Metrics, when set, receives counts, chunk latencies and watermarks.
 	Metrics Recorder
+	// Alerts, when it has a channel, tells people about runs that did not succeed (RunEnded).
+	Alerts *alert.Notifier
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
 	// Runs tells whether a rebuild named in the sync state is live (nil: Temporal, through the
@@ -203,17 +247,30 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		res.Target = a.Index.Alias(in.Entity)
 		res.From = rewind(st.Watermark, s.Overlap)
 		res.DeletionsFrom = rewind(st.DeletionWatermark, s.Overlap)
+		if s.Detection == ChildStamps {
+			res.Detection = ChildStamps
+			res.Changes = map[string]erp.Cursor{}
+			for coll, c := range collectionWatermarks(st) {
+				res.Changes[coll] = rewind(c, s.Overlap)
+			}
+		}
 	case Rebuild:
 		gen, err := a.beginRebuild(ctx, in.Entity, in.RunID)
 		if err != nil {
 			return BeginResult{}, err
 		}
 		res.Target = gen
+	case Audit:
+		res.Target = a.Index.Alias(in.Entity)
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
-	if c, ok := a.Source.(erp.Counter); ok {
-		n, err := c.Count(ctx, in.Entity, erp.ReadRequest{After: res.From, Until: res.Until})
+	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
+		r := erp.ReadRequest{After: res.From, Until: res.Until}
+		if in.Mode == Audit {
+			r = erp.ReadRequest{}
+		}
+		n, err := c.Count(ctx, in.Entity, r)
 		if err != nil {
 			a.log(ctx).Warn("cannot count records for progress", zap.Error(err))
 		}
@@ -222,6 +279,29 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
 	return res, nil
+}
+
+// collectionWatermarks returns the watermark of every collection of st's entity: its own where
+// the state has one, the entity's watermark for a state saved before collections had their own
+// (the roots' stamps then covered every collection), and the beginning for a collection added
+// to the model since.
+func collectionWatermarks(st search.State) map[string]erp.Cursor {
+	out := map[string]erp.Cursor{}
+	m, ok := erp.Model(st.Entity)
+	if !ok {
+		return out
+	}
+	for _, coll := range m.Collections() {
+		switch c, ok := st.Collections[coll]; {
+		case ok:
+			out[coll] = c
+		case st.Collections == nil:
+			out[coll] = st.Watermark
+		default:
+			out[coll] = erp.Cursor{}
+		}
+	}
+	return out
 }
 
 // rewind returns the position overlap before c, at the start of that instant (so every record
@@ -383,14 +463,14 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
-	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests}
+	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests, Bytes: p.bytes}
 	if len(p.rejected) > 0 {
 		if err := a.Index.DeadLetterRejections(ctx, p.rejected); err != nil {
 			return c, fmt.Errorf("dead-letter rejected %s: %w", e, err)
 		}
 		c.DeadLettered += len(p.rejected)
 	}
-	wc, err := a.write(ctx, e, targets, p.ops)
+	wc, err := a.write(ctx, e, targets, p.ops, p.digests)
 	c.Indexed += wc.Indexed
 	c.Stale += wc.Stale
 	c.Deleted += wc.Deleted
@@ -400,11 +480,26 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 
 // write writes ops to every target and returns the first target's counts (a generation a
 // rebuild fills is written too, but not counted twice). A generation that no longer exists is
-// abandoned and skipped: the rebuild cannot swap it in anyway.
-func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, ops []search.Op) (search.Counts, error) {
+// abandoned and skipped: the rebuild cannot swap it in anyway. With digests (the digests of
+// the ops' records by document id), an op whose document a target holds already is not written
+// there and counts as stale (see changedOps).
+func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, ops []search.Op, digests map[string]string) (search.Counts, error) {
 	var counted search.Counts
 	for i, t := range targets {
-		wc, err := a.Index.Write(ctx, t, ops)
+		send, current := ops, 0
+		if digests != nil {
+			var err error
+			if send, current, err = a.changedOps(ctx, t, ops, digests); err != nil {
+				if i > 0 && failure.KindOf(err) == failure.NotFound {
+					if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
+						return counted, err
+					}
+					continue
+				}
+				return counted, err
+			}
+		}
+		wc, err := a.Index.Write(ctx, t, send)
 		if i > 0 && failure.KindOf(err) == failure.NotFound {
 			if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
 				return counted, err
@@ -416,17 +511,46 @@ func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, ops 
 		}
 		if i == 0 {
 			counted = wc
+			counted.Stale += current
 		}
 	}
 	return counted, nil
 }
 
+// changedOps returns the ops whose document target does not hold already, by the digest of the
+// ERP rows each was built from, and how many it left out. Documents versioned by the time of the
+// read (child-stamps) would otherwise be rewritten by every re-read of the overlap window.
+func (a *Import) changedOps(ctx context.Context, target string, ops []search.Op, digests map[string]string) ([]search.Op, int, error) {
+	ids := make([]string, 0, len(ops))
+	for _, o := range ops {
+		if !o.Delete {
+			ids = append(ids, o.ID)
+		}
+	}
+	stored, err := a.Index.Stored(ctx, target, ids)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read digests of %s: %w", target, err)
+	}
+	out := make([]search.Op, 0, len(ops))
+	for _, o := range ops {
+		if st, ok := stored[o.ID]; ok && !o.Delete && st.Digest != "" && st.Digest == digests[o.ID] {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, len(ops) - len(out), nil
+}
+
 // page is one ERP page turned into index operations.
 type page struct {
-	ops      []search.Op
+	ops []search.Op
+	// digests, when set, are the digests of the ops' records by document id: ops whose
+	// document already has its digest are not written (see changedOps).
+	digests  map[string]string
 	rejected []erp.Rejection
 	read     int
 	requests int
+	bytes    int64
 	next     erp.Cursor
 	done     bool
 	// size is the page size it was read with.
@@ -445,59 +569,81 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	if err != nil {
 		return page{}, err
 	}
-	switch e {
-	case erp.Products:
-		return convert(a.Source.Products(ctx, req))(e, func(r erp.Product) (erp.Cursor, search.Op, error) {
-			d, err := document.FromProduct(r, opts)
-			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.ItemNumber},
-				search.IndexOp(document.ID(r.Company, r.ItemNumber), document.Version(r.Modified), d), err
-		})
-	case erp.Customers:
-		return convert(a.Source.Customers(ctx, req))(e, func(r erp.Customer) (erp.Cursor, search.Op, error) {
-			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.Account},
-				search.IndexOp(document.ID(r.Company, r.Account), document.Version(r.Modified), document.FromCustomer(r)), nil
-		})
-	case erp.Contacts:
-		return convert(a.Source.Contacts(ctx, req))(e, func(r erp.Contact) (erp.Cursor, search.Op, error) {
-			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.ID},
-				search.IndexOp(document.ID(r.Company, r.ID), document.Version(r.Modified), document.FromContact(r)), nil
-		})
-	case erp.SalesReps:
-		return convert(a.Source.SalesReps(ctx, req))(e, func(r erp.SalesRep) (erp.Cursor, search.Op, error) {
-			return erp.Cursor{Modified: r.Modified, Company: r.Company, Key: r.PersonnelNumber},
-				search.IndexOp(document.ID(r.Company, r.PersonnelNumber), document.Version(r.Modified), document.FromSalesRep(r)), nil
-		})
+	readAt, err := a.erpNow(ctx)
+	if err != nil {
+		return page{}, err
 	}
-	return page{}, invalid("read", "unknown entity %q", e)
+	p, err := a.Source.Read(ctx, e, req)
+	if err != nil {
+		return page{}, err
+	}
+	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
+	var rejected []erp.Rejection
+	out.ops, rejected = a.indexOps(p.Records, opts, readAt)
+	out.rejected = append(out.rejected, rejected...)
+	return out, nil
 }
 
-// convert turns an ERP page of T into a page of index operations made by op. A record whose
+// indexOps builds the documents of records read at readAt (the ERP's time) and encodes them
+// here, in the reader, so that the writer only sends them (see prefetch). A record whose
 // document cannot be built or encoded (a number without a finite double, text JSON cannot
 // carry) is rejected with the reason and the record, as the ERP side rejects a record it cannot
 // read: it is dead-lettered and the rest of the page goes on.
-func convert[T any](p erp.Page[T], err error) func(e erp.Entity, op func(T) (erp.Cursor, search.Op, error)) (page, error) {
-	return func(e erp.Entity, op func(T) (erp.Cursor, search.Op, error)) (page, error) {
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, []erp.Rejection) {
+	ops := make([]search.Op, 0, len(recs))
+	var rejected []erp.Rejection
+	for _, r := range recs {
+		body, err := document.Build(r, opts)
+		var o search.Op
+		if err == nil {
+			o, err = search.IndexOp(document.ID(r.Company, r.Key), a.version(r.Modified, readAt), body).Encode()
+		}
 		if err != nil {
-			return page{}, err
+			raw, _ := json.Marshal(r.Value)
+			rejected = append(rejected, erp.Rejection{Entity: r.Entity, Company: r.Company, Key: r.Key,
+				Reason: "cannot index: " + err.Error(), Raw: raw})
+			continue
 		}
-		out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, next: p.Next, done: p.Done,
-			ops: make([]search.Op, 0, len(p.Records))}
-		for _, r := range p.Records {
-			at, o, err := op(r)
-			if err == nil {
-				// Encoded here, in the reader, so that the writer only sends (see prefetch).
-				o, err = o.Encode()
-			}
-			if err != nil {
-				raw, _ := json.Marshal(r)
-				out.rejected = append(out.rejected, erp.Rejection{Entity: e, Company: at.Company, Key: at.Key,
-					Reason: "cannot index: " + err.Error(), Raw: raw})
-				continue
-			}
-			out.ops = append(out.ops, o)
-		}
-		return out, nil
+		ops = append(ops, o)
 	}
+	return ops, rejected
+}
+
+// lookupPage reads the roots keys of e with their children (Lookup) and turns them into a page:
+// the documents of those the ERP has, at versions of the ERP's time of the read, with their
+// digests, and deletes of those it no longer has (stock D365 logs no deletes). modified are the
+// roots' own stamps by document id.
+func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, opts document.Options) (p page, modified map[string]time.Time, err error) {
+	readAt, err := a.erpNow(ctx)
+	if err != nil {
+		return page{}, nil, err
+	}
+	got, err := a.Source.Lookup(ctx, e, keys)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("read %s by key: %w", e, err)
+	}
+	ops, rejected := a.indexOps(got.Records, opts, readAt)
+	p = page{ops: ops, digests: make(map[string]string, len(got.Records)), rejected: append(got.Rejected, rejected...),
+		read: len(got.Records), requests: got.Requests, bytes: got.Bytes}
+	modified = make(map[string]time.Time, len(got.Records))
+	for _, r := range got.Records {
+		id := document.ID(r.Company, r.Key)
+		p.digests[id], modified[id] = r.Digest, r.Modified
+	}
+	for _, r := range got.Missing {
+		p.ops = append(p.ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
+	}
+	return p, modified, nil
+}
+
+// version is the external version of a document whose root row was stamped modified and that
+// was read at readAt: the stamp when the ERP stamps roots on every change (ParentStamps), else
+// the time of the read, since a later read has seen at least as much.
+func (a *Import) version(modified, readAt time.Time) int64 {
+	if a.settings().Detection == ChildStamps {
+		return document.Version(readAt)
+	}
+	return document.Version(modified)
 }
 
 // ApplyDeletions applies the ERP's deletion log from in.From up to in.Until to the entities'
@@ -530,6 +676,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 		}
 		res.Counts.Pages++
 		res.Counts.Requests += p.Requests
+		res.Counts.Bytes += p.Bytes
 		// Log rows the source could not read (a RecordKey that names no key): their record may
 		// still be in the index, so someone has to look; they are dead-lettered and counted by
 		// each import they may belong to (unreadable entity: every import; one dead letter).
@@ -561,7 +708,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 			if err != nil {
 				return res, err
 			}
-			wc, err := a.write(ctx, e, targets, ops)
+			wc, err := a.write(ctx, e, targets, ops, nil)
 			if err != nil {
 				return res, fmt.Errorf("apply deletions: %w", err)
 			}
@@ -609,6 +756,22 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 	}
 	until := erp.Cursor{Modified: in.Until}
 	st, err := a.updateState(ctx, in.Entity, func(st *search.State) error {
+		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
+			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
+			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
+		if in.Mode == Audit {
+			return nil // an audit moves no watermark
+		}
+		// Every collection was read up to the run's bound: by its own stamps, or through the
+		// roots' stamps that an ERP add-on bumps for every change below them.
+		marks := collectionWatermarks(*st)
+		st.Collections = map[string]erp.Cursor{}
+		for coll, c := range marks {
+			if c.Less(until) {
+				c = until
+			}
+			st.Collections[coll] = c
+		}
 		if st.Watermark.Less(until) {
 			st.Watermark = until
 		}
@@ -624,9 +787,6 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 			}
 			st.Generation = in.Target
 		}
-		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
-			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
-			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
 		return nil
 	})
 	if err != nil {

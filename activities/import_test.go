@@ -44,12 +44,15 @@ func (f *fakeSource) Skip(_ context.Context, _ erp.Entity, r erp.ReadRequest, re
 	return erp.Rejection{}, r.After, true, false, nil
 }
 
-func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[erp.Product], error) {
+func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (erp.Page[erp.Record], error) {
 	f.reads++
 	if f.fail != nil {
-		return erp.Page[erp.Product]{}, f.fail
+		return erp.Page[erp.Record]{}, f.fail
 	}
-	var p erp.Page[erp.Product]
+	if e != erp.Products {
+		return erp.Page[erp.Record]{}, fmt.Errorf("fakeSource serves products, not %s", e)
+	}
+	var p erp.Page[erp.Record]
 	for i := 0; i < f.n && len(p.Records) < r.PageSize; i++ {
 		rec := erp.Product{Company: "usmf", ItemNumber: fmt.Sprintf("%04d", i), Modified: t0.Add(time.Duration(i) * time.Microsecond)}
 		if f.edit != nil {
@@ -61,10 +64,10 @@ func (f *fakeSource) Products(_ context.Context, r erp.ReadRequest) (erp.Page[er
 		}
 		if f.failPage != nil {
 			if err := f.failPage(i); err != nil {
-				return erp.Page[erp.Product]{}, err
+				return erp.Page[erp.Record]{}, err
 			}
 		}
-		p.Records = append(p.Records, rec)
+		p.Records = append(p.Records, erp.Record{Ref: erp.Ref{Entity: e, Company: rec.Company, Key: rec.ItemNumber}, Modified: rec.Modified, Value: rec})
 		p.Next = c
 	}
 	p.Done = len(p.Records) < r.PageSize
@@ -152,8 +155,12 @@ func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
 	f.state[s.Entity] = s
 	return nil
 }
-func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error) { return nil, nil }
-func (f *fakeIndex) Refresh(context.Context, string) error                      { return nil }
+func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error)  { return nil, nil }
+func (f *fakeIndex) Refresh(context.Context, string) error                       { return nil }
+func (f *fakeIndex) Holding(context.Context, string, erp.Held) ([]string, error) { return nil, nil }
+func (f *fakeIndex) Stored(context.Context, string, []string) (map[string]search.Stored, error) {
+	return nil, nil
+}
 
 func TestSyncChunkStopsAtMaxPagesAndContinuesExactly(t *testing.T) {
 	src, ix := &fakeSource{n: 95}, newFakeIndex()

@@ -21,10 +21,14 @@ const (
 	// Reconcile compares the ERP's keys with the index's and deletes the orphans, without
 	// re-reading records.
 	Reconcile Mode = "reconcile"
+	// Audit compares what every document was built from (the keys and stamps of its ERP rows)
+	// with what the ERP has now, reading keys and stamps only, and re-syncs the roots that
+	// differ: it finds deleted children, which leave no stamp behind in stock D365.
+	Audit Mode = "audit"
 )
 
 // Valid reports whether m is a known mode.
-func (m Mode) Valid() bool { return m == Update || m == Rebuild || m == Reconcile }
+func (m Mode) Valid() bool { return m == Update || m == Rebuild || m == Reconcile || m == Audit }
 
 // Counts are what an import did, summed over pages, chunks and runs.
 type Counts struct {
@@ -36,6 +40,13 @@ type Counts struct {
 	DeadLettered int `json:"dead_lettered"`
 	Rejected     int `json:"rejected"`
 	Requests     int `json:"requests"`
+	// Bytes are the bytes of the ERP's answers.
+	Bytes int64 `json:"bytes,omitempty"`
+	// Changed counts changed ERP rows found by change detection (child-stamps) and roots
+	// compared by an audit.
+	Changed int `json:"changed,omitempty"`
+	// Repaired counts roots an audit found different from their document and re-synced.
+	Repaired int `json:"repaired,omitempty"`
 }
 
 // Outcome says whether every record read reached the index: "complete", or, when records
@@ -58,7 +69,7 @@ func (c Counts) Add(d Counts) Counts {
 	return Counts{
 		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
 		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
-		Requests: c.Requests + d.Requests,
+		Requests: c.Requests + d.Requests, Bytes: c.Bytes + d.Bytes, Changed: c.Changed + d.Changed, Repaired: c.Repaired + d.Repaired,
 	}
 }
 
@@ -83,6 +94,47 @@ type BeginResult struct {
 	DeletionsFrom erp.Cursor `json:"deletions_from"`
 	// Expected is how many roots the read will return, when the ERP can count them (else 0).
 	Expected int `json:"expected,omitempty"`
+	// Detection is the worker's change detection; with ChildStamps an update run reads the
+	// collections of Changes (SyncChanges) instead of roots by their stamp (SyncChunk). Empty in
+	// runs begun before it existed: ParentStamps.
+	Detection Detection `json:"detection,omitempty"`
+	// Changes are where a ChildStamps update reads each collection of the entity's model from
+	// (D365's collection name -> cursor): its watermark minus the overlap window.
+	Changes map[string]erp.Cursor `json:"changes,omitempty"`
+}
+
+// ChangesInput asks SyncChanges to continue a ChildStamps update of one entity: read the changed
+// rows of every collection after its cursor up to Until, and write the roots they affect.
+type ChangesInput struct {
+	Entity  erp.Entity            `json:"entity"`
+	Target  string                `json:"target"`
+	Until   time.Time             `json:"until"`
+	Cursors map[string]erp.Cursor `json:"cursors"`
+}
+
+// ChangesResult is how far each collection was read and what was written. Done is true when
+// every collection was read up to Until.
+type ChangesResult struct {
+	Cursors map[string]erp.Cursor `json:"cursors"`
+	Done    bool                  `json:"done"`
+	Counts  Counts                `json:"counts"`
+}
+
+// AuditInput asks AuditChunk to compare the roots of an entity after After (in (company, key)
+// order) with their documents in Target.
+type AuditInput struct {
+	Entity erp.Entity `json:"entity"`
+	Target string     `json:"target"`
+	After  erp.Cursor `json:"after"`
+	// MaxPages bounds the chunk (zero: the worker's default chunk size).
+	MaxPages int `json:"max_pages,omitempty"`
+}
+
+// AuditResult is where the audit stopped and what it found.
+type AuditResult struct {
+	Next   erp.Cursor `json:"next"`
+	Done   bool       `json:"done"`
+	Counts Counts     `json:"counts"`
 }
 
 // ChunkInput asks SyncChunk to process up to MaxPages pages or MaxDuration of one entity.

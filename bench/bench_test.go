@@ -273,18 +273,19 @@ func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 	req := erp.ReadRequest{PageSize: 1000}
 	start := time.Now()
 	for pages := 0; pages < 100_000; pages++ {
-		p, err := src.Products(context.Background(), req)
+		p, err := src.Read(context.Background(), erp.Products, req)
 		if err != nil {
 			s.b.Fatal(err)
 		}
-		for _, pr := range p.Records {
+		for _, r := range p.Records {
+			pr := r.Value.(erp.Product)
 			items = append(items, itemKey{pr.Company, pr.ItemNumber})
 			if len(docs) < maxDocs {
-				d, err := document.FromProduct(pr, opts)
+				b, err := document.Build(r, opts)
 				if err != nil {
 					s.b.Fatal(err)
 				}
-				body, err := json.Marshal(d)
+				body, err := json.Marshal(b)
 				if err != nil {
 					s.b.Fatal(err)
 				}

@@ -163,7 +163,7 @@ type sim struct {
 
 // startSim copies the catalog (runs edit it) and serves it from an erpsim process without its
 // change driver; the driver is turned on later through the admin API.
-func (s *suite) startSim(cat generate.Config) *sim {
+func (s *suite) startSim(cat generate.Config, args ...string) *sim {
 	src := catalogFile(s.b, cat)
 	db := filepath.Join(s.tmp, fmt.Sprintf("sim-%dp.db", cat.Products))
 	if err := copyFile(src, db); err != nil {
@@ -176,8 +176,8 @@ func (s *suite) startSim(cat generate.Config) *sim {
 	if os.Getenv("GOGC") == "" {
 		env = append(env, "GOGC=400")
 	}
-	cmd := s.start("erpsim", s.bins.erpsim, env, "serve", "--db", db, "--listen", addr, "--change-rate", "0",
-		"--seed", fmt.Sprint(cat.Seed), "--log-level", "warn")
+	cmd := s.start("erpsim", s.bins.erpsim, env, append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0",
+		"--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, args...)...)
 	u := "http://" + addr
 	waitHTTP(s.b, u+"/healthz", 2*time.Minute)
 	return &sim{url: u, cmd: cmd}
@@ -265,8 +265,8 @@ type worker struct {
 
 // startWorker starts a worker process on the suite's task queue reading sim into the index
 // prefix. The environment's ERPSYNC_* and ERP_* tuning settings pass through; the safety lag
-// is 2 s unless the environment sets one (see settings).
-func (s *suite) startWorker(sm *sim, prefix string) *worker {
+// is 2 s unless the environment sets one (see settings); extra variables come last and win.
+func (s *suite) startWorker(sm *sim, prefix string, extra ...string) *worker {
 	var langs []string
 	for c, l := range companyLanguages {
 		langs = append(langs, c+"="+l)
@@ -288,6 +288,7 @@ func (s *suite) startWorker(sm *sim, prefix string) *worker {
 		w.pprofAddr = freeAddr(s.b)
 		env = append(env, "ERPSYNC_PPROF_ADDR="+w.pprofAddr)
 	}
+	env = append(env, extra...)
 	w.cmd = s.start("worker", s.bins.worker, env, "--log-format", "console")
 	s.awaitPollers(w.cmd.Process.Pid)
 	return w

@@ -10,10 +10,13 @@
 package document
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/erpsync/erpsync/erp"
 )
 
 // ID returns the document id of a root record: the company in lower case, a colon, and the key
@@ -22,7 +25,7 @@ func ID(company, key string) string { return strings.ToLower(company) + ":" + ke
 
 // Version returns the external version of a record last modified at modified: microseconds
 // since the Unix epoch. It never goes down while the ERP bumps ModifiedDateTime on every change,
-// so a replayed or late write never replaces a newer one.
+// so a replayed or late write never replaces a newer one (docs/design.md rule 4).
 //
 // Elasticsearch refuses a negative external version, and for the whole bulk request, not for
 // the one item: D365's "no date" (1900-01-01) would be one. Stamps before 1970-01-02 (a day
@@ -44,6 +47,30 @@ const (
 	// yearOneUnix is 0001-01-01T00:00:00Z.
 	yearOneUnix = -62135596800
 )
+
+// Build returns the search document of r, by its entity: FromProduct, FromCustomer,
+// FromContact or FromSalesRep, with the record's digest.
+func Build(r erp.Record, o Options) (any, error) {
+	switch v := r.Value.(type) {
+	case erp.Product:
+		d, err := FromProduct(v, o)
+		d.SourceDigest = r.Digest
+		return d, err
+	case erp.Customer:
+		d := FromCustomer(v)
+		d.SourceDigest = r.Digest
+		return d, nil
+	case erp.Contact:
+		d := FromContact(v)
+		d.SourceDigest = r.Digest
+		return d, nil
+	case erp.SalesRep:
+		d := FromSalesRep(v)
+		d.SourceDigest = r.Digest
+		return d, nil
+	}
+	return nil, fmt.Errorf("no document for a %s record of type %T", r.Entity, r.Value)
+}
 
 // DefaultLanguages returns the languages product documents carry when Options.Languages is
 // empty: en, de, nl, fr. Search mappings must list the same languages (dynamic: strict rejects
@@ -115,6 +142,9 @@ type Envelope struct {
 	ModifiedAt time.Time `json:"modified_at"`
 	// Deleted is true for a tombstone; documents built from a record are never deleted.
 	Deleted bool `json:"deleted"`
+	// SourceDigest is the record's erp.Record.Digest: which ERP rows (collection, key,
+	// ModifiedDateTime) the document was built from. The audit compares it with the ERP's.
+	SourceDigest string `json:"source_digest,omitempty"`
 }
 
 func envelope(company, key string, modified time.Time) Envelope {

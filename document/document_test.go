@@ -179,26 +179,28 @@ func TestTexts(t *testing.T) {
 		wantOwn  []string
 	}{
 		{
-			name:     "no translations: the company text everywhere",
+			name:     "no translations: the product's own text (the system language's) everywhere",
 			p:        base,
 			wantName: map[string]string{"en": "Chair", "de": "Chair", "nl": "Chair", "fr": "Chair"},
 			wantDesc: map[string]string{"en": "A chair.", "de": "A chair.", "nl": "A chair.", "fr": "A chair."},
-			wantOwn:  []string{"en"},
+			wantOwn:  nil,
 		},
 		{
-			name: "own text wins over a translation into the company language; exact code wins over a region",
+			name: "a translation wins over the product's own text; exact code wins over a region",
 			p: with(base, func(p *erp.Product) {
 				p.Translations = []erp.Translation{{Language: "en-us", Name: "Seat"}, {Language: "de-at", Name: "Sessel"}, {Language: "de", Name: "Stuhl"}}
 			}),
-			wantName: map[string]string{"en": "Chair", "de": "Stuhl", "nl": "Chair", "fr": "Chair"},
+			wantName: map[string]string{"en": "Seat", "de": "Stuhl", "nl": "Chair", "fr": "Chair"},
 			wantDesc: map[string]string{"en": "A chair.", "de": "A chair.", "nl": "A chair.", "fr": "A chair."},
 			wantOwn:  []string{"de", "en"},
 		},
 		{
-			name: "German company, unsupported languages dropped",
+			// A German company's product renamed in D365: ProductName changes, the German
+			// translation does not, and German shoppers keep seeing the translation.
+			name: "German company: its language's translation wins over ProductName; unsupported languages dropped",
 			p: with(base, func(p *erp.Product) {
-				p.Company, p.Name, p.Description = "demf", "Stuhl", ""
-				p.Translations = []erp.Translation{{Language: "en-us", Name: "Chair", Description: "A chair."}, {Language: "es", Name: "Silla"}}
+				p.Company, p.Name, p.Description = "demf", "Renamed chair", ""
+				p.Translations = []erp.Translation{{Language: "de", Name: "Stuhl"}, {Language: "en-us", Name: "Chair", Description: "A chair."}, {Language: "es", Name: "Silla"}}
 			}),
 			o:        Options{CompanyLanguages: map[string]string{"DEMF": "de"}, Languages: []string{"de", "en"}},
 			wantName: map[string]string{"de": "Stuhl", "en": "Chair"},
@@ -331,4 +333,36 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// TestAttachmentURLs: only absolute http(s) URLs reach a document; any other keeps the attachment
+// without its URL, and is never the image of the product.
+func TestAttachmentURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://media.contoso.example/usmf/1000-1.jpg": "https://media.contoso.example/usmf/1000-1.jpg",
+		"HTTP://media.contoso.example/a.pdf":            "HTTP://media.contoso.example/a.pdf",
+		" https://media.contoso.example/a.jpg ":         "https://media.contoso.example/a.jpg",
+		"javascript:alert(document.cookie)":             "",
+		"JavaScript:alert(1)":                           "",
+		" javascript:alert(1)":                          "",
+		"java\tscript:alert(1)":                         "",
+		"\x01javascript:alert(1)":                       "",
+		"data:text/html,<script>alert(1)</script>":      "",
+		"vbscript:msgbox(1)":                            "",
+		"file:///etc/passwd":                            "",
+		"//evil.example/x.jpg":                          "",
+		"/media/a.jpg":                                  "",
+		"https:///a.jpg":                                "",
+		"":                                              "",
+	} {
+		d, err := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Attachments: []erp.Attachment{
+			{ID: "1", DocumentType: "Image", URL: in, DefaultImage: true},
+		}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Attachments) != 1 || d.Attachments[0].URL != want || d.ImageURL != want {
+			t.Errorf("attachment URL %q: document has %+v, image %q; want %q", in, d.Attachments, d.ImageURL, want)
+		}
+	}
 }

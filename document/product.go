@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,11 +15,11 @@ import (
 // Product is the search document of a released product: the whole aggregate the storefront
 // shows, searches and facets on.
 //
-// Texts: Name and Description hold one entry per configured language code. The company's
-// language gets the product's own name and description; every other language gets its
-// translation, and where there is none, the company-language text, so the storefront searches
-// and shows name.<shopper language> and always finds text (Languages lists the languages that
-// have text of their own).
+// Texts: Name and Description hold one entry per configured language code: the product's
+// translation in that language, and where there is none, the product's own name and description
+// (D365 keeps them in the system language), so the storefront searches and shows
+// name.<shopper language> and always finds text. Languages lists the languages that have a
+// translation; Language is the company's language, the shop's default for its shoppers.
 //
 // Visibility: Visible is true when at least one of the product's categories is visible in the
 // webshop (or, with Options.ShowUncategorized, when it has no category). The storefront shows a
@@ -190,7 +191,7 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 		Currency:       p.Currency,
 	}
 	d.Language = o.companyLanguage(p.Company)
-	d.Name, d.Description, d.Languages = texts(p, d.Language, o.Langs())
+	d.Name, d.Description, d.Languages = texts(p, o.Langs())
 
 	if !p.SalesPrice.IsZero() {
 		d.BasePrice = p.SalesPrice.String()
@@ -242,7 +243,7 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 
 	for _, a := range p.Attachments {
 		d.Attachments = append(d.Attachments, Attachment{ID: a.ID, DocumentType: a.DocumentType, FileName: a.FileName,
-			Title: a.Title, URL: a.URL, DefaultImage: a.DefaultImage, DisplayOrder: a.DisplayOrder})
+			Title: a.Title, URL: webURL(a.URL), DefaultImage: a.DefaultImage, DisplayOrder: a.DisplayOrder})
 	}
 	slices.SortFunc(d.Attachments, func(a, b Attachment) int {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
@@ -251,10 +252,16 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 	return d, nil
 }
 
-// texts returns the name and description per language and the languages with text of their
-// own. companyLang gets the product's own texts; a language without a translation falls back
-// to the company-language text.
-func texts(p erp.Product, companyLang string, langs []string) (names, descs map[string]string, own []string) {
+// texts returns the name and description per language and the languages with a translation of
+// their own, as D365 F&O shows a product's texts: the product's translation
+// (EcoResProductTranslation, the ProductTranslations entity) in a language wins; without one,
+// the product's own name and description, which D365 keeps in the system language, stand in.
+// Sources: "EcoResProductTranslation Table: stores translations of a product in different
+// languages" and EcoResProductMasterDimValueTranslation::getDescriptionOrDefaultDescription: "If
+// a description in the language specified ... is not found then a description in the system
+// language is returned" (learn.microsoft.com/previous-versions/dynamics/ax-2012/reference/gg962386
+// and dn681289; see docs/erp-model.md).
+func texts(p erp.Product, langs []string) (names, descs map[string]string, own []string) {
 	// Several ERP ids can map to one code (en-us, en-gb): the id equal to the code wins, then
 	// the smallest id, taking the first non-empty text of each kind.
 	ts := slices.Clone(p.Translations)
@@ -269,12 +276,6 @@ func texts(p erp.Product, companyLang string, langs []string) (names, descs map[
 		return strings.Compare(strings.ToLower(a.Language), strings.ToLower(b.Language))
 	})
 	name, desc := map[string]string{}, map[string]string{}
-	if p.Name != "" {
-		name[companyLang] = p.Name
-	}
-	if p.Description != "" {
-		desc[companyLang] = p.Description
-	}
 	for _, t := range ts {
 		code := Language(t.Language)
 		if _, ok := name[code]; !ok && t.Name != "" {
@@ -289,13 +290,13 @@ func texts(p erp.Product, companyLang string, langs []string) (names, descs map[
 		if n, ok := name[l]; ok {
 			names[l] = n
 			own = append(own, l)
-		} else if n, ok := name[companyLang]; ok {
-			names[l] = n
+		} else if p.Name != "" {
+			names[l] = p.Name
 		}
 		if s, ok := desc[l]; ok {
 			descs[l] = s
-		} else if s, ok := desc[companyLang]; ok {
-			descs[l] = s
+		} else if p.Description != "" {
+			descs[l] = p.Description
 		}
 	}
 	if len(names) == 0 {
@@ -511,6 +512,18 @@ func (n *numbers) value(d erp.Decimal, field string, recID int64) float64 {
 		return 0
 	}
 	return v
+}
+
+// webURL returns u (trimmed) when it is an absolute http or https URL, else "". Attachment URLs
+// end up in a shop's <a href> and <img src>, where a javascript: or data: URL from an ERP record
+// would run or show whatever that record says.
+func webURL(u string) string {
+	u = strings.TrimSpace(u)
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+		return ""
+	}
+	return u
 }
 
 func imageURL(as []Attachment) string {

@@ -64,8 +64,8 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+
-		s.erp.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("AgreementRecId")+")", map[string]any{"Price": 1.5})
+	s.erp.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='usmf',RecordId="+
+		s.erp.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {
@@ -104,7 +104,8 @@ func buildStarter(t *testing.T) string {
 func (s *stack) starter(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-")
+	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-",
+		"ERP_URL="+s.sim.URL, "ERP_CLIENT_ID="+s.sim.ClientID, "ERP_CLIENT_SECRET="+s.sim.ClientSecret)
 	if s.esURL != "" {
 		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
 	}
@@ -125,7 +126,8 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 	ctx := context.Background()
 	id := s.queue + "-product-import-update"
 	t.Cleanup(func() {
-		for _, n := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"} {
+		for _, n := range []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild",
+			"product-import-reconcile", "product-import-audit", "customer-import-reconcile", "customer-import-audit"} {
 			_ = s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-"+n).Delete(ctx)
 		}
 	})
@@ -171,7 +173,42 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 	if err := s.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
 		t.Fatalf("the scheduled update %s: %v", wid, err)
 	}
+	// The UI shows what each run is: a summary naming the task and who started it.
+	for wf, want := range map[string]string{wid: "Product import, update: started by schedule " + id, "product-import-rebuild": "Product import, rebuild: started with starter run"} {
+		desc, err := s.temporal.DescribeWorkflow(ctx, wf, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := desc.GetStaticSummary(); got != want {
+			t.Errorf("%s: static summary %q, want %q", wf, got, want)
+		}
+		if details, _ := desc.GetStaticDetails(); !strings.Contains(details, s.prefix) {
+			t.Errorf("%s: static details %q do not name the installation", wf, details)
+		}
+	}
 	s.starter(t, bin, "schedules", "pause", id) // stop it before the test ends
+
+	// Stock D365 (child-stamps) needs reconcile and audit runs beside the updates; going back to
+	// an ERP add-on removes them again.
+	s.starter(t, bin, "schedules", "apply", "--update-every", "2s", "--change-detection", "child-stamps", "--audit-cron", "0 4 * * *")
+	audit, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-product-import-audit").Describe(ctx)
+	if err != nil {
+		t.Fatalf("child-stamps: no audit schedule: %v", err)
+	}
+	// The server keeps a cron expression as a calendar.
+	if cal := audit.Schedule.Spec.Calendars; len(cal) != 1 || len(cal[0].Hour) != 1 || cal[0].Hour[0].Start != 4 {
+		t.Errorf("audit schedule spec %+v, want daily at 04:00", audit.Schedule.Spec)
+	}
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-customer-import-reconcile").Describe(ctx); err != nil {
+		t.Fatalf("child-stamps: no reconcile schedule: %v", err)
+	}
+	out = s.starter(t, bin, "schedules", "apply", "--update-every", "2s", "--change-detection", "parent-stamps")
+	if !strings.Contains(out, "product-import-audit: deleted") {
+		t.Errorf("back to parent-stamps, apply said:\n%s", out)
+	}
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, s.queue+"-product-import-audit").Describe(ctx); err == nil {
+		t.Error("the audit schedule is still there with parent-stamps")
+	}
 
 	status := s.starter(t, bin, "status")
 	for _, want := range []string{id, "paused", "products", "rebuild"} {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/erpsim/store"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -31,9 +33,13 @@ func buildWorker(t *testing.T) string {
 }
 
 // workerProcess starts the real worker binary as a separate process on the stack's task queue,
-// with extra environment settings ("K=V") after the stack's.
+// with the stack's change detection and extra environment settings ("K=V") after the stack's.
 func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int, extra ...string) *exec.Cmd {
 	t.Helper()
+	detection := s.settings.Detection
+	if detection == "" {
+		detection = activities.ParentStamps
+	}
 	cmd := exec.Command(bin, "--log-format", "console", "--metrics", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(),
 		"ERPSYNC_TASK_QUEUE="+s.queue,
@@ -44,7 +50,11 @@ func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int
 		fmt.Sprintf("ERPSYNC_PAGE_SIZE=%d", pageSize),
 		fmt.Sprintf("ERPSYNC_CHUNK_PAGES=%d", chunkPages),
 		"ERPSYNC_LOG_LEVEL=warn",
+		"ERPSYNC_CHANGE_DETECTION="+string(detection),
 	)
+	if s.settings.SafetyLag > 0 {
+		cmd.Env = append(cmd.Env, "ERPSYNC_SAFETY_LAG="+s.settings.SafetyLag.String())
+	}
 	if s.esURL != "" {
 		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
 	}
@@ -89,7 +99,8 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Then in the middle of a chunk: once its first page is heartbeated, and a little later.
-	hb := s.awaitHeartbeat(run.GetID())
+	var hb heartbeat
+	s.awaitHeartbeat(run.GetID(), "SyncChunk", &hb, func() bool { return hb.Counts.Pages >= 1 })
 	time.Sleep(150 * time.Millisecond)
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -116,8 +127,9 @@ type heartbeat struct {
 	Counts activities.Counts `json:"counts"`
 }
 
-// awaitHeartbeat waits until the running chunk activity of a workflow has heartbeated a page.
-func (s *stack) awaitHeartbeat(id string) heartbeat {
+// awaitHeartbeat waits until the running activity of type activity of a workflow has
+// heartbeated details into into that done accepts.
+func (s *stack) awaitHeartbeat(id, activity string, into any, done func() bool) {
 	s.t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -126,21 +138,107 @@ func (s *stack) awaitHeartbeat(id string) heartbeat {
 			s.t.Fatal(err)
 		}
 		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() != "SyncChunk" || pa.GetHeartbeatDetails() == nil {
+			if pa.GetActivityType().GetName() != activity || pa.GetHeartbeatDetails() == nil {
 				continue
 			}
-			var hb heartbeat
-			if err := converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &hb); err != nil {
+			if err := converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), into); err != nil {
 				s.t.Fatal(err)
 			}
-			if hb.Counts.Pages >= 1 {
-				return hb
+			if done() {
+				return
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatal("no chunk heartbeated within 2 minutes")
-	return heartbeat{}
+	s.t.Fatalf("no %s heartbeat within 2 minutes", activity)
+}
+
+// indexWrites is the number of index operations Elasticsearch counted on an entity's live
+// generation so far.
+func (s *stack) indexWrites(e erp.Entity) int {
+	s.t.Helper()
+	res, err := s.es.Indices.Stats(s.es.Indices.Stats.WithIndex(s.index.Alias(e)), s.es.Indices.Stats.WithMetric("indexing"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		All struct {
+			Primaries struct {
+				Indexing struct {
+					IndexTotal int `json:"index_total"`
+				} `json:"indexing"`
+			} `json:"primaries"`
+		} `json:"_all"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		s.t.Fatal(err)
+	}
+	return out.All.Primaries.Indexing.IndexTotal
+}
+
+// TestWorkerKilledMidChildStampsUpdate: with stock D365 (child-stamps), an update that re-reads
+// 400 products changed through one child collection is killed (SIGKILL) in the middle of its
+// writes; a new worker process goes on from the last heartbeated root. The index equals the ERP,
+// and at most one page is written twice.
+func TestWorkerKilledMidChildStampsUpdate(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(22)
+	cat.Products = 1200
+	const pageSize, chunkPages = 20, 10
+	s := newStackWithoutWorker(t, cat, erpsim.Config{Behaviour: store.Behaviour{NoBumps: true, NoDeletionLog: true}},
+		activities.Settings{PageSize: pageSize, ChunkPages: chunkPages, Detection: activities.ChildStamps, SafetyLag: time.Second})
+	bin := buildWorker(t)
+	first := s.workerProcess(t, bin, pageSize, chunkPages)
+	s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild}))
+
+	// One transaction renames the French translation of every usmf product: only the
+	// translations' stamps move.
+	var items []string
+	for _, p := range s.erp.All(t, "ReleasedProductsV2") {
+		if p.S("dataAreaId") == "usmf" {
+			items = append(items, p.S("ItemNumber"))
+		}
+	}
+	if _, err := s.sim.Store.Write(context.Background(), func(tx *store.Tx) error {
+		for _, it := range items {
+			if _, err := tx.Create(store.ProductTranslations, store.Record{"dataAreaId": "usmf", "ItemNumber": it, "LanguageId": "fr",
+				"ProductName": "Produit " + it}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(s.settings.SafetyLag + time.Second)
+	before := s.indexWrites(erp.Products)
+	// An ERP that answers in 30 ms, so that the update takes seconds and is caught mid-way.
+	if err := s.sim.Server.SetFaults(erpsim.Faults{Latency: erpsim.Duration(30 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update, HeartbeatTimeout: 5 * time.Second})
+	var hb struct {
+		Written erp.Ref           `json:"written"`
+		Counts  activities.Counts `json:"counts"`
+	}
+	s.awaitHeartbeat(run.GetID(), "SyncChanges", &hb, func() bool { return hb.Counts.Pages >= 3 })
+	time.Sleep(50 * time.Millisecond)
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	t.Logf("killed the worker (SIGKILL) after %d pages written, the last heartbeated root %s/%s", hb.Counts.Pages, hb.Written.Company, hb.Written.Key)
+
+	s.workerProcess(t, bin, pageSize, chunkPages)
+	res := s.wait(run)
+	writes := s.indexWrites(erp.Products) - before
+	t.Logf("after the crash: %+v; %d index writes for %d changed products", res.Entities[0].Counts, writes, len(items))
+	if writes < len(items) || writes > len(items)+pageSize {
+		t.Errorf("%d index writes for %d changed products: want them all, and at most one page (%d) twice", writes, len(items), pageSize)
+	}
+	s.checkProducts()
 }
 
 // progress queries a running import.

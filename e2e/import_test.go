@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/erpsim/store"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -55,6 +57,36 @@ func TestCustomerRebuildEqualsTheERP(t *testing.T) {
 	s.checkCustomers()
 }
 
+// TestUpdateWithNothingChanged: after a rebuild, an update run with nothing changed writes
+// nothing, in both change detection modes; with stock D365 (child-stamps) it costs one ERP
+// request per collection of the model, whatever the catalog size.
+func TestUpdateWithNothingChanged(t *testing.T) {
+	t.Parallel()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			// An overlap of 1 ms: the catalog generated a moment ago is not re-read.
+			s := newStack(t, simtest.Catalog(14), erpsim.Config{Behaviour: d.erp},
+				activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Millisecond, Detection: d.mode})
+			s.run(workflows.ProductImportName, activities.Rebuild)
+			s.run(workflows.CustomerImportName, activities.Rebuild)
+			time.Sleep(s.settings.SafetyLag + time.Second)
+			for _, wf := range []string{workflows.ProductImportName, workflows.CustomerImportName} {
+				for _, r := range s.run(wf, activities.Update).Entities {
+					t.Logf("%s: %+v", r.Entity, r.Counts)
+					if r.Counts.Indexed != 0 || r.Counts.Read != 0 {
+						t.Errorf("%s: an update with nothing changed read %d and wrote %d", r.Entity, r.Counts.Read, r.Counts.Indexed)
+					}
+					m, _ := erp.Model(r.Entity)
+					if d.mode == activities.ChildStamps && r.Counts.Requests != len(m.Collections()) {
+						t.Errorf("%s: %d ERP requests, want one per collection of the model (%d)", r.Entity, r.Counts.Requests, len(m.Collections()))
+					}
+				}
+			}
+		})
+	}
+}
+
 // key builds an OData key segment: key("usmf", "ItemNumber", "1000") = (dataAreaId='usmf',ItemNumber='1000').
 func key(company string, kv ...string) string {
 	parts := []string{"dataAreaId='" + company + "'"}
@@ -64,13 +96,34 @@ func key(company string, kv ...string) string {
 	return "(" + strings.Join(parts, ",") + ")"
 }
 
+// detections are the two ways of finding changes, each against a simulator that behaves like the
+// ERP it is for: with an add-on that bumps roots and logs deletes, and stock D365.
+var detections = []struct {
+	mode activities.Detection
+	erp  store.Behaviour
+}{
+	{activities.ParentStamps, store.Behaviour{}},
+	{activities.ChildStamps, store.Behaviour{NoBumps: true, NoDeletionLog: true}},
+}
+
 // TestUpdateSeesEveryKindOfChange: after a rebuild, one edit of each entity kind of the source
-// document (and deletes of roots) reaches the index with one update run.
+// document (and deletes of roots and children) reaches the index: with an ERP add-on, with one
+// update run; with stock D365, with one update run, one audit (deleted children) and one
+// reconcile (deleted roots).
 func TestUpdateSeesEveryKindOfChange(t *testing.T) {
 	t.Parallel()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			updateSeesEveryKindOfChange(t, d.mode, d.erp)
+		})
+	}
+}
+
+func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
 	cat := simtest.Catalog(13)
 	cat.SalesReps = 24 // several sales groups per company
-	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 50, SafetyLag: time.Second})
+	s := newStack(t, cat, erpsim.Config{Behaviour: behaviour}, activities.Settings{PageSize: 50, SafetyLag: time.Second, Detection: mode})
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	s.run(workflows.CustomerImportName, activities.Rebuild)
 	e := s.erp
@@ -101,8 +154,8 @@ func TestUpdateSeesEveryKindOfChange(t *testing.T) {
 	e.Write(t, "PATCH", "ItemDefaultOrderSettings"+key("demf", "ItemNumber", os.S("ItemNumber")), map[string]any{"IsSalesStopped": "Yes", "SalesMinimumQuantity": 3})
 	pr := e.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
 	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+pr.S("AgreementRecId")+")", map[string]any{"Price": 12.34})
-	all := e.First(t, "SalesPriceAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
-	e.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='gbsi',AgreementRecId="+all.S("AgreementRecId")+")", map[string]any{"Price": 0.99})
+	all := e.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'gbsi' and ItemCode eq 'All'")
+	e.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='gbsi',RecordId="+all.S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	gone := e.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	e.Write(t, "DELETE", "ReleasedProductsV2"+key("demf", "ItemNumber", gone.S("ItemNumber")), nil)
 
@@ -131,6 +184,40 @@ func TestUpdateSeesEveryKindOfChange(t *testing.T) {
 	t.Logf("update: products %+v", p)
 	for _, r := range c.Entities {
 		t.Logf("update: %s %+v", r.Entity, r.Counts)
+	}
+	if mode == activities.ChildStamps {
+		// Stock D365 shows no deletes: the audit repairs the roots whose children were deleted
+		// (a variant, an attachment, a category assignment, a membership), the reconcile run
+		// removes the deleted product and contact.
+		if p.Deleted != 0 {
+			t.Errorf("products deleted by the update: %d, want 0 (stock D365 shows no deletes)", p.Deleted)
+		}
+		pa := s.run(workflows.ProductImportName, activities.Audit).Entities[0].Counts
+		ca := s.run(workflows.CustomerImportName, activities.Audit)
+		t.Logf("audit: products %+v", pa)
+		// A deleted variant, attachment and category assignment: up to three products, fewer
+		// when one of them was also edited (the update rewrote it then).
+		if pa.Repaired < 1 || pa.Repaired > 3 {
+			t.Errorf("audit repaired %d products, want 1 to 3 (a deleted variant, attachment and category assignment)", pa.Repaired)
+		}
+		var reps activities.Counts
+		for _, r := range ca.Entities {
+			t.Logf("audit: %s %+v", r.Entity, r.Counts)
+			if r.Entity == erp.SalesReps {
+				reps = r.Counts
+			}
+		}
+		if reps.Repaired != 1 {
+			t.Errorf("audit repaired %d sales representatives, want 1 (a deleted membership)", reps.Repaired)
+		}
+		rp := s.run(workflows.ProductImportName, activities.Reconcile).Entities[0].Counts
+		rc := s.run(workflows.CustomerImportName, activities.Reconcile)
+		p.Deleted = rp.Deleted
+		for _, r := range rc.Entities {
+			if r.Entity == erp.Contacts && r.Counts.Deleted != 1 {
+				t.Errorf("contacts deleted by reconcile: %d, want 1", r.Counts.Deleted)
+			}
+		}
 	}
 	if p.Deleted != 1 {
 		t.Errorf("products deleted: %d, want 1", p.Deleted)

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/erpsim"
@@ -48,6 +49,8 @@ type stack struct {
 	esURL string
 	// workerLog, when set, takes the output of worker processes (else the test's stderr).
 	workerLog io.Writer
+	// alerts, when set before startWorker, are the worker's alert channels.
+	alerts *alert.Notifier
 }
 
 func newStack(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
@@ -90,7 +93,8 @@ func (s *stack) startWorker() {
 	w := worker.New(s.temporal, s.queue, worker.Options{})
 	w.RegisterWorkflow(workflows.ProductImport)
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings})
+	w.RegisterWorkflow(workflows.DeadLetterRetry)
+	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings, Alerts: s.alerts})
 	if err := w.Start(); err != nil {
 		s.t.Fatalf("start worker: %v", err)
 	}
@@ -184,7 +188,7 @@ func (s *stack) checkProducts() {
 func (s *stack) checkProductsExcept(except map[string]bool) {
 	s.t.Helper()
 	// The worker reads the companies' languages from the ERP itself (LegalEntities).
-	want := s.erp.expectedProducts(s.t, s.erp.CompanyLanguages(s.t))
+	want := s.erp.expectedProducts(s.t)
 	got := s.docs(erp.Products)
 	for id := range except {
 		delete(want, id)

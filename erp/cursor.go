@@ -70,3 +70,26 @@ func ParseCursor(s string) (Cursor, error) {
 
 // TimeLayout is how ModifiedDateTime is written on the wire: UTC, microseconds.
 const TimeLayout = "2006-01-02T15:04:05.999999Z"
+
+// JoinKey writes the key of a row as one Cursor.Key: a one-field key is its value; a key of
+// several fields (after dataAreaId) is a JSON array of their values, so that no value can be
+// mistaken for a separator.
+func JoinKey(values []string) string {
+	if len(values) == 1 {
+		return values[0]
+	}
+	b, _ := json.Marshal(values) // strings always marshal
+	return string(b)
+}
+
+// SplitKey reads what JoinKey wrote for a key of n fields.
+func SplitKey(key string, n int) ([]string, error) {
+	if n == 1 {
+		return []string{key}, nil
+	}
+	var values []string
+	if err := json.Unmarshal([]byte(key), &values); err != nil || len(values) != n {
+		return nil, fmt.Errorf("cursor key %q is not a key of %d fields", key, n)
+	}
+	return values, nil
+}

@@ -1,6 +1,7 @@
 package erp
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -85,20 +86,54 @@ func (d Decimal) Scaled(scale int) (int64, error) {
 	return n, nil
 }
 
-// Cmp compares d and e numerically: -1, 0 or +1.
+// Cmp compares d and e numerically: -1, 0 or +1. It is exact for any number of digits and
+// accepts every text ParseDecimal accepts, canonical or not ("0012.50" equals "12.5"); "" is
+// zero. Text that is not a decimal number orders as a string, after every number, so that Cmp
+// stays a total order.
 func (d Decimal) Cmp(e Decimal) int {
-	// Scale both to 6 decimals (the ERP's money precision) and compare; quantities and prices
-	// beyond 12 integer digits do not occur.
-	a, errA := d.Scaled(6)
-	b, errB := e.Scaled(6)
-	if errA != nil || errB != nil {
-		return strings.Compare(d.String(), e.String())
-	}
+	a, okA := splitDecimal(string(d))
+	b, okB := splitDecimal(string(e))
 	switch {
-	case a < b:
+	case !okA && !okB:
+		return strings.Compare(string(d), string(e))
+	case !okA:
+		return 1
+	case !okB:
 		return -1
-	case a > b:
+	}
+	if a.neg != b.neg {
+		if a.neg {
+			return -1
+		}
 		return 1
 	}
-	return 0
+	c := cmp.Or(cmp.Compare(len(a.whole), len(b.whole)), strings.Compare(a.whole, b.whole), strings.Compare(a.frac, b.frac))
+	if a.neg {
+		return -c
+	}
+	return c
+}
+
+// decimalParts is a decimal number split without allocating: whole without leading zeros ("" for
+// zero), frac without trailing zeros, neg only when the number is not zero.
+type decimalParts struct {
+	neg         bool
+	whole, frac string
+}
+
+// splitDecimal splits s as ParseDecimal reads it; ok is false when s is not a decimal number.
+func splitDecimal(s string) (p decimalParts, ok bool) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return p, true
+	}
+	p.neg = strings.HasPrefix(t, "-")
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "-"), "+")
+	whole, frac, hasFrac := strings.Cut(t, ".")
+	if whole == "" && frac == "" || !digits(whole) || !digits(frac) || hasFrac && frac == "" {
+		return p, false
+	}
+	p.whole, p.frac = strings.TrimLeft(whole, "0"), strings.TrimRight(frac, "0")
+	p.neg = p.neg && (p.whole != "" || p.frac != "")
+	return p, true
 }

@@ -50,12 +50,81 @@ type Page[T any] struct {
 	// Rejected are roots of this page that could not be read into a record, with the reason.
 	// They are counted and reported; they do not stop the page.
 	Rejected []Rejection
+	// Missing are the roots a Lookup asked for that the ERP does not have (deleted).
+	Missing []Ref
 	// Next is the cursor after the last root of the page (read or rejected); continue with it.
 	Next Cursor
 	// Done is true when no roots remain up to Until.
 	Done bool
-	// Requests is the number of ERP requests this page took.
+	// Requests is the number of ERP requests this page took, Bytes the bytes of their answers.
 	Requests int
+	Bytes    int64
+}
+
+// Ref identifies a root record: its entity, company (dataAreaId as the ERP spells it) and key.
+type Ref struct {
+	Entity  Entity `json:"entity"`
+	Company string `json:"company"`
+	Key     string `json:"key"`
+}
+
+// Record is one root record with everything its document needs. Value is a Product, Customer,
+// Contact or SalesRep (by Entity).
+type Record struct {
+	Ref
+	// Modified is the root row's own ModifiedDateTime.
+	Modified time.Time
+	// Digest summarises the rows the record was read from: the collection, key and
+	// ModifiedDateTime of the root row and of every child row. Two reads with the same digest
+	// read the same rows; the audit compares it with the digest a document was built from.
+	Digest string
+	Value  any
+}
+
+// ChangeRequest asks for one page of the rows of one collection of an entity's model that
+// changed (by the collection's own ModifiedDateTime) after After, up to Until.
+type ChangeRequest struct {
+	Entity Entity
+	// Collection is D365's name of a collection of the entity's model (the root's or a
+	// child's).
+	Collection string
+	After      Cursor
+	Until      time.Time
+	PageSize   int
+}
+
+// Changes are the roots that one page of changed rows affects.
+type Changes struct {
+	// Roots are the roots the changed rows belong to now (through links and link collections).
+	Roots []Ref
+	// Held asks the index for the documents that hold a changed row of a child whose rows can
+	// move between roots: the documents whose field Field holds one of Values in Company.
+	Held []Held
+	// Companies are companies whose every root is affected (a company-wide row changed).
+	Companies []string
+	// Rows is the number of changed rows read.
+	Rows int
+	// Next is the position after the last row read; Done is true when no rows remain up to
+	// Until.
+	Next     Cursor
+	Done     bool
+	Requests int
+	Bytes    int64
+}
+
+// Digests are the digests of roots (Record.Digest) by root, and what reading them cost.
+type Digests struct {
+	Of       map[Ref]string
+	Requests int
+	Bytes    int64
+}
+
+// Held names documents by a value they hold: those of an entity in Company whose keyword field
+// Field has one of Values.
+type Held struct {
+	Company string   `json:"company"`
+	Field   string   `json:"field"`
+	Values  []string `json:"values"`
 }
 
 // Rejection is a root record that could not be read, and why.
@@ -85,7 +154,8 @@ type KeyRequest struct {
 	PageSize int
 }
 
-// Source is the ERP as the import activities see it: a pull interface over pages.
+// Source is the ERP as the import activities see it: a pull interface over pages, driven by the
+// ERP model (Model).
 //
 // Each method blocks until its page is read or ctx is done, and returns ctx's error then. Pages
 // are in a total order (ModifiedDateTime, dataAreaId, key), so a read that continues after
@@ -94,10 +164,20 @@ type KeyRequest struct {
 // can help; truncated or malformed answers are errors, never short pages. Methods are safe for
 // concurrent use.
 type Source interface {
-	Products(ctx context.Context, r ReadRequest) (Page[Product], error)
-	Customers(ctx context.Context, r ReadRequest) (Page[Customer], error)
-	Contacts(ctx context.Context, r ReadRequest) (Page[Contact], error)
-	SalesReps(ctx context.Context, r ReadRequest) (Page[SalesRep], error)
+	// Read reads one page of the roots of e changed after r.After (by the root row's own
+	// ModifiedDateTime) up to r.Until, with their children.
+	Read(ctx context.Context, e Entity, r ReadRequest) (Page[Record], error)
+	// Lookup reads the roots of e with the given keys, with their children; the keys the ERP
+	// does not have are in Page.Missing. Records are in (company, key) order; Next and Done are
+	// unused.
+	Lookup(ctx context.Context, e Entity, keys []Ref) (Page[Record], error)
+	// Changes reads one page of the changed rows of one collection of e's model and returns the
+	// roots they affect.
+	Changes(ctx context.Context, r ChangeRequest) (Changes, error)
+	// Digests reads only the keys and ModifiedDateTime of the given roots and of their
+	// children's rows, and returns each root's Record.Digest; roots the ERP does not have are
+	// absent. It reads far less than Lookup: the audit compares documents with it.
+	Digests(ctx context.Context, e Entity, keys []Ref) (Digests, error)
 	// Deletions reads the deletion log after r.After up to r.Until, for every entity.
 	Deletions(ctx context.Context, r ReadRequest) (Page[Deletion], error)
 	// Keys reads the keys of every root of one entity (Company and Key set in each Cursor).

@@ -27,7 +27,10 @@ type Config struct {
 	// ChangeRate is the change driver's initial rate (changes per second). The driver only runs
 	// when the caller runs Driver().Run.
 	ChangeRate float64
-	Logger     *slog.Logger
+	// Behaviour is how changes are stamped and logged: the zero value bumps roots and logs
+	// deletes (an ERP add-on); store.Behaviour{NoBumps: true, NoDeletionLog: true} is stock D365.
+	Behaviour store.Behaviour
+	Logger    *slog.Logger
 }
 
 // Defaults for Config.
@@ -72,6 +75,7 @@ func NewServer(s *store.Store, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	s.SetBehaviour(cfg.Behaviour)
 	srv := &Server{
 		store: s,
 		auth:  NewAuth(cfg.ClientID, cfg.ClientSecret, cfg.TokenTTL),

@@ -563,6 +563,10 @@ func TestChangeDriver(t *testing.T) {
 	if st.Failed > 60 {
 		t.Errorf("driver stats %+v: too many failed changes", st)
 	}
+	// A company's trade agreement activation is only ever edited: one row per company stays.
+	if act, cos := e.get("/data/PriceParameters?cross-company=true"), e.get("/data/LegalEntities?cross-company=true"); len(act.Value) != len(cos.Value) {
+		t.Errorf("%d activation rows for %d companies after 300 random changes", len(act.Value), len(cos.Value))
+	}
 	del := e.get("/data/DeletedRecords?cross-company=true")
 	if len(del.Value) == 0 {
 		t.Error("no DeletedRecords after 300 random changes")
@@ -601,7 +605,7 @@ func BenchmarkServeProductPage(b *testing.B) {
 		"ProductMasterDimensionValues": "ProductMasterNumber", "ReleasedProductVariantsV2": "ItemNumber",
 		"ProductTranslations": "ItemNumber", "ProductAttachments": "ItemNumber", "ProductCategoryAssignments": "ItemNumber",
 		"RelatedProducts": "ItemNumber", "ProductBarcodes": "ItemNumber", "ItemDefaultOrderSettings": "ItemNumber",
-		"SalesPriceAgreements": "ItemNumber",
+		"SalesPriceAgreements": "ItemNumber", "SalesLineDiscountAgreements": "ItemNumber",
 	}
 	// The client reads the whole body but only counts the records (each starts with its
 	// dataAreaId), so the figure is the server's, not the JSON decoder's.

@@ -13,7 +13,18 @@ cd "$(dirname "$0")/.."
 : "${ERPSIM_DB:=var/erpsim.db}"
 : "${ERPSYNC_UPDATE_EVERY:=1m}"
 : "${STOREFRONT_ADDR:=127.0.0.1:8080}"
+# Which ERP the simulator plays: "addon" (D365 with an ERP add-on such as Sana's: a child change
+# stamps its product or customer, deletes are logged; the worker reads roots by their stamps) or
+# "stock-d365" (plain D365: every row keeps its own stamp, no deletion log; the worker reads every
+# collection by its own stamps and runs reconcile and audit on a schedule too).
+: "${ERPSYNC_ERP:=addon}"
+case "$ERPSYNC_ERP" in
+  addon) : "${ERPSYNC_CHANGE_DETECTION:=parent-stamps}" "${ERPSIM_BUMPS:=on}" "${ERPSIM_DELETION_LOG:=on}" ;;
+  stock-d365) : "${ERPSYNC_CHANGE_DETECTION:=child-stamps}" "${ERPSIM_BUMPS:=off}" "${ERPSIM_DELETION_LOG:=off}" ;;
+  *) echo "[dev] ERPSYNC_ERP=$ERPSYNC_ERP: want addon or stock-d365" >&2; exit 2 ;;
+esac
 export ERPSIM_ADDR ERPSIM_CLIENT_ID ERPSIM_CLIENT_SECRET ERPSIM_CHANGE_RATE ERPSIM_DB STOREFRONT_ADDR
+export ERPSYNC_CHANGE_DETECTION ERPSIM_BUMPS ERPSIM_DELETION_LOG
 
 # Services this script finds running are left running when it stops.
 had_es=0; had_temporal=0
@@ -42,7 +53,7 @@ cmds=(./worker ./starter ./cmd/erpsim)
 echo "[dev] building ${cmds[*]}"
 go build -o bin/ "${cmds[@]}"
 
-echo "[dev] ERP simulator on http://$ERPSIM_ADDR (database $ERPSIM_DB, change rate $ERPSIM_CHANGE_RATE/s)"
+echo "[dev] ERP simulator on http://$ERPSIM_ADDR (database $ERPSIM_DB, change rate $ERPSIM_CHANGE_RATE/s, ERP $ERPSYNC_ERP: bumps $ERPSIM_BUMPS, deletion log $ERPSIM_DELETION_LOG)"
 bin/erpsim serve >var/log/erpsim.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
@@ -52,17 +63,41 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 
-export ERP_URL="http://$ERPSIM_ADDR" ERP_CLIENT_ID="$ERPSIM_CLIENT_ID" ERP_CLIENT_SECRET="$ERPSIM_CLIENT_SECRET"
-bin/worker --log-format console >var/log/worker.log 2>&1 &
+# The stack's settings in one file that every binary reads (ERPSYNC_CONFIG), also for running
+# them by hand: ERPSYNC_CONFIG=var/dev.yaml bin/worker config check (or config print).
+cat >var/dev.yaml <<YAML
+# Written by scripts/dev.sh (make dev): the settings of this stack. Flags and environment
+# variables win over it; bin/worker --help lists every setting.
+temporal:
+  address: ${TEMPORAL_ADDRESS}
+elasticsearch:
+  url: ${ELASTICSEARCH_URL}
+erp:
+  url: http://${ERPSIM_ADDR}
+  client-id: ${ERPSIM_CLIENT_ID}
+  client-secret: ${ERPSIM_CLIENT_SECRET}
+import:
+  change-detection: ${ERPSYNC_CHANGE_DETECTION}
+schedules:
+  update-every: ${ERPSYNC_UPDATE_EVERY}
+log:
+  format: console
+storefront:
+  addr: ${STOREFRONT_ADDR}
+YAML
+export ERPSYNC_CONFIG=var/dev.yaml
+bin/worker config check || echo "[dev] worker config check found the problems above"
+bin/worker >var/log/worker.log 2>&1 &
 pids+=($!)
-echo "[dev] worker started (log var/log/worker.log)"
+echo "[dev] worker started with $ERPSYNC_CHANGE_DETECTION change detection (log var/log/worker.log)"
 
-bin/starter schedules apply --update-every "$ERPSYNC_UPDATE_EVERY"
+bin/starter schedules apply
 bin/starter schedules trigger product-import-update >/dev/null
 bin/starter schedules trigger customer-import-update >/dev/null
 
 if [ -x bin/storefront ]; then
-  bin/storefront >var/log/storefront.log 2>&1 &
+  # The demo page on plain http with its customer picker: both are off unless asked for.
+  STOREFRONT_PLAIN_HTTP=true STOREFRONT_CUSTOMER_LIST=true bin/storefront >var/log/storefront.log 2>&1 &
   pids+=($!)
 fi
 
@@ -71,13 +106,16 @@ cat <<BANNER
   erpsync is running. Ctrl-C stops it.
 
   Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
+                    runs that did not succeed: ErpsyncOutcome != 'success' in the UI's query box
   Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
   Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
-  Worker metrics    http://127.0.0.1:9464/metrics
+  Worker metrics    http://127.0.0.1:9464/metrics  (probes: /healthz, /readyz)
   Logs              var/log/
+  Settings          var/dev.yaml  (ERPSYNC_CONFIG=var/dev.yaml bin/worker config check | config print)
 
   bin/starter status                       schedules, watermarks, lag, counts
+  bin/starter explain products usmf 1000   why a product is (not) in the shop
   bin/starter run products --mode rebuild --wait
 BANNER
 wait -n "${pids[@]}" || true

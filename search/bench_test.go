@@ -18,8 +18,8 @@ import (
 
 // BenchmarkWrite compares Write with one raw _bulk request of the same page of product
 // documents (the golden master product under 500 item numbers), each round at a higher version
-// so every document is really indexed. Compare the docs/s of the two (DESIGN §5: Write should
-// reach at least 0.8x of raw _bulk).
+// so every document is really indexed. Compare the docs/s of the two (Write should reach at
+// least 0.8x of raw _bulk; the import's targets are in docs/design.md).
 func BenchmarkWrite(b *testing.B) {
 	es := testenv.Elasticsearch(b)
 	x := search.New(es, testenv.Prefix(b, es))

@@ -316,6 +316,44 @@ func TestDeadLetters(t *testing.T) {
 	_ = es
 }
 
+// TestDeadLettersExpireAndAreFoundByRecord: dead letters older than an age are deleted, newer
+// ones stay; a record's dead letters are found by its entity and id.
+func TestDeadLettersExpireAndAreFoundByRecord(t *testing.T) {
+	t.Parallel()
+	x, _ := newIndex(t)
+	now := time.Now().UTC()
+	var old, recent []search.DeadLetter
+	for i := range 1203 { // more than one page of deletes
+		old = append(old, search.DeadLetter{At: now.Add(-40 * 24 * time.Hour), Origin: search.OriginERP, Entity: erp.Products,
+			ID: fmt.Sprintf("usmf:old-%d", i), Reason: "old"})
+	}
+	recent = append(recent,
+		search.DeadLetter{At: now.Add(-time.Hour), Origin: search.OriginERP, Entity: erp.Products, ID: "usmf:1000", Reason: "price currency 'dollars'"},
+		search.DeadLetter{At: now.Add(-time.Hour), Origin: search.OriginERP, Entity: erp.Customers, ID: "usmf:1000", Reason: "a customer with the same key"},
+		search.DeadLetter{At: now.Add(-2 * time.Hour), Origin: search.OriginERP, Entity: erp.Products, ID: "demf:2000", Reason: "recent"})
+	if err := x.DeadLetter(ctx(t), append(old, recent...)...); err != nil {
+		t.Fatal(err)
+	}
+	n, err := x.DeleteDeadLetters(ctx(t), search.DeadLetterQuery{Before: now.Add(-30 * 24 * time.Hour)})
+	if err != nil || n != len(old) {
+		t.Fatalf("expired %d, %v; want %d", n, err, len(old))
+	}
+	left, err := x.DeadLetters(ctx(t), 10_000)
+	if err != nil || len(left) != len(recent) {
+		t.Fatalf("left %d dead letters (%v), want the %d recent ones", len(left), err, len(recent))
+	}
+	mine, err := x.FindDeadLetters(ctx(t), search.DeadLetterQuery{Entity: erp.Products, IDs: []string{"usmf:1000"}}, 10)
+	if err != nil || len(mine) != 1 || mine[0].Reason != "price currency 'dollars'" {
+		t.Fatalf("dead letters of product usmf:1000: %+v, %v", mine, err)
+	}
+	if n, err := x.DeleteDeadLetters(ctx(t), search.DeadLetterQuery{Entity: erp.Products, IDs: []string{"usmf:1000"}}); err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v; want product usmf:1000's one", n, err)
+	}
+	if left, _ := x.DeadLetters(ctx(t), 10); len(left) != 2 {
+		t.Fatalf("left %+v, want the customer's and demf:2000's", left)
+	}
+}
+
 // TestGenerations: create, write, finish, swap; the previous generation is kept, older ones
 // are deleted, newer ones (a rebuild in progress) are left alone.
 func TestGenerations(t *testing.T) {

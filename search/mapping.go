@@ -36,6 +36,8 @@ func envelopeProperties() map[string]any {
 		"key":         keyword(),
 		"modified_at": typ("date_nanos"),
 		"deleted":     typ("boolean"),
+		// Compared by the audit through _source only.
+		"source_digest": stored(),
 	}
 }
 

@@ -23,6 +23,12 @@ type State struct {
 	Watermark erp.Cursor `json:"watermark"`
 	// DeletionWatermark is the same for the ERP's deletion log.
 	DeletionWatermark erp.Cursor `json:"deletion_watermark"`
+	// Collections are the watermarks of the entity's collections (by D365's name) for change
+	// detection by each collection's own stamps (child-stamps): every change of the collection
+	// up to it is in the index. A state saved before they existed has none (nil): its
+	// Watermark stands for every collection. A collection the map lacks was added to the model
+	// later: it is read from the beginning.
+	Collections map[string]erp.Cursor `json:"collections,omitempty"`
 	// Generation is the index a rebuild last swapped in.
 	Generation string `json:"generation,omitempty"`
 	// Rebuilding is the generation a running rebuild is filling, which update runs also write

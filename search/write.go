@@ -231,8 +231,9 @@ const (
 	outcomeRefused
 )
 
-// classify decides an item's outcome from its status and error type: success, stale, retry,
-// a refusal of the whole index or write (never the document's fault), or a dead letter.
+// classify decides an item's outcome from its status and error type (docs/design.md rule 5):
+// success, stale, retry, a refusal of the whole index or write (never the document's fault), or
+// a dead letter.
 func classify(op Op, r itemResult) outcome {
 	switch {
 	case r.errType == "index_not_found_exception":

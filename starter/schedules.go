@@ -27,8 +27,16 @@ type scheduleSpec struct {
 
 // scheduleNames are erpsync's schedules, in the order status shows them. Their IDs are these
 // names after ERPSYNC_SCHEDULE_PREFIX (empty by default), so that several installations can
-// share one Temporal namespace.
-var scheduleNames = []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild"}
+// share one Temporal namespace. The reconcile and audit schedules exist only where the ERP
+// stamps only the rows that change (child-stamps): there they find the deletes that no stamp
+// shows.
+var scheduleNames = []string{"product-import-update", "product-import-rebuild", "customer-import-update", "customer-import-rebuild",
+	"product-import-reconcile", "product-import-audit", "customer-import-reconcile", "customer-import-audit"}
+
+// childStampsOnly reports whether the schedule named name exists only with child-stamps.
+func childStampsOnly(name string) bool {
+	return strings.HasSuffix(name, "-reconcile") || strings.HasSuffix(name, "-audit")
+}
 
 // scheduleIDs returns the schedule IDs with prefix.
 func scheduleIDs(prefix string) []string {
@@ -39,14 +47,32 @@ func scheduleIDs(prefix string) []string {
 	return ids
 }
 
-func scheduleSpecs(prefix string, updateEvery time.Duration, rebuildCron string) []scheduleSpec {
-	every := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: updateEvery}}}
-	nightly := client.ScheduleSpec{CronExpressions: []string{rebuildCron}}
+// scheduleTimes are when the schedules run.
+type scheduleTimes struct {
+	updateEvery, reconcileEvery time.Duration
+	rebuildCron, auditCron      string
+}
+
+// scheduleSpecs returns the schedules of an installation whose ERP stamps changes as detection
+// says: updates and nightly rebuilds, and with child-stamps also reconcile and audit runs.
+func scheduleSpecs(prefix string, detection activities.Detection, at scheduleTimes) []scheduleSpec {
+	every := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: at.updateEvery}}}
+	nightly := client.ScheduleSpec{CronExpressions: []string{at.rebuildCron}}
 	specs := []scheduleSpec{
 		{ID: "product-import-update", Workflow: workflows.ProductImportName, Mode: activities.Update, Spec: every},
 		{ID: "product-import-rebuild", Workflow: workflows.ProductImportName, Mode: activities.Rebuild, Spec: nightly},
 		{ID: "customer-import-update", Workflow: workflows.CustomerImportName, Mode: activities.Update, Spec: every},
 		{ID: "customer-import-rebuild", Workflow: workflows.CustomerImportName, Mode: activities.Rebuild, Spec: nightly},
+	}
+	if detection == activities.ChildStamps {
+		reconcile := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: at.reconcileEvery}}}
+		audit := client.ScheduleSpec{CronExpressions: []string{at.auditCron}}
+		specs = append(specs,
+			scheduleSpec{ID: "product-import-reconcile", Workflow: workflows.ProductImportName, Mode: activities.Reconcile, Spec: reconcile},
+			scheduleSpec{ID: "product-import-audit", Workflow: workflows.ProductImportName, Mode: activities.Audit, Spec: audit},
+			scheduleSpec{ID: "customer-import-reconcile", Workflow: workflows.CustomerImportName, Mode: activities.Reconcile, Spec: reconcile},
+			scheduleSpec{ID: "customer-import-audit", Workflow: workflows.CustomerImportName, Mode: activities.Audit, Spec: audit},
+		)
 	}
 	for i := range specs {
 		specs[i].ID = prefix + specs[i].ID
@@ -54,7 +80,8 @@ func scheduleSpecs(prefix string, updateEvery time.Duration, rebuildCron string)
 	return specs
 }
 
-func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
+func schedules(ctx context.Context, e *cli, args []string) error {
+	out := e.out
 	if len(args) == 0 {
 		return fmt.Errorf("schedules needs a subcommand: apply, pause, unpause or trigger")
 	}
@@ -64,33 +91,40 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown schedules subcommand %q: want apply, pause, unpause or trigger", sub)
 	}
-	c, err := e.temporal(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	switch sub {
 	case "apply":
-		fs := newFlags("schedules apply", "schedules apply [--update-every 5m] [--rebuild-cron \"0 2 * * *\"]", out)
-		every := fs.Duration("update-every", 5*time.Minute, "interval of the update runs")
-		cron := fs.String("rebuild-cron", "0 2 * * *", "cron expression (UTC) of the rebuild runs")
-		if err := fs.Parse(args); err != nil {
+		fs := e.flags("schedules apply", "schedules apply [--update-every 5m] [--rebuild-cron \"0 2 * * *\"] [--change-detection parent-stamps|child-stamps] [--reconcile-every 1h] [--audit-cron \"0 3 * * *\"]")
+		if _, err := e.parse(fs, args); err != nil {
 			return err
 		}
-		if *every < time.Second {
-			return fmt.Errorf("--update-every %s: want at least 1s", *every)
-		}
-		return applySchedules(ctx, c, e.taskQueue, scheduleSpecs(e.schedulePrefix, *every, *cron), out)
-	case "pause", "unpause":
-		fs := newFlags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)", out)
-		note := fs.String("note", "", "why (shown in the Temporal UI)")
-		ids, err := parseInterspersed(fs, args)
+		c, err := e.temporal(ctx)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 {
-			ids = scheduleIDs(e.schedulePrefix)
+		defer c.Close()
+		sc := e.cfg.Schedules
+		at := scheduleTimes{updateEvery: sc.UpdateEvery, reconcileEvery: sc.ReconcileEvery, rebuildCron: sc.RebuildCron, auditCron: sc.AuditCron}
+		specs := scheduleSpecs(sc.Prefix, e.cfg.Import.Detection, at)
+		if err := applySchedules(ctx, c, e.cfg.Temporal.TaskQueue, e.details(), specs, out); err != nil {
+			return err
 		}
+		return removeOtherSchedules(ctx, c, sc.Prefix, specs, out)
+	case "pause", "unpause":
+		fs := e.flags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)")
+		note := fs.String("note", "", "why (shown in the Temporal UI)")
+		ids, err := e.parse(fs, args)
+		if err != nil {
+			return err
+		}
+		all := len(ids) == 0
+		if all {
+			ids = scheduleIDs(e.cfg.Schedules.Prefix)
+		}
+		c, err := e.temporal(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
 		if *note == "" {
 			*note = sub + "d with starter"
 		}
@@ -101,6 +135,10 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 			} else {
 				err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: *note})
 			}
+			var missing *serviceerror.NotFound
+			if all && errors.As(err, &missing) {
+				continue // not applied in this installation's mode
+			}
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", sub, id, err)
 			}
@@ -108,14 +146,19 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 		}
 		return nil
 	case "trigger":
-		fs := newFlags("schedules trigger", "schedules trigger SCHEDULE_ID", out)
-		ids, err := parseInterspersed(fs, args)
+		fs := e.flags("schedules trigger", "schedules trigger SCHEDULE_ID")
+		ids, err := e.parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(ids) != 1 {
-			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(scheduleIDs(e.schedulePrefix), ", "))
+			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(scheduleIDs(e.cfg.Schedules.Prefix), ", "))
 		}
+		c, err := e.temporal(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
 		if err := c.ScheduleClient().GetHandle(ctx, ids[0]).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
 			return fmt.Errorf("trigger %s: %w", ids[0], err)
 		}
@@ -126,13 +169,15 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 
 // applySchedules creates the schedules that are missing and updates the spec and action of the
 // others, keeping their state: a pause set in the UI stays.
-func applySchedules(ctx context.Context, c client.Client, taskQueue string, specs []scheduleSpec, out io.Writer) error {
+func applySchedules(ctx context.Context, c client.Client, taskQueue, details string, specs []scheduleSpec, out io.Writer) error {
 	for _, s := range specs {
 		action := &client.ScheduleWorkflowAction{
-			ID:        s.ID,
-			Workflow:  s.Workflow,
-			Args:      []any{workflows.ImportInput{Mode: s.Mode}},
-			TaskQueue: taskQueue,
+			ID:            s.ID,
+			Workflow:      s.Workflow,
+			Args:          []any{workflows.ImportInput{Mode: s.Mode}},
+			TaskQueue:     taskQueue,
+			StaticSummary: summary(s.Workflow, s.Mode, "started by schedule "+s.ID),
+			StaticDetails: details,
 		}
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:      s.ID,
@@ -167,6 +212,30 @@ func applySchedules(ctx context.Context, c client.Client, taskQueue string, spec
 			return fmt.Errorf("update schedule %s: %w", s.ID, err)
 		}
 		fmt.Fprintf(out, "%s: updated\n", s.ID)
+	}
+	return nil
+}
+
+// removeOtherSchedules deletes erpsync's schedules that specs do not name: the reconcile and
+// audit schedules of an installation that went back to parent-stamps.
+func removeOtherSchedules(ctx context.Context, c client.Client, prefix string, specs []scheduleSpec, out io.Writer) error {
+	keep := map[string]bool{}
+	for _, s := range specs {
+		keep[s.ID] = true
+	}
+	for _, id := range scheduleIDs(prefix) {
+		if keep[id] {
+			continue
+		}
+		err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+		var missing *serviceerror.NotFound
+		if errors.As(err, &missing) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("delete schedule %s: %w", id, err)
+		}
+		fmt.Fprintf(out, "%s: deleted (not used with this change detection)\n", id)
 	}
 	return nil
 }

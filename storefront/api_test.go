@@ -1,17 +1,24 @@
 package storefront_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp"
@@ -40,6 +47,8 @@ func TestAPI(t *testing.T) {
 	cat := f.erp.catalog(t)
 
 	t.Run("key required", func(t *testing.T) { testKeyRequired(t, f) })
+	t.Run("sessions", func(t *testing.T) { testSessions(t, f) })
+	t.Run("wrong keys are limited", func(t *testing.T) { testWrongKeysAreLimited(t, f) })
 	t.Run("prices equal the ERP's", func(t *testing.T) { testPrices(t, f, cat) })
 	t.Run("only showable products", func(t *testing.T) { testShowable(t, f, cat) })
 	t.Run("languages", func(t *testing.T) { testLanguages(t, f, cat) })
@@ -47,11 +56,16 @@ func TestAPI(t *testing.T) {
 	t.Run("detail", func(t *testing.T) { testDetail(t, f, cat) })
 	t.Run("no other customer's data", func(t *testing.T) { testNoOtherCustomersData(t, f, cat) })
 	t.Run("autocomplete", func(t *testing.T) { testAutocomplete(t, f) })
-	// Last: it changes the ERP and the index.
+	t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, f, cat) })
+	t.Run("bounded inputs", func(t *testing.T) { testBoundedInputs(t, f) })
+	t.Run("security headers", func(t *testing.T) { testSecurityHeaders(t, f) })
+	// Last: they change the ERP and the index.
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
+	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
 }
 
 func testKeyRequired(t *testing.T, f *fixture) {
+	session := login(t, f.shop.URL, testKey)
 	for _, tc := range []struct {
 		name string
 		set  func(*http.Request)
@@ -59,9 +73,11 @@ func testKeyRequired(t *testing.T, f *fixture) {
 	}{
 		{"none", func(*http.Request) {}, http.StatusUnauthorized},
 		{"wrong header", func(r *http.Request) { r.Header.Set("X-Api-Key", "nope") }, http.StatusUnauthorized},
-		{"wrong cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.KeyCookie, Value: "nope"}) }, http.StatusUnauthorized},
+		{"wrong session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.SessionCookie, Value: "nope"}) }, http.StatusUnauthorized},
+		{"the key as session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.SessionCookie, Value: testKey}) }, http.StatusUnauthorized},
+		{"the key in the old cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "key", Value: testKey}) }, http.StatusUnauthorized},
 		{"header", func(r *http.Request) { r.Header.Set("X-Api-Key", testKey) }, http.StatusOK},
-		{"cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: storefront.KeyCookie, Value: testKey}) }, http.StatusOK},
+		{"session", func(r *http.Request) { r.AddCookie(session) }, http.StatusOK},
 	} {
 		for _, path := range []string{"/api/search?q=chair", "/api/customers", "/api/price?item=1000", "/api/autocomplete?q=co"} {
 			req, _ := http.NewRequest(http.MethodGet, f.shop.URL+path, nil)
@@ -76,7 +92,7 @@ func testKeyRequired(t *testing.T, f *fixture) {
 			}
 		}
 	}
-	// The login sets the cookie only for the right key.
+	// The login sets a cookie only for the right key.
 	for key, want := range map[string]int{"nope": http.StatusUnauthorized, testKey: http.StatusOK} {
 		res, err := http.PostForm(f.shop.URL+"/api/login", url.Values{"key": {key}})
 		if err != nil {
@@ -86,6 +102,168 @@ func testKeyRequired(t *testing.T, f *fixture) {
 		if res.StatusCode != want || (want == http.StatusOK) != (len(res.Cookies()) == 1) {
 			t.Errorf("login with %q: %d and %d cookies, want %d", key, res.StatusCode, len(res.Cookies()), want)
 		}
+	}
+}
+
+// login posts key to the storefront at base and returns the session cookie it sets.
+func login(t *testing.T, base, key string) *http.Cookie {
+	t.Helper()
+	res, err := http.PostForm(base+"/api/login", url.Values{"key": {key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == storefront.SessionCookie && res.StatusCode == http.StatusOK {
+			return c
+		}
+	}
+	t.Fatalf("login: %d, cookies %v", res.StatusCode, res.Cookies())
+	return nil
+}
+
+// getWith calls path on base with the cookie and returns the status.
+func getWith(t *testing.T, base, path string, c *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	if c != nil {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// newShop serves a storefront over the fixture's index with cfg (ES, Prefix and APIKey set
+// here) and returns its URL.
+func newShop(t *testing.T, f *fixture, cfg storefront.Config) string {
+	t.Helper()
+	cfg.ES, cfg.Prefix, cfg.APIKey = f.es, f.index.Prefix(), testKey
+	srv, err := storefront.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := httptest.NewServer(srv)
+	t.Cleanup(shop.Close)
+	return shop.URL
+}
+
+// testSessions: the login's cookie is a random session id (not the key), Secure unless the
+// storefront is configured for plain http, HttpOnly and SameSite=Strict; a session ends at
+// logout (also for a copy of the cookie) and when it expires.
+func testSessions(t *testing.T, f *fixture) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	shop := newShop(t, f, storefront.Config{SessionTTL: time.Hour, Now: clock})
+
+	res, err := http.PostForm(shop+"/api/login", url.Values{"key": {testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cookies := res.Cookies()
+	if res.StatusCode != http.StatusOK || len(cookies) != 1 {
+		t.Fatalf("login: %d %v", res.StatusCode, cookies)
+	}
+	c := cookies[0]
+	if c.Name != storefront.SessionCookie || strings.Contains(c.Value, testKey) || len(c.Value) < 40 {
+		t.Errorf("session cookie %s=%q: want a random id, not the key", c.Name, c.Value)
+	}
+	if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != 3600 {
+		t.Errorf("session cookie: Secure %v, HttpOnly %v, SameSite %v, MaxAge %d; want Secure, HttpOnly, Strict, 3600", c.Secure, c.HttpOnly, c.SameSite, c.MaxAge)
+	}
+	if other := login(t, shop, testKey); other.Value == c.Value {
+		t.Errorf("two logins got the same session id %q", c.Value)
+	}
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusOK {
+		t.Fatalf("search with the session: %d", st)
+	}
+	// Expired: a minute past the hour.
+	mu.Lock()
+	now = now.Add(61 * time.Minute)
+	mu.Unlock()
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusUnauthorized {
+		t.Errorf("search with an expired session: %d, want 401", st)
+	}
+	// Logout ends the session on the server: a copy of the cookie no longer works.
+	c = login(t, shop, testKey)
+	req, _ := http.NewRequest(http.MethodPost, shop+"/api/logout", nil)
+	req.AddCookie(c)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if st := getWith(t, shop, "/api/search?q=chair", c); st != http.StatusUnauthorized {
+		t.Errorf("search with the cookie of a session that logged out: %d, want 401", st)
+	}
+
+	// Plain http only when configured.
+	plain := newShop(t, f, storefront.Config{PlainHTTP: true})
+	if c := login(t, plain, testKey); c.Secure || !c.HttpOnly {
+		t.Errorf("PlainHTTP session cookie: Secure %v, HttpOnly %v; want neither Secure nor script access", c.Secure, c.HttpOnly)
+	}
+	// The customer list is off unless enabled.
+	if st := getWith(t, plain, "/api/customers", login(t, plain, testKey)); st != http.StatusNotFound {
+		t.Errorf("customer list of a storefront that did not enable it: %d, want 404", st)
+	}
+}
+
+// testWrongKeysAreLimited sends 2,000 wrong keys from one address, to the login and in the
+// X-Api-Key header: after the default 10 a minute they are refused with 429 and Retry-After
+// without being compared (the right key too), each wrong key compared is logged with the
+// client's address, and the refusals once.
+func testWrongKeysAreLimited(t *testing.T, f *fixture) {
+	core, logs := observer.New(zap.WarnLevel)
+	// The clock stands still: the limit is 10 a minute with the buckets refilling over time, and
+	// 2,000 requests may take longer than the 6 s that refill one key on a loaded machine.
+	now := time.Now()
+	shop := newShop(t, f, storefront.Config{Log: zap.New(core), Now: func() time.Time { return now }})
+	counts := map[int]int{}
+	retryAfter := ""
+	for i := range 2000 {
+		var res *http.Response
+		var err error
+		if i%2 == 0 {
+			res, err = http.PostForm(shop+"/api/login", url.Values{"key": {fmt.Sprintf("guess-%d", i)}})
+		} else {
+			req, _ := http.NewRequest(http.MethodGet, shop+"/api/search", nil)
+			req.Header.Set("X-Api-Key", fmt.Sprintf("guess-%d", i))
+			res, err = http.DefaultClient.Do(req)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		counts[res.StatusCode]++
+		if res.StatusCode == http.StatusTooManyRequests {
+			retryAfter = res.Header.Get("Retry-After")
+		}
+	}
+	if counts[http.StatusUnauthorized] != 10 || counts[http.StatusTooManyRequests] != 1990 {
+		t.Errorf("2,000 wrong keys: %v, want 10 401s and 1,990 429s", counts)
+	}
+	if n, err := strconv.Atoi(retryAfter); err != nil || n < 1 || n > 60 {
+		t.Errorf("Retry-After %q: want 1 to 60 seconds", retryAfter)
+	}
+	res, err := http.PostForm(shop+"/api/login", url.Values{"key": {testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the right key while limited: %d, want 429 (not compared)", res.StatusCode)
+	}
+	wrong := logs.FilterMessage("wrong API key").All()
+	if len(wrong) != 10 || wrong[0].ContextMap()["client"] != "127.0.0.1" {
+		t.Errorf("%d wrong keys logged (want 10), first %v", len(wrong), wrong)
+	}
+	if n := logs.FilterMessageSnippet("key checks refused").Len(); n != 1 {
+		t.Errorf("the refusals were logged %d times, want once", n)
 	}
 }
 
@@ -268,7 +446,9 @@ func testLanguages(t *testing.T, f *fixture, cat *erpCatalog) {
 		{"usmf", "de", "stuhl", "de"}, // German translations in a US company
 		{"usmf", "de", "lampe", "de"},
 		{"usmf", "nl", "fiets", "nl"},
-		{"demf", "", "stuhl", ""}, // a German company's own texts, no language asked
+		// No language asked: a German company's shoppers get German, its products' "de"
+		// translations (their own ProductName is in the system language, English).
+		{"demf", "", "stuhl", "de"},
 		{"demf", "en", "chair", "en-us"},
 	} {
 		var want []string
@@ -514,6 +694,231 @@ func testDeleted(t *testing.T, f *fixture, cat *erpCatalog) {
 	for _, s := range res.Suggestions {
 		if s.ItemNumber == victim {
 			t.Errorf("autocomplete suggests deleted %s", victim)
+		}
+	}
+}
+
+// testHostileIDs sends ids that would change the Elasticsearch request if they reached its path
+// unescaped: a query string that drops the blocked or sales-stopped field, a fragment that cuts
+// the id, a lone percent sign. Each must be an unknown id (404), never another document or a 502.
+func testHostileIDs(t *testing.T, f *fixture, cat *erpCatalog) {
+	var item, stopped string
+	for k := range cat.products {
+		c, it, _ := strings.Cut(k, ":")
+		if c != apiTestCompany {
+			continue
+		}
+		if cat.showable[k] && (item == "" || it < item) {
+			item = it
+		}
+		if cat.stopped[k] && (stopped == "" || it < stopped) {
+			stopped = it
+		}
+	}
+	if item == "" || stopped == "" {
+		t.Fatalf("the catalog lacks a showable (%q) or a visible sales-stopped product (%q)", item, stopped)
+	}
+	// The blocked customer sees no price under their own account.
+	var own storefront.PriceAnswer
+	if st, body := f.get("/api/price", url.Values{"item": {item}, "customer": {blockedCustomer}}, &own); st != http.StatusOK || own.Available || own.Reason != storefront.ReasonBlocked {
+		t.Fatalf("price of %s for blocked %s: %d %s", item, blockedCustomer, st, body)
+	}
+	for _, tc := range []struct {
+		name, path string
+		params     url.Values
+		code       string
+	}{
+		{"customer with a query string", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"customer with a query string, search", "/api/search", url.Values{"q": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"customer with a query string, detail", "/api/products/usmf/" + item, url.Values{"customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
+		{"sales-stopped item with a query string", "/api/price", url.Values{"item": {stopped + "?_source_excludes=sales_stopped"}}, "not_found"},
+		{"sales-stopped item with a query string, detail", "/api/products/usmf/" + url.PathEscape(stopped+"?_source_excludes=sales_stopped"), nil, "not_found"},
+		{"item with a fragment", "/api/price", url.Values{"item": {item + "#x"}}, "not_found"},
+		{"item with a fragment, detail", "/api/products/usmf/" + url.PathEscape(item+"#x"), nil, "not_found"},
+		{"customer with a fragment", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "#x"}}, "unknown_customer"},
+		{"item %", "/api/price", url.Values{"item": {"%"}}, "not_found"},
+		{"item %zz", "/api/products/usmf/" + url.PathEscape("%zz"), nil, "not_found"},
+		{"customer %", "/api/price", url.Values{"item": {item}, "customer": {"%"}}, "unknown_customer"},
+		{"item with a slash", "/api/price", url.Values{"item": {item + "/_source"}}, "not_found"},
+	} {
+		st, body := f.get(tc.path, tc.params, nil)
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if st != http.StatusNotFound || e.Error.Code != tc.code {
+			t.Errorf("%s: %s?%s: %d %.300s, want 404 %s", tc.name, tc.path, tc.params.Encode(), st, body, tc.code)
+		}
+	}
+}
+
+// testOnlyTheDocumentAskedFor copies a product's document under another id, as a broken write
+// or a hand edit of the index could: the storefront must not serve it as that other product.
+func testOnlyTheDocumentAskedFor(t *testing.T, f *fixture, cat *erpCatalog) {
+	var item string
+	for k := range cat.products {
+		if c, it, _ := strings.Cut(k, ":"); c == apiTestCompany && cat.showable[k] && (item == "" || it < item) {
+			item = it
+		}
+	}
+	if st, body := f.get("/api/products/usmf/"+item, nil, nil); st != http.StatusOK {
+		t.Fatalf("detail of %s: %d %s", item, st, body)
+	}
+	es := f.es
+	alias := f.index.Alias(erp.Products)
+	res, err := es.Get(alias, url.PathEscape(apiTestCompany+":"+item))
+	if err != nil || res.IsError() {
+		t.Fatalf("read %s: %v %v", item, err, res)
+	}
+	var doc struct {
+		Source json.RawMessage `json:"_source"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&doc)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, copyID := range []string{apiTestCompany + ":COPY-" + item, "demf:" + item} {
+		res, err := es.Index(alias, bytes.NewReader(doc.Source), es.Index.WithDocumentID(url.PathEscape(copyID)), es.Index.WithRefresh("true"))
+		if err != nil || res.IsError() {
+			t.Fatalf("write the copy %s: %v %v", copyID, err, res)
+		}
+		res.Body.Close()
+		t.Cleanup(func() {
+			if res, err := es.Delete(alias, url.PathEscape(copyID), es.Delete.WithRefresh("true")); err == nil {
+				res.Body.Close()
+			}
+		})
+	}
+	for _, path := range []string{"/api/products/usmf/COPY-" + item, "/api/products/demf/" + item} {
+		if st, body := f.get(path, nil, nil); st != http.StatusNotFound {
+			t.Errorf("%s, a copy of usmf:%s under another id: %d %.300s, want 404", path, item, st, body)
+		}
+	}
+	if st, body := f.get("/api/price", url.Values{"item": {"COPY-" + item}}, nil); st != http.StatusNotFound {
+		t.Errorf("price of the copy: %d %.300s, want 404", st, body)
+	}
+}
+
+// testBoundedInputs sends inputs beyond the API's bounds: each is a 400 in the API's error
+// format (code "invalid"), decided before Elasticsearch is asked.
+func testBoundedInputs(t *testing.T, f *fixture) {
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = fmt.Sprintf("C%03d", i)
+	}
+	long := func(n int) string { return strings.Repeat("x", n) }
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/search", url.Values{"q": {long(201)}}},
+		{"/api/search", url.Values{"q": {"chair\x00"}}},
+		{"/api/search", url.Values{"q": {"\xff\xfe"}}},
+		{"/api/search", url.Values{"price_min": {"1e400"}}},
+		{"/api/search", url.Values{"price_min": {"1" + strings.Repeat("0", 400)}}},
+		{"/api/search", url.Values{"price_max": {"1" + strings.Repeat("0", 20)}}},
+		{"/api/search", url.Values{"price_min": {"-5"}}},
+		{"/api/search", url.Values{"price_max": {"NaN"}}},
+		{"/api/search", url.Values{"price_max": {"Inf"}}},
+		{"/api/search", url.Values{"page": {"9223372036854775807"}}},
+		{"/api/search", url.Values{"page": {"768614336404564651"}, "per_page": {"24"}}}, // page*24 wraps to a small number
+		{"/api/search", url.Values{"page": {"99999999999999999999"}}},
+		{"/api/search", url.Values{"page": {"0"}}},
+		{"/api/search", url.Values{"per_page": {"101"}}},
+		{"/api/search", url.Values{"page": {"418"}, "per_page": {"24"}}},
+		{"/api/search", url.Values{"color": {strings.Join(many, ",")}}},
+		{"/api/search", url.Values{"category": many}},
+		{"/api/search", url.Values{"size": {long(101)}}},
+		{"/api/search", url.Values{"customer": {long(101)}}},
+		{"/api/search", url.Values{"company": {long(17)}}},
+		{"/api/search", url.Values{"lang": {long(17)}}},
+		{"/api/search", url.Values{"sort": {"price;drop"}}},
+		{"/api/search", url.Values{"after": {long(3000)}}},
+		{"/api/autocomplete", url.Values{"q": {long(101)}}},
+		{"/api/autocomplete", url.Values{"q": {"ch"}, "customer": {"US\x00-001"}}},
+		{"/api/price", url.Values{"item": {long(101)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "quantity": {"1" + strings.Repeat("0", 40)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "quantity": {"0"}}},
+		{"/api/price", url.Values{"item": {"1000"}, "variant": {long(101)}}},
+		{"/api/price", url.Values{"item": {"1000"}, "date": {"2026-13-01"}}},
+		{"/api/products/usmf/" + long(101), nil},
+		{"/api/products/" + long(17) + "/1000", nil},
+		{"/api/customers", url.Values{"company": {long(17)}}},
+	} {
+		st, body := f.get(tc.path, tc.params, nil)
+		var e struct {
+			Error struct {
+				Code, Message string
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if st != http.StatusBadRequest || e.Error.Code != "invalid" || e.Error.Message == "" {
+			t.Errorf("%s?%.200s: %d %.300s, want 400 invalid", tc.path, tc.params.Encode(), st, body)
+		}
+	}
+	// Within the bounds: characters, not bytes, count; the deepest page is served.
+	for _, p := range []url.Values{
+		{"q": {strings.Repeat("é", 200)}},
+		{"page": {"10000"}, "per_page": {"1"}},
+		{"price_min": {"0"}, "price_max": {"1000000000000000"}},
+		{"color": many[:100]},
+	} {
+		if st, body := f.get("/api/search", p, nil); st != http.StatusOK {
+			t.Errorf("search %.200s: %d %.300s, want 200", p.Encode(), st, body)
+		}
+	}
+}
+
+// testSecurityHeaders: every answer, page, file or API call, good or bad, forbids framing and
+// referrers and carries the Content-Security-Policy.
+func testSecurityHeaders(t *testing.T, f *fixture) {
+	for _, tc := range []struct {
+		method, path string
+		key          bool
+		want         int
+	}{
+		{http.MethodGet, "/", false, http.StatusOK},
+		{http.MethodGet, "/static/app.js", false, http.StatusOK},
+		{http.MethodGet, "/static/style.css", false, http.StatusOK},
+		{http.MethodGet, "/static/missing.js", false, http.StatusNotFound},
+		{http.MethodGet, "/healthz", false, http.StatusOK},
+		{http.MethodGet, "/api/search?q=chair", true, http.StatusOK},
+		{http.MethodGet, "/api/search?q=chair", false, http.StatusUnauthorized},
+		{http.MethodGet, "/api/search?page=0", true, http.StatusBadRequest},
+		{http.MethodGet, "/api/products/usmf/nothing", true, http.StatusNotFound},
+		{http.MethodGet, "/api/nothing", true, http.StatusNotFound},
+		{http.MethodPost, "/api/login", false, http.StatusUnauthorized},
+		{http.MethodPost, "/api/logout", false, http.StatusOK},
+	} {
+		req, _ := http.NewRequest(tc.method, f.shop.URL+tc.path, nil)
+		if tc.key {
+			req.Header.Set("X-Api-Key", testKey)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, res.StatusCode, tc.want)
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"frame-ancestors 'none'", "script-src 'self'", "default-src 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s %s: Content-Security-Policy %q lacks %s", tc.method, tc.path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s %s: Content-Security-Policy %q allows inline script or style", tc.method, tc.path, csp)
+		}
+		if got := res.Header.Get("Referrer-Policy"); got != "no-referrer" {
+			t.Errorf("%s %s: Referrer-Policy %q", tc.method, tc.path, got)
+		}
+		if got := res.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s %s: X-Frame-Options %q", tc.method, tc.path, got)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package storefront_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -14,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/storefront"
 )
 
 // chromium runs Debian's headless Chromium on url with extra flags and returns its stdout. The
 // page's virtual time runs for 5 s (network waits do not count), long enough for its fetches.
+// The page's console goes to stderr: anything the Content-Security-Policy refused fails the test.
 func chromium(t *testing.T, pageURL string, flags ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
@@ -30,13 +34,19 @@ func chromium(t *testing.T, pageURL string, flags ...string) string {
 	defer cancel()
 	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--hide-scrollbars", "--user-data-dir=" + t.TempDir(), "--window-size=1280,900", "--virtual-time-budget=5000"}, flags...)
+		"--hide-scrollbars", "--user-data-dir=" + t.TempDir(), "--window-size=1280,900", "--virtual-time-budget=5000",
+		"--enable-logging=stderr", "--v=0"}, flags...)
 	cmd := exec.CommandContext(ctx, bin, append(args, pageURL)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("chromium %s: %v\n%s", pageURL, err, stderr.String())
+	}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "Content Security Policy") {
+			t.Errorf("the page broke its Content-Security-Policy: %s", line)
+		}
 	}
 	return string(out)
 }
@@ -147,6 +157,42 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("screenshot %s: %v", png, err)
 		}
 		t.Logf("screenshot: %s", png)
+	}
+
+	t.Run("hostile attachment URLs", func(t *testing.T) { testHostileURLsInPage(t, f, detail) })
+}
+
+// testHostileURLsInPage puts javascript: URLs into a product's document, as an index written
+// before the import filtered them may hold, and opens its product page with the colour facet
+// and swatches on screen (element styles, which the Content-Security-Policy checks): no link or
+// image may carry such a URL, and the policy must not be broken.
+func testHostileURLsInPage(t *testing.T, f *fixture, item string) {
+	const hostile = "javascript:document.body.dataset.pwned=1"
+	update, _ := json.Marshal(map[string]any{"doc": map[string]any{
+		"image_url": hostile,
+		"attachments": []map[string]any{
+			{"id": "evil-1", "document_type": "File", "title": "Manual", "url": hostile, "default_image": false, "display_order": 0},
+			{"id": "evil-2", "document_type": "Image", "url": " JavaScript:alert(1)", "default_image": true, "display_order": 1},
+		},
+	}})
+	res, err := f.es.Update(f.index.Alias(erp.Products), url.PathEscape("usmf:"+item), bytes.NewReader(update), f.es.Update.WithRefresh("true"))
+	if err != nil || res.IsError() {
+		t.Fatalf("plant javascript: URLs in %s: %v %v", item, err, res)
+	}
+	res.Body.Close()
+	var d storefront.Product
+	if st, body := f.get("/api/products/usmf/"+item, nil, &d); st != http.StatusOK || len(d.Attachments) != 2 || d.Attachments[0].URL != hostile {
+		t.Fatalf("the planted document is not served: %d %.300s", st, body)
+	}
+	dom := chromium(t, f.shop.URL+"/?"+url.Values{"product": {item}}.Encode()+"#key="+testKey, "--dump-dom")
+	if !strings.Contains(dom, `data-ready="product"`) || !strings.Contains(dom, "Manual") {
+		t.Fatalf("the product page of %s did not open with its attachments:\n%.3000s", item, dom)
+	}
+	if !strings.Contains(dom, `class="swatch"`) {
+		t.Errorf("no colour swatch on the page: the policy's check of element styles saw none")
+	}
+	if m := regexp.MustCompile(`(?i)(href|src)="\s*javascript:[^"]*"`).FindAllString(dom, -1); len(m) > 0 || strings.Contains(dom, "pwned") {
+		t.Errorf("the page carries javascript: URLs: %q", m)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
@@ -61,15 +60,40 @@ type OrderQuantities struct {
 	Standard string `json:"standard,omitempty"`
 }
 
+// Why the shop does not show a product (HiddenBecause).
+const (
+	HiddenDeleted      = "deleted"
+	HiddenInvisible    = "in no visible category"
+	HiddenSalesStopped = "sales stopped"
+)
+
+// HiddenBecause returns why the shop does not show product p, in the order the rule checks
+// them; none when it shows it. It is the rule product pages, search and facets apply (search
+// filters visible and excludes deleted and sales_stopped), so that `starter explain` can
+// answer "why is SKU X not in the shop?" with the shop's own rule.
+func HiddenBecause(p document.Product) []string {
+	var why []string
+	if p.Deleted {
+		why = append(why, HiddenDeleted)
+	}
+	if !p.Visible {
+		why = append(why, HiddenInvisible)
+	}
+	if p.SalesStopped {
+		why = append(why, HiddenSalesStopped)
+	}
+	return why
+}
+
 // showableProduct reads the product company:item and returns it only when the shop may show
-// it (not deleted, visible, not sales-stopped); a 404 otherwise.
+// it (HiddenBecause says nothing); a 404 otherwise.
 func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
 	var p document.Product
-	found, err := s.get(ctx, s.products, document.ID(company, item), nil, &p)
+	found, err := s.get(ctx, s.products, company, item, nil, &p)
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	if !found || p.Deleted || !p.Visible || p.SalesStopped || p.Company != company {
+	if !found || len(HiddenBecause(p)) > 0 {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil
@@ -77,9 +101,24 @@ func (s *Server) showableProduct(ctx context.Context, company, item string) (doc
 
 func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	company, item := strings.ToLower(r.PathValue("company")), r.PathValue("item")
 	q := r.URL.Query()
-	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	company, err := checkCompany(r.PathValue("company"))
+	if err != nil {
+		return err
+	}
+	item, err := checkText("item", r.PathValue("item"), maxKey)
+	if err != nil {
+		return err
+	}
+	account, err := param(q, "customer", maxKey)
+	if err != nil {
+		return err
+	}
+	lang, err := param(q, "lang", maxLang)
+	if err != nil {
+		return err
+	}
+	sh, err := s.shopper(ctx, company, account)
 	if err != nil {
 		return err
 	}
@@ -87,7 +126,7 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lang := s.language(ctx, q.Get("lang"), sh, company)
+	lang = s.language(ctx, lang, sh, company)
 	today := s.today()
 	out := Product{
 		ID: p.ID, Company: p.Company, ItemNumber: p.ItemNumber, Language: lang, Unit: p.Unit, ImageURL: p.ImageURL,
@@ -171,17 +210,30 @@ type PriceAnswer struct {
 func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	company, item := s.companyOf(r), strings.TrimSpace(q.Get("item"))
+	company, err := s.companyOf(r)
+	if err != nil {
+		return err
+	}
+	item, err := param(q, "item", maxKey)
+	if err != nil {
+		return err
+	}
 	if item == "" {
 		return badRequest("item is required")
 	}
+	account, err := param(q, "customer", maxKey)
+	if err != nil {
+		return err
+	}
+	variant, err := param(q, "variant", maxKey)
+	if err != nil {
+		return err
+	}
 	qty := erp.Decimal("1")
-	if v := q.Get("quantity"); v != "" {
-		d, err := erp.ParseDecimal(v)
-		if err != nil || strings.HasPrefix(string(d), "-") || d.IsZero() {
-			return badRequest("quantity must be a positive decimal number")
-		}
-		qty = d
+	if d, err := amountParam(q, "quantity"); err != nil || d != nil && d.IsZero() {
+		return badRequest("quantity must be a positive decimal number up to %.0f", float64(maxAmount))
+	} else if d != nil {
+		qty = *d
 	}
 	date := s.today()
 	if v := q.Get("date"); v != "" {
@@ -191,7 +243,7 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 		}
 		date = d
 	}
-	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	sh, err := s.shopper(ctx, company, account)
 	if err != nil {
 		return err
 	}
@@ -200,7 +252,6 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pq := PriceQuery{Quantity: qty, Date: date}
-	variant := strings.TrimSpace(q.Get("variant"))
 	if variant != "" {
 		i := slices.IndexFunc(p.Variants, func(v document.Variant) bool { return v.VariantNumber == variant })
 		if i < 0 {
@@ -222,20 +273,34 @@ type Suggestion struct {
 func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	prefix := strings.TrimSpace(q.Get("q"))
-	out := struct {
-		Suggestions []Suggestion `json:"suggestions"`
-	}{Suggestions: []Suggestion{}}
-	if prefix == "" || len(prefix) > 100 {
-		writeJSON(w, http.StatusOK, out)
-		return nil
-	}
-	company := s.companyOf(r)
-	sh, err := s.shopper(ctx, company, strings.TrimSpace(q.Get("customer")))
+	prefix, err := param(q, "q", maxPrefix)
 	if err != nil {
 		return err
 	}
-	lang := s.language(ctx, q.Get("lang"), sh, company)
+	company, err := s.companyOf(r)
+	if err != nil {
+		return err
+	}
+	account, err := param(q, "customer", maxKey)
+	if err != nil {
+		return err
+	}
+	lang, err := param(q, "lang", maxLang)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Suggestions []Suggestion `json:"suggestions"`
+	}{Suggestions: []Suggestion{}}
+	if prefix == "" {
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	sh, err := s.shopper(ctx, company, account)
+	if err != nil {
+		return err
+	}
+	lang = s.language(ctx, lang, sh, company)
 	filter, mustNot := showable(company)
 	body := map[string]any{
 		"size": 8,
@@ -275,10 +340,14 @@ func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.CustomerList {
 		return apiError(http.StatusNotFound, "not_found", "the customer list is not enabled")
 	}
+	company, err := s.companyOf(r)
+	if err != nil {
+		return err
+	}
 	body := map[string]any{
 		"size": 1000,
 		"query": map[string]any{"bool": map[string]any{
-			"filter":   []any{term("company", s.companyOf(r))},
+			"filter":   []any{term("company", company)},
 			"must_not": []any{term("deleted", true)},
 		}},
 		"sort":    []any{map[string]any{"account": "asc"}},

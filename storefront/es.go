@@ -7,8 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.uber.org/zap"
+
+	"github.com/erpsync/erpsync/document"
 )
 
 // search runs a _search of body on index and decodes the answer into out.
@@ -32,10 +38,17 @@ func (s *Server) search(ctx context.Context, index string, body any, out any) er
 	return nil
 }
 
-// get reads document id of index with only the includes fields of its source into out; found
-// is false when there is no such document.
-func (s *Server) get(ctx context.Context, index, id string, includes []string, out any) (found bool, err error) {
-	res, err := esapi.GetRequest{Index: index, DocumentID: id, SourceIncludes: includes}.Do(ctx, s.es)
+// get reads the document of key in company from index with only the includes fields of its
+// source (all when none) into out; found is false when there is no such document. The id is
+// escaped as one path segment, so no key can add a parameter (?_source_excludes=blocked), cut
+// the path (#) or break it (%); and the answer counts only when it is the document asked for:
+// its _id, and the id and company in its source, must be the ones of company and key.
+func (s *Server) get(ctx context.Context, index, company, key string, includes []string, out any) (found bool, err error) {
+	id := document.ID(company, key)
+	if len(includes) > 0 {
+		includes = append(slices.Clip(includes), "id", "company")
+	}
+	res, err := esapi.GetRequest{Index: index, DocumentID: url.PathEscape(id), SourceIncludes: includes}.Do(ctx, s.es)
 	if err != nil {
 		return false, fmt.Errorf("get %s/%s: %w", index, id, err)
 	}
@@ -48,6 +61,7 @@ func (s *Server) get(ctx context.Context, index, id string, includes []string, o
 		return false, fmt.Errorf("get %s/%s: %s: %s", index, id, res.Status(), msg)
 	}
 	var doc struct {
+		ID     string          `json:"_id"`
 		Found  bool            `json:"found"`
 		Source json.RawMessage `json:"_source"`
 	}
@@ -55,6 +69,18 @@ func (s *Server) get(ctx context.Context, index, id string, includes []string, o
 		return false, fmt.Errorf("get %s/%s: decode: %w", index, id, err)
 	}
 	if !doc.Found {
+		return false, nil
+	}
+	var env struct {
+		ID      string `json:"id"`
+		Company string `json:"company"`
+	}
+	if err := json.Unmarshal(doc.Source, &env); err != nil {
+		return false, fmt.Errorf("get %s/%s: decode source: %w", index, id, err)
+	}
+	if doc.ID != id || env.ID != id || env.Company != strings.ToLower(company) {
+		s.log.Warn("the index answered with another document than the one asked for", zap.String("index", index),
+			zap.String("asked", id), zap.String("_id", doc.ID), zap.String("id", env.ID), zap.String("company", env.Company))
 		return false, nil
 	}
 	if err := json.Unmarshal(doc.Source, out); err != nil {

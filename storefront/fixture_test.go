@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/erpsync/erpsync/activities"
@@ -35,6 +36,7 @@ type fixture struct {
 	sim   *simtest.Sim
 	erp   *erpReader
 	index *search.Index
+	es    *elasticsearch.Client
 	imp   *activities.Import
 	shop  *httptest.Server
 	today string
@@ -52,6 +54,7 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 		prepare(f.erp)
 	}
 	es := testenv.Elasticsearch(t)
+	f.es = es
 	f.index = search.New(es, testenv.Prefix(t, es))
 	if err := f.index.Setup(ctx); err != nil {
 		t.Fatalf("set up indexes: %v", err)
@@ -66,7 +69,8 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 	}}
 	f.sync(erp.Products, activities.Rebuild)
 	f.sync(erp.Customers, activities.Rebuild)
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, Log: zaptest.NewLogger(t)})
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, PlainHTTP: true,
+		KeyLimits: storefront.KeyLimits{PerAddress: 1000, Global: 1000, Window: time.Minute}, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +193,7 @@ type erpCatalog struct {
 	customers map[string]row   // "usmf:US-001"
 	lines     map[string][]row // "usmf:1000" and "usmf:*" for all-items lines
 	showable  map[string]bool  // visible, not sales-stopped
+	stopped   map[string]bool  // visible but sales-stopped
 	currency  map[string]string
 }
 
@@ -196,7 +201,7 @@ func key(company, k string) string { return strings.ToLower(company) + ":" + k }
 
 func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 	t.Helper()
-	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, lines: map[string][]row{}, showable: map[string]bool{}, currency: map[string]string{}}
+	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, lines: map[string][]row{}, showable: map[string]bool{}, stopped: map[string]bool{}, currency: map[string]string{}}
 	for _, r := range e.All(t, "LegalEntities") {
 		c.currency[strings.ToLower(r.S("LegalEntityId"))] = r.S("CurrencyCode")
 	}
@@ -229,6 +234,7 @@ func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 	}
 	for k := range c.products {
 		c.showable[k] = visible[k] && !stopped[k]
+		c.stopped[k] = visible[k] && stopped[k]
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/erpsync/erpsync/document"
@@ -169,5 +170,21 @@ func TestPriceFor(t *testing.T) {
 				t.Fatalf("got %+v, want %s from %s line %d", got, tt.price, tt.source, tt.rec)
 			}
 		})
+	}
+}
+
+func TestHiddenBecause(t *testing.T) {
+	for _, tc := range []struct {
+		p    document.Product
+		want []string
+	}{
+		{document.Product{Visible: true}, nil},
+		{document.Product{Visible: false}, []string{HiddenInvisible}},
+		{document.Product{Visible: true, SalesStopped: true}, []string{HiddenSalesStopped}},
+		{document.Product{Envelope: document.Envelope{Deleted: true}, Visible: true}, []string{HiddenDeleted}},
+	} {
+		if got := HiddenBecause(tc.p); !slices.Equal(got, tc.want) {
+			t.Errorf("HiddenBecause(%+v) = %v, want %v", tc.p, got, tc.want)
+		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/document"
-	"github.com/erpsync/erpsync/erp"
 )
 
 // Paging limits.
@@ -126,56 +125,65 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error) {
-	p := searchParams{text: strings.TrimSpace(q.Get("q")), company: s.companyOf(r), sort: cmp.Or(q.Get("sort"), "relevance"), selected: map[string][]string{}}
-	if len(p.text) > 200 {
-		return p, badRequest("q is longer than 200 characters")
+	p := searchParams{selected: map[string][]string{}}
+	var err error
+	if p.text, err = param(q, "q", maxQuery); err != nil {
+		return p, err
 	}
-	sh, err := s.shopper(r.Context(), p.company, strings.TrimSpace(q.Get("customer")))
+	if p.company, err = s.companyOf(r); err != nil {
+		return p, err
+	}
+	account, err := param(q, "customer", maxKey)
 	if err != nil {
 		return p, err
 	}
-	p.shopper = sh
-	p.lang = s.language(r.Context(), q.Get("lang"), sh, p.company)
+	lang, err := param(q, "lang", maxLang)
+	if err != nil {
+		return p, err
+	}
 	for _, f := range append([]string{"category"}, dimensionFacets()...) {
 		for _, v := range q[f] {
 			for _, x := range strings.Split(v, ",") {
-				if x = strings.TrimSpace(x); x != "" {
-					p.selected[f] = append(p.selected[f], x)
+				if x = strings.TrimSpace(x); x == "" {
+					continue
 				}
+				if _, err := checkText(f, x, maxFacetValue); err != nil {
+					return p, err
+				}
+				if len(p.selected[f]) == maxFacetValues {
+					return p, badRequest("%s: more than %d values", f, maxFacetValues)
+				}
+				p.selected[f] = append(p.selected[f], x)
 			}
 		}
 	}
 	for name, dst := range map[string]**float64{"price_min": &p.priceMin, "price_max": &p.priceMax} {
-		if v := q.Get(name); v != "" {
-			d, err := erp.ParseDecimal(v)
-			if err != nil {
-				return p, badRequest("%s: %v", name, err)
-			}
+		d, err := amountParam(q, name)
+		if err != nil {
+			return p, err
+		}
+		if d != nil {
 			f, _ := strconv.ParseFloat(d.String(), 64) // the summary field is a double
 			*dst = &f
 		}
 	}
+	p.sort = cmp.Or(strings.TrimSpace(q.Get("sort")), "relevance")
 	switch p.sort {
 	case "relevance", "name", "price", "price_desc":
 	default:
 		return p, badRequest("sort must be relevance, name, price or price_desc")
 	}
-	p.page, p.size = 1, DefaultPerPage
-	if v := q.Get("per_page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPerPage {
-			return p, badRequest("per_page must be 1 to %d", MaxPerPage)
-		}
-		p.size = n
+	if p.size, err = intParam(q, "per_page", DefaultPerPage, MaxPerPage); err != nil {
+		return p, err
 	}
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return p, badRequest("page must be a positive number")
-		}
-		p.page = n
+	// page <= maxWindow and size <= MaxPerPage: page*size cannot overflow.
+	if p.page, err = intParam(q, "page", 1, maxWindow); err != nil {
+		return p, err
 	}
 	if v := q.Get("after"); v != "" {
+		if len(v) > maxAfter {
+			return p, badRequest("after: not a token from next")
+		}
 		after, err := decodeAfter(v)
 		if err != nil {
 			return p, badRequest("after: not a token from next")
@@ -184,6 +192,11 @@ func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error
 	} else if p.page*p.size > maxWindow {
 		return p, badRequest("page %d is beyond the first %d hits: follow the next token instead", p.page, maxWindow)
 	}
+	// Only a valid request reads the customer.
+	if p.shopper, err = s.shopper(r.Context(), p.company, account); err != nil {
+		return p, err
+	}
+	p.lang = s.language(r.Context(), lang, p.shopper, p.company)
 	return p, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,6 @@ const DefaultAPIKey = "erpsync-dev-key"
 // DefaultCompany is the shop's company when Config.DefaultCompany is empty.
 const DefaultCompany = "usmf"
 
-// KeyCookie is the cookie the demo page's login sets; it carries the API key.
-const KeyCookie = "key"
-
 //go:embed web
 var webFS embed.FS
 
@@ -44,7 +42,8 @@ type Config struct {
 	ES *elasticsearch.Client
 	// Prefix is the index prefix (search.DefaultPrefix when "").
 	Prefix string
-	// APIKey guards every /api/ endpoint: the X-Api-Key header or the KeyCookie must equal it.
+	// APIKey guards every /api/ endpoint: a request carries it in the X-Api-Key header, or the
+	// SessionCookie of a login (POST /api/login with the key).
 	APIKey string
 	// DefaultCompany is the company when a request names none (DefaultCompany).
 	DefaultCompany string
@@ -55,9 +54,16 @@ type Config struct {
 	// it is looked up in the index once.
 	CompanyLanguages map[string]string
 	// CustomerList enables GET /api/customers (account numbers and names only), for the demo
-	// page's customer picker. A production webshop logs its customers in itself and leaves it
-	// off.
+	// page's customer picker. Off by default: a production webshop logs its customers in itself.
 	CustomerList bool
+	// PlainHTTP sends the session cookie without Secure, for a demo page served over plain http
+	// (make dev). Leave it false wherever the storefront is reached over https, directly or
+	// through a TLS-terminating proxy: a Secure cookie never travels in clear text.
+	PlainHTTP bool
+	// SessionTTL is how long a login lasts (DefaultSessionTTL).
+	SessionTTL time.Duration
+	// KeyLimits bound wrong API keys (DefaultKeyLimits()).
+	KeyLimits KeyLimits
 	// Log receives one line per request and errors (zap.NewNop() when nil).
 	Log *zap.Logger
 	// Now is the clock for "today" (time.Now when nil).
@@ -76,6 +82,8 @@ type Server struct {
 
 	// languages caches each company's own language code, looked up in the index.
 	languages sync.Map
+	sessions  *sessions
+	throttle  *throttle
 }
 
 // New returns a Server over cfg. It does not contact Elasticsearch.
@@ -100,8 +108,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.SessionTTL = cmp.Or(cfg.SessionTTL, DefaultSessionTTL)
+	if cfg.KeyLimits == (KeyLimits{}) {
+		cfg.KeyLimits = DefaultKeyLimits()
+	}
+	if l := cfg.KeyLimits; l.PerAddress < 1 || l.Global < 1 || l.Window <= 0 {
+		return nil, fmt.Errorf("storefront: key limits %+v: want positive limits and window", l)
+	}
 	idx := search.New(cfg.ES, cfg.Prefix)
-	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers), log: cfg.Log}
+	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers), log: cfg.Log,
+		sessions: newSessions(cfg.SessionTTL, cfg.Now), throttle: newThrottle(cfg.KeyLimits, cfg.Now)}
 	for c, l := range cfg.CompanyLanguages {
 		s.languages.Store(strings.ToLower(c), document.Language(l))
 	}
@@ -133,11 +149,23 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the API and the demo page, logging each request.
+// ContentSecurityPolicy is sent with every answer, pages and API alike. The demo page runs only
+// its own script file (no inline script, no eval), styles only from its own style sheet (element
+// styles through the CSSOM), talks only to its own origin, shows images from its own origin,
+// data: (its icon) and http(s) (the ERP's attachment URLs), and may not be framed.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; " +
+	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// ServeHTTP serves the API and the demo page with the security headers (ContentSecurityPolicy,
+// no framing, no referrer: the page's URL names the customer), logging each request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	rec.Header().Set("X-Content-Type-Options", "nosniff")
+	h := rec.Header()
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(rec, r)
 	s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 		zap.Int("status", rec.status), zap.Duration("took", time.Since(start)))
@@ -153,22 +181,40 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// validKey reports whether key is the API key, in constant time.
-func (s *Server) validKey(key string) bool {
-	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1
+// checkKey reports whether key, sent by the client of r through via ("login" or "header"), is
+// the API key, in constant time. Wrong keys are logged and limited (Config.KeyLimits): past the
+// limit the key is not even compared and the answer is a 429 with Retry-After.
+func (s *Server) checkKey(w http.ResponseWriter, r *http.Request, key, via string) bool {
+	addr := clientAddress(r.RemoteAddr)
+	if ok, retry, first := s.throttle.allow(addr); !ok {
+		if first {
+			s.log.Warn("too many wrong API keys: key checks refused for a while", zap.String("client", addr), zap.String("via", via),
+				zap.Duration("retry_after", retry))
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Round(time.Second).Seconds())))
+		writeError(w, apiError(http.StatusTooManyRequests, "rate_limited", "too many wrong API keys: try again in %s", retry.Round(time.Second)))
+		return false
+	}
+	if key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1 {
+		return true
+	}
+	s.throttle.fail(addr)
+	s.log.Warn("wrong API key", zap.String("client", addr), zap.String("via", via), zap.String("path", r.URL.Path))
+	writeError(w, apiError(http.StatusUnauthorized, "unauthorized", "wrong API key"))
+	return false
 }
 
-// authed lets a request through when it carries the API key (header or cookie).
+// authed lets a request through when it has a session (SessionCookie) or the API key in its
+// X-Api-Key header.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("X-Api-Key")
-		if key == "" {
-			if c, err := r.Cookie(KeyCookie); err == nil {
-				key = c.Value
-			}
-		}
-		if !s.validKey(key) {
+		c, err := r.Cookie(SessionCookie)
+		switch key := r.Header.Get("X-Api-Key"); {
+		case err == nil && s.sessions.valid(c.Value):
+		case key == "":
 			writeError(w, apiError(http.StatusUnauthorized, "unauthorized", "an API key is required (X-Api-Key header or log in on the demo page)"))
+			return
+		case !s.checkKey(w, r, key, "header"):
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -182,7 +228,9 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) http.H
 	})
 }
 
-// login checks the posted key (form field or JSON {"key": ...}) and sets the KeyCookie.
+// login checks the posted key (form field or JSON {"key": ...}) and starts a session: the
+// SessionCookie carries its random id (HttpOnly, SameSite=Strict, Secure unless
+// Config.PlainHTTP).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var key string
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -195,17 +243,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		key = r.PostFormValue("key")
 	}
-	if !s.validKey(key) {
-		writeError(w, apiError(http.StatusUnauthorized, "unauthorized", "wrong API key"))
+	if !s.checkKey(w, r, key, "login") {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: KeyCookie, Value: key, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		s.sessions.remove(c.Value) // a login replaces the session it came with
+	}
+	s.setSessionCookie(w, s.sessions.create(), int(s.cfg.SessionTTL.Seconds()))
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
+// logout ends the request's session, here and in the browser.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: KeyCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	s.setSessionCookie(w, "", -1)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, id string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: !s.cfg.PlainHTTP})
 }
 
 // httpError is an error with the HTTP answer it becomes.
@@ -239,9 +298,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // today is the current date, YYYY-MM-DD (UTC).
 func (s *Server) today() string { return s.cfg.Now().UTC().Format(time.DateOnly) }
 
-// companyOf returns the request's company in lower case (the default when absent).
-func (s *Server) companyOf(r *http.Request) string {
-	return strings.ToLower(cmp.Or(strings.TrimSpace(r.URL.Query().Get("company")), s.cfg.DefaultCompany))
+// companyOf returns the request's company in lower case (the default when absent), or a 400.
+func (s *Server) companyOf(r *http.Request) (string, error) {
+	c, err := checkCompany(r.URL.Query().Get("company"))
+	return cmp.Or(c, s.cfg.DefaultCompany), err
 }
 
 // shopper reads the price context of account in company from the customers index; the zero
@@ -251,7 +311,7 @@ func (s *Server) shopper(ctx context.Context, company, account string) (Shopper,
 		return Shopper{}, nil
 	}
 	var c document.Customer
-	found, err := s.get(ctx, s.customers, document.ID(company, account),
+	found, err := s.get(ctx, s.customers, company, account,
 		[]string{"account", "price_group", "currency", "language", "blocked", "deleted"}, &c)
 	if err != nil {
 		return Shopper{}, fmt.Errorf("read customer: %w", err)

@@ -63,6 +63,8 @@ type Checkpoint struct {
 	// Begun is the entity's BeginResult, nil until it has begun.
 	Begun  *activities.BeginResult `json:"begun,omitempty"`
 	Cursor erp.Cursor              `json:"cursor"`
+	// Changes are the collection cursors of a child-stamps update in progress.
+	Changes map[string]erp.Cursor `json:"changes,omitempty"`
 	// Counts has one entry per entity of the import, in order.
 	Counts []activities.Counts `json:"counts"`
 	// Expected is the number of records each begun entity's read is expected to return.
@@ -138,10 +140,10 @@ type importRun struct {
 	phase    string
 }
 
-func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (ImportResult, error) {
+func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (res ImportResult, err error) {
 	if !in.Mode.Valid() {
 		return ImportResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("mode %q: want update, rebuild or reconcile", in.Mode), "invalid", nil)
+			fmt.Sprintf("mode %q: want update, rebuild, reconcile or audit", in.Mode), "invalid", nil)
 	}
 	r := &importRun{name: name, entities: entities, in: in, cp: in.Checkpoint}
 	if r.cp == nil {
@@ -159,12 +161,15 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	}
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	if r.announce(ctx) {
+		defer func() { r.end(ctx, res, err) }()
+	}
 
 	if in.Mode == activities.Reconcile {
 		return r.reconcile(ctx)
 	}
 
-	res, err := r.read(ctx, pause, resume)
+	res, err = r.read(ctx, pause, resume)
 	var can *workflow.ContinueAsNewError
 	if err != nil && !errors.As(err, &can) && in.Mode == activities.Rebuild && r.cp.Begun != nil {
 		// The rebuild will not swap: stop update runs writing to its generation, even when
@@ -192,9 +197,13 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 			}
 			r.cp.Begun = &begun
 			r.cp.Cursor = begun.From
+			r.cp.Changes = begun.Changes
 			r.cp.Expected[r.cp.Entity] = begun.Expected
 		}
 		r.phase = "reading " + string(e)
+		if in.Mode == activities.Audit {
+			r.phase = "auditing " + string(e)
+		}
 		for done := false; !done; {
 			r.drainSignals(pause, resume)
 			if r.cp.Paused {
@@ -205,13 +214,10 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 				}
 				r.phase = "reading " + string(e)
 			}
-			var chunk activities.ChunkResult
-			cin := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: r.cp.Cursor, Until: r.cp.Begun.Until,
-				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration}
-			if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChunk, cin).Get(ctx, &chunk); err != nil {
-				return res, fmt.Errorf("sync %s after %s: %w", e, r.cp.Cursor, err)
+			chunk, err := r.chunk(ctx, e)
+			if err != nil {
+				return res, err
 			}
-			r.cp.Cursor = chunk.Next
 			r.cp.Counts[r.cp.Entity] = r.cp.Counts[r.cp.Entity].Add(chunk.Counts)
 			r.cp.Chunks++
 			done = chunk.Done
@@ -225,7 +231,7 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		}
 
 		var deletions erp.Cursor
-		if in.Mode == activities.Update {
+		if in.Mode == activities.Update && r.cp.Begun.Detection != activities.ChildStamps {
 			r.phase = "deleting " + string(e)
 			var del activities.DeletionsResult
 			din := activities.DeletionsInput{Entities: []erp.Entity{e}, From: r.cp.Begun.DeletionsFrom, Until: r.cp.Begun.Until}
@@ -245,6 +251,7 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		}
 		r.cp.Begun = nil
 		r.cp.Cursor = erp.Cursor{}
+		r.cp.Changes = nil
 		r.showDetails(ctx)
 	}
 	r.phase = "done"
@@ -257,6 +264,40 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 	res.Runs = r.cp.Runs
 	r.showDetails(ctx)
 	return res, nil
+}
+
+// chunk runs the next chunk of the entity in progress: roots by their stamps (SyncChunk), the
+// changed rows of every collection (SyncChanges, a child-stamps update) or an audit
+// (AuditChunk); it moves the checkpoint's cursors.
+func (r *importRun) chunk(ctx workflow.Context, e erp.Entity) (activities.ChunkResult, error) {
+	b := r.cp.Begun
+	var chunk activities.ChunkResult
+	switch {
+	case r.in.Mode == activities.Audit:
+		var out activities.AuditResult
+		in := activities.AuditInput{Entity: e, Target: b.Target, After: r.cp.Cursor, MaxPages: r.in.ChunkPages}
+		if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.AuditChunk, in).Get(ctx, &out); err != nil {
+			return chunk, fmt.Errorf("audit %s after %s: %w", e, r.cp.Cursor, err)
+		}
+		r.cp.Cursor = out.Next
+		chunk = activities.ChunkResult{Next: out.Next, Done: out.Done, Counts: out.Counts}
+	case b.Detection == activities.ChildStamps && r.in.Mode == activities.Update:
+		var out activities.ChangesResult
+		in := activities.ChangesInput{Entity: e, Target: b.Target, Until: b.Until, Cursors: r.cp.Changes}
+		if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChanges, in).Get(ctx, &out); err != nil {
+			return chunk, fmt.Errorf("sync changes of %s: %w", e, err)
+		}
+		r.cp.Changes = out.Cursors
+		chunk = activities.ChunkResult{Done: out.Done, Counts: out.Counts}
+	default:
+		in := activities.ChunkInput{Entity: e, Target: b.Target, After: r.cp.Cursor, Until: b.Until,
+			MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration}
+		if err := workflow.ExecuteActivity(r.chunkCtx(ctx), a.SyncChunk, in).Get(ctx, &chunk); err != nil {
+			return chunk, fmt.Errorf("sync %s after %s: %w", e, r.cp.Cursor, err)
+		}
+		r.cp.Cursor = chunk.Next
+	}
+	return chunk, nil
 }
 
 func (r *importRun) reconcile(ctx workflow.Context) (ImportResult, error) {

@@ -82,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 		data:   cfg.BaseURL + "/data/",
 		root:   root,
 		http:   hc,
-		tokens: &tokenCache{conf: cc, http: hc},
+		tokens: &tokenCache{conf: cc, http: hc, simulatorDefault: cfg.TenantID == "" && cfg.TokenURL == simulatorTokenURL(cfg.BaseURL)},
 		colls:  map[string]*collection{},
 	}
 	for d365, name := range cfg.Names.collections() {
@@ -95,11 +95,9 @@ func New(cfg Config) (*Client, error) {
 	default:
 		c.companyFilter = "dataAreaId in " + quoteList(cfg.Companies)
 	}
-	c.entityByName = map[string]erp.Entity{
-		c.colls[collReleasedProducts].name: erp.Products,
-		c.colls[collCustomers].name:        erp.Customers,
-		c.colls[collContacts].name:         erp.Contacts,
-		c.colls[collSalesReps].name:        erp.SalesReps,
+	c.entityByName = map[string]erp.Entity{}
+	for _, r := range erp.Roots() {
+		c.entityByName[c.colls[r.Collection].name] = r.Entity
 	}
 	return c, nil
 }
@@ -109,6 +107,9 @@ func New(cfg Config) (*Client, error) {
 type tokenCache struct {
 	conf *clientcredentials.Config
 	http *http.Client
+	// simulatorDefault is set when the token URL is the simulator's, taken for want of a
+	// tenant: an answer that is no OAuth2 answer then says how to reach Entra ID instead.
+	simulatorDefault bool
 
 	mu    sync.Mutex
 	tok   *oauth2.Token
@@ -126,7 +127,7 @@ func (t *tokenCache) token(ctx context.Context) (string, error) {
 	start := time.Now()
 	tok, err := t.conf.Token(context.WithValue(ctx, oauth2.HTTPClient, t.http))
 	if err != nil {
-		return "", classifyTokenError(ctx, err)
+		return "", t.classify(ctx, err)
 	}
 	t.tok, t.early = tok, time.Now().Add(time.Hour)
 	if !tok.Expiry.IsZero() {
@@ -145,8 +146,10 @@ func (t *tokenCache) invalidate(token string) {
 	}
 }
 
-func classifyTokenError(ctx context.Context, err error) error {
-	const op = "get OAuth2 token"
+// classify gives a token error its kind, names the token URL, and says what to do where the
+// cause is clear: a wrong client id or secret, or a token URL that is not a token endpoint.
+func (t *tokenCache) classify(ctx context.Context, err error) error {
+	op := "get OAuth2 token from " + t.conf.TokenURL
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
@@ -160,21 +163,38 @@ func classifyTokenError(ctx context.Context, err error) error {
 		case "invalid_client", "unauthorized_client", "invalid_grant", "access_denied":
 			kind = failure.Unauthorized
 		}
+		switch {
+		case re.ErrorCode == "invalid_client":
+			err = fmt.Errorf("the client id %q or its secret is wrong (%w)", t.conf.ClientID, err)
+		case re.ErrorCode == "" && t.simulatorDefault:
+			err = fmt.Errorf("%w; this is the simulator's token endpoint, used because no tenant is set: "+
+				"for Dynamics 365 set the Microsoft Entra tenant id (ERP_TENANT_ID), which makes the token URL "+
+				"https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token and the scope <ERP_URL>/.default", err)
+		}
 		e := failure.E(kind, op, err)
 		if kind == failure.RateLimited && re.Response != nil {
 			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 		return e
 	}
+	if t.simulatorDefault {
+		err = fmt.Errorf("%w (the simulator's token endpoint, used because no tenant is set: for Dynamics 365 set ERP_TENANT_ID)", err)
+	}
 	return failure.E(failure.Unavailable, op, err)
 }
 
-// counter counts the HTTP requests of one page; safe for concurrent use.
-type counter struct{ n atomic.Int64 }
+// counter counts the HTTP requests of one page and the bytes of their answers; safe for
+// concurrent use.
+type counter struct{ n, bytes atomic.Int64 }
 
 func (c *counter) add() { c.n.Add(1) }
 
+func (c *counter) addBytes(n int) { c.bytes.Add(int64(n)) }
+
 func (c *counter) value() int { return int(c.n.Load()) }
+
+// read returns the bytes of the answers read.
+func (c *counter) read() int64 { return c.bytes.Load() }
 
 // get reads one OData page at u and returns it, retrying rate limits and unavailability up to
 // Config.MaxRetries times and a rejected token once. Errors are *failure.Error values classified
@@ -254,6 +274,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		return nil, token, statusError(op, resp)
 	}
 	body, err := readBody(resp, c.cfg.MaxBodyBytes)
+	n.addBytes(len(body))
 	if errors.Is(err, errTooLarge) {
 		return nil, token, failure.E(failure.Invalid, op, err)
 	}

@@ -71,7 +71,7 @@ func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	}
 	const op = "read the ERP's clock"
 	var n counter
-	coll := c.colls[collLegalEntities]
+	coll := c.colls[erp.LegalEntities]
 	if _, err := c.get(ctx, op, c.url(coll, param{"$top", "1"}, param{"$select", coll.f("LegalEntityId")}), 0, &n); err != nil {
 		return time.Time{}, err
 	}

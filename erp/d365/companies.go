@@ -15,14 +15,14 @@ var _ erp.Counter = (*Client)(nil)
 // Count returns the number of roots of e a read after r.After up to r.Until would return, with
 // one request ($count=true, $top=0). It is for progress bars: the ERP may change meanwhile.
 func (c *Client) Count(ctx context.Context, e erp.Entity, r erp.ReadRequest) (int, error) {
-	kf, ok := keyFields[e]
+	m, ok := erp.Model(e)
 	if !ok {
 		return 0, failure.E(failure.Invalid, "count", fmt.Errorf("unknown entity %q", e))
 	}
-	coll := c.colls[kf.coll]
+	coll := c.colls[m.Collection]
 	u := c.url(coll,
 		param{"cross-company", "true"},
-		param{"$filter", c.rootFilter(coll, kf.field, r)},
+		param{"$filter", c.rootFilter(coll, m.Key, r)},
 		param{"$count", "true"},
 		param{"$top", "0"},
 	)
@@ -40,7 +40,7 @@ func (c *Client) Count(ctx context.Context, e erp.Entity, r erp.ReadRequest) (in
 // CompanyLanguages returns each company's language (LegalEntities' LanguageId) by lower-case
 // dataAreaId: the language of the company's own product names and descriptions.
 func (c *Client) CompanyLanguages(ctx context.Context) (map[string]string, error) {
-	coll := c.colls[collLegalEntities]
+	coll := c.colls[erp.LegalEntities]
 	u := c.url(coll, param{"cross-company", "true"}, param{"$select", coll.fs("LegalEntityId", "LanguageId")},
 		param{"$top", strconv.Itoa(MaxPageSize)})
 	var n counter

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/erpsync/erpsync/erp"
 )
 
 // Config configures a Client. The zero value of a field takes the default named in its
@@ -16,12 +16,15 @@ type Config struct {
 	// BaseURL is the service root without "/data", e.g. "https://contoso.operations.dynamics.com"
 	// or "http://127.0.0.1:8088" for the simulator.
 	BaseURL string
-	// TokenURL is the OAuth2 token endpoint; default BaseURL + "/oauth2/token" (the simulator).
-	// For D365 it is "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token".
+	// TenantID is the Microsoft Entra tenant (directory) id of a real D365 environment. With it
+	// TokenURL defaults to EntraTokenURL(TenantID) and Scope to EntraScope(BaseURL).
+	TenantID string
+	// TokenURL is the OAuth2 token endpoint: EntraTokenURL(TenantID) with a tenant, else
+	// BaseURL + "/oauth2/token" (the simulator's).
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// Scope is the OAuth2 scope, for D365 "<BaseURL>/.default"; empty sends none.
+	// Scope is the OAuth2 scope: EntraScope(BaseURL) with a tenant, else none.
 	Scope string
 	// Companies are the dataAreaIds to read (case does not matter); empty reads every company.
 	// Reads always send cross-company=true (without it D365 shows only the user's default
@@ -72,118 +75,66 @@ const (
 
 // Names are the OData collection names the client reads, and per-collection field-name
 // overrides, so that an environment whose entities differ from D365's public ones is configured,
-// not patched. An empty collection name takes D365's name (the default in its comment, see
-// docs/erp-model.md).
+// not patched. Both are keyed by D365's names (the constants of erp/model.go and
+// docs/erp-model.md); what is not listed keeps D365's name.
 type Names struct {
-	ReleasedProducts           string // ReleasedProductsV2
-	ProductDimensionValues     string // ProductMasterDimensionValues
-	ProductVariants            string // ReleasedProductVariantsV2
-	ProductTranslations        string // ProductTranslations
-	ProductAttachments         string // ProductAttachments
-	ProductCategories          string // ProductCategories
-	ProductCategoryAssignments string // ProductCategoryAssignments
-	RelatedProducts            string // RelatedProducts
-	ProductBarcodes            string // ProductBarcodes
-	ItemOrderSettings          string // ItemDefaultOrderSettings
-	SalesPrices                string // SalesPriceAgreements
-	Customers                  string // CustomersV3
-	CustomerAddresses          string // CustomerPostalAddresses
-	ContactPersons             string // ContactPersonsV2
-	SalesRepresentatives       string // SalesRepresentatives
-	SalesGroupMembers          string // CommissionSalesRepresentatives
-	DeletedRecords             string // DeletedRecords
-	LegalEntities              string // LegalEntities
-
+	// Collections renames collections, e.g. {"CustomersV3": "CustomersV2"}.
+	Collections map[string]string
 	// Fields renames fields: Fields[collection][field] is the environment's name of a field,
-	// both keyed by D365's names (the defaults above and docs/erp-model.md), e.g.
-	// {"CustomersV3": {"OrganizationName": "Name"}}. Unlisted fields keep D365's name.
+	// e.g. {"CustomersV3": {"OrganizationName": "Name"}}.
 	Fields map[string]map[string]string
 }
 
-// D365's collection names, the defaults of Names.
-const (
-	collReleasedProducts   = "ReleasedProductsV2"
-	collDimensionValues    = "ProductMasterDimensionValues"
-	collVariants           = "ReleasedProductVariantsV2"
-	collTranslations       = "ProductTranslations"
-	collAttachments        = "ProductAttachments"
-	collCategories         = "ProductCategories"
-	collCategoryAssignment = "ProductCategoryAssignments"
-	collRelated            = "RelatedProducts"
-	collBarcodes           = "ProductBarcodes"
-	collOrderSettings      = "ItemDefaultOrderSettings"
-	collPrices             = "SalesPriceAgreements"
-	collCustomers          = "CustomersV3"
-	collAddresses          = "CustomerPostalAddresses"
-	collContacts           = "ContactPersonsV2"
-	collSalesReps          = "SalesRepresentatives"
-	collGroupMembers       = "CommissionSalesRepresentatives"
-	collDeleted            = "DeletedRecords"
-	collLegalEntities      = "LegalEntities"
-)
+// knownCollections lists every collection the client reads, by D365's name: those of the model
+// plus the company list and the deletion log.
+func knownCollections() []string {
+	out := []string{erp.LegalEntities, erp.DeletedRecords}
+	seen := map[string]bool{erp.LegalEntities: true, erp.DeletedRecords: true}
+	for _, r := range erp.Roots() {
+		for _, c := range r.Collections() {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
 
 // collections pairs each D365 name with its configured name.
 func (n Names) collections() map[string]string {
-	m := map[string]string{
-		collReleasedProducts:   n.ReleasedProducts,
-		collDimensionValues:    n.ProductDimensionValues,
-		collVariants:           n.ProductVariants,
-		collTranslations:       n.ProductTranslations,
-		collAttachments:        n.ProductAttachments,
-		collCategories:         n.ProductCategories,
-		collCategoryAssignment: n.ProductCategoryAssignments,
-		collRelated:            n.RelatedProducts,
-		collBarcodes:           n.ProductBarcodes,
-		collOrderSettings:      n.ItemOrderSettings,
-		collPrices:             n.SalesPrices,
-		collCustomers:          n.Customers,
-		collAddresses:          n.CustomerAddresses,
-		collContacts:           n.ContactPersons,
-		collSalesReps:          n.SalesRepresentatives,
-		collGroupMembers:       n.SalesGroupMembers,
-		collDeleted:            n.DeletedRecords,
-		collLegalEntities:      n.LegalEntities,
-	}
-	for d365, name := range m {
-		if name == "" {
-			m[d365] = d365
+	m := map[string]string{}
+	for _, d365 := range knownCollections() {
+		m[d365] = d365
+		if name := n.Collections[d365]; name != "" {
+			m[d365] = name
 		}
 	}
 	return m
 }
 
-// ConfigFromEnv reads a Config from ERP_URL, ERP_TOKEN_URL, ERP_CLIENT_ID, ERP_CLIENT_SECRET,
-// ERP_SCOPE, ERP_COMPANIES (a comma-separated list), ERP_PAGE_SIZE and ERP_MAX_BODY_BYTES.
-// Unset variables leave the defaults; a malformed number is reported by Validate (as an
-// invalid page size or body bound).
-func ConfigFromEnv() Config {
-	c := Config{
-		BaseURL:      os.Getenv("ERP_URL"),
-		TokenURL:     os.Getenv("ERP_TOKEN_URL"),
-		ClientID:     os.Getenv("ERP_CLIENT_ID"),
-		ClientSecret: os.Getenv("ERP_CLIENT_SECRET"),
-		Scope:        os.Getenv("ERP_SCOPE"),
-	}
-	for _, co := range strings.Split(os.Getenv("ERP_COMPANIES"), ",") {
-		if co = strings.TrimSpace(co); co != "" {
-			c.Companies = append(c.Companies, co)
-		}
-	}
-	if v := strings.TrimSpace(os.Getenv("ERP_PAGE_SIZE")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			n = -1
-		}
-		c.PageSize = n
-	}
-	if v := strings.TrimSpace(os.Getenv("ERP_MAX_BODY_BYTES")); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			n = -1
-		}
-		c.MaxBodyBytes = n
-	}
-	return c
+// EntraTokenURL returns Microsoft Entra ID's OAuth 2.0 token endpoint of tenant, where a D365
+// integration gets its token with the client credentials grant: "Microsoft identity platform
+// and the OAuth 2.0 client credentials flow",
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+// ("POST https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token").
+func EntraTokenURL(tenant string) string {
+	return "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+}
+
+// EntraScope returns the scope that asks Entra ID for a token of the D365 environment at
+// baseURL: the resource's identifier with "/.default", which the client credentials flow
+// requires (same page: "The value passed for the scope parameter in this request should be the
+// resource identifier (application ID URI) of the resource you want, affixed with the .default
+// suffix"); a finance and operations environment's resource is its URL.
+func EntraScope(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + "/.default"
+}
+
+// simulatorTokenURL is the token endpoint of the simulator (erpsim) at baseURL, the default
+// without a tenant.
+func simulatorTokenURL(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + "/oauth2/token"
 }
 
 // Validate reports every problem of c, joined.
@@ -196,6 +147,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.TokenURL); err != nil || u.Scheme == "" || u.Host == "" {
 			errs = append(errs, fmt.Errorf("token URL %q must be an absolute http(s) URL", c.TokenURL))
 		}
+	}
+	if c.TenantID != "" && strings.ContainsAny(c.TenantID, "/?# ") {
+		errs = append(errs, fmt.Errorf("tenant %q is not a tenant id (a GUID) or domain", c.TenantID))
 	}
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("client id is missing"))
@@ -226,8 +180,14 @@ func (c Config) Validate() error {
 	if c.MaxPagesPerFetch < 0 {
 		errs = append(errs, errors.New("max pages per fetch must not be negative"))
 	}
+	known := (Names{}).collections()
+	for coll := range c.Names.Collections {
+		if _, ok := known[coll]; !ok {
+			errs = append(errs, fmt.Errorf("collection name given for unknown collection %q (use D365's name)", coll))
+		}
+	}
 	for coll, fields := range c.Names.Fields {
-		if _, ok := (Names{}).collections()[coll]; !ok {
+		if _, ok := known[coll]; !ok {
 			errs = append(errs, fmt.Errorf("field names given for unknown collection %q (use D365's name)", coll))
 		}
 		for from, to := range fields {
@@ -242,8 +202,15 @@ func (c Config) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.TokenURL == "" {
-		c.TokenURL = c.BaseURL + "/oauth2/token"
+	switch {
+	case c.TokenURL != "":
+	case c.TenantID != "":
+		c.TokenURL = EntraTokenURL(c.TenantID)
+	default:
+		c.TokenURL = simulatorTokenURL(c.BaseURL)
+	}
+	if c.Scope == "" && c.TenantID != "" {
+		c.Scope = EntraScope(c.BaseURL)
 	}
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize

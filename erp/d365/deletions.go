@@ -28,7 +28,7 @@ func recIDKey(id int64) string { return fmt.Sprintf("%0*d", recIDWidth, id) }
 func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Deletion], error) {
 	var n counter
 	var page erp.Page[erp.Deletion]
-	coll := c.colls[collDeleted]
+	coll := c.colls[erp.DeletedRecords]
 	op := "read " + coll.name + " page"
 	size := r.PageSize
 	if size <= 0 {
@@ -96,7 +96,7 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		}
 		page.Records = append(page.Records, d)
 	}
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
 
@@ -155,31 +155,23 @@ func parseRecordKey(s string) (string, error) {
 	return values[0], nil
 }
 
-// keyFields are the key fields of the root collections (besides dataAreaId).
-var keyFields = map[erp.Entity]struct{ coll, field string }{
-	erp.Products:  {collReleasedProducts, "ItemNumber"},
-	erp.Customers: {collCustomers, "CustomerAccount"},
-	erp.Contacts:  {collContacts, "ContactPersonId"},
-	erp.SalesReps: {collSalesReps, "PersonnelNumber"},
-}
-
 // Keys reads one page of the keys of every root of r.Entity in (dataAreaId, key) order, after
 // r.After's Company and Key. Each Cursor carries the root's ModifiedDateTime too.
 func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Cursor], error) {
 	var n counter
 	var page erp.Page[erp.Cursor]
-	kf, ok := keyFields[r.Entity]
+	m, ok := erp.Model(r.Entity)
 	if !ok {
 		return page, failure.E(failure.Invalid, "read keys", fmt.Errorf("unknown entity %q", r.Entity))
 	}
-	coll := c.colls[kf.coll]
+	coll := c.colls[m.Collection]
 	op := "read " + coll.name + " keys"
 	size := r.PageSize
 	if size <= 0 {
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
-	co, key := coll.f(fCompany), coll.f(kf.field)
+	co, key := coll.f(fCompany), coll.f(m.Key)
 	var conds []string
 	if r.After.Company != "" || r.After.Key != "" {
 		conds = append(conds, fmt.Sprintf("(%s gt %s or (%s eq %s and %s gt %s))",
@@ -192,7 +184,7 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 		param{"cross-company", "true"},
 		param{"$filter", strings.Join(conds, " and ")},
 		param{"$orderby", co + "," + key},
-		param{"$select", coll.fs(fCompany, kf.field, fModified)},
+		param{"$select", coll.fs(fCompany, m.Key, fModified)},
 		param{"$top", strconv.Itoa(size)},
 	)
 	rows, err := c.fetch(ctx, op, coll, u, size, size, &n)
@@ -202,8 +194,8 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	page.Next, page.Done = erp.Cursor{Company: r.After.Company, Key: r.After.Key}, len(rows) < size
 	for _, rw := range rows {
 		var k checker
-		key := rw.text(kf.field) // as sent, so that the next page continues after it
-		k.str(rw, kf.field)
+		key := rw.text(m.Key) // as sent, so that the next page continues after it
+		k.str(rw, m.Key)
 		cur := erp.Cursor{Company: k.str(rw, fCompany), Key: key, Modified: k.time(rw, fModified)}
 		if cur.Company == "" {
 			return page, failure.E(failure.Invalid, op, fmt.Errorf("row without %s: %.300s", fCompany, rw.raw))
@@ -212,13 +204,13 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 		if !k.ok() || cur.Key == "" {
 			reason := k.reason()
 			if cur.Key == "" && reason == "" {
-				reason = kf.field + ": the key is missing"
+				reason = m.Key + ": the key is missing"
 			}
 			page.Rejected = append(page.Rejected, erp.Rejection{Entity: r.Entity, Company: cur.Company, Key: cur.Key, Reason: reason, Raw: []byte(rw.raw)})
 			continue
 		}
 		page.Records = append(page.Records, cur)
 	}
-	page.Requests = n.value()
+	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }

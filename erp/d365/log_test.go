@@ -22,7 +22,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 
 	stamp := end.Modified.Add(time.Second)
 	product := func(item, name string, price json.Number) []any {
-		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", stamp}
+		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
 	}
 	err := s.store.Load(context.Background(), func(l *store.Loader) error {
 		for _, vals := range [][]any{
@@ -38,7 +38,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 			}
 		}
 		return l.Insert(store.SalesPriceAgreements, "usmf", int64(999_999), "Table", "BAD-CUR", "", "", "", "",
-			"All", "", "", "us$", json.Number("5"), "ea", json.Number("1"), json.Number("0"), store.NoDateFrom, store.NoDateTo, stamp)
+			"All", "", "", "us$", json.Number("5"), "ea", json.Number("1"), json.Number("0"), store.NoDateFrom, store.NoDateTo, "No", stamp)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,12 @@ func TestKeys(t *testing.T) {
 	s := newSim(t, smallCatalog())
 	for _, companies := range [][]string{nil, {"demf"}} {
 		c := s.client(t, func(c *Config) { c.Companies = companies })
-		for e, kf := range keyFields {
+		for e, kf := range map[erp.Entity]struct{ coll, field string }{
+			erp.Products:  {"ReleasedProductsV2", "ItemNumber"},
+			erp.Customers: {"CustomersV3", "CustomerAccount"},
+			erp.Contacts:  {"ContactPersonsV2", "ContactPersonId"},
+			erp.SalesReps: {"SalesRepresentatives", "PersonnelNumber"},
+		} {
 			var want []erp.Cursor
 			for _, r := range s.rows(t, kf.coll) {
 				if companies == nil || slices.Contains(companies, sv(r, "dataAreaId")) {
@@ -196,7 +201,7 @@ func TestFieldNamesAreConfigured(t *testing.T) {
 	s := newSim(t, generate.Config{Seed: 2, Companies: []string{"usmf"}, Products: 30, Customers: 5, SalesReps: 3})
 	plain := s.client(t, nil)
 	mapped := s.client(t, func(c *Config) {
-		c.Names.Customers = collCustomers
+		c.Names.Collections = map[string]string{collCustomers: collCustomers}
 		c.Names.Fields = map[string]map[string]string{collCustomers: {"OrganizationName": "OrganizationName"}}
 	})
 	a, _, _, _ := readAll(t, plain.Customers, erp.ReadRequest{}, false)

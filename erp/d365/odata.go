@@ -375,13 +375,18 @@ func splitIn(build func([]string) string, values []string, maxURL, maxIn int) []
 	return lists
 }
 
-// fetchWhere reads every row of coll in one company that matches cond.
-func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, company, cond string) ([]row, error) {
+// fetchWhere reads every row of coll in one company that matches cond (all when empty), only
+// the fields sel names when it is not nil.
+func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, company, cond string, sel []string) ([]row, error) {
 	filter := coll.f(fCompany) + " eq " + quote(company)
 	if cond != "" {
 		filter += " and " + cond
 	}
-	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}), 0, 0, n)
+	selText := ""
+	if sel != nil {
+		selText = coll.fs(sel...)
+	}
+	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}, param{"$select", selText}), 0, 0, n)
 }
 
 // parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
@@ -422,27 +427,70 @@ type root struct {
 	chk checker
 }
 
-// readRoots reads one page of roots of coll after r.After, in change order
-// (ModifiedDateTime, dataAreaId, key), never with $skip.
+// keyset is the $filter condition "strictly after after" in (ModifiedDateTime, dataAreaId,
+// key...) order, for a collection whose key fields (after dataAreaId) are key; numeric key fields
+// are written as numbers. after.Key holds the key as erp.JoinKey writes it.
+func keyset(coll *collection, key, numeric []string, after erp.Cursor) (string, error) {
+	values, err := erp.SplitKey(after.Key, len(key))
+	if err != nil {
+		return "", err
+	}
+	literal := func(i int) string {
+		if slices.Contains(numeric, key[i]) {
+			if _, err := strconv.ParseInt(values[i], 10, 64); err == nil {
+				return values[i]
+			}
+		}
+		return quote(values[i])
+	}
+	// Inner to outer: k_n gt v_n, then (k_i gt v_i or (k_i eq v_i and <inner>)).
+	cond := coll.f(key[len(key)-1]) + " gt " + literal(len(key)-1)
+	for i := len(key) - 2; i >= 0; i-- {
+		f := coll.f(key[i])
+		cond = fmt.Sprintf("(%s gt %s or (%s eq %s and %s))", f, literal(i), f, literal(i), cond)
+	}
+	m, co := coll.f(fModified), coll.f(fCompany)
+	t := timeLiteral(after.Modified)
+	return fmt.Sprintf("(%s gt %s or (%s eq %s and (%s gt %s or (%s eq %s and %s))))",
+		m, t, m, t, co, quote(after.Company), co, quote(after.Company), cond), nil
+}
+
+// changeFilter is the $filter of a keyset read of a collection by its own stamps: strictly after
+// after in (ModifiedDateTime, dataAreaId, key...) order, up to until, in the configured
+// companies.
+func (c *Client) changeFilter(coll *collection, key, numeric []string, after erp.Cursor, until time.Time) (string, error) {
+	var conds []string
+	if !after.IsZero() {
+		if after.Company == "" && after.Key == "" {
+			// A position at the start of an instant (a rewound watermark): everything stamped
+			// from it on, as the keyset condition with an empty company would say.
+			conds = append(conds, coll.f(fModified)+" ge "+timeLiteral(after.Modified))
+		} else {
+			k, err := keyset(coll, key, numeric, after)
+			if err != nil {
+				return "", err
+			}
+			conds = append(conds, k)
+		}
+	}
+	if !until.IsZero() {
+		conds = append(conds, coll.f(fModified)+" le "+timeLiteral(until))
+	}
+	if c.companyFilter != "" {
+		conds = append(conds, strings.Replace(c.companyFilter, fCompany, coll.f(fCompany), 1))
+	}
+	return strings.Join(conds, " and "), nil
+}
+
 // rootFilter is the $filter of a keyset read of roots: strictly after r.After in
 // (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies.
 func (c *Client) rootFilter(coll *collection, keyField string, r erp.ReadRequest) string {
-	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
-	var conds []string
-	if !r.After.IsZero() {
-		t := timeLiteral(r.After.Modified)
-		conds = append(conds, fmt.Sprintf("(%s gt %s or (%s eq %s and (%s gt %s or (%s eq %s and %s gt %s))))",
-			m, t, m, t, co, quote(r.After.Company), co, quote(r.After.Company), key, quote(r.After.Key)))
-	}
-	if !r.Until.IsZero() {
-		conds = append(conds, m+" le "+timeLiteral(r.Until))
-	}
-	if c.companyFilter != "" {
-		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
-	}
-	return strings.Join(conds, " and ")
+	f, _ := c.changeFilter(coll, []string{keyField}, nil, r.After, r.Until) // a one-field key always splits
+	return f
 }
 
+// readRoots reads one page of roots of coll after r.After, in change order
+// (ModifiedDateTime, dataAreaId, key), never with $skip.
 func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, keyField string, r erp.ReadRequest) ([]*root, int, error) {
 	size := r.PageSize
 	if size <= 0 {
@@ -464,27 +512,35 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 	roots := make([]*root, len(rows))
 	prev := r.After.Modified
 	for i, rw := range rows {
-		rt := &root{row: rw}
-		var k checker
-		// The cursor keeps the key as sent even when it is bad text, so that the next page
-		// continues after it; the checker rejects the root.
-		key := rw.text(keyField)
-		rt.chk.str(rw, keyField)
-		rt.cur = erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany), Key: key}
-		if !k.ok() || rt.cur.Company == "" {
-			// Without its place in change order the page cannot continue after it.
-			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("root without a readable %s and %s: %s: %.300s", fModified, fCompany, k.reason(), rw.raw))
+		rt, err := newRoot(op, rw, keyField)
+		if err != nil {
+			return nil, size, err
 		}
 		if rt.cur.Modified.Before(prev) {
 			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("the service ignored $orderby: %s after %s", rt.cur.Modified.Format(erp.TimeLayout), prev.Format(erp.TimeLayout)))
 		}
 		prev = rt.cur.Modified
-		if rt.cur.Key == "" && rt.chk.ok() {
-			rt.chk.bad(rw, keyField, "the key is missing")
-		}
 		roots[i] = rt
 	}
 	return roots, size, nil
+}
+
+// newRoot reads a root row's place in change order. The cursor keeps the key as sent even when
+// it is bad text, so that a keyset read continues after it; the root's checker rejects it.
+func newRoot(op string, rw row, keyField string) (*root, error) {
+	rt := &root{row: rw}
+	var k checker
+	key := rw.text(keyField)
+	rt.chk.str(rw, keyField)
+	rt.cur = erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany), Key: key}
+	if !k.ok() || rt.cur.Company == "" {
+		// Without its place in change order the page cannot continue after it.
+		return nil, failure.E(failure.Invalid, op, fmt.Errorf("root without a readable %s and %s: %s: %.300s", fModified, fCompany, k.reason(), rw.raw))
+	}
+	if rt.cur.Key == "" && rt.chk.ok() {
+		rt.chk.bad(rw, keyField, "the key is missing")
+	}
+	return rt, nil
 }
 
 // companyKey identifies a root within the page.

@@ -20,16 +20,16 @@ var _ erp.Skipper = (*Client)(nil)
 // end (done).
 func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reason string) (erp.Rejection, erp.Cursor, bool, bool, error) {
 	var n counter
-	kf, ok := keyFields[e]
+	md, ok := erp.Model(e)
 	if !ok {
 		return erp.Rejection{}, r.After, false, false, failure.E(failure.Invalid, "skip", fmt.Errorf("unknown entity %q", e))
 	}
-	coll := c.colls[kf.coll]
-	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(kf.field)
+	coll := c.colls[md.Collection]
+	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(md.Key)
 	query := func(sel string) string {
 		return c.url(coll,
 			param{"cross-company", "true"},
-			param{"$filter", c.rootFilter(coll, kf.field, r)},
+			param{"$filter", c.rootFilter(coll, md.Key, r)},
 			param{"$orderby", strings.Join([]string{m, co, key}, ",")},
 			param{"$select", sel},
 			param{"$top", "2"},
@@ -39,7 +39,7 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 	rows, err := c.fetch(ctx, op, coll, query(""), 2, 2, &n)
 	if err != nil {
 		var err2 error
-		if rows, err2 = c.fetch(ctx, op, coll, query(coll.fs(fModified, fCompany, kf.field)), 2, 2, &n); err2 != nil {
+		if rows, err2 = c.fetch(ctx, op, coll, query(coll.fs(fModified, fCompany, md.Key)), 2, 2, &n); err2 != nil {
 			return erp.Rejection{}, r.After, false, false, fmt.Errorf("%w (and with only its key: %v)", err, err2)
 		}
 	}
@@ -47,7 +47,7 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 		return erp.Rejection{}, r.After, true, false, nil
 	}
 	first := rows[0]
-	company, k := first.text(fCompany), first.text(kf.field)
+	company, k := first.text(fCompany), first.text(md.Key)
 	rej := erp.Rejection{Entity: e, Company: company, Key: k, Reason: reason, Raw: []byte(first.raw)}
 	done := len(rows) < 2
 	if t, err := time.Parse(time.RFC3339Nano, first.text(fModified)); err == nil {
@@ -58,7 +58,7 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 	}
 	t, err := time.Parse(time.RFC3339Nano, rows[1].text(fModified))
 	next := erp.Cursor{Modified: t.UTC(), Company: rows[1].text(fCompany)}
-	if err != nil || rows[1].text(kf.field) == "" || !r.After.Less(next) {
+	if err != nil || rows[1].text(md.Key) == "" || !r.After.Less(next) {
 		return rej, r.After, false, true, failure.E(failure.Invalid, op, fmt.Errorf("no position to continue after a root without a readable %s: %.300s", fModified, first.raw))
 	}
 	return rej, next, false, true, nil

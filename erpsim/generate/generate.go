@@ -1,6 +1,7 @@
 // Package generate fills an empty ERP store with a deterministic, realistic data set: companies,
 // products (plain items and masters with variants) with every child kind of the data model,
-// customers with addresses and contacts, sales representatives and commission groups.
+// customers with addresses and contacts, sales representatives and commission groups, and trade
+// agreements as a D365 shop has them (docs/pricing.md).
 package generate
 
 import (
@@ -108,6 +109,7 @@ func (s Stats) Total() int64 {
 type company struct {
 	id, name, lang, currency, country string
 	l                                 int // word table column of the language
+	index                             int // position in Config.Companies
 }
 
 var knownCompanies = map[string]company{
@@ -136,7 +138,8 @@ type gen struct {
 	stats  map[string]int64
 	stamp  time.Time
 	nBatch int
-	recID  int64
+	recID  int64 // the last SalesPriceAgreements AgreementRecId
+	discID int64 // the last SalesLineDiscountAgreements RecordId
 	ean    int64
 }
 
@@ -152,7 +155,9 @@ func Run(ctx context.Context, s *store.Store, cfg Config) (Stats, error) {
 	err := s.Load(ctx, func(l *store.Loader) error {
 		g.l = l
 		for i, id := range cfg.Companies {
-			if err := g.company(i, describeCompany(strings.ToLower(id))); err != nil {
+			c := describeCompany(strings.ToLower(id))
+			c.index = i
+			if err := g.company(i, c); err != nil {
 				return err
 			}
 		}
@@ -205,6 +210,9 @@ func (g *gen) company(ci int, c company) error {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(ci)+1))
 	stamp := g.tick()
 	if err := g.insert(store.LegalEntities, c.id, c.id, c.name, c.lang, c.currency, stamp); err != nil {
+		return err
+	}
+	if err := g.insert(store.PriceParameters, append(append([]any{c.id}, activation(ci, rng)...), stamp)...); err != nil {
 		return err
 	}
 	priceGroups := []string{"Retail", "Wholesale", "Distributor", "VIP", "Export", "Education", "Government", "Partner"}
@@ -322,8 +330,18 @@ func (g *gen) company(ci int, c company) error {
 		if rng.IntN(10) == 0 {
 			currency = map[string]string{"USD": "EUR", "EUR": "USD", "GBP": "EUR"}[c.currency]
 		}
+		priceGroup, discGroup := "", ""
+		if rng.IntN(5) > 0 {
+			priceGroup = priceGroups[rng.IntN(len(priceGroups))]
+		}
+		if rng.IntN(2) == 0 {
+			discGroup = customerDiscountGroups[rng.IntN(len(customerDiscountGroups))]
+		}
+		if k, ok := demoKind(ci, i); ok {
+			priceGroup, discGroup, currency, hold = k.priceGroup(priceGroups), k.discountGroup(), c.currency, k.hold()
+		}
 		if err := g.insert(store.Customers, c.id, acct, org, []string{"10", "20", "30", "40"}[rng.IntN(4)],
-			priceGroups[rng.IntN(len(priceGroups))], currency, custLang, hold, groups[rng.IntN(len(groups))],
+			priceGroup, discGroup, currency, custLang, hold, groups[rng.IntN(len(groups))],
 			"orders@"+domain+".example", phone(rng, c), stamp); err != nil {
 			return err
 		}
@@ -363,17 +381,9 @@ func (g *gen) company(ci int, c company) error {
 			return err
 		}
 	}
-	// Price lines for all items: a company-wide price per price group.
-	stamp = g.tick()
-	for k, pg := range priceGroups[:min(2, len(priceGroups))] {
-		g.recID++
-		if err := g.insert(store.SalesPriceAgreements, c.id, g.recID, "All", "", "", "", "", "",
-			"GroupId", "", pg, c.currency, dec(int64(100+k*50), 2), "ea", dec(0, 0), dec(0, 0),
-			store.NoDateFrom, store.NoDateTo, stamp); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Line discounts for groups and for all items, stored once for the company.
+	g.nBatch = 0
+	return g.groupDiscounts(rng, c, accounts)
 }
 
 func phone(rng *rand.Rand, c company) string {
@@ -435,6 +445,9 @@ func eanCheck(body string) int {
 	return (10 - sum%10) % 10
 }
 
+// SystemLanguage is the ERP's system language: the language of the products' own texts.
+const SystemLanguage = "en-us"
+
 func itemNumber(i int) string { return strconv.Itoa(1000 + i) }
 
 func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts []string, leavesByTop [][]string) error {
@@ -447,7 +460,10 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	model := fmt.Sprintf("%c%d", 'A'+rune(rng.IntN(26)), 100+rng.IntN(900))
 	years := 1 + rng.IntN(5)
 	master := rng.Float64() < cfg.MasterShare
-	name, desc := productText(c.l, brand, n, adj, model, years)
+	// A released product's own name and description are in the system language (D365 keeps
+	// them as the product's translation in that language); each company's language comes from
+	// the translations.
+	name, desc := productText(lang(SystemLanguage), brand, n, adj, model, years)
 	subType, dimGroup := "Product", ""
 	if master {
 		subType, dimGroup = "ProductMaster", "ColSize"
@@ -462,8 +478,12 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	if len(search) > 20 {
 		search = search[:20]
 	}
+	discGroup := ""
+	if rng.IntN(5) > 0 {
+		discGroup = itemDiscountGroup(n.top)
+	}
 	if err := g.insert(store.ReleasedProducts, c.id, item, name, search, desc, subType, dimGroup,
-		strings.ToUpper(topCategories[n.top][0][:4]), unit, price, c.currency, stamp); err != nil {
+		strings.ToUpper(topCategories[n.top][0][:4]), unit, price, c.currency, discGroup, stamp); err != nil {
 		return err
 	}
 	for _, lid := range cfg.Languages {
@@ -586,15 +606,23 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	// Trade agreements: a price per price group, quantity breaks, a customer price with a
-	// validity, sometimes a variant price or a foreign currency.
+	// Sales price agreements, all for this item (D365 has no all-items prices): a price for one
+	// price group a few percent below the base price, quantity breaks for all customers, a
+	// customer's net price for a quarter, sometimes a variant price or a foreign currency.
+	// Find next is mostly on, as D365's journal proposes it.
+	findNext := func() string {
+		if rng.IntN(10) < 7 {
+			return "Yes"
+		}
+		return "No"
+	}
 	agreement := func(variant variant, account, custAcct, group, currency string, cents int64, from, to int64, vFrom, vTo string) error {
 		g.recID++
 		return g.insert(store.SalesPriceAgreements, c.id, g.recID, "Table", item, variant.color, "", variant.size, "",
-			account, custAcct, group, currency, dec(cents, 2), unit, dec(from, 0), dec(to, 0), vFrom, vTo, stamp)
+			account, custAcct, group, currency, dec(cents, 2), unit, dec(from, 0), dec(to, 0), vFrom, vTo, findNext(), stamp)
 	}
 	pg := priceGroups[rng.IntN(len(priceGroups))]
-	if err := agreement(variant{}, "GroupId", "", pg, c.currency, priceCents*9/10, 1, 0, store.NoDateFrom, store.NoDateTo); err != nil {
+	if err := agreement(variant{}, "GroupId", "", pg, c.currency, priceCents*int64(92+rng.IntN(6))/100, 1, 0, store.NoDateFrom, store.NoDateTo); err != nil {
 		return err
 	}
 	if rng.IntN(2) == 0 {
@@ -605,10 +633,16 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	if len(accounts) > 0 && rng.IntN(3) == 0 {
+	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(3) == 0 {
 		from := time.Date(2026, time.Month(1+rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC)
-		if err := agreement(variant{}, "Table", accounts[rng.IntN(len(accounts))], "", c.currency, priceCents*85/100, 1, 0,
+		if err := agreement(variant{}, "Table", others[rng.IntN(len(others))], "", c.currency, priceCents*85/100, 1, 0,
 			from.Format(time.DateOnly), from.AddDate(0, 3, -1).Format(time.DateOnly)); err != nil {
+			return err
+		}
+	}
+	// The demo customer with net prices has one on every fourth item of its company.
+	if acct, ok := demoAccount(c, accounts, demoCustomerPrice); ok && i%4 == 0 {
+		if err := agreement(variant{}, "Table", acct, "", c.currency, priceCents*88/100, 1, 0, store.NoDateFrom, store.NoDateTo); err != nil {
 			return err
 		}
 	}
@@ -621,6 +655,29 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	if rng.IntN(8) == 0 {
 		other := map[string]string{"USD": "EUR", "EUR": "USD", "GBP": "EUR"}[c.currency]
 		if err := agreement(variant{}, "All", "", "", other, priceCents*11/10, 1, 0, store.NoDateFrom, store.NoDateTo); err != nil {
+			return err
+		}
+	}
+	// Item line discounts: a promotion for everybody for a quarter, a percentage for one
+	// customer, or an amount off for one customer line discount group.
+	if rng.IntN(10) == 0 {
+		from := time.Date(2026, time.Month(1+rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC)
+		if err := g.discount(c, discountLine{item: "Table", itemRel: item, account: "All", currency: c.currency, unit: unit,
+			pct1: dec(int64(5+5*rng.IntN(2)), 0), from: from.Format(time.DateOnly), to: from.AddDate(0, 3, -1).Format(time.DateOnly),
+			findNext: findNext()}, stamp); err != nil {
+			return err
+		}
+	}
+	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(20) == 0 {
+		if err := g.discount(c, discountLine{item: "Table", itemRel: item, account: "Table", accountRel: others[rng.IntN(len(others))],
+			currency: c.currency, unit: unit, pct1: dec(3, 0), findNext: findNext()}, stamp); err != nil {
+			return err
+		}
+	}
+	if rng.IntN(15) == 0 {
+		if err := g.discount(c, discountLine{item: "Table", itemRel: item, account: "GroupId",
+			accountRel: customerDiscountGroups[rng.IntN(len(customerDiscountGroups))], currency: c.currency, unit: unit,
+			amount: dec(max(1, priceCents/50), 2), findNext: findNext()}, stamp); err != nil {
 			return err
 		}
 	}

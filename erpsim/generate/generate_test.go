@@ -70,24 +70,66 @@ func TestCatalogContents(t *testing.T) {
 		return n
 	}
 	for what, n := range map[string]int{
-		"invisible categories":      count(store.ProductCategories, `IsVisibleInWebshop = 'No'`),
-		"sales-stopped items":       count(store.ItemDefaultOrderSettings, `IsSalesStopped = 'Yes'`),
-		"masters":                   count(store.ReleasedProducts, `ProductSubType = 'ProductMaster'`),
-		"variant prices":            count(store.SalesPriceAgreements, `ProductColorId <> ''`),
-		"customer prices":           count(store.SalesPriceAgreements, `AccountCode = 'Table'`),
-		"all-item prices":           count(store.SalesPriceAgreements, `ItemCode = 'All'`),
-		"foreign currency prices":   count(store.SalesPriceAgreements, `PriceCurrencyCode <> 'USD' AND dataAreaId = 'usmf'`),
-		"German descriptions":       count(store.ProductTranslations, `LanguageId = 'de' AND ProductDescription LIKE '%Garantie%'`),
-		"blocked customers":         count(store.Customers, `OnHoldStatus NOT IN ('No','Never')`),
-		"dated price validity":      count(store.SalesPriceAgreements, `PriceApplicableFromDate <> '1900-01-01'`),
-		"quantity breaks":           count(store.SalesPriceAgreements, `FromQuantity <> '1' AND FromQuantity <> '0'`),
-		"reps in two groups":        count(store.CommissionSalesRepresentatives, `PersonnelNumber IN (SELECT PersonnelNumber FROM CommissionSalesRepresentatives GROUP BY dataAreaId, PersonnelNumber HAVING COUNT(*) > 1)`),
-		"delivery addresses":        count(store.CustomerPostalAddresses, `AddressLocationRoles = 'Delivery'`),
-		"data sheets (attachments)": count(store.ProductAttachments, `DocumentType = 'File'`),
+		"invisible categories":            count(store.ProductCategories, `IsVisibleInWebshop = 'No'`),
+		"sales-stopped items":             count(store.ItemDefaultOrderSettings, `IsSalesStopped = 'Yes'`),
+		"masters":                         count(store.ReleasedProducts, `ProductSubType = 'ProductMaster'`),
+		"variant prices":                  count(store.SalesPriceAgreements, `ProductColorId <> ''`),
+		"customer prices":                 count(store.SalesPriceAgreements, `AccountCode = 'Table'`),
+		"foreign currency prices":         count(store.SalesPriceAgreements, `PriceCurrencyCode <> 'USD' AND dataAreaId = 'usmf'`),
+		"German descriptions":             count(store.ProductTranslations, `LanguageId = 'de' AND ProductDescription LIKE '%Garantie%'`),
+		"blocked customers":               count(store.Customers, `OnHoldStatus NOT IN ('No','Never')`),
+		"dated price validity":            count(store.SalesPriceAgreements, `PriceApplicableFromDate <> '1900-01-01'`),
+		"quantity breaks":                 count(store.SalesPriceAgreements, `FromQuantity <> '1' AND FromQuantity <> '0'`),
+		"reps in two groups":              count(store.CommissionSalesRepresentatives, `PersonnelNumber IN (SELECT PersonnelNumber FROM CommissionSalesRepresentatives GROUP BY dataAreaId, PersonnelNumber HAVING COUNT(*) > 1)`),
+		"delivery addresses":              count(store.CustomerPostalAddresses, `AddressLocationRoles = 'Delivery'`),
+		"data sheets (attachments)":       count(store.ProductAttachments, `DocumentType = 'File'`),
+		"prices without find next":        count(store.SalesPriceAgreements, `WillSearchContinue = 'No'`),
+		"discounts without find next":     count(store.SalesLineDiscountAgreements, `WillSearchContinue = 'No'`),
+		"discount amounts":                count(store.SalesLineDiscountAgreements, `DiscountAmount <> '0'`),
+		"second discount percentages":     count(store.SalesLineDiscountAgreements, `DiscountPercentage2 <> '0'`),
+		"dated discounts":                 count(store.SalesLineDiscountAgreements, `DiscountApplicableFromDate <> '1900-01-01'`),
+		"items in a discount group":       count(store.ReleasedProducts, `SalesLineDiscountProductGroupCode <> ''`),
+		"customers in a discount group":   count(store.Customers, `LineDiscountCode <> ''`),
+		"customers without a price group": count(store.Customers, `PriceCustomerGroupCode = ''`),
+		"deactivated relations":           count(store.PriceParameters, `SalesLineAllAll = 'No'`),
 	} {
 		if n == 0 {
 			t.Errorf("no %s", what)
 		}
+	}
+	// Sales prices are item specific, as in D365: no "all items" price lines.
+	if n := count(store.SalesPriceAgreements, `ItemCode <> 'Table' OR ItemNumber = ''`); n != 0 {
+		t.Errorf("%d sales price lines not for one item", n)
+	}
+	// Line discounts in every relation of item code x account code.
+	for _, item := range []string{"Table", "GroupId", "All"} {
+		for _, account := range []string{"Table", "GroupId", "All"} {
+			if count(store.SalesLineDiscountAgreements, `ItemCode = '`+item+`' AND AccountCode = '`+account+`'`) == 0 {
+				t.Errorf("no line discount for item code %s, account code %s", item, account)
+			}
+		}
+	}
+	if n := count(store.PriceParameters, `1`); n != 3 {
+		t.Errorf("%d activation rows, want one per company", n)
+	}
+	// The demo customers (erpsim/README.md).
+	for where, acct := range map[string]string{
+		`PriceCustomerGroupCode = 'Wholesale' AND LineDiscountCode = ''`:                "US-001",
+		`PriceCustomerGroupCode = '' AND LineDiscountCode = ''`:                         "US-002",
+		`PriceCustomerGroupCode = '' AND LineDiscountCode = 'Reseller'`:                 "US-003",
+		`PriceCustomerGroupCode = '' AND LineDiscountCode = '' AND OnHoldStatus = 'No'`: "US-004",
+		`OnHoldStatus = 'All'`: "US-005",
+	} {
+		if count(store.Customers, `dataAreaId = 'usmf' AND CustomerAccount = '`+acct+`' AND `+where) != 1 {
+			t.Errorf("demo customer %s is not %s", acct, where)
+		}
+	}
+	if count(store.SalesPriceAgreements, `CustomerAccountNumber = 'US-002' AND PriceApplicableToDate = '2154-12-31'`) == 0 {
+		t.Error("demo customer US-002 has no net prices of its own")
+	}
+	if n := count(store.SalesPriceAgreements, `CustomerAccountNumber IN ('US-001','US-003','US-004','US-005','GB-001')`) +
+		count(store.SalesLineDiscountAgreements, `CustomerAccountNumber IN ('US-001','US-002','US-003','US-004','US-005','GB-001')`); n != 0 {
+		t.Errorf("%d agreement lines for demo customers whose kind has none", n)
 	}
 	// Every bar code is a valid EAN-13.
 	rows, err := s.DB().Query(`SELECT Barcode FROM ProductBarcodes`)

@@ -49,7 +49,20 @@ func fixture(t testing.TB) *Store {
 			create(tx, ReleasedProductVariants, Record{FieldCompany: p.co, "ItemNumber": p.item, "ProductColorId": "Red", "ProductVariantNumber": p.item + "-R"})
 			create(tx, ProductMasterDimensionValues, Record{FieldCompany: p.co, "ProductMasterNumber": p.item, "ProductDimension": "Color", "DimensionValueId": "Red"})
 			create(tx, SalesPriceAgreements, Record{FieldCompany: p.co, "ItemCode": "Table", "ItemNumber": p.item, "AccountCode": "All", "Price": json.Number("9.50")})
+			create(tx, SalesLineDiscountAgreements, Record{FieldCompany: p.co, "ItemCode": "Table", "ItemNumber": p.item, "AccountCode": "All",
+				"DiscountPercentage1": json.Number("5")})
 		}
+		// P1 and P3 are in item discount group FURN, P2 in ELEC; group and all-items discounts.
+		for item, group := range map[[2]string]string{{"usmf", "P1"}: "FURN", {"usmf", "P2"}: "ELEC", {"demf", "P3"}: "FURN"} {
+			if _, err := tx.Update(ReleasedProducts, Record{FieldCompany: item[0], "ItemNumber": item[1]}, Record{"SalesLineDiscountProductGroupCode": group}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		create(tx, SalesLineDiscountAgreements, Record{"ItemCode": "GroupId", "LineDiscountProductGroupCode": "FURN", "AccountCode": "GroupId",
+			"LineDiscountCustomerGroupCode": "Reseller", "DiscountPercentage1": json.Number("4")})
+		create(tx, SalesLineDiscountAgreements, Record{"ItemCode": "All", "AccountCode": "All", "DiscountPercentage1": json.Number("1"),
+			"FromQuantity": json.Number("100")})
+		create(tx, PriceParameters, Record{FieldCompany: "usmf", "SalesPriceAllItem": "Yes"})
 		create(tx, ProductCategories, Record{"CategoryId": "C1", "CategoryName": "Chairs", "IsVisibleInWebshop": "Yes"})
 		create(tx, ProductCategories, Record{"CategoryId": "C2", "CategoryName": "Desks", "IsVisibleInWebshop": "Yes"})
 		create(tx, ProductCategoryAssignments, Record{"ItemNumber": "P1", "CategoryId": "C1"})
@@ -158,10 +171,34 @@ func TestBumpRules(t *testing.T) {
 			_, err := tx.Update(SalesPriceAgreements, Record{FieldCompany: "usmf", "AgreementRecId": int64(1)}, Record{"Price": json.Number("8.75")})
 			return err
 		}, []string{p("usmf", "P1")}},
-		{"trade agreement for all items bumps the company's products", func(tx *Tx) error {
-			_, err := tx.Create(SalesPriceAgreements, Record{"ItemCode": "All", "AccountCode": "GroupId", "PriceCustomerGroupCode": "VIP", "Price": json.Number("1")})
+		{"line discount for one item", func(tx *Tx) error {
+			_, err := tx.Update(SalesLineDiscountAgreements, Record{FieldCompany: "demf", "RecordId": int64(3)}, Record{"DiscountPercentage1": json.Number("6")})
+			return err
+		}, []string{p("demf", "P3")}},
+		{"line discount for an item discount group bumps the group's products of the company", func(tx *Tx) error {
+			_, err := tx.Update(SalesLineDiscountAgreements, Record{FieldCompany: "usmf", "RecordId": int64(4)}, Record{"DiscountPercentage1": json.Number("4.5")})
+			return err
+		}, []string{p("usmf", "P1")}},
+		{"line discount moved to another item discount group bumps both groups", func(tx *Tx) error {
+			_, err := tx.Update(SalesLineDiscountAgreements, Record{FieldCompany: "usmf", "RecordId": int64(4)}, Record{"LineDiscountProductGroupCode": "ELEC"})
 			return err
 		}, []string{p("usmf", "P1"), p("usmf", "P2")}},
+		{"line discount for all items bumps the company's products", func(tx *Tx) error {
+			return tx.Delete(SalesLineDiscountAgreements, Record{FieldCompany: "usmf", "RecordId": int64(5)})
+		}, []string{p("usmf", "P1"), p("usmf", "P2")}},
+		{"line discount for all items created", func(tx *Tx) error {
+			_, err := tx.Create(SalesLineDiscountAgreements, Record{FieldCompany: "demf", "ItemCode": "All", "AccountCode": "Table",
+				"CustomerAccountNumber": "C-9", "DiscountAmount": json.Number("0.5")})
+			return err
+		}, []string{p("demf", "P3")}},
+		{"an item's discount group change bumps only the item", func(tx *Tx) error {
+			_, err := tx.Update(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "P2"}, Record{"SalesLineDiscountProductGroupCode": "FURN"})
+			return err
+		}, []string{p("usmf", "P2")}},
+		{"the trade agreement activation bumps nothing (read by its own stamp)", func(tx *Tx) error {
+			_, err := tx.Update(PriceParameters, Record{FieldCompany: "usmf"}, Record{"SalesLineAllAll": "Yes"})
+			return err
+		}, nil},
 		{"customer name change", func(tx *Tx) error {
 			_, err := tx.Update(Customers, Record{FieldCompany: "usmf", "CustomerAccount": "C-1"}, Record{"OrganizationName": "Acme Corp"})
 			return err
@@ -239,7 +276,7 @@ func TestDeleteRootWritesDeletedRecordsAndCascades(t *testing.T) {
 		t.Errorf("P1 not bumped by the removal of its relation to P2")
 	}
 	for _, table := range []string{ProductTranslations, ProductBarcodes, ItemDefaultOrderSettings, ReleasedProductVariants,
-		ProductMasterDimensionValues, SalesPriceAgreements, ProductCategoryAssignments, RelatedProducts, ProductAttachments} {
+		ProductMasterDimensionValues, SalesPriceAgreements, SalesLineDiscountAgreements, ProductCategoryAssignments, RelatedProducts, ProductAttachments} {
 		tb, _ := s.Schema().Table(table)
 		field := "ItemNumber"
 		if _, ok := tb.Field(field); !ok {

@@ -1,7 +1,8 @@
 package store
 
 // This file is docs/erp-model.md as data: every collection, its key, its fields and the rules
-// by which a change bumps root records.
+// by which a change bumps root records. The trade agreement collections and their fields follow
+// D365's (docs/pricing.md).
 
 // Collection names.
 const (
@@ -16,6 +17,8 @@ const (
 	ProductBarcodes                = "ProductBarcodes"
 	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
 	SalesPriceAgreements           = "SalesPriceAgreements"
+	SalesLineDiscountAgreements    = "SalesLineDiscountAgreements"
+	PriceParameters                = "PriceParameters"
 	Customers                      = "CustomersV3"
 	CustomerPostalAddresses        = "CustomerPostalAddresses"
 	ContactPersons                 = "ContactPersonsV2"
@@ -93,7 +96,7 @@ func NewSchema() *Schema {
 			Fields: fields(cat(strs("ItemNumber", "ProductName", "ProductSearchName", "ProductDescription"),
 				[]Field{enum("ProductSubType", "Product", "ProductMaster")},
 				strs("ProductDimensionGroupName", "ProductGroupId", "SalesUnitSymbol"),
-				[]Field{dec("SalesPrice"), str("SalesCurrencyCode")})...),
+				[]Field{dec("SalesPrice"), str("SalesCurrencyCode"), str("SalesLineDiscountProductGroupCode")})...),
 			Cascades: []Cascade{
 				productChild(ProductMasterDimensionValues, "ProductMasterNumber"),
 				productChild(ReleasedProductVariants, "ItemNumber"),
@@ -105,7 +108,9 @@ func NewSchema() *Schema {
 				productChild(ProductBarcodes, "ItemNumber"),
 				productChild(ItemDefaultOrderSettings, "ItemNumber"),
 				productChild(SalesPriceAgreements, "ItemNumber"),
+				productChild(SalesLineDiscountAgreements, "ItemNumber"),
 			},
+			Indexes: [][]string{{FieldCompany, "SalesLineDiscountProductGroupCode"}},
 		},
 		&Table{
 			Name: ProductMasterDimensionValues,
@@ -174,6 +179,9 @@ func NewSchema() *Schema {
 				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
+		// Sales prices are item specific: D365 has no item-group or all-items price relation, and
+		// the generator makes none. ItemCode still accepts All, which the connector's model
+		// declares (a company-wide child) until it reads the pricing engine's collections.
 		&Table{
 			Name: SalesPriceAgreements, AutoKey: "AgreementRecId",
 			Key: []string{FieldCompany, "AgreementRecId"},
@@ -181,7 +189,7 @@ func NewSchema() *Schema {
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
 					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
-					date("PriceApplicableFromDate"), date("PriceApplicableToDate")})...),
+					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
 			Bumps: []Bump{
 				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
 					When: func(r Record) bool { return r["ItemCode"] != "All" }},
@@ -189,11 +197,40 @@ func NewSchema() *Schema {
 			},
 			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
 		},
+		// Line discounts name an item, an item line discount group or all items; a change bumps
+		// the products the line is for (the add-on's parent stamps).
+		&Table{
+			Name: SalesLineDiscountAgreements, AutoKey: "RecordId",
+			Key: []string{FieldCompany, "RecordId"},
+			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table", "GroupId", "All"), str("ItemNumber"),
+				str("LineDiscountProductGroupCode")},
+				strs(variantDims...),
+				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("LineDiscountCustomerGroupCode"),
+					str("DiscountCurrencyCode"), dec("DiscountPercentage1"), dec("DiscountPercentage2"), dec("DiscountAmount"),
+					str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
+					date("DiscountApplicableFromDate"), date("DiscountApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
+			Bumps: []Bump{
+				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
+					When: func(r Record) bool { return r["ItemCode"] == "Table" }},
+				{Root: ReleasedProducts, On: []Link{{From: "LineDiscountProductGroupCode", To: "SalesLineDiscountProductGroupCode"}},
+					When: func(r Record) bool { return r["ItemCode"] == "GroupId" && r["LineDiscountProductGroupCode"] != "" }},
+				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
+			},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}},
+		},
+		// The trade agreement activation ("Activate price/discount"): one row per company, which
+		// relations the price and line discount search visits. Company-wide settings bump no
+		// product: a reader takes them by their own stamp.
+		&Table{
+			Name: PriceParameters, PerCompany: true,
+			Key:    []string{FieldCompany},
+			Fields: fields(activationFields()...),
+		},
 		&Table{
 			Name: Customers, Root: true,
 			Key: []string{FieldCompany, "CustomerAccount"},
 			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "PriceCustomerGroupCode",
-				"SalesCurrencyCode", "LanguageId"),
+				"LineDiscountCode", "SalesCurrencyCode", "LanguageId"),
 				[]Field{enum("OnHoldStatus", "No", "Invoice", "All", "Payment", "Requisition", "Never")},
 				strs("CommissionSalesGroupId", "PrimaryContactEmail", "PrimaryContactPhone"))...),
 			Bumps: []Bump{{Root: SalesRepresentatives, IfChanged: []string{"CommissionSalesGroupId"}, Via: &Via{
@@ -255,4 +292,29 @@ func NewSchema() *Schema {
 				Field{Name: "DeletedDateTime", Type: DateTime}),
 		},
 	)
+}
+
+// ActivationFields are PriceParameters' NoYes fields for sales prices and line discounts, in
+// D365's search order: Sales{Price|Line}{Account|Group|All}{Item|Group|All}.
+var ActivationFields = func() []string {
+	var out []string
+	for _, kind := range []string{"Price", "Line"} {
+		for _, account := range []string{"Account", "Group", "All"} {
+			for _, item := range []string{"Item", "Group", "All"} {
+				if kind == "Price" && item != "Item" {
+					continue // a sales price is always for one item
+				}
+				out = append(out, "Sales"+kind+account+item)
+			}
+		}
+	}
+	return out
+}()
+
+func activationFields() []Field {
+	out := make([]Field, len(ActivationFields))
+	for i, n := range ActivationFields {
+		out[i] = enum(n, noYes...)
+	}
+	return out
 }

@@ -82,6 +82,9 @@ type Table struct {
 	Indexes [][]string
 	// AutoKey names an integer key field that is assigned (max+1 per table) when a create omits it.
 	AutoKey string
+	// PerCompany tables hold one row per company (key dataAreaId): settings that are edited,
+	// never created or deleted after the company (the change driver only edits them).
+	PerCompany bool
 
 	fieldIndex map[string]int
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the SQLite driver
@@ -29,6 +30,31 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared queries by SQL text
+
+	noBumps, noDeletionLog atomic.Bool // see Behaviour
+}
+
+// Behaviour is how the ERP stamps and logs changes. The zero value is an ERP with an add-on
+// such as Sana's for D365: a change of a child stamps every root it belongs to (the tables'
+// bump rules), and deleting a root writes a DeletedRecords row. Stock D365 F&O does neither: a
+// data entity carries only its own table's modified time, and deletes leave no trace that
+// OData shows.
+type Behaviour struct {
+	// NoBumps makes a change stamp only the rows it writes.
+	NoBumps bool
+	// NoDeletionLog makes deletes write no DeletedRecords row; the collection is not served.
+	NoDeletionLog bool
+}
+
+// SetBehaviour sets how later changes are stamped and logged.
+func (s *Store) SetBehaviour(b Behaviour) {
+	s.noBumps.Store(b.NoBumps)
+	s.noDeletionLog.Store(b.NoDeletionLog)
+}
+
+// Behaviour returns how changes are stamped and logged.
+func (s *Store) Behaviour() Behaviour {
+	return Behaviour{NoBumps: s.noBumps.Load(), NoDeletionLog: s.noDeletionLog.Load()}
 }
 
 // maxStmts bounds the prepared statement cache.

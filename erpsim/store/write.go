@@ -473,7 +473,7 @@ func (tx *Tx) delete(t *Table, old Record) error {
 	if _, err := tx.tx.ExecContext(tx.ctx, fmt.Sprintf("DELETE FROM %s WHERE %s", quote(t.Name), where), args...); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Name, err)
 	}
-	if t.Root {
+	if t.Root && !tx.s.noDeletionLog.Load() {
 		dt, _ := tx.s.schema.Table(DeletedRecords)
 		if _, err := tx.create(dt, Record{
 			FieldCompany:      old[FieldCompany],
@@ -489,6 +489,9 @@ func (tx *Tx) delete(t *Table, old Record) error {
 
 // bump applies t's bump rules to a change from old to new (nil for a create or a delete).
 func (tx *Tx) bump(t *Table, old, new Record) error {
+	if tx.s.noBumps.Load() {
+		return nil
+	}
 	for _, b := range t.Bumps {
 		if old != nil && new != nil && len(b.IfChanged) > 0 {
 			changed := false

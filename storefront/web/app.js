@@ -9,17 +9,30 @@ const COLORS = { Black: "#1d1d1f", White: "#fafafa", Red: "#d92d20", Blue: "#256
   Navy: "#1e3a8a", Pink: "#ec4899", Purple: "#7c3aed", Beige: "#e7d8b9" };
 const FACET_TITLES = { category: "Category", color: "Colour", size: "Size", style: "Style", configuration: "Configuration", price: "Price" };
 
-// h builds an element: h("div", {class: "x"}, child, "text").
+// h builds an element: h("div", {class: "x", style: {background: "red"}}, child, "text"). Styles
+// go through the CSSOM, which the page's Content-Security-Policy allows (style attributes it
+// does not).
 function h(tag, attrs, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style") Object.assign(el.style, v);
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
   return el;
+}
+
+// webURL returns u resolved when it is an http(s) URL, else null: links and images use only
+// those, whatever a document holds (the import keeps only such URLs; an older index may not).
+function webURL(u) {
+  if (!u) return null;
+  try {
+    const p = new URL(u, location.href);
+    return p.protocol === "https:" || p.protocol === "http:" ? p.href : null;
+  } catch (e) { return null; }
 }
 
 async function api(path, params) {
@@ -59,15 +72,16 @@ function media(item, name, image) {
   const initials = (name || item).split(/\s+/).filter(Boolean).slice(-3, -1).map((w) => w[0]).join("").toUpperCase();
   const box = h("div", { class: "media" },
     h("div", { class: "ph" }, h("span", {}, initials || "•"), h("small", {}, "No image")));
-  if (image) {
-    const img = h("img", { src: image, alt: name, loading: "lazy", onerror: () => img.remove() });
+  const src = webURL(image);
+  if (src) {
+    const img = h("img", { src, alt: name, loading: "lazy", onerror: () => img.remove() });
     box.append(img);
   }
   return box;
 }
 
 function card(hit) {
-  const dots = (hit.colors || []).slice(0, 6).map((c) => h("i", { title: c, style: "background:" + (COLORS[c] || "#d0d5dd") }));
+  const dots = (hit.colors || []).slice(0, 6).map((c) => h("i", { title: c, style: { background: COLORS[c] || "#d0d5dd" } }));
   return h("article", { class: "card product", dataset: { item: hit.item_number }, onclick: () => openProduct(hit.item_number) },
     media(hit.item_number, hit.name, hit.image_url),
     h("div", { class: "body" },
@@ -109,7 +123,7 @@ function renderFacets(facets) {
       const label = f.name === "price" ? priceLabel(v.value) : v.label;
       const input = h("input", { type: f.name === "price" ? "radio" : "checkbox", name: "f-" + f.name, checked: v.selected, dataset: { value: v.value },
         onchange: (e) => f.name === "price" ? pickPrice(v.value, !v.selected) : toggle(f.name, v.value, e.target.checked) });
-      const sw = f.name === "color" ? h("i", { class: "swatch", style: "background:" + (COLORS[v.value] || "#d0d5dd") }) : null;
+      const sw = f.name === "color" ? h("i", { class: "swatch", style: { background: COLORS[v.value] || "#d0d5dd" } }) : null;
       sec.append(h("label", {}, input, sw, label, h("span", { class: "n" }, v.count)));
     }
     box.append(sec);
@@ -196,7 +210,7 @@ async function openProduct(item) {
         h("div", { class: "price-row" }, priceEl(d.price), sourceTag(d.price)),
         h("p", {}, d.description),
         facts,
-        docs.length ? h("ul", { class: "attachments" }, docs.map((a) => h("li", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, "📄 " + (a.title || a.file_name))))) : null)),
+        docs.length ? h("ul", { class: "attachments" }, docs.map((a) => h("li", {}, webURL(a.url) ? h("a", { href: webURL(a.url), target: "_blank", rel: "noopener" }, "📄 " + (a.title || a.file_name)) : "📄 " + (a.title || a.file_name)))) : null)),
     ...variants, ...related);
   $("modal").hidden = false;
   document.body.dataset.ready = "product";
@@ -226,9 +240,11 @@ function showLogin() {
   $("login").hidden = false;
 }
 
+// login starts a session with key; it returns "" or what to tell the user.
 async function login(key) {
   const res = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ key }) });
-  return res.ok;
+  if (res.ok) return "";
+  return res.status === 429 ? "Too many wrong keys: try again in " + (res.headers.get("Retry-After") || "a few") + " seconds." : "That key is not right.";
 }
 
 async function loadCustomers() {
@@ -273,6 +289,9 @@ document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("moda
 $("home").addEventListener("click", (e) => { e.preventDefault(); state.params = new URLSearchParams(); $("q").value = ""; search(); });
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (await login($("key").value)) { $("login-error").hidden = true; start(); } else { $("login-error").hidden = false; }
+  const problem = await login($("key").value);
+  $("login-error").textContent = problem;
+  $("login-error").hidden = !problem;
+  if (!problem) start();
 });
 start();

@@ -1,0 +1,377 @@
+package d365
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+)
+
+// This file reads root records as the ERP model (erp/model.go) declares them: a page of root
+// rows, then each child's rows for the whole page with one request per child and company
+// (children that go through another child in a second round), then every row is put into the
+// records it belongs to. The same walk, reading keys and stamps only, gives the digests the
+// audit compares.
+
+// model returns the declaration and assembler of e.
+func model(e erp.Entity) (*erp.Root, assembler, error) {
+	m, ok := erp.Model(e)
+	kd, ok2 := kinds[e]
+	if !ok || !ok2 {
+		return nil, nil, failure.E(failure.Invalid, "read", fmt.Errorf("unknown entity %q", e))
+	}
+	return m, kd, nil
+}
+
+// Read reads one page of the roots of e changed after r.After up to r.Until, by the root row's
+// own ModifiedDateTime, with their children.
+func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp.Page[erp.Record], error) {
+	var n counter
+	var page erp.Page[erp.Record]
+	m, kd, err := model(e)
+	if err != nil {
+		return page, err
+	}
+	coll := c.colls[m.Collection]
+	roots, size, err := c.readRoots(ctx, &n, coll, m.Key, r)
+	if err != nil {
+		return page, err
+	}
+	page.Records, page.Rejected, err = c.assemble(ctx, &n, m, kd, roots, false)
+	if err != nil {
+		return page, fmt.Errorf("read children of %s page: %w", coll.name, err)
+	}
+	page.Next, page.Done = pageEnd(roots, size, r.After)
+	page.Requests, page.Bytes = n.value(), n.read()
+	return page, nil
+}
+
+// Lookup reads the roots of e with the given keys, with their children.
+func (c *Client) Lookup(ctx context.Context, e erp.Entity, keys []erp.Ref) (erp.Page[erp.Record], error) {
+	var n counter
+	var page erp.Page[erp.Record]
+	m, kd, err := model(e)
+	if err != nil {
+		return page, err
+	}
+	roots, missing, err := c.rootsByKey(ctx, &n, m, keys, nil)
+	if err != nil {
+		return page, err
+	}
+	page.Records, page.Rejected, err = c.assemble(ctx, &n, m, kd, roots, false)
+	if err != nil {
+		return page, fmt.Errorf("read children of %s: %w", m.Collection, err)
+	}
+	page.Missing, page.Done = missing, true
+	page.Requests, page.Bytes = n.value(), n.read()
+	return page, nil
+}
+
+// Digests returns the digest of each of the given roots the ERP has, reading only keys, link
+// fields and stamps.
+func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (out erp.Digests, err error) {
+	var n counter
+	out.Of = map[erp.Ref]string{}
+	m, kd, err := model(e)
+	if err != nil {
+		return out, err
+	}
+	defer func() { out.Requests, out.Bytes = n.value(), n.read() }()
+	roots, _, err := c.rootsByKey(ctx, &n, m, keys, []string{erp.FieldCompany, m.Key, erp.FieldModified})
+	if err != nil {
+		return out, err
+	}
+	recs, _, err := c.assemble(ctx, &n, m, kd, roots, true)
+	if err != nil {
+		return out, fmt.Errorf("read children of %s: %w", m.Collection, err)
+	}
+	for _, r := range recs {
+		out.Of[r.Ref] = r.Digest
+	}
+	return out, nil
+}
+
+// rootsByKey reads the root rows of m with the given keys (one request per company, more when
+// the list does not fit one URL), in (company, key) order, and returns the keys it did not find.
+func (c *Client) rootsByKey(ctx context.Context, n *counter, m *erp.Root, keys []erp.Ref, sel []string) ([]*root, []erp.Ref, error) {
+	coll := c.colls[m.Collection]
+	byCompany := map[string][]string{}
+	var companies []string
+	for _, k := range keys {
+		if _, ok := byCompany[k.Company]; !ok {
+			companies = append(companies, k.Company)
+		}
+		byCompany[k.Company] = append(byCompany[k.Company], k.Key)
+	}
+	slices.Sort(companies)
+	var (
+		mu   sync.Mutex
+		rows []row
+	)
+	tasks := make([]func(context.Context) error, 0, len(companies))
+	for _, co := range companies {
+		tasks = append(tasks, func(ctx context.Context) error {
+			rs, err := c.fetchIn(ctx, n, coll, co, "", m.Key, sortedUnique(byCompany[co]), sel)
+			mu.Lock()
+			rows = append(rows, rs...)
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := c.parallel(ctx, tasks); err != nil {
+		return nil, nil, err
+	}
+	op := "read " + coll.name
+	roots := make([]*root, 0, len(rows))
+	found := map[companyKey]bool{}
+	for _, rw := range rows {
+		rt, err := newRoot(op, rw, m.Key)
+		if err != nil {
+			return nil, nil, err
+		}
+		found[companyKey{strings.ToLower(rt.cur.Company), rt.cur.Key}] = true
+		roots = append(roots, rt)
+	}
+	slices.SortFunc(roots, func(a, b *root) int {
+		return cmpStrings(a.cur.Company, b.cur.Company, a.cur.Key, b.cur.Key)
+	})
+	var missing []erp.Ref
+	for _, k := range keys {
+		if !found[companyKey{strings.ToLower(k.Company), k.Key}] {
+			missing = append(missing, erp.Ref{Entity: m.Entity, Company: k.Company, Key: k.Key})
+		}
+	}
+	return roots, missing, nil
+}
+
+func cmpStrings(a1, b1, a2, b2 string) int {
+	if c := strings.Compare(a1, b1); c != 0 {
+		return c
+	}
+	return strings.Compare(a2, b2)
+}
+
+// assemble reads the children of roots and builds their records; with digestOnly it reads
+// only the fields that place a row (keys, links, stamps) and returns records with their
+// Digest and no Value.
+func (c *Client) assemble(ctx context.Context, n *counter, m *erp.Root, kd assembler, roots []*root, digestOnly bool) ([]erp.Record, []erp.Rejection, error) {
+	companies, keys := keysByCompany(roots)
+	owner := make(map[companyKey]int, len(roots))
+	for i, rt := range roots {
+		if rt.cur.Key != "" {
+			owner[companyKey{rt.cur.Company, rt.cur.Key}] = i
+		}
+	}
+	rows, err := c.readChildren(ctx, n, m, companies, keys, digestOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	recs := make([]any, len(roots))
+	digests := make([][]string, len(roots))
+	for i, rt := range roots {
+		if !digestOnly {
+			recs[i] = kd.start(&rt.chk, rt)
+		}
+		digests[i] = []string{stampOf(m.Collection, []string{m.Key}, rt.row)}
+	}
+	put := func(i int, ch *erp.Child, rw row) {
+		digests[i] = append(digests[i], stampOf(ch.Collection, ch.Key, rw))
+		if !digestOnly {
+			kd.attach(ch.Name, recs[i], &roots[i].chk, rw)
+		}
+	}
+	// Owners of the rows of each child, for the children that go through it.
+	owners := map[string]map[companyKey][]int{}
+	for ci := range m.Children {
+		ch := &m.Children[ci]
+		var through map[companyKey][]int
+		if needs(m, ch.Name) {
+			through = map[companyKey][]int{}
+			owners[ch.Name] = through
+		}
+		for _, rw := range rows[ch.Name] {
+			co := rw.text(erp.FieldCompany)
+			var is []int
+			switch {
+			case ch.Link != nil:
+				if i, ok := owner[companyKey{co, rw.text(ch.Link.From)}]; ok {
+					is = []int{i}
+				}
+			case ch.CompanyWide:
+				for i, rt := range roots {
+					if rt.cur.Company == co && rt.cur.Key != "" {
+						is = append(is, i)
+					}
+				}
+			case ch.Via != nil:
+				is = owners[ch.Via.Child][companyKey{co, rw.text(ch.Via.From)}]
+			}
+			for _, i := range is {
+				put(i, ch, rw)
+			}
+			if through != nil {
+				for _, to := range viaFields(m, ch.Name) {
+					ck := companyKey{co, rw.text(to)}
+					through[ck] = append(through[ck], is...)
+				}
+			}
+		}
+	}
+
+	out := make([]erp.Record, 0, len(roots))
+	var rejected []erp.Rejection
+	for i, rt := range roots {
+		if !digestOnly && !rt.chk.ok() {
+			rejected = append(rejected, rejection(m.Entity, rt))
+			continue
+		}
+		r := erp.Record{Ref: erp.Ref{Entity: m.Entity, Company: rt.cur.Company, Key: rt.cur.Key}, Modified: rt.cur.Modified,
+			Digest: digest(digests[i])}
+		if !digestOnly {
+			r.Value = kd.value(recs[i])
+		}
+		out = append(out, r)
+	}
+	return out, rejected, nil
+}
+
+// needs reports whether another child of m goes through the child named name.
+func needs(m *erp.Root, name string) bool { return len(viaFields(m, name)) > 0 }
+
+// viaFields returns the fields of the child named name that other children go through.
+func viaFields(m *erp.Root, name string) []string {
+	var out []string
+	for _, c := range m.Children {
+		if c.Via != nil && c.Via.Child == name && !slices.Contains(out, c.Via.To) {
+			out = append(out, c.Via.To)
+		}
+	}
+	return out
+}
+
+// readChildren reads the rows of every child of m for the roots of one page: first the children
+// linked to the roots and the company-wide ones, then those that go through them. Rows are
+// keyed by child name.
+func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, companies []string, keys map[string][]string, digestOnly bool) (map[string][]row, error) {
+	var mu sync.Mutex
+	out := map[string][]row{}
+	add := func(name string, rs []row) {
+		mu.Lock()
+		out[name] = append(out[name], rs...)
+		mu.Unlock()
+	}
+	round := func(via bool) error {
+		var tasks []func(context.Context) error
+		for ci := range m.Children {
+			ch := &m.Children[ci]
+			if (ch.Via != nil) != via {
+				continue
+			}
+			coll := c.colls[ch.Collection]
+			cond := c.cond(coll, ch)
+			sel := ch.Select
+			if digestOnly {
+				sel = placeFields(m, ch)
+			}
+			for _, co := range companies {
+				switch {
+				case ch.Link != nil:
+					tasks = append(tasks, func(ctx context.Context) error {
+						rs, err := c.fetchIn(ctx, n, coll, co, cond, ch.Link.From, keys[co], sel)
+						add(ch.Name, rs)
+						return err
+					})
+				case ch.CompanyWide:
+					tasks = append(tasks, func(ctx context.Context) error {
+						rs, err := c.fetchWhere(ctx, n, coll, co, cond, sel)
+						add(ch.Name, rs)
+						return err
+					})
+				case ch.Via != nil:
+					var values []string
+					for _, rw := range out[ch.Via.Child] {
+						if rw.text(erp.FieldCompany) == co {
+							if v := rw.text(ch.Via.To); v != "" {
+								values = append(values, v)
+							}
+						}
+					}
+					values = sortedUnique(values)
+					tasks = append(tasks, func(ctx context.Context) error {
+						rs, err := c.fetchIn(ctx, n, coll, co, cond, ch.Via.From, values, sel)
+						add(ch.Name, rs)
+						return err
+					})
+				}
+			}
+		}
+		return c.parallel(ctx, tasks)
+	}
+	if err := round(false); err != nil {
+		return nil, err
+	}
+	if err := round(true); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// cond is the OData condition of a child's When, in the environment's field names.
+func (c *Client) cond(coll *collection, ch *erp.Child) string {
+	if ch.When == nil {
+		return ""
+	}
+	return coll.f(ch.When.Field) + " eq " + quote(ch.When.Value)
+}
+
+// placeFields are the fields that place a row of ch in the model: company, key, stamp, the
+// fields it links through and the fields other children go through.
+func placeFields(m *erp.Root, ch *erp.Child) []string {
+	fs := []string{erp.FieldCompany}
+	fs = append(fs, ch.Key...)
+	switch {
+	case ch.Link != nil:
+		fs = append(fs, ch.Link.From)
+	case ch.Via != nil:
+		fs = append(fs, ch.Via.From)
+	}
+	if ch.When != nil {
+		fs = append(fs, ch.When.Field)
+	}
+	fs = append(fs, viaFields(m, ch.Name)...)
+	fs = append(fs, erp.FieldModified)
+	var out []string
+	for _, f := range fs {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// stampOf is one row's entry of a digest: its collection, key and ModifiedDateTime as sent.
+func stampOf(coll string, key []string, rw row) string {
+	values := make([]string, len(key))
+	for i, f := range key {
+		values[i] = rw.get(f).String()
+	}
+	return coll + "\x1f" + erp.JoinKey(values) + "\x1f" + rw.text(erp.FieldModified)
+}
+
+// digest summarises a record's row entries, independent of their order.
+func digest(entries []string) string {
+	slices.Sort(entries)
+	h := sha256.New()
+	for _, e := range entries {
+		h.Write([]byte(e))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
