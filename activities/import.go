@@ -569,10 +569,7 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	if err != nil {
 		return page{}, err
 	}
-	readAt, err := a.erpNow(ctx)
-	if err != nil {
-		return page{}, err
-	}
+	readAt := a.readTime()
 	p, err := a.Source.Read(ctx, e, req)
 	if err != nil {
 		return page{}, err
@@ -584,7 +581,7 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	return out, nil
 }
 
-// indexOps builds the documents of records read at readAt (the ERP's time) and encodes them
+// indexOps builds the documents of records read at readAt (see readTime) and encodes them
 // here, in the reader, so that the writer only sends them (see prefetch). A record whose
 // document cannot be built or encoded (a number without a finite double, text JSON cannot
 // carry) is rejected with the reason and the record, as the ERP side rejects a record it cannot
@@ -614,10 +611,7 @@ func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.
 // digests, and deletes of those it no longer has (stock D365 logs no deletes). modified are the
 // roots' own stamps by document id.
 func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, opts document.Options) (p page, modified map[string]time.Time, err error) {
-	readAt, err := a.erpNow(ctx)
-	if err != nil {
-		return page{}, nil, err
-	}
+	readAt := a.readTime()
 	got, err := a.Source.Lookup(ctx, e, keys)
 	if err != nil {
 		return page{}, nil, fmt.Errorf("read %s by key: %w", e, err)
@@ -635,6 +629,11 @@ func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, o
 	}
 	return p, modified, nil
 }
+
+// readTime is when a read starts, for the versions of what it reads with child-stamps: the
+// worker's clock, which orders the reads, not the ERP's: the ERP's clock (which bounds a run)
+// may go back, and a version that goes back loses to the one before.
+func (a *Import) readTime() time.Time { return a.now().Truncate(time.Microsecond) }
 
 // version is the external version of a document whose root row was stamped modified and that
 // was read at readAt: the stamp when the ERP stamps roots on every change (ParentStamps), else

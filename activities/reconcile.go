@@ -68,9 +68,14 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		}
 		after = p.Next
 	}
-	now, err := a.erpNow(ctx)
-	if err != nil {
-		return res, err
+	// Deletes are versioned like the writes they must win over: by the ERP's time where the
+	// documents carry its stamps, by the time of the read where they carry read times.
+	now := a.readTime()
+	if a.settings().Detection != ChildStamps {
+		var err error
+		if now, err = a.erpNow(ctx); err != nil {
+			return res, err
+		}
 	}
 	version := document.Version(now)
 	orphans := make([]search.Op, 0, len(indexed))

@@ -66,7 +66,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	}
 	s.erp.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='usmf',RecordId="+
 		s.erp.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
-	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
+	s.pastSafetyLag() // so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {
 		time.Sleep(20 * time.Millisecond)

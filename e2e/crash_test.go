@@ -211,7 +211,7 @@ func TestWorkerKilledMidChildStampsUpdate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(s.settings.SafetyLag + time.Second)
+	s.pastSafetyLag()
 	before := s.indexWrites(erp.Products)
 	// An ERP that answers in 30 ms, so that the update takes seconds and is caught mid-way.
 	if err := s.sim.Server.SetFaults(erpsim.Faults{Latency: erpsim.Duration(30 * time.Millisecond)}); err != nil {

@@ -65,7 +65,7 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 	s.erp.Write(t, "PATCH", path, map[string]any{"SalesPrice": json.Number("1e100000")})
 	other := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 
 	res := s.run(workflows.ProductImportName, activities.Update)
 	c := res.Entities[0].Counts
@@ -85,7 +85,7 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 	t.Logf("starter status:\n%s", status)
 
 	s.erp.Write(t, "PATCH", path, map[string]any{"SalesPrice": json.Number("12.5")})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	if res := s.run(workflows.ProductImportName, activities.Update); res.Outcome != "complete" || res.Entities[0].Counts.Indexed != 1 {
 		t.Fatalf("after the fix: %+v", res)
 	}
@@ -147,7 +147,7 @@ func TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned(t *testing.T) {
 	}
 	p := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'usmf'")
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "After the terminate"})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	if st, _ := s.index.LoadState(ctx, erp.Products); st.Rebuilding != "" {
 		t.Fatalf("after an update run the terminated rebuild's generation is still named: %+v", st)
@@ -176,7 +176,7 @@ func TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned(t *testing.T) {
 		t.Fatalf("delete %s: %v %v", st.Rebuilding, del, err)
 	}
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "After the delete"})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Indexed != 1 {
 		t.Fatalf("an update with the rebuilding generation deleted: %+v", c)
 	}
@@ -228,7 +228,7 @@ func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	stamp := time.Now().UTC()
 	err := s.sim.Store.Load(context.Background(), func(l *store.Loader) error {
-		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", stamp)
+		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", "", stamp)
 	})
 	if err != nil {
 		t.Fatal(err)

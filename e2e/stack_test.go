@@ -260,3 +260,14 @@ func (s *stack) saveHistory(id, path string) {
 	}
 	s.t.Logf("wrote %d events of %s to %s", len(events), id, path)
 }
+
+// pastSafetyLag waits until what the ERP stamped before the call is within the bounds of the
+// next run: the stack's safety lag, and two seconds more, because the worker reads the ERP's
+// clock from the Date header of its answers, whole seconds, so its time may be a second behind.
+func (s *stack) pastSafetyLag() {
+	lag := s.settings.SafetyLag
+	if lag == 0 {
+		lag = activities.DefaultSettings().SafetyLag
+	}
+	time.Sleep(lag + 2*time.Second)
+}
