@@ -79,6 +79,8 @@ func (a *Import) redrive(ctx context.Context, in RedriveInput) (RedriveResult, e
 	if err != nil {
 		return res, err
 	}
+	beat := startHeartbeat(ctx, res)
+	defer beat.stop()
 	for _, e := range erp.Entities { // in import order: deterministic
 		refs := byEntity[e]
 		if len(refs) == 0 {
@@ -100,26 +102,18 @@ func (a *Import) redrive(ctx context.Context, in RedriveInput) (RedriveResult, e
 		for len(keys) > 0 {
 			batch := keys[:min(len(keys), s.PageSize)]
 			keys = keys[len(batch):]
-			readAt := a.erpNow(ctx)
-			p, err := a.Source.Lookup(ctx, e, batch)
+			p, _, err := a.lookupPage(ctx, e, batch, opts)
 			if err != nil {
 				return res, fmt.Errorf("read dead-lettered %s: %w", e, err)
 			}
-			ops, err := a.indexOps(p.Records, opts, readAt)
-			if err != nil {
-				return res, err
-			}
-			for _, r := range p.Missing {
-				ops = append(ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
-			}
-			c, err := a.writePage(ctx, e, targets, page{ops: ops, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
+			c, err := a.writePage(ctx, e, targets, p)
 			if err != nil {
 				return res, err
 			}
 			res.Roots += len(batch)
 			res.Counts = res.Counts.Add(c)
 			a.record(e, c)
-			a.heartbeat(ctx, res)
+			beat.set(res)
 		}
 		n, err := store.DeleteDeadLetters(ctx, search.DeadLetterQuery{Entity: e, IDs: ids, Before: began})
 		if err != nil {

@@ -289,6 +289,14 @@ func (c *Config) declareERP(s *Set, required bool) {
 			Default: strconv.Itoa(activities.DefaultSettings().PageSize),
 			Help:    fmt.Sprintf("ERP roots per page (at most %d, D365's cap); children are read per page of roots.", d365.MaxPageSize),
 			Value:   Int(&c.Import.PageSize), Check: between(&c.Import.PageSize, 1, d365.MaxPageSize)},
+		&Setting{Key: "erp.max-body-bytes", Env: []string{"ERP_MAX_BODY_BYTES"}, Flag: "erp-max-body-bytes", Default: strconv.Itoa(d365.DefaultMaxBodyBytes),
+			Help:  "The largest ERP answer read; a larger one fails as invalid and the import reads smaller pages.",
+			Value: Int64(&e.MaxBodyBytes), Check: func() error {
+				if e.MaxBodyBytes < 4096 {
+					return errors.New("want at least 4096")
+				}
+				return nil
+			}},
 		&Setting{Key: "erp.concurrency", Env: []string{"ERP_CONCURRENCY"}, Flag: "erp-concurrency", Default: strconv.Itoa(d365.DefaultConcurrency),
 			Help: "Child-collection requests of one page in flight.", Value: Int(&e.Concurrency), Check: between(&e.Concurrency, 1, 64)},
 		&Setting{Key: "erp.collections", Env: []string{"ERP_COLLECTIONS"}, Flag: "erp-collections", DefaultText: "D365's public names",

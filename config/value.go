@@ -51,6 +51,22 @@ func (v *intValue) Set(s string) error {
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 func (v *intValue) Get() any       { return int(*v) }
 
+// Int64 returns a Value that stores a whole number in p.
+func Int64(p *int64) Value { return (*int64Value)(p) }
+
+type int64Value int64
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a whole number")
+	}
+	*v = int64Value(n)
+	return nil
+}
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+func (v *int64Value) Get() any       { return int64(*v) }
+
 // Float returns a Value that stores a number in p.
 func Float(p *float64) Value { return (*floatValue)(p) }
 

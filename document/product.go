@@ -2,6 +2,8 @@ package document
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -172,8 +174,12 @@ type Price struct {
 }
 
 // FromProduct builds the document of p. It is pure: the same record and options give the same
-// document, children in a fixed order.
-func FromProduct(p erp.Product, o Options) Product {
+// document, children in a fixed order. It fails, naming the field, when a number of p has no
+// finite double (a price of 10^100000 is exact text to the ERP but +Inf as a double, which no
+// JSON encoder and no Elasticsearch numeric field takes): such a record cannot be indexed, and
+// the caller dead-letters it. A document it returns holds finite numbers only.
+func FromProduct(p erp.Product, o Options) (Product, error) {
+	var n numbers
 	d := Product{
 		Envelope:       envelope(p.Company, p.ItemNumber, p.Modified),
 		ItemNumber:     p.ItemNumber,
@@ -189,11 +195,14 @@ func FromProduct(p erp.Product, o Options) Product {
 
 	if !p.SalesPrice.IsZero() {
 		d.BasePrice = p.SalesPrice.String()
-		v := value(p.SalesPrice)
+		v := n.value(p.SalesPrice, "SalesPrice", 0)
 		d.BasePriceValue = &v
 	}
-	d.Prices = prices(p.Prices)
-	d.PriceMin, d.PriceMax = priceRange(d.BasePriceValue, p.Currency, p.Prices)
+	d.Prices = prices(&n, p.Prices)
+	d.PriceMin, d.PriceMax = priceRange(&n, d.BasePriceValue, p.Currency, p.Prices)
+	if n.err != nil {
+		return Product{}, fmt.Errorf("product %s: %w", d.ID, n.err)
+	}
 
 	if s := p.OrderSettings; s != nil {
 		d.SalesStopped = s.SalesStopped
@@ -240,7 +249,7 @@ func FromProduct(p erp.Product, o Options) Product {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
 	})
 	d.ImageURL = imageURL(d.Attachments)
-	return d
+	return d, nil
 }
 
 // texts returns the name and description per language and the languages with a translation of
@@ -415,7 +424,7 @@ func accountRank(code string) int {
 	return 3
 }
 
-func prices(lines []erp.PriceAgreement) []Price {
+func prices(n *numbers, lines []erp.PriceAgreement) []Price {
 	var out []Price
 	for _, l := range lines {
 		p := Price{
@@ -426,10 +435,10 @@ func prices(lines []erp.PriceAgreement) []Price {
 			PriceGroup:        l.PriceGroup,
 			Currency:          l.Currency,
 			Price:             l.Price.String(),
-			PriceValue:        value(l.Price),
+			PriceValue:        n.value(l.Price, "Price", l.RecID),
 			Unit:              l.Unit,
 			FromQuantity:      l.FromQuantity.String(),
-			FromQuantityValue: value(l.FromQuantity),
+			FromQuantityValue: n.value(l.FromQuantity, "FromQuantity", l.RecID),
 			ToQuantity:        l.ToQuantity.String(),
 			ValidFrom:         date(l.ValidFrom),
 			ValidTo:           date(l.ValidTo),
@@ -439,7 +448,7 @@ func prices(lines []erp.PriceAgreement) []Price {
 			Configuration:     l.Configuration,
 		}
 		if !l.ToQuantity.IsZero() {
-			v := value(l.ToQuantity)
+			v := n.value(l.ToQuantity, "ToQuantity", l.RecID)
 			p.ToQuantityValue = &v
 		}
 		out = append(out, p)
@@ -462,14 +471,14 @@ func prices(lines []erp.PriceAgreement) []Price {
 
 // priceRange is the smallest and largest of the base price and the All lines in currency
 // (lines in any currency when the product has none).
-func priceRange(base *float64, currency string, lines []erp.PriceAgreement) (lo, hi *float64) {
+func priceRange(n *numbers, base *float64, currency string, lines []erp.PriceAgreement) (lo, hi *float64) {
 	var vs []float64
 	if base != nil {
 		vs = append(vs, *base)
 	}
 	for _, l := range lines {
 		if l.AccountCode == erp.AccountAll && (currency == "" || l.Currency == currency) {
-			vs = append(vs, value(l.Price))
+			vs = append(vs, n.value(l.Price, "Price", l.RecID))
 		}
 	}
 	if len(vs) == 0 {
@@ -479,10 +488,29 @@ func priceRange(base *float64, currency string, lines []erp.PriceAgreement) (lo,
 	return &mn, &mx
 }
 
-// value is d as the nearest double, for ranges and sorting only; the exact text is kept beside
-// it. A canonical Decimal always parses.
-func value(d erp.Decimal) float64 {
+// numbers turns exact decimals into doubles, for ranges and sorting only (the exact text is
+// kept beside them), and keeps the first that has no finite double.
+type numbers struct{ err error }
+
+// value is d as the nearest double, or 0 when there is none (then n.err names field, of the
+// price line recID when it is not 0): a canonical Decimal always parses, but one beyond about
+// 1.8e308 is +Inf or -Inf, which encoding/json refuses and Elasticsearch would not store. A value
+// too small for a double rounds to zero, which is its nearest double.
+func (n *numbers) value(d erp.Decimal, field string, recID int64) float64 {
 	v, _ := strconv.ParseFloat(d.String(), 64)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		if n.err == nil {
+			text := d.String()
+			if len(text) > 24 {
+				text = fmt.Sprintf("%s... (%d characters)", text[:20], len(text))
+			}
+			if recID != 0 {
+				field = fmt.Sprintf("price line %d: %s", recID, field)
+			}
+			n.err = fmt.Errorf("%s %s is beyond the range of a double (about 1.8e308): the document cannot hold it", field, text)
+		}
+		return 0
+	}
 	return v
 }
 

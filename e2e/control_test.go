@@ -66,7 +66,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	}
 	s.erp.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='usmf',RecordId="+
 		s.erp.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
-	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
+	s.pastSafetyLag() // so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {
 		time.Sleep(20 * time.Millisecond)
@@ -106,6 +106,9 @@ func (s *stack) starter(t *testing.T, bin string, args ...string) string {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-",
 		"ERP_URL="+s.sim.URL, "ERP_CLIENT_ID="+s.sim.ClientID, "ERP_CLIENT_SECRET="+s.sim.ClientSecret)
+	if s.esURL != "" {
+		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, out)

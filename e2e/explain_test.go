@@ -140,7 +140,7 @@ func TestExplainAndRetryDeadLetters(t *testing.T) {
 	lineKey := "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId=" + line.S("AgreementRecId") + ")"
 	currency := line.S("PriceCurrencyCode")
 	s.erp.Write(t, "PATCH", lineKey, map[string]any{"PriceCurrencyCode": "dollars"})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Deleted != 1 || c.DeadLettered != 1 {
 		t.Fatalf("update counts %+v, want one deleted and one dead-lettered", c)
 	}

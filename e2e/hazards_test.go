@@ -58,7 +58,7 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
 	t.Logf("350 products' rows stamped %s, pages of 40: update read %d, indexed %d", stamp.Format(time.RFC3339Nano), c.Read, c.Indexed)
 	if c.Indexed < 350 {
@@ -66,16 +66,18 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 	}
 	s.checkProducts()
 
-	// 2. A late commit: stamped now, visible 4 s later, after an update run has read past its stamp.
+	// 2. A late commit: stamped now, visible 6 s later, after an update run has read past its stamp.
 	late := products[400]
 	done := make(chan error, 1)
 	var lateStamp time.Time
 	go func() {
 		var err error
-		lateStamp, err = s.sim.Store.WriteLate(ctx, 4*time.Second, func(tx *store.Tx) error { return edit(tx, late, "Committed late") })
+		lateStamp, err = s.sim.Store.WriteLate(ctx, 6*time.Second, func(tx *store.Tx) error { return edit(tx, late, "Committed late") })
 		done <- err
 	}()
-	time.Sleep(1500 * time.Millisecond) // the late change's stamp is now older than the safety lag
+	// The late change's stamp is now older than the safety lag, by the ERP's clock as the worker
+	// reads it (whole seconds of its Date header).
+	time.Sleep(2500 * time.Millisecond)
 	s.run(workflows.ProductImportName, activities.Update)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 		t.Fatalf("the watermark %s did not pass the late change's stamp %s: the test shows nothing", st.Watermark, lateStamp.Format(time.RFC3339Nano))
 	}
 	t.Logf("the late change, stamped %s, became visible after the watermark moved to %s", lateStamp.Format(time.RFC3339Nano), st.Watermark)
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 
@@ -147,7 +149,7 @@ func TestImportWithFailingERP(t *testing.T) {
 			if err := s.sim.Server.SetFaults(faults); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(s.settings.SafetyLag + time.Second)
+			s.pastSafetyLag()
 			up := s.run(workflows.ProductImportName, activities.Update)
 			uc := s.run(workflows.CustomerImportName, activities.Update)
 			t.Logf("updates under faults: products %+v; customers %+v", up.Entities[0].Counts, uc.Entities[0].Counts)
@@ -194,7 +196,7 @@ func rebuildWhileTheERPChanges(t *testing.T, mode activities.Detection, behaviou
 	stats := s.sim.Server.Driver().Stats()
 	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Entities[0].Counts, res.Entities[0].Counts)
 
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	if mode == activities.ChildStamps {
 		a := s.run(workflows.ProductImportName, activities.Audit).Entities[0].Counts

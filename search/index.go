@@ -481,7 +481,12 @@ func (x *Index) do(ctx context.Context, op string, req esapi.Request, out any) e
 		return failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
 	}
 	if res.IsError() {
-		return &failure.Error{Kind: failure.FromStatus(res.StatusCode), Op: op, Err: parseError(res.StatusCode, body)}
+		ee := parseError(res.StatusCode, body)
+		kind := failure.FromStatus(res.StatusCode)
+		if refusal(res.StatusCode, ee.Type) {
+			kind = failure.Refused
+		}
+		return &failure.Error{Kind: kind, Op: op, Err: ee}
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {

@@ -196,8 +196,11 @@ func TestMappingAnalyzers(t *testing.T) {
 
 func product(id string, modified time.Time, name string) search.Op {
 	company, key, _ := strings.Cut(id, ":")
-	d := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
+	d, err := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
 		Categories: []erp.ProductCategory{{ID: "C", Visible: true}}}, document.Options{})
+	if err != nil {
+		panic(err) // the record has no number
+	}
 	return search.IndexOp(d.ID, document.Version(modified), d)
 }
 
@@ -651,5 +654,57 @@ func TestWriteToMissingAlias(t *testing.T) {
 	}
 	if gens, _ := x.Generations(ctx(t), erp.Products); len(gens) != 0 {
 		t.Errorf("generations appeared: %v", gens)
+	}
+}
+
+// TestWriteBlockIsARefusal: with a write block on the index (what an operator or a full disk
+// sets), a write fails as Refused and nothing is dead-lettered; once the block is lifted the
+// same write goes through.
+func TestWriteBlockIsARefusal(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	block := func(on bool) {
+		t.Helper()
+		res, err := esapi.IndicesPutSettingsRequest{Index: []string{alias},
+			Body: strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%v}`, on))}.Do(ctx(t), es)
+		if err != nil || res.IsError() {
+			t.Fatalf("set index.blocks.write=%v: %v %v", on, res, err)
+		}
+		res.Body.Close()
+	}
+	block(true)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")})
+	if failure.KindOf(err) != failure.Refused || !strings.Contains(err.Error(), "cluster_block_exception") {
+		t.Fatalf("write to a blocked index: counts %+v, error %v; want a refused error naming the block", c, err)
+	}
+	if dls, err := x.DeadLetters(ctx(t), 10); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters %+v %v, want none", dls, err)
+	}
+	block(false)
+	if c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")}); err != nil || c.Indexed != 2 {
+		t.Fatalf("after the block is lifted: %+v %v", c, err)
+	}
+}
+
+// TestNullDateStampsDoNotRefuseTheBulk: a delete and a document stamped with D365's "no date"
+// (1900-01-01) get versions Elasticsearch takes, so the rest of their bulk request is written.
+// Their versions used to be negative, and Elasticsearch refused the whole bulk. (The document
+// itself is then a dead letter of its own: modified_at is a date_nanos field, which cannot hold
+// a date before 1970.)
+func TestNullDateStampsDoNotRefuseTheBulk(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	null := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", null, "no date"), product("usmf:2", t1, "dated"),
+		search.DeleteOp("usmf:3", document.Version(null))})
+	if err != nil || c.Indexed != 1 || c.Deleted != 1 {
+		t.Fatalf("a bulk with 1900-01-01 stamps: %+v %v; want the dated document indexed and the delete done", c, err)
+	}
+	if d := source(t, es, alias, "usmf:2"); d == nil {
+		t.Fatal("usmf:2 is not indexed")
 	}
 }

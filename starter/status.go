@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,21 +112,22 @@ func status(ctx context.Context, e *cli, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, state, next, last)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "ENTITY\tWATERMARK\tLAG\tLAST RUN\tREAD\tINDEXED\tDELETED\tDEAD-LETTERED")
+	fmt.Fprintln(tw, "ENTITY\tWATERMARK\tLAG\tLAST RUN\tOUTCOME\tREAD\tINDEXED\tDELETED\tDEAD-LETTERED")
 	for _, s := range ents {
 		if s.Error != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", s.Entity, s.Error)
 			continue
 		}
 		st := s.State
-		wm, lag, last := "never synced", "-", "-"
+		wm, lag, last, outcome := "never synced", "-", "-", "-"
 		if !st.Watermark.IsZero() {
 			wm, lag = st.Watermark.Modified.UTC().Format(time.RFC3339), s.Lag
 		}
 		if st.LastRun.ID != "" {
 			last = fmt.Sprintf("%s %s (%s)", st.LastRun.Mode, st.LastRun.Finished.UTC().Format(time.RFC3339), st.LastRun.Finished.Sub(st.LastRun.Started).Round(time.Second))
+			outcome = cmp.Or(st.LastRun.Outcome, "-")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Entity, wm, lag, last, st.LastRun.Read, st.LastRun.Indexed, st.LastRun.Deleted, st.LastRun.DeadLettered)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Entity, wm, lag, last, outcome, st.LastRun.Read, st.LastRun.Indexed, st.LastRun.Deleted, st.LastRun.DeadLettered)
 	}
 	return tw.Flush()
 }

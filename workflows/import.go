@@ -86,8 +86,12 @@ type EntityResult struct {
 
 // ImportResult is a finished import.
 type ImportResult struct {
-	Mode     activities.Mode `json:"mode"`
-	Entities []EntityResult  `json:"entities"`
+	Mode activities.Mode `json:"mode"`
+	// Outcome is "complete", or "partial: N records dead-lettered" when some records did not
+	// reach the index (activities.Counts.Outcome): the run still finished and moved the
+	// watermark; `starter dead-letters` names them and why.
+	Outcome  string         `json:"outcome"`
+	Entities []EntityResult `json:"entities"`
 	// Runs is the number of workflow runs (continue-as-new generations) it took.
 	Runs int `json:"runs"`
 }
@@ -251,9 +255,12 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		r.showDetails(ctx)
 	}
 	r.phase = "done"
+	var total activities.Counts
 	for i, e := range entities {
 		res.Entities = append(res.Entities, EntityResult{Entity: e, Counts: r.cp.Counts[i]})
+		total = total.Add(r.cp.Counts[i])
 	}
+	res.Outcome = total.Outcome()
 	res.Runs = r.cp.Runs
 	r.showDetails(ctx)
 	return res, nil
@@ -377,6 +384,9 @@ func (r *importRun) showDetails(ctx workflow.Context) {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d |\n", e, c.Pages, c.Read, c.Indexed, c.Deleted, c.DeadLettered, c.Rejected)
 	}
 	fmt.Fprintf(&b, "\ncursor: `%s` · %.0f records/s · run %d", p.Cursor, p.RecordsPerSecond, p.Runs)
+	if p.Totals.DeadLettered > 0 {
+		fmt.Fprintf(&b, "\n\n**%s** so far: they did not reach the index; `starter dead-letters` shows each and why", p.Totals.Outcome())
+	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }
 

@@ -46,7 +46,15 @@ type Config struct {
 	Concurrency int
 	// MaxURLLength bounds the length of a request URL; longer "in (...)" lists are split over
 	// several requests. Default 7000 bytes (IIS and proxies in front of D365 reject long URLs).
+	// An @odata.nextLink longer than twice this is refused as invalid.
 	MaxURLLength int
+	// MaxBodyBytes bounds one answer's body; a longer one fails as invalid before it is read
+	// past the bound (an import then reads smaller pages). Default 64 MiB: a page of 1,000
+	// products with every child is a few MiB.
+	MaxBodyBytes int64
+	// MaxPagesPerFetch bounds how many @odata.nextLink pages one query may follow; more, or a
+	// link back to a page already read, fails as invalid. Default 1000.
+	MaxPagesPerFetch int
 	// Names maps collection and field names; the zero value is D365's names.
 	Names Names
 }
@@ -61,6 +69,8 @@ const (
 	DefaultMaxRetryWait = 30 * time.Second
 	DefaultConcurrency  = 4
 	DefaultMaxURLLength = 7000
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxPages     = 1000
 )
 
 // Names are the OData collection names the client reads, and per-collection field-name
@@ -164,6 +174,12 @@ func (c Config) Validate() error {
 	if c.MaxURLLength != 0 && c.MaxURLLength < 512 {
 		errs = append(errs, fmt.Errorf("max URL length %d is too small (at least 512)", c.MaxURLLength))
 	}
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > 0 && c.MaxBodyBytes < 4096 {
+		errs = append(errs, fmt.Errorf("max body bytes %d must be at least 4096 (0 for the default)", c.MaxBodyBytes))
+	}
+	if c.MaxPagesPerFetch < 0 {
+		errs = append(errs, errors.New("max pages per fetch must not be negative"))
+	}
 	known := (Names{}).collections()
 	for coll := range c.Names.Collections {
 		if _, ok := known[coll]; !ok {
@@ -219,6 +235,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxURLLength == 0 {
 		c.MaxURLLength = DefaultMaxURLLength
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxPagesPerFetch == 0 {
+		c.MaxPagesPerFetch = DefaultMaxPages
 	}
 	companies := make([]string, 0, len(c.Companies))
 	for _, co := range c.Companies {

@@ -127,7 +127,8 @@ func TestConfig(t *testing.T) {
 			t.Errorf("Validate: %v; want a problem about %s", err, want)
 		}
 	}
-	cfg := Config{BaseURL: "http://127.0.0.1:8088/", ClientID: "erpsync", ClientSecret: "s", Companies: []string{"USMF", "demf"}, PageSize: 250}
+	cfg := Config{BaseURL: "http://127.0.0.1:8088/", ClientID: "erpsync", ClientSecret: "s", Companies: []string{"USMF", "demf"}, PageSize: 250,
+		MaxBodyBytes: 1 << 20}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,8 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.cfg.TokenURL != "http://127.0.0.1:8088/oauth2/token" || c.cfg.Scope != "" || c.cfg.PageSize != 250 || c.companyFilter != "dataAreaId in ('usmf','demf')" ||
-		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" {
+		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" ||
+		c.cfg.MaxBodyBytes != 1<<20 || c.cfg.MaxPagesPerFetch != DefaultMaxPages {
 		t.Errorf("config: %+v, filter %q", c.cfg, c.companyFilter)
 	}
 }
@@ -203,6 +205,12 @@ func TestTokenFailureSaysWhatToDo(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "ERP_TENANT_ID") {
 		t.Errorf("wrong secret with a tenant set: %v; the tenant hint does not apply", err)
+	}
+	for _, bad := range []int64{-1, 100} {
+		cfg := Config{BaseURL: "http://127.0.0.1:8088", ClientID: "id", ClientSecret: "s", MaxBodyBytes: bad}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max body bytes") {
+			t.Errorf("MaxBodyBytes %d: %v, want a problem", bad, err)
+		}
 	}
 }
 
