@@ -45,6 +45,8 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 	if err != nil {
 		return res, err
 	}
+	beat := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+	defer beat.stop()
 	deadline := a.now().Add(s.ChunkDuration)
 	for n := 0; n < maxPages; n++ {
 		keys, err := a.Source.Keys(ctx, erp.KeyRequest{Entity: in.Entity, After: res.Next, PageSize: s.PageSize})
@@ -80,29 +82,28 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 			}
 		}
 		if len(repair) > 0 {
-			readAt := a.erpNow(ctx)
-			p, err := a.Source.Lookup(ctx, in.Entity, repair)
+			p, modified, err := a.lookupPage(ctx, in.Entity, repair, opts)
 			if err != nil {
 				return res, fmt.Errorf("read %s to repair: %w", in.Entity, err)
 			}
-			ops, _, err := a.indexOps(p.Records, opts, readAt)
-			if err != nil {
-				return res, err
+			for i, o := range p.ops {
+				if !o.Delete {
+					p.ops[i].Version = repairVersion(o.Version, modified[o.ID], stored[o.ID])
+				}
 			}
-			for i, r := range p.Records {
-				ops[i].Version = repairVersion(ops[i].Version, r.Modified, stored[ops[i].ID])
-			}
-			wc, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
+			// Written even where the content did not change: the document's digest must.
+			p.built = nil
+			wc, err := a.writePage(ctx, in.Entity, targets, p)
 			if err != nil {
 				return res, err
 			}
 			wc.Pages = 0
 			c = c.Add(wc)
-			c.Repaired += len(p.Records)
+			c.Repaired += p.read
 		}
 		res.Counts = res.Counts.Add(c)
 		res.Next, res.Done = keys.Next, keys.Done
-		a.heartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+		beat.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		if res.Done || a.now().After(deadline) {
 			break
 		}

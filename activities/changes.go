@@ -11,9 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
-	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
-	"github.com/erpsync/erpsync/search"
 )
 
 // changesHeartbeat is what SyncChanges heartbeats while it writes the roots it collected: the
@@ -54,6 +52,9 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 			a.log(ctx).Info("changes resume after their last heartbeat", zap.String("written", resumed.Written.Company+"/"+resumed.Written.Key))
 		}
 	}
+
+	beat := startHeartbeat(ctx, resumed)
+	defer beat.stop()
 
 	// Collect the roots the changed rows affect.
 	roots := map[erp.Ref]bool{}
@@ -100,7 +101,7 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 				}
 			}
 			cur = ch.Next
-			a.heartbeat(ctx, resumed)
+			beat.set(resumed)
 			if ch.Done {
 				break
 			}
@@ -133,27 +134,18 @@ func (a *Import) syncChanges(ctx context.Context, in ChangesInput) (ChangesResul
 	for len(keys) > 0 {
 		batch := keys[:min(len(keys), s.PageSize)]
 		keys = keys[len(batch):]
-		readAt := a.erpNow(ctx)
-		p, err := a.Source.Lookup(ctx, in.Entity, batch)
+		p, _, err := a.lookupPage(ctx, in.Entity, batch, opts)
 		if err != nil {
 			return res, fmt.Errorf("read changed %s: %w", in.Entity, err)
 		}
-		ops, hashes, err := a.indexOps(p.Records, opts, readAt)
-		if err != nil {
-			return res, err
-		}
-		// A root the ERP no longer has was deleted: stock D365 logs no deletes.
-		for _, r := range p.Missing {
-			ops = append(ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
-		}
-		c, err := a.writePage(ctx, in.Entity, targets, page{ops: ops, built: hashes, rejected: p.Rejected, read: len(p.Records), requests: p.Requests, bytes: p.Bytes})
+		c, err := a.writePage(ctx, in.Entity, targets, p)
 		if err != nil {
 			return res, err
 		}
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
 		hb.Written, hb.Counts = batch[len(batch)-1], res.Counts
-		a.heartbeat(ctx, hb)
+		beat.set(hb)
 	}
 	return res, nil
 }

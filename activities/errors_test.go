@@ -22,6 +22,7 @@ func TestTemporalError(t *testing.T) {
 		{fmt.Errorf("sync chunk: %w", failure.E(failure.Invalid, "read", errors.New("bad filter"))), true, "invalid", 0},
 		{&failure.Error{Kind: failure.RateLimited, Op: "read", RetryAfter: 7 * time.Second}, false, "rate limited", 7 * time.Second},
 		{failure.E(failure.Unavailable, "read", errors.New("503")), false, "unavailable", 0},
+		{failure.E(failure.Refused, "write", errors.New("cluster_block_exception")), false, "refused", 0},
 		{errors.New("something else"), false, "other", 0},
 	}
 	for _, c := range cases {

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
@@ -65,6 +66,9 @@ type Settings struct {
 	// MaxChangedRoots bounds the roots one SyncChanges chunk collects before it reads and writes
 	// them (default 10,000): the worker's memory for a backlog, not for a catalog.
 	MaxChangedRoots int
+	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
+	// (RunEnded) deletes older ones.
+	DeadLetterMaxAge time.Duration
 }
 
 // Detection is how update runs find what changed in the ERP.
@@ -85,6 +89,9 @@ const (
 
 // Valid reports whether d is a known mode ("" is the default, ParentStamps).
 func (d Detection) Valid() bool { return d == "" || d == ParentStamps || d == ChildStamps }
+
+// DefaultSettings returns the settings a zero Settings stands for.
+func DefaultSettings() Settings { return Settings{}.withDefaults() }
 
 func (s Settings) withDefaults() Settings {
 	if s.PageSize == 0 {
@@ -111,6 +118,9 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxChangedRoots == 0 {
 		s.MaxChangedRoots = 10_000
 	}
+	if s.DeadLetterMaxAge == 0 {
+		s.DeadLetterMaxAge = 30 * 24 * time.Hour
+	}
 	return s
 }
 
@@ -130,8 +140,13 @@ type Import struct {
 	Settings Settings
 	// Metrics, when set, receives counts, chunk latencies and watermarks.
 	Metrics Recorder
+	// Alerts, when it has a channel, tells people about runs that did not succeed (RunEnded).
+	Alerts *alert.Notifier
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
+	// Runs tells whether a rebuild named in the sync state is live (nil: Temporal, through the
+	// activity's client); tests set it.
+	Runs Runs
 
 	// companyLanguages caches what the ERP says when Settings.Document.CompanyLanguages is
 	// empty (read once per process).
@@ -178,6 +193,21 @@ func (a *Import) now() time.Time {
 	return time.Now().UTC()
 }
 
+// erpNow is the ERP's current time (erp.Clock), the clock that stamps the records: a run's
+// upper bound and a reconcile's delete versions come from it, never from the worker's clock. A
+// source without a clock (a test's) gets the worker's.
+func (a *Import) erpNow(ctx context.Context) (time.Time, error) {
+	c, ok := a.Source.(erp.Clock)
+	if !ok {
+		return a.now(), nil
+	}
+	t, err := c.Now(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the ERP's clock: %w", err)
+	}
+	return t.UTC(), nil
+}
+
 func (a *Import) log(ctx context.Context) *zap.Logger {
 	l := a.Log
 	if l == nil {
@@ -221,11 +251,8 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 			}
 		}
 	case Rebuild:
-		gen, err := a.Index.CreateGeneration(ctx, in.Entity)
+		gen, err := a.beginRebuild(ctx, in.Entity, in.RunID)
 		if err != nil {
-			return BeginResult{}, fmt.Errorf("create %s generation: %w", in.Entity, err)
-		}
-		if _, err := a.updateState(ctx, in.Entity, func(st *search.State) { st.Rebuilding = gen }); err != nil {
 			return BeginResult{}, err
 		}
 		res.Target = gen
@@ -236,7 +263,11 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
-	res.Until = a.erpNow(ctx).Add(-s.SafetyLag).Truncate(time.Microsecond)
+	now, err := a.erpNow(ctx)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	res.Until = now.Add(-s.SafetyLag).Truncate(time.Microsecond)
 	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {
@@ -293,7 +324,8 @@ type chunkHeartbeat struct {
 }
 
 // SyncChunk reads up to ChunkPages pages (or ChunkDuration) of changed roots after in.After,
-// writes their documents and heartbeats the cursor after each page Elasticsearch acknowledged.
+// writes their documents and heartbeats the cursor of the last page Elasticsearch acknowledged,
+// after each page and on a ticker in between (see heartbeat).
 // The next page is fetched while the current one is written. A retried attempt resumes from
 // the last heartbeated cursor, so at most the pages since that heartbeat are written twice.
 func (a *Import) SyncChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
@@ -337,39 +369,77 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	if err != nil {
 		return res, err
 	}
+	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+	defer hb.stop()
 	// An update (into the alias) writes only what changed; a rebuild fills an empty generation.
 	update := in.Target == a.Index.Alias(in.Entity)
 
-	ctx, cancel := context.WithCancel(ctx)
-	pages := a.prefetch(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
-	defer func() {
-		// Stop the read ahead and wait for it: no ERP request outlives the activity.
-		cancel()
-		for range pages {
-		}
-	}()
+	// Pages are read one ahead of the writer, at the size sz says when each read begins. A page
+	// that fails as a whole (see readFault, writeFault) is read again at half the size, down to
+	// one root, which is then stepped past (stepPast); the size stays small until the reads
+	// are past the roots where the failure lies (window), then it is the full size again.
+	var sz pageSize
+	sz.set(s.PageSize)
+	window := 0
+	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+	// Stop the read ahead and wait for it: no ERP request outlives the activity.
+	defer func() { pages.stop() }()
 	deadline := a.now().Add(maxDur)
-	for n := 0; n < maxPages; n++ {
-		p, ok := <-pages
+	for n := 0; n < maxPages; {
+		f, ok := pages.next()
 		if !ok {
 			return res, ctx.Err()
 		}
-		if p.err != nil {
-			return res, p.err
-		}
-		if !update {
-			p.page.built = nil
-		}
-		c, err := a.writePage(ctx, in.Entity, targets, p.page)
-		if err != nil {
+		err := f.err
+		var c Counts
+		if err == nil {
+			if !update {
+				f.page.built = nil
+			}
+			if c, err = a.writePage(ctx, in.Entity, targets, f.page); err != nil && !writeFault(err) {
+				return res, err
+			}
+		} else if !readFault(err) {
 			return res, err
 		}
-		res.Next, res.Done = p.page.next, p.page.done
+		if err != nil {
+			pages.stop()
+			if size := sz.get(); size > 1 {
+				window = size
+				sz.set(size / 2)
+				a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
+					zap.Int("page_size", size/2), zap.Error(err))
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+				continue
+			}
+			var failed *page
+			if f.err == nil {
+				failed = &f.page
+			}
+			step, err := a.stepPast(ctx, in.Entity, targets, res.Next, in.Until, err, failed)
+			if err != nil {
+				return res, err
+			}
+			c, f.page.next, f.page.done = step.counts, step.next, step.done
+			window = 0
+			sz.set(s.PageSize)
+			if !step.done {
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until}, &sz)
+			}
+		} else if window > 0 {
+			// A page inside the window read fine: the failure lies in the rest of it.
+			if window -= f.page.size; window <= 0 {
+				window = 0
+				sz.set(s.PageSize)
+			} else {
+				sz.set(min(sz.get(), window))
+			}
+		}
+		n++
+		res.Next, res.Done = f.page.next, f.page.done
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		}
+		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		if res.Done || a.now().After(deadline) {
 			break
 		}
@@ -378,7 +448,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 }
 
 // targets are where an entity's writes go: the given target, and a generation a rebuild is
-// filling, so that changes an update run reads during a rebuild survive the swap.
+// filling, so that changes an update run reads during a rebuild survive the swap. A rebuild
+// that is no longer live is abandoned here (see rebuild.go).
 func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]string, error) {
 	if target != a.Index.Alias(e) {
 		return []string{target}, nil
@@ -387,10 +458,16 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("load state of %s: %w", e, err)
 	}
-	if st.Rebuilding != "" && st.Rebuilding != target {
-		return []string{target, st.Rebuilding}, nil
+	if st.Rebuilding == "" || st.Rebuilding == target {
+		return []string{target}, nil
 	}
-	return []string{target}, nil
+	if !a.rebuildLive(ctx, st) {
+		if err := a.abandon(ctx, e, st.Rebuilding, "its run "+st.RebuildRun+" is no longer running"); err != nil {
+			return nil, err
+		}
+		return []string{target}, nil
+	}
+	return []string{target, st.Rebuilding}, nil
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
@@ -401,27 +478,47 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		}
 		c.DeadLettered += len(p.rejected)
 	}
+	wc, unchanged, err := a.write(ctx, e, targets, p)
+	c.Indexed += wc.Indexed
+	c.Stale += wc.Stale
+	c.Unchanged += unchanged
+	c.Deleted += wc.Deleted
+	c.DeadLettered += wc.DeadLettered
+	return c, err
+}
+
+// write writes p's ops to every target and returns the first target's counts and how many of
+// its documents were left out as unchanged (a generation a rebuild fills is written too, but not
+// counted twice). A generation that no longer exists is abandoned and skipped: the rebuild cannot
+// swap it in anyway. With p.built or p.gone, only what changes a target is sent there (see
+// changedOps).
+func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, p page) (search.Counts, int, error) {
+	var counted search.Counts
+	unchanged := 0
 	for i, t := range targets {
-		ops, unchanged := p.ops, 0
+		send, skipped := p.ops, 0
+		var err error
 		if p.built != nil || len(p.gone) > 0 {
-			var err error
-			if ops, unchanged, err = a.changedOps(ctx, t, p); err != nil {
-				return c, err
+			send, skipped, err = a.changedOps(ctx, t, p)
+		}
+		var wc search.Counts
+		if err == nil {
+			wc, err = a.Index.Write(ctx, t, send)
+		}
+		if i > 0 && failure.KindOf(err) == failure.NotFound {
+			if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
+				return counted, unchanged, err
 			}
+			continue
 		}
-		wc, err := a.Index.Write(ctx, t, ops)
 		if err != nil {
-			return c, fmt.Errorf("write %s page to %s: %w", e, t, err)
+			return counted, unchanged, fmt.Errorf("write %s to %s: %w", e, t, err)
 		}
-		if i == 0 { // the extra target of a running rebuild is not counted twice
-			c.Indexed += wc.Indexed
-			c.Stale += wc.Stale
-			c.Unchanged += unchanged
-			c.Deleted += wc.Deleted
-			c.DeadLettered += wc.DeadLettered
+		if i == 0 {
+			counted, unchanged = wc, skipped
 		}
 	}
-	return c, nil
+	return counted, unchanged, nil
 }
 
 // changedOps returns the ops of p that change target, and how many documents it left out because
@@ -483,75 +580,92 @@ type page struct {
 	bytes    int64
 	next     erp.Cursor
 	done     bool
-}
-
-type fetched struct {
-	page page
-	err  error
-}
-
-// prefetch reads pages one ahead of the writer, in order, until the read is done, an error
-// occurs or ctx ends; it closes the channel then.
-func (a *Import) prefetch(ctx context.Context, e erp.Entity, req erp.ReadRequest) <-chan fetched {
-	out := make(chan fetched, 1)
-	go func() {
-		defer close(out)
-		for {
-			p, err := a.readPage(ctx, e, req)
-			select {
-			case out <- fetched{page: p, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || p.done {
-				return
-			}
-			req.After = p.next
-		}
-	}()
-	return out
+	// size is the page size it was read with.
+	size int
 }
 
 // readPage reads one page of e and builds its documents.
 func (a *Import) readPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
+	p, err := a.buildPage(ctx, e, req)
+	p.size = req.PageSize
+	return p, err
+}
+
+func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadRequest) (page, error) {
 	opts, err := a.documentOptions(ctx)
 	if err != nil {
 		return page{}, err
 	}
-	readAt := a.erpNow(ctx)
+	readAt := a.readTime()
 	p, err := a.Source.Read(ctx, e, req)
 	if err != nil {
 		return page{}, err
 	}
 	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
-	out.ops, out.built, err = a.indexOps(p.Records, opts, readAt)
+	var rejected []erp.Rejection
+	out.ops, out.built, rejected = a.indexOps(p.Records, opts, readAt)
+	out.rejected = append(out.rejected, rejected...)
 	for _, g := range p.Gone {
 		out.gone = append(out.gone, search.DeleteOp(document.ID(g.Company, g.Key), a.version(g.At, readAt)))
 	}
-	return out, err
+	return out, nil
 }
 
-// indexOps builds and encodes the documents of records read at readAt (the ERP's time) here, in
-// the reader, so that the writer only sends them (see prefetch); it returns what identifies each
-// document by id too.
-func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, map[string]built, error) {
+// indexOps builds the documents of records read at readAt (see readTime) and encodes them
+// here, in the reader, so that the writer only sends them (see prefetch); it returns what
+// identifies each document by id too. A record whose document cannot be built or encoded (a
+// number without a finite double, text JSON cannot carry) is rejected with the reason and the
+// record, as the ERP side rejects a record it cannot read: it is dead-lettered and the rest of
+// the page goes on.
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, map[string]built, []erp.Rejection) {
 	ops := make([]search.Op, 0, len(recs))
-	hashes := make(map[string]built, len(recs))
+	ids := make(map[string]built, len(recs))
+	var rejected []erp.Rejection
 	for _, r := range recs {
-		body, hash, err := document.Encode(r, opts)
-		if err != nil {
-			return nil, nil, invalid("build", "%v", err)
-		}
 		id := document.ID(r.Company, r.Key)
-		o, err := search.IndexOp(id, a.version(r.Modified, readAt), json.RawMessage(body)).Encode()
+		body, hash, err := document.Encode(r, opts)
+		var o search.Op
+		if err == nil {
+			o, err = search.IndexOp(id, a.version(r.Modified, readAt), json.RawMessage(body)).Encode()
+		}
 		if err != nil {
-			return nil, nil, invalid("encode", "%v", err)
+			raw, _ := json.Marshal(r.Value)
+			rejected = append(rejected, erp.Rejection{Entity: r.Entity, Company: r.Company, Key: r.Key,
+				Reason: "cannot index: " + err.Error(), Raw: raw})
+			continue
 		}
 		ops = append(ops, o)
-		hashes[id] = built{hash: hash, digest: r.Digest}
+		ids[id] = built{hash: hash, digest: r.Digest}
 	}
-	return ops, hashes, nil
+	return ops, ids, rejected
 }
+
+// lookupPage reads the roots keys of e with their children (Lookup) and turns them into a page:
+// the documents of those the ERP has, at versions of the ERP's time of the read, with their
+// digests, and deletes of those it no longer has (stock D365 logs no deletes). modified are the
+// roots' own stamps by document id.
+func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, opts document.Options) (p page, modified map[string]time.Time, err error) {
+	readAt := a.readTime()
+	got, err := a.Source.Lookup(ctx, e, keys)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("read %s by key: %w", e, err)
+	}
+	ops, ids, rejected := a.indexOps(got.Records, opts, readAt)
+	p = page{ops: ops, built: ids, rejected: append(got.Rejected, rejected...), read: len(got.Records), requests: got.Requests, bytes: got.Bytes}
+	modified = make(map[string]time.Time, len(got.Records))
+	for _, r := range got.Records {
+		modified[document.ID(r.Company, r.Key)] = r.Modified
+	}
+	for _, r := range got.Missing {
+		p.ops = append(p.ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
+	}
+	return p, modified, nil
+}
+
+// readTime is when a read starts, for the versions of what it reads with child-stamps: the
+// worker's clock, which orders the reads, not the ERP's: the ERP's clock (which bounds a run)
+// may go back, and a version that goes back loses to the one before.
+func (a *Import) readTime() time.Time { return a.now().Truncate(time.Microsecond) }
 
 // version is the external version of a document whose root row was stamped modified and that
 // was read at readAt: the stamp when the ERP stamps roots on every change (ParentStamps), else
@@ -561,21 +675,6 @@ func (a *Import) version(modified, readAt time.Time) int64 {
 		return document.Version(readAt)
 	}
 	return document.Version(modified)
-}
-
-// Clock is implemented by sources that know the ERP's time (from its answers); the activities
-// use it for the run's upper bound and the versions of what they read, never the worker's clock
-// when the ERP's is known.
-type Clock interface {
-	Now(ctx context.Context) time.Time
-}
-
-// erpNow is the ERP's time, or the worker's when the source cannot tell.
-func (a *Import) erpNow(ctx context.Context) time.Time {
-	if c, ok := a.Source.(Clock); ok && a.Now == nil {
-		return c.Now(ctx).UTC().Truncate(time.Microsecond)
-	}
-	return a.now().Truncate(time.Microsecond)
 }
 
 // ApplyDeletions applies the ERP's deletion log from in.From up to in.Until to the entities'
@@ -599,6 +698,8 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 	for _, e := range in.Entities {
 		wanted[e] = true
 	}
+	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
+	defer hb.stop()
 	for {
 		p, err := a.Source.Deletions(ctx, erp.ReadRequest{After: res.Next, Until: in.Until, PageSize: s.PageSize})
 		if err != nil {
@@ -607,6 +708,22 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 		res.Counts.Pages++
 		res.Counts.Requests += p.Requests
 		res.Counts.Bytes += p.Bytes
+		// Log rows the source could not read (a RecordKey that names no key): their record may
+		// still be in the index, so someone has to look; they are dead-lettered and counted by
+		// each import they may belong to (unreadable entity: every import; one dead letter).
+		var rejected []erp.Rejection
+		for _, r := range p.Rejected {
+			if wanted[r.Entity] || !r.Entity.Valid() {
+				rejected = append(rejected, r)
+			}
+		}
+		if len(rejected) > 0 {
+			if err := a.Index.DeadLetterRejections(ctx, rejected); err != nil {
+				return res, fmt.Errorf("dead-letter rejected deletions: %w", err)
+			}
+			res.Counts.Rejected += len(rejected)
+			res.Counts.DeadLettered += len(rejected)
+		}
 		byEntity := map[erp.Entity][]search.Op{}
 		for _, d := range p.Records {
 			if wanted[d.Entity] {
@@ -622,21 +739,15 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 			if err != nil {
 				return res, err
 			}
-			for i, t := range targets {
-				wc, err := a.Index.Write(ctx, t, ops)
-				if err != nil {
-					return res, fmt.Errorf("delete %s from %s: %w", e, t, err)
-				}
-				if i == 0 {
-					res.Counts.Deleted += wc.Deleted
-					res.Counts.Stale += wc.Stale
-				}
+			wc, _, err := a.write(ctx, e, targets, page{ops: ops})
+			if err != nil {
+				return res, fmt.Errorf("apply deletions: %w", err)
 			}
+			res.Counts.Deleted += wc.Deleted
+			res.Counts.Stale += wc.Stale
 		}
 		res.Next = p.Next
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		}
+		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 		if p.Done {
 			return res, nil
 		}
@@ -655,6 +766,16 @@ func (a *Import) Finish(ctx context.Context, in FinishInput) (FinishResult, erro
 func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, error) {
 	var res FinishResult
 	if in.Mode == Rebuild {
+		st, err := a.Index.LoadState(ctx, in.Entity)
+		if err != nil {
+			return res, fmt.Errorf("load state of %s: %w", in.Entity, err)
+		}
+		if st.Rebuilding != in.Target && st.Generation != in.Target {
+			// Another run found this rebuild not live, or its index gone, and stopped update
+			// runs writing to it: it misses their changes and must not be swapped in.
+			return res, failure.E(failure.Invalid, "finish rebuild", fmt.Errorf("generation %s was abandoned (the state names %q): not swapped in; run the rebuild again",
+				in.Target, st.Rebuilding))
+		}
 		if err := a.Index.FinishGeneration(ctx, in.Target); err != nil {
 			return res, fmt.Errorf("finish generation %s: %w", in.Target, err)
 		}
@@ -665,12 +786,12 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		res.Previous = prev
 	}
 	until := erp.Cursor{Modified: in.Until}
-	st, err := a.updateState(ctx, in.Entity, func(st *search.State) {
-		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Started: in.Started, Finished: a.now(),
+	st, err := a.updateState(ctx, in.Entity, func(st *search.State) error {
+		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
 			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
 			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}
 		if in.Mode == Audit {
-			return // an audit moves no watermark
+			return nil // an audit moves no watermark
 		}
 		// Every collection was read up to the run's bound: by its own stamps, or through the
 		// roots' stamps that an ERP add-on bumps for every change below them.
@@ -693,10 +814,11 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 				st.DeletionWatermark = until
 			}
 			if st.Rebuilding == in.Target {
-				st.Rebuilding = ""
+				st.Rebuilding, st.RebuildRun = "", ""
 			}
 			st.Generation = in.Target
 		}
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -712,14 +834,17 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 }
 
 // updateState applies change to e's sync state and saves it, again from a fresh load when
-// another run saved in between (update and rebuild runs of one entity may finish together).
-func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*search.State)) (search.State, error) {
+// another run saved in between (update and rebuild runs of one entity may finish together). An
+// error of change is returned as it is, and nothing is saved.
+func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*search.State) error) (search.State, error) {
 	for attempt := 0; ; attempt++ {
 		st, err := a.Index.LoadState(ctx, e)
 		if err != nil {
 			return st, fmt.Errorf("load state of %s: %w", e, err)
 		}
-		change(&st)
+		if err := change(&st); err != nil {
+			return st, err
+		}
 		err = a.Index.SaveState(ctx, st)
 		if err == nil {
 			return st, nil
@@ -734,15 +859,7 @@ func (a *Import) updateState(ctx context.Context, e erp.Entity, change func(*sea
 // generation itself stays (Elasticsearch keeps it until the next rebuild's swap deletes older
 // generations), so nothing the live alias serves is touched.
 func (a *Import) Abandon(ctx context.Context, in AbandonInput) error {
-	_, err := a.updateState(ctx, in.Entity, func(st *search.State) {
-		if st.Rebuilding == in.Target {
-			st.Rebuilding = ""
-		}
-	})
-	if err == nil {
-		a.log(ctx).Warn("rebuild abandoned", zap.String("entity", string(in.Entity)), zap.String("generation", in.Target))
-	}
-	return temporalError(err)
+	return temporalError(a.abandon(ctx, in.Entity, in.Target, "the rebuild was cancelled or failed"))
 }
 
 func invalid(op, format string, args ...any) error {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
 	"go.uber.org/zap"
 
 	"github.com/erpsync/erpsync/document"
@@ -31,6 +30,8 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		share = s.MaxDeleteShare
 	}
 	var res ReconcileResult
+	hb := startHeartbeat(ctx, 0)
+	defer hb.stop()
 	// The index is listed before the ERP is read: a record created in between is not in the
 	// listing, so it can never be taken for an orphan; one deleted in between is one.
 	alias := a.Index.Alias(in.Entity)
@@ -46,7 +47,7 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		for _, id := range ids {
 			indexed[id] = true
 		}
-		a.heartbeat(ctx, len(indexed))
+		hb.set(len(indexed))
 		if len(ids) < 5000 {
 			break
 		}
@@ -61,13 +62,22 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 		for _, k := range p.Records {
 			delete(indexed, document.ID(k.Company, k.Key))
 		}
-		a.heartbeat(ctx, after)
+		hb.set(after)
 		if p.Done {
 			break
 		}
 		after = p.Next
 	}
-	version := document.Version(a.now())
+	// Deletes are versioned like the writes they must win over: by the ERP's time where the
+	// documents carry its stamps, by the time of the read where they carry read times.
+	now := a.readTime()
+	if a.settings().Detection != ChildStamps {
+		var err error
+		if now, err = a.erpNow(ctx); err != nil {
+			return res, err
+		}
+	}
+	version := document.Version(now)
 	orphans := make([]search.Op, 0, len(indexed))
 	for id := range indexed {
 		orphans = append(orphans, search.DeleteOp(id, version))
@@ -89,10 +99,4 @@ func (a *Import) reconcile(ctx context.Context, in ReconcileInput) (ReconcileRes
 	}
 	a.log(ctx).Info("reconciled", zap.String("entity", string(in.Entity)), zap.Int("indexed", res.Indexed), zap.Int("deleted", res.Deleted))
 	return res, nil
-}
-
-func (a *Import) heartbeat(ctx context.Context, details any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details)
-	}
 }

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
@@ -52,6 +53,21 @@ type Counts struct {
 	Unchanged int `json:"unchanged,omitempty"`
 }
 
+// Outcome says whether every record read reached the index: "complete", or, when records
+// were dead-lettered (the ERP side could not read them, no document could hold them,
+// Elasticsearch refused them, or their page failed until they were stepped past), "partial: N
+// records dead-lettered". A partial run still moves the watermark; its dead letters name each
+// record and why (starter dead-letters), and the next run that reads a record tries it again.
+func (c Counts) Outcome() string {
+	if c.DeadLettered == 0 {
+		return "complete"
+	}
+	if c.DeadLettered == 1 {
+		return "partial: 1 record dead-lettered"
+	}
+	return fmt.Sprintf("partial: %d records dead-lettered", c.DeadLettered)
+}
+
 // Add returns c + d.
 func (c Counts) Add(d Counts) Counts {
 	return Counts{
@@ -76,7 +92,8 @@ type BeginResult struct {
 	// From is where reading starts: the watermark minus the overlap window (update), or the
 	// beginning (rebuild).
 	From erp.Cursor `json:"from"`
-	// Until is the run's upper bound: its start minus the safety lag.
+	// Until is the run's upper bound: its start by the ERP's clock (erp.Clock) minus the
+	// safety lag.
 	Until time.Time `json:"until"`
 	// DeletionsFrom is where the deletion log is read from (update).
 	DeletionsFrom erp.Cursor `json:"deletions_from"`

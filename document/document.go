@@ -4,8 +4,10 @@
 // Every document carries the same envelope: id (= the Elasticsearch _id, see ID), company (lower
 // case), key (as the ERP spells it), modified_at (the ERP's ModifiedDateTime), deleted (always
 // false when built from a record), the digest of the ERP rows it was built from and the hash of
-// its content (Encode). Builders never fail: a record the ERP side could read is
-// always a document; what Elasticsearch rejects is dead-lettered by the index layer.
+// its content (Encode). A builder fails only for a value no document can hold (a number beyond
+// the range of a double, see FromProduct): the caller dead-letters that record and goes on.
+// Documents hold finite numbers only. What Elasticsearch rejects is dead-lettered by the index
+// layer.
 package document
 
 import (
@@ -28,9 +30,29 @@ import (
 func ID(company, key string) string { return strings.ToLower(company) + ":" + key }
 
 // Version returns the external version of a record last modified at modified: microseconds
-// since the Unix epoch. It never goes down while the ERP bumps ModifiedDateTime on every change
-// (docs/design.md rule 4).
-func Version(modified time.Time) int64 { return modified.UnixMicro() }
+// since the Unix epoch. It never goes down while the ERP bumps ModifiedDateTime on every change,
+// so a replayed or late write never replaces a newer one (docs/design.md rule 4).
+//
+// Elasticsearch refuses a negative external version, and for the whole bulk request, not for
+// the one item: D365's "no date" (1900-01-01) would be one. Stamps before 1970-01-02 (a day
+// after the epoch; no ERP stamps a change then) therefore count in seconds since 0001-01-01
+// instead: that keeps their order among themselves at a second's resolution, and every one of
+// them (at most 62,135,683,199) stays below the version of every later stamp (at least
+// 86,400,000,000), which keep their microseconds. Stamps before year 1 get version 0.
+func Version(modified time.Time) int64 {
+	if s := modified.Unix(); s < versionFloorUnix {
+		return max(0, s-yearOneUnix)
+	}
+	return modified.UnixMicro()
+}
+
+const (
+	// versionFloorUnix is 1970-01-02T00:00:00Z, the first stamp whose version is its
+	// microseconds since the epoch.
+	versionFloorUnix = 86400
+	// yearOneUnix is 0001-01-01T00:00:00Z.
+	yearOneUnix = -62135596800
+)
 
 // Build returns the search document of r, by its entity: FromProduct, FromCustomer,
 // FromContact, FromSalesRep, FromCategory, FromLineDiscount or FromActivation, with the record's
@@ -52,7 +74,10 @@ func (e *Envelope) envelope() *Envelope { return e }
 func build(r erp.Record, o Options) (enveloped, error) {
 	switch v := r.Value.(type) {
 	case erp.Product:
-		d := FromProduct(v, o)
+		d, err := FromProduct(v, o)
+		if err != nil {
+			return nil, err
+		}
 		return &d, nil
 	case erp.Customer:
 		d := FromCustomer(v)

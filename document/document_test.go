@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,8 +26,8 @@ func TestGolden(t *testing.T) {
 		name  string
 		build func(t *testing.T, in []byte) any
 	}{
-		{"product-master", func(t *testing.T, in []byte) any { return FromProduct(decode[erp.Product](t, in), goldenOptions) }},
-		{"product-plain", func(t *testing.T, in []byte) any { return FromProduct(decode[erp.Product](t, in), goldenOptions) }},
+		{"product-master", func(t *testing.T, in []byte) any { return product(t, decode[erp.Product](t, in), goldenOptions) }},
+		{"product-plain", func(t *testing.T, in []byte) any { return product(t, decode[erp.Product](t, in), goldenOptions) }},
 		{"customer", func(t *testing.T, in []byte) any { return FromCustomer(decode[erp.Customer](t, in)) }},
 		{"contact", func(t *testing.T, in []byte) any { return FromContact(decode[erp.Contact](t, in)) }},
 		{"salesrep", func(t *testing.T, in []byte) any { return FromSalesRep(decode[erp.SalesRep](t, in)) }},
@@ -146,7 +147,7 @@ func TestTexts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := FromProduct(c.p, c.o)
+			d := product(t, c.p, c.o)
 			if !mapsEqual(d.Name, c.wantName) || !mapsEqual(d.Description, c.wantDesc) || !slices.Equal(d.Languages, c.wantOwn) {
 				t.Errorf("name %v description %v languages %v;\nwant %v %v %v", d.Name, d.Description, d.Languages, c.wantName, c.wantDesc, c.wantOwn)
 			}
@@ -158,14 +159,14 @@ func TestTexts(t *testing.T) {
 // order; whether one is visible is the category's document's business.
 func TestCategoryIDs(t *testing.T) {
 	cats := []erp.ProductCategory{{ID: "B", DisplayOrder: 2}, {ID: "A", DisplayOrder: 5}, {ID: "C", DisplayOrder: 2}, {ID: "B", DisplayOrder: 9}, {ID: ""}}
-	d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Categories: cats}, Options{})
+	d := product(t, erp.Product{Company: "usmf", ItemNumber: "1", Categories: cats}, Options{})
 	if want := []string{"B", "C", "A"}; !slices.Equal(d.CategoryIDs, want) {
 		t.Errorf("category ids %v, want %v", d.CategoryIDs, want)
 	}
 }
 
 func TestEmptyChildren(t *testing.T) {
-	d := FromProduct(erp.Product{Company: "USMF", ItemNumber: "1", Modified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))}, Options{})
+	d := product(t, erp.Product{Company: "USMF", ItemNumber: "1", Modified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))}, Options{})
 	if d.ID != "usmf:1" || d.Company != "usmf" || d.Key != "1" || d.Deleted || d.ModifiedAt.Location() != time.UTC {
 		t.Errorf("envelope %+v", d.Envelope)
 	}
@@ -197,13 +198,13 @@ func TestFromPrices(t *testing.T) {
 		{AccountCode: erp.AccountGroup, PriceGroup: "Export", Currency: "EUR", Price: "2"},  // other currency
 		{AccountCode: erp.AccountAll, Currency: "USD", Price: "14.999999"},
 	}}
-	d := FromProduct(p, Options{})
+	d := product(t, p, Options{})
 	want := []FromPrice{{"", 12.5}, {"Retail", 12.5}, {"Wholesale", 10.25}}
 	if !slices.Equal(d.FromPrices, want) {
 		t.Errorf("no base price: from prices %v, want %v", d.FromPrices, want)
 	}
 	p.SalesPrice = "9.99"
-	d = FromProduct(p, Options{})
+	d = product(t, p, Options{})
 	want = []FromPrice{{"", 9.99}, {"Retail", 9.99}, {"Wholesale", 9.99}}
 	if !slices.Equal(d.FromPrices, want) || d.BasePrice != "9.99" {
 		t.Errorf("with a base price: from prices %v, want %v", d.FromPrices, want)
@@ -211,7 +212,7 @@ func TestFromPrices(t *testing.T) {
 	if d.Prices[len(d.Prices)-1].Price != "14.999999" && d.Prices[len(d.Prices)-2].Price != "14.999999" {
 		t.Errorf("exact price text lost: %+v", d.Prices)
 	}
-	if d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "2", Currency: "USD", Prices: []erp.PriceAgreement{
+	if d := product(t, erp.Product{Company: "usmf", ItemNumber: "2", Currency: "USD", Prices: []erp.PriceAgreement{
 		{AccountCode: erp.AccountGroup, PriceGroup: "VIP", Currency: "USD", Price: "5"}}}, Options{}); !slices.Equal(d.FromPrices, []FromPrice{{"VIP", 5}}) {
 		t.Errorf("only a group's line: %v", d.FromPrices)
 	}
@@ -280,7 +281,7 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := decode[erp.Product](t, in)
-	want, _ := json.Marshal(FromProduct(p, goldenOptions))
+	want, _ := json.Marshal(product(t, p, goldenOptions))
 	// Children in reverse order give the same document.
 	slices.Reverse(p.Variants)
 	slices.Reverse(p.Prices)
@@ -291,7 +292,7 @@ func TestDeterministic(t *testing.T) {
 	slices.Reverse(p.Translations)
 	slices.Reverse(p.DimensionValues)
 	slices.Reverse(p.Related)
-	got, _ := json.Marshal(FromProduct(p, goldenOptions))
+	got, _ := json.Marshal(product(t, p, goldenOptions))
 	if !bytes.Equal(got, want) {
 		t.Errorf("child order changes the document:\n%s\n%s", got, want)
 	}
@@ -334,11 +335,79 @@ func TestAttachmentURLs(t *testing.T) {
 		"https:///a.jpg":                                "",
 		"":                                              "",
 	} {
-		d := FromProduct(erp.Product{Company: "usmf", ItemNumber: "1", Attachments: []erp.Attachment{
+		d := product(t, erp.Product{Company: "usmf", ItemNumber: "1", Attachments: []erp.Attachment{
 			{ID: "1", DocumentType: "Image", URL: in, DefaultImage: true},
 		}}, Options{})
 		if len(d.Attachments) != 1 || d.Attachments[0].URL != want || d.ImageURL != want {
 			t.Errorf("attachment URL %q: document has %+v, image %q; want %q", in, d.Attachments, d.ImageURL, want)
 		}
 	}
+}
+
+// floor: earlier stamp, lower version.
+func TestVersionOfStampsBeforeTheEpoch(t *testing.T) {
+	stamps := []time.Time{
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), // D365's "no date"
+		time.Date(1900, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 1, 23, 59, 59, 0, time.UTC),
+		time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 2, 0, 0, 0, 1000, time.UTC),
+		time.Date(2026, 11, 27, 10, 15, 30, 123456000, time.UTC),
+	}
+	for i, ts := range stamps {
+		v := Version(ts)
+		if v < 0 {
+			t.Errorf("Version(%s) = %d: Elasticsearch refuses a negative external version", ts, v)
+		}
+		if i > 0 && v <= Version(stamps[i-1]) {
+			t.Errorf("Version(%s) = %d is not above Version(%s) = %d", ts, v, stamps[i-1], Version(stamps[i-1]))
+		}
+	}
+	// Stamps from the floor on keep the version every index already holds: microseconds.
+	if got := Version(stamps[len(stamps)-1]); got != stamps[len(stamps)-1].UnixMicro() {
+		t.Errorf("a stamp of 2026 changed its version: %d", got)
+	}
+	if got := Version(time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)); got != 0 {
+		t.Errorf("a stamp before year 1: version %d, want 0", got)
+	}
+}
+
+// field named, instead of a document holding +Inf that no encoder takes.
+func TestNumbersWithoutADoubleAreRefused(t *testing.T) {
+	huge := erp.Decimal("1" + strings.Repeat("0", 100000))
+	for name, c := range map[string]struct {
+		p    erp.Product
+		want string
+	}{
+		"base price":     {erp.Product{Company: "usmf", ItemNumber: "1", SalesPrice: huge}, "SalesPrice 10000000000000000000... (100001 characters)"},
+		"negative price": {erp.Product{Company: "usmf", ItemNumber: "1", SalesPrice: "-" + huge}, "SalesPrice -1000000000000000000..."},
+		"price line":     {erp.Product{Company: "usmf", ItemNumber: "1", Prices: []erp.PriceAgreement{{RecID: 7, AccountCode: erp.AccountAll, Price: huge}}}, "price line 7: Price"},
+	} {
+		d, err := FromProduct(c.p, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "usmf:1") {
+			t.Errorf("%s: error %v, want one naming usmf:1 and %q", name, err, c.want)
+			continue
+		}
+		if d.ID != "" {
+			t.Errorf("%s: a document came with the error: %+v", name, d.Envelope)
+		}
+	}
+	// The largest double still builds, and encodes.
+	d := product(t, erp.Product{Company: "usmf", ItemNumber: "1", SalesPrice: erp.Decimal("1" + strings.Repeat("0", 308))}, Options{})
+	if _, err := json.Marshal(d); err != nil {
+		t.Fatalf("1e308 does not encode: %v", err)
+	}
+}
+
+// product builds p's document, failing t on an error.
+func product(t *testing.T, p erp.Product, o Options) Product {
+	t.Helper()
+	d, err := FromProduct(p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

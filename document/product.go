@@ -2,7 +2,9 @@ package document
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -215,7 +217,8 @@ type FromPrice struct {
 
 // FromProduct builds the document of p. It is pure: the same record and options give the same
 // document, children in a fixed order.
-func FromProduct(p erp.Product, o Options) Product {
+func FromProduct(p erp.Product, o Options) (Product, error) {
+	var n numbers
 	d := Product{
 		Envelope:       envelope(p.Company, p.ItemNumber, p.Modified),
 		ItemNumber:     p.ItemNumber,
@@ -231,12 +234,15 @@ func FromProduct(p erp.Product, o Options) Product {
 
 	if !p.SalesPrice.IsZero() {
 		d.BasePrice = p.SalesPrice.String()
-		v := value(p.SalesPrice)
+		v := n.value(p.SalesPrice, "SalesPrice", 0)
 		d.BasePriceValue = &v
 	}
 	d.DiscountGroup = p.LineDiscountGroup
 	d.Prices = prices(p.Prices)
-	d.FromPrices = fromPrices(d.BasePriceValue, p.Currency, p.Prices)
+	d.FromPrices = fromPrices(&n, d.BasePriceValue, p.Currency, p.Prices)
+	if n.err != nil {
+		return Product{}, fmt.Errorf("product %s: %w", d.ID, n.err)
+	}
 	if len(d.FromPrices) > 0 && d.FromPrices[0].Group == "" {
 		v := d.FromPrices[0].Price
 		d.FromPrice = &v
@@ -289,7 +295,7 @@ func FromProduct(p erp.Product, o Options) Product {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
 	})
 	d.ImageURL = imageURL(d.Attachments)
-	return d
+	return d, nil
 }
 
 // texts returns the name and description per language and the languages with a translation of
@@ -535,7 +541,7 @@ func LineDiscountOf(l erp.LineDiscount) LineDiscount {
 // fromPrices are the "from" prices per price group (see FromPrice): everybody's first, then the
 // groups by name. Lines in another currency than the product's (any currency when it has none)
 // and customer-specific lines do not count.
-func fromPrices(base *float64, currency string, lines []erp.PriceAgreement) []FromPrice {
+func fromPrices(n *numbers, base *float64, currency string, lines []erp.PriceAgreement) []FromPrice {
 	var all *float64
 	lower := func(cur *float64, v float64) *float64 {
 		if cur == nil || v < *cur {
@@ -553,9 +559,9 @@ func fromPrices(base *float64, currency string, lines []erp.PriceAgreement) []Fr
 		}
 		switch {
 		case l.AccountCode == erp.AccountAll:
-			all = lower(all, value(l.Price))
+			all = lower(all, n.value(l.Price, "Price", l.RecID))
 		case l.AccountCode == erp.AccountGroup && l.PriceGroup != "":
-			groups[l.PriceGroup] = lower(groups[l.PriceGroup], value(l.Price))
+			groups[l.PriceGroup] = lower(groups[l.PriceGroup], n.value(l.Price, "Price", l.RecID))
 		}
 	}
 	var out []FromPrice
@@ -572,10 +578,29 @@ func fromPrices(base *float64, currency string, lines []erp.PriceAgreement) []Fr
 	return out
 }
 
-// value is d as the nearest double, for ranges and sorting only; the exact text is kept beside
-// it. A canonical Decimal always parses.
-func value(d erp.Decimal) float64 {
+// numbers turns exact decimals into doubles, for ranges and sorting only (the exact text is
+// kept beside them), and keeps the first that has no finite double.
+type numbers struct{ err error }
+
+// value is d as the nearest double, or 0 when there is none (then n.err names field, of the
+// price line recID when it is not 0): a canonical Decimal always parses, but one beyond about
+// 1.8e308 is +Inf or -Inf, which encoding/json refuses and Elasticsearch would not store. A value
+// too small for a double rounds to zero, which is its nearest double.
+func (n *numbers) value(d erp.Decimal, field string, recID int64) float64 {
 	v, _ := strconv.ParseFloat(d.String(), 64)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		if n.err == nil {
+			text := d.String()
+			if len(text) > 24 {
+				text = fmt.Sprintf("%s... (%d characters)", text[:20], len(text))
+			}
+			if recID != 0 {
+				field = fmt.Sprintf("price line %d: %s", recID, field)
+			}
+			n.err = fmt.Errorf("%s %s is beyond the range of a double (about 1.8e308): the document cannot hold it", field, text)
+		}
+		return 0
+	}
 	return v
 }
 

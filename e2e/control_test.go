@@ -66,7 +66,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	}
 	s.erp.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='usmf',RecordId="+
 		s.erp.First(t, "SalesLineDiscountAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'All'").S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
-	time.Sleep(1100 * time.Millisecond) // past the safety lag, so the update has pages to read
+	s.pastSafetyLag() // so the update has pages to read
 	upd := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Update})
 	for s.progress(upd.GetID()).Totals.Pages < 1 {
 		time.Sleep(20 * time.Millisecond)
@@ -104,7 +104,11 @@ func buildStarter(t *testing.T) string {
 func (s *stack) starter(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-")
+	cmd.Env = append(os.Environ(), "ERPSYNC_TASK_QUEUE="+s.queue, "ERPSYNC_INDEX_PREFIX="+s.prefix, "ERPSYNC_SCHEDULE_PREFIX="+s.queue+"-",
+		"ERP_URL="+s.sim.URL, "ERP_CLIENT_ID="+s.sim.ClientID, "ERP_CLIENT_SECRET="+s.sim.ClientSecret)
+	if s.esURL != "" {
+		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("starter %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -168,6 +172,19 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 	wid := d.Info.RecentActions[len(d.Info.RecentActions)-1].StartWorkflowResult.WorkflowID
 	if err := s.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
 		t.Fatalf("the scheduled update %s: %v", wid, err)
+	}
+	// The UI shows what each run is: a summary naming the task and who started it.
+	for wf, want := range map[string]string{wid: "Product import, update: started by schedule " + id, "product-import-rebuild": "Product import, rebuild: started with starter run"} {
+		desc, err := s.temporal.DescribeWorkflow(ctx, wf, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := desc.GetStaticSummary(); got != want {
+			t.Errorf("%s: static summary %q, want %q", wf, got, want)
+		}
+		if details, _ := desc.GetStaticDetails(); !strings.Contains(details, s.prefix) {
+			t.Errorf("%s: static details %q do not name the installation", wf, details)
+		}
 	}
 	s.starter(t, bin, "schedules", "pause", id) // stop it before the test ends
 

@@ -33,8 +33,8 @@ func buildWorker(t *testing.T) string {
 }
 
 // workerProcess starts the real worker binary as a separate process on the stack's task queue,
-// with the stack's change detection.
-func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int) *exec.Cmd {
+// with the stack's change detection and extra environment settings ("K=V") after the stack's.
+func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int, extra ...string) *exec.Cmd {
 	t.Helper()
 	detection := s.settings.Detection
 	if detection == "" {
@@ -55,7 +55,14 @@ func (s *stack) workerProcess(t *testing.T, bin string, pageSize, chunkPages int
 	if s.settings.SafetyLag > 0 {
 		cmd.Env = append(cmd.Env, "ERPSYNC_SAFETY_LAG="+s.settings.SafetyLag.String())
 	}
+	if s.esURL != "" {
+		cmd.Env = append(cmd.Env, "ELASTICSEARCH_URL="+s.esURL)
+	}
+	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if s.workerLog != nil {
+		cmd.Stdout, cmd.Stderr = s.workerLog, s.workerLog
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker process: %v", err)
 	}
@@ -204,7 +211,7 @@ func TestWorkerKilledMidChildStampsUpdate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(s.settings.SafetyLag + time.Second)
+	s.pastSafetyLag()
 	before := s.indexWrites(erp.Products)
 	// An ERP that answers in 30 ms, so that the update takes seconds and is caught mid-way.
 	if err := s.sim.Server.SetFaults(erpsim.Faults{Latency: erpsim.Duration(30 * time.Millisecond)}); err != nil {

@@ -25,7 +25,7 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',RecordId="+line.S("RecordId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
 	other := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 
 	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	if c.Rejected != 1 || c.DeadLettered != 1 || c.Indexed != 1 {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -372,4 +374,39 @@ func actualCompanyData(t testing.TB, e erp.Entity, src json.RawMessage) expected
 			"next": map[bool]string{true: "Yes", false: "No"}[d.FindNext]}
 	}
 	return expected{"activated": set(d.Activated)}
+}
+
+// unindexableProducts returns the ids of the products the ERP holds that no search document can
+// be made of, by documented rules rather than by the connector's code (the poison records a test
+// plants, or its change driver makes when it edits free text):
+//   - a number beyond the range of a double (IEEE 754 binary64, about 1.8e308) in the product's
+//     sales price or in a price, from-quantity or to-quantity of its price lines: documents keep
+//     a double beside the exact text, and JSON has no infinity;
+//   - a currency that is not an ISO 4217 code (three upper-case letters) in the product's sales
+//     currency (which may be empty) or in one of its price lines.
+func (e *erpReader) unindexableProducts(t testing.TB) map[string]bool {
+	t.Helper()
+	infinite := func(r row, k string) bool {
+		v, _ := strconv.ParseFloat(r.S(k), 64)
+		return math.IsInf(v, 0)
+	}
+	iso4217 := regexp.MustCompile(`^[A-Z]{3}$`)
+	badLine := func(l row) bool {
+		return !iso4217.MatchString(l.S("PriceCurrencyCode")) || infinite(l, "Price") || infinite(l, "FromQuantity") || infinite(l, "ToQuantity")
+	}
+	badItems := map[string]bool{}
+	for _, l := range e.All(t, "SalesPriceAgreements") {
+		if badLine(l) {
+			badItems[idOf(l.S("dataAreaId"), l.S("ItemNumber"))] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, p := range e.All(t, "ReleasedProductsV2") {
+		id := idOf(p.S("dataAreaId"), p.S("ItemNumber"))
+		cur := p.S("SalesCurrencyCode")
+		if badItems[id] || infinite(p, "SalesPrice") || cur != "" && !iso4217.MatchString(cur) {
+			out[id] = true
+		}
+	}
+	return out
 }

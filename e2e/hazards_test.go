@@ -14,23 +14,43 @@ import (
 	"github.com/erpsync/erpsync/workflows"
 )
 
-// TestNothingIsMissed: hundreds of records share one ModifiedDateTime across page boundaries; a
+// TestNothingIsMissed: hundreds of rows share one ModifiedDateTime across page boundaries; a
 // late commit lands inside the overlap window; the ERP's clock runs behind. Each update run
-// leaves the index equal to the ERP.
+// leaves the index equal to the ERP: with an ERP add-on (the rows are products) and with stock
+// D365 (the rows are products' translations, which stamp only themselves).
 func TestNothingIsMissed(t *testing.T) {
 	t.Parallel()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			nothingIsMissed(t, d.mode, d.erp)
+		})
+	}
+}
+
+func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
 	cat := simtest.Catalog(14)
 	cat.Products = 600
-	s := newStack(t, cat, erpsim.Config{}, activities.Settings{PageSize: 40, SafetyLag: time.Second, Overlap: 5 * time.Minute})
+	s := newStack(t, cat, erpsim.Config{Behaviour: behaviour},
+		activities.Settings{PageSize: 40, SafetyLag: time.Second, Overlap: 5 * time.Minute, Detection: mode})
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	ctx := context.Background()
-
-	// 1. One transaction renames 350 products: they all carry the same stamp.
 	products := s.erp.All(t, "ReleasedProductsV2")
+	// edit changes product p: its own row with an add-on, its German translation with stock D365.
+	edit := func(tx *store.Tx, p row, name string) error {
+		if mode == activities.ChildStamps {
+			_, err := tx.Update("ProductTranslations", store.Record{"dataAreaId": p.S("dataAreaId"), "ItemNumber": p.S("ItemNumber"), "LanguageId": "de"},
+				store.Record{"ProductName": name})
+			return err
+		}
+		_, err := tx.Update("ReleasedProductsV2", store.Record{"dataAreaId": p.S("dataAreaId"), "ItemNumber": p.S("ItemNumber")}, store.Record{"ProductName": name})
+		return err
+	}
+
+	// 1. One transaction edits 350 products: the rows all carry the same stamp.
 	stamp, err := s.sim.Store.Write(ctx, func(tx *store.Tx) error {
 		for i, p := range products[:350] {
-			k := store.Record{"dataAreaId": p.S("dataAreaId"), "ItemNumber": p.S("ItemNumber")}
-			if _, err := tx.Update("ReleasedProductsV2", k, store.Record{"ProductName": fmt.Sprintf("Shared stamp %d", i)}); err != nil {
+			if err := edit(tx, p, fmt.Sprintf("Shared stamp %d", i)); err != nil {
 				return err
 			}
 		}
@@ -39,28 +59,26 @@ func TestNothingIsMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
-	t.Logf("350 products stamped %s, pages of 40: update read %d, indexed %d", stamp.Format(time.RFC3339Nano), c.Read, c.Indexed)
+	t.Logf("350 products' rows stamped %s, pages of 40: update read %d, indexed %d", stamp.Format(time.RFC3339Nano), c.Read, c.Indexed)
 	if c.Indexed < 350 {
-		t.Fatalf("indexed %d of the 350 products that share one stamp", c.Indexed)
+		t.Fatalf("indexed %d of the 350 products whose rows share one stamp", c.Indexed)
 	}
 	s.checkProducts()
 
-	// 2. A late commit: stamped now, visible 4 s later, after an update run has read past its stamp.
+	// 2. A late commit: stamped now, visible 6 s later, after an update run has read past its stamp.
 	late := products[400]
 	done := make(chan error, 1)
 	var lateStamp time.Time
 	go func() {
 		var err error
-		lateStamp, err = s.sim.Store.WriteLate(ctx, 4*time.Second, func(tx *store.Tx) error {
-			_, err := tx.Update("ReleasedProductsV2", store.Record{"dataAreaId": late.S("dataAreaId"), "ItemNumber": late.S("ItemNumber")},
-				store.Record{"ProductName": "Committed late"})
-			return err
-		})
+		lateStamp, err = s.sim.Store.WriteLate(ctx, 6*time.Second, func(tx *store.Tx) error { return edit(tx, late, "Committed late") })
 		done <- err
 	}()
-	time.Sleep(1500 * time.Millisecond) // the late change's stamp is now older than the safety lag
+	// The late change's stamp is now older than the safety lag, by the ERP's clock as the worker
+	// reads it (whole seconds of its Date header).
+	time.Sleep(2500 * time.Millisecond)
 	s.run(workflows.ProductImportName, activities.Update)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -73,7 +91,7 @@ func TestNothingIsMissed(t *testing.T) {
 		t.Fatalf("the watermark %s did not pass the late change's stamp %s: the test shows nothing", st.Watermark, lateStamp.Format(time.RFC3339Nano))
 	}
 	t.Logf("the late change, stamped %s, became visible after the watermark moved to %s", lateStamp.Format(time.RFC3339Nano), st.Watermark)
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 
@@ -81,37 +99,89 @@ func TestNothingIsMissed(t *testing.T) {
 	if err := s.sim.Server.SetFaults(erpsim.Faults{ClockSkew: erpsim.Duration(-2 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	skewed := products[500]
-	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key(skewed.S("dataAreaId"), "ItemNumber", skewed.S("ItemNumber")), map[string]any{"ProductName": "Skewed clock"})
+	if _, err := s.sim.Store.Write(ctx, func(tx *store.Tx) error { return edit(tx, products[500], "Skewed clock") }); err != nil {
+		t.Fatal(err)
+	}
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 }
 
 // TestImportWithFailingERP: with a fifth of the ERP's answers failing (429 with Retry-After, 500,
-// 503, truncated bodies) both imports complete with the exact result.
+// 503, truncated bodies) both imports complete with the exact result; so does an update after
+// edits of children, in both change detection modes.
 func TestImportWithFailingERP(t *testing.T) {
 	t.Parallel()
-	faults := erpsim.Faults{ErrorShare: 0.08, RateLimitShare: 0.06, RetryAfter: erpsim.Duration(time.Second), TruncateShare: 0.06}
-	s := newStack(t, simtest.Catalog(15), erpsim.Config{Faults: faults, Seed: 5}, activities.Settings{PageSize: 60})
-	p := s.run(workflows.ProductImportName, activities.Rebuild)
-	c := s.run(workflows.CustomerImportName, activities.Rebuild)
-	t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Entities[0].Counts)
-	if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
-		t.Fatal(err)
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			faults := erpsim.Faults{ErrorShare: 0.08, RateLimitShare: 0.06, RetryAfter: erpsim.Duration(time.Second), TruncateShare: 0.06}
+			s := newStack(t, simtest.Catalog(15), erpsim.Config{Faults: faults, Seed: 5, Behaviour: d.erp},
+				activities.Settings{PageSize: 60, SafetyLag: time.Second, Detection: d.mode})
+			p := s.run(workflows.ProductImportName, activities.Rebuild)
+			c := s.run(workflows.CustomerImportName, activities.Rebuild)
+			t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Of(erp.Products).Counts)
+			// Children change: a translation of every tenth product, an address of every fifth
+			// customer (read from a healthy ERP, written in one transaction).
+			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+			translations, addresses := s.erp.All(t, "ProductTranslations"), s.erp.All(t, "CustomerPostalAddresses")
+			if _, err := s.sim.Store.Write(context.Background(), func(tx *store.Tx) error {
+				for i, r := range translations {
+					if i%30 == 0 {
+						if _, err := tx.Update("ProductTranslations", store.Record{"dataAreaId": r.S("dataAreaId"), "ItemNumber": r.S("ItemNumber"),
+							"LanguageId": r.S("LanguageId")}, store.Record{"ProductName": "Changed under faults"}); err != nil {
+							return err
+						}
+					}
+				}
+				for i, r := range addresses {
+					if i%5 == 0 {
+						if _, err := tx.Update("CustomerPostalAddresses", store.Record{"dataAreaId": r.S("dataAreaId"), "CustomerAccount": r.S("CustomerAccount"),
+							"AddressLocationId": r.S("AddressLocationId")}, store.Record{"AddressCity": "Faultville"}); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.sim.Server.SetFaults(faults); err != nil {
+				t.Fatal(err)
+			}
+			s.pastSafetyLag()
+			up := s.run(workflows.ProductImportName, activities.Update)
+			uc := s.run(workflows.CustomerImportName, activities.Update)
+			t.Logf("updates under faults: products %+v; customers %+v", up.Of(erp.Products).Counts, uc.Of(erp.Products).Counts)
+			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
+				t.Fatal(err)
+			}
+			s.checkProducts()
+			s.checkCustomers()
+		})
 	}
-	s.checkProducts()
-	s.checkCustomers()
 }
 
 // TestRebuildWhileTheERPChanges: the change driver creates, edits and deletes while a rebuild
-// runs and an update run writes alongside it; after the swap and one more update run, the index
-// equals the ERP.
+// runs and an update run writes alongside it; after the swap and one more update run (with stock
+// D365 also an audit and a reconcile run, which find the deletes), the index equals the ERP.
 func TestRebuildWhileTheERPChanges(t *testing.T) {
 	t.Parallel()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			rebuildWhileTheERPChanges(t, d.mode, d.erp)
+		})
+	}
+}
+
+func rebuildWhileTheERPChanges(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
 	cat := simtest.Catalog(16)
 	cat.Products = 1500
 	// No overlap window: it would re-read what the update alongside wrote and hide a lost write.
-	s := newStack(t, cat, erpsim.Config{ChangeRate: 40, Seed: 9}, activities.Settings{PageSize: 30, ChunkPages: 4, SafetyLag: time.Second, Overlap: time.Microsecond})
+	s := newStack(t, cat, erpsim.Config{ChangeRate: 40, Seed: 9, Behaviour: behaviour},
+		activities.Settings{PageSize: 30, ChunkPages: 4, SafetyLag: time.Second, Overlap: time.Microsecond, Detection: mode})
 	s.run(workflows.ProductImportName, activities.Rebuild)
 
 	ctx, stopDriver := context.WithCancel(context.Background())
@@ -127,7 +197,13 @@ func TestRebuildWhileTheERPChanges(t *testing.T) {
 	stats := s.sim.Server.Driver().Stats()
 	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Of(erp.Products).Counts, res.Of(erp.Products).Counts)
 
-	time.Sleep(1100 * time.Millisecond)
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
+	if mode == activities.ChildStamps {
+		a := s.run(workflows.ProductImportName, activities.Audit).Of(erp.Products).Counts
+		// The driver deleted about a tenth of the catalog: more than reconcile deletes unasked.
+		r := s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Reconcile, MaxDeleteShare: 0.5})).Of(erp.Products)
+		t.Logf("stock D365: the audit repaired %d products, the reconcile deleted %d", a.Repaired, r.Counts.Deleted)
+	}
 	s.checkProducts()
 }

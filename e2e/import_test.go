@@ -72,7 +72,7 @@ func TestUpdateWithNothingChanged(t *testing.T) {
 				activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Millisecond, Detection: d.mode})
 			s.run(workflows.ProductImportName, activities.Rebuild)
 			s.run(workflows.CustomerImportName, activities.Rebuild)
-			time.Sleep(s.settings.SafetyLag + time.Second)
+			s.pastSafetyLag()
 			for _, wf := range []string{workflows.ProductImportName, workflows.CustomerImportName} {
 				for _, r := range s.run(wf, activities.Update).Entities {
 					t.Logf("%s: %+v", r.Entity, r.Counts)
@@ -180,7 +180,7 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 	e.Write(t, "DELETE", "CommissionSalesRepresentatives"+key("demf", "GroupId", mem.S("GroupId"), "PersonnelNumber", mem.S("PersonnelNumber")), nil)
 
 	// The update runs start after the safety lag has passed for these edits.
-	time.Sleep(s.settings.SafetyLag + time.Second)
+	s.pastSafetyLag()
 	p := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	c := s.run(workflows.CustomerImportName, activities.Update)
 	t.Logf("update: products %+v", p)

@@ -21,7 +21,11 @@ func (s *stack) orphans(n int) {
 	var ops []search.Op
 	for i := 0; i < n; i++ {
 		p := erp.Product{Company: "usmf", ItemNumber: fmt.Sprintf("GONE-%03d", i), Name: "Lost deletion", Modified: time.Now().UTC()}
-		ops = append(ops, search.IndexOp(document.ID(p.Company, p.ItemNumber), document.Version(p.Modified), document.FromProduct(p, s.settings.Document)))
+		d, err := document.FromProduct(p, s.settings.Document)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ops = append(ops, search.IndexOp(document.ID(p.Company, p.ItemNumber), document.Version(p.Modified), d))
 	}
 	if _, err := s.index.Write(context.Background(), s.index.Alias(erp.Products), ops); err != nil {
 		s.t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/alert"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/erpsim"
@@ -43,6 +45,12 @@ type stack struct {
 	settings activities.Settings
 	source   *d365.Client
 	worker   worker.Worker
+	// esURL is the Elasticsearch worker and starter processes use ("" for ELASTICSEARCH_URL).
+	esURL string
+	// workerLog, when set, takes the output of worker processes (else the test's stderr).
+	workerLog io.Writer
+	// alerts, when set before startWorker, are the worker's alert channels.
+	alerts *alert.Notifier
 }
 
 func newStack(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
@@ -55,10 +63,15 @@ func newStack(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings 
 // newStackWithoutWorker is newStack for tests that run worker processes of their own.
 func newStackWithoutWorker(t testing.TB, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
 	t.Helper()
-	s := &stack{t: t, settings: settings}
+	return newStackOn(t, testenv.Elasticsearch(t), "", cat, simCfg, settings)
+}
+
+// newStackOn is newStackWithoutWorker on an Elasticsearch of the test's own at esURL.
+func newStackOn(t testing.TB, es *elasticsearch.Client, esURL string, cat generate.Config, simCfg erpsim.Config, settings activities.Settings) *stack {
+	t.Helper()
+	s := &stack{t: t, settings: settings, es: es, esURL: esURL}
 	s.sim = simtest.Start(t, cat, simCfg)
 	s.erp = &erpReader{s.sim.Reader(t)}
-	s.es = testenv.Elasticsearch(t)
 	s.prefix = testenv.Prefix(t, s.es)
 	s.index = search.New(s.es, s.prefix)
 	ctx := context.Background()
@@ -80,7 +93,8 @@ func (s *stack) startWorker() {
 	w := worker.New(s.temporal, s.queue, worker.Options{})
 	w.RegisterWorkflow(workflows.ProductImport)
 	w.RegisterWorkflow(workflows.CustomerImport)
-	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings})
+	w.RegisterWorkflow(workflows.DeadLetterRetry)
+	w.RegisterActivity(&activities.Import{Source: s.source, Index: s.index, Log: zaptest.NewLogger(s.t), Settings: s.settings, Alerts: s.alerts})
 	if err := w.Start(); err != nil {
 		s.t.Fatalf("start worker: %v", err)
 	}
@@ -168,9 +182,20 @@ func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
 // few differences in full.
 func (s *stack) checkProducts() {
 	s.t.Helper()
+	s.checkProductsExcept(nil)
+}
+
+// checkProductsExcept is checkProducts leaving out the products whose ids are in except (the
+// poison records a test planted, which are dead letters and not in the index).
+func (s *stack) checkProductsExcept(except map[string]bool) {
+	s.t.Helper()
 	// The worker reads the companies' languages from the ERP itself (LegalEntities).
 	want := s.erp.expectedProducts(s.t)
 	got := s.docs(erp.Products)
+	for id := range except {
+		delete(want, id)
+		delete(got, id)
+	}
 	stamps := map[string]row{}
 	for _, p := range s.erp.All(s.t, "ReleasedProductsV2") {
 		stamps[idOf(p.S("dataAreaId"), p.S("ItemNumber"))] = p
@@ -287,4 +312,15 @@ func (s *stack) saveHistory(id, path string) {
 		s.t.Fatal(err)
 	}
 	s.t.Logf("wrote %d events of %s to %s", len(events), id, path)
+}
+
+// pastSafetyLag waits until what the ERP stamped before the call is within the bounds of the
+// next run: the stack's safety lag, and two seconds more, because the worker reads the ERP's
+// clock from the Date header of its answers, whole seconds, so its time may be a second behind.
+func (s *stack) pastSafetyLag() {
+	lag := s.settings.SafetyLag
+	if lag == 0 {
+		lag = activities.DefaultSettings().SafetyLag
+	}
+	time.Sleep(lag + 2*time.Second)
 }

@@ -200,3 +200,27 @@ type Counter interface {
 	// Count returns the number of roots of e after r.After up to r.Until.
 	Count(ctx context.Context, e Entity, r ReadRequest) (int, error)
 }
+
+// Skipper is implemented by sources that can step past one root without reading it whole. An
+// import whose page keeps failing as a whole (an ERP page that always answers 500, a root whose
+// stamp or company cannot be read, a document Elasticsearch refuses as a whole) halves its page
+// size down to one root; then it asks Skip for that root, dead-letters it and continues after
+// it. It is optional: without it such a page fails the import until the ERP is fixed.
+type Skipper interface {
+	// Skip reads the first root of e after r.After up to r.Until with as little as it can (its
+	// place in change order, the row as the ERP sent it) and returns it as a Rejection whose
+	// Reason is reason, with the cursor to continue after it; done is true when no root
+	// follows it up to r.Until. found is false when there is no root to skip. An error means
+	// the ERP does not answer even that: nothing can be stepped past.
+	Skip(ctx context.Context, e Entity, r ReadRequest, reason string) (rej Rejection, next Cursor, done, found bool, err error)
+}
+
+// Clock is implemented by sources that can tell the ERP's current time. A run's upper bound
+// (ReadRequest.Until) must come from the clock that stamps the records, not from the worker's:
+// a worker clock ahead of the ERP's would set a watermark past changes the ERP has yet to stamp
+// in its own time, and the next run would start after them.
+type Clock interface {
+	// Now returns the ERP's current time, never later than it: the time may be up to a
+	// second or a round trip behind.
+	Now(ctx context.Context) (time.Time, error)
+}

@@ -28,8 +28,12 @@ type dataHandler struct {
 func (h *dataHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/data")
 	path = strings.TrimPrefix(path, "/")
-	if path == "" {
+	switch path {
+	case "":
 		h.serviceDocument(w, r)
+		return
+	case "$metadata":
+		h.metadata(w, r)
 		return
 	}
 	name, keyText, hasKey, err := splitResource(path)
@@ -146,7 +150,7 @@ func (h *dataHandler) serviceDocument(w http.ResponseWriter, r *http.Request) {
 		Context string  `json:"@odata.context"`
 		Value   []entry `json:"value"`
 	}{Context: baseURL(r) + "/data/$metadata"}
-	for _, t := range h.store.Schema().Tables {
+	for _, t := range h.served() {
 		doc.Value = append(doc.Value, entry{Name: t.Name, Kind: "EntitySet", URL: t.Name})
 	}
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")

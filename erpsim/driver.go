@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -293,13 +294,27 @@ func (d *Driver) planEdit(ctx context.Context, t *store.Table, rec, key store.Re
 		s, _ := rec[f.Name].(string)
 		if other != nil {
 			s2, _ := other[f.Name].(string)
-			if s2 != s {
+			switch {
+			case s2 != s:
 				s = s2
-			} else {
+			case strings.HasSuffix(f.Name, "CurrencyCode"):
+				// D365 checks a currency against its currencies: an edit picks another one.
+				s = otherCurrency(s)
+			default:
 				s += " *"
 			}
 		}
 		v = s
 	}
 	return &change{op: "edit", table: t.Name, key: key, rec: store.Record{f.Name: v}}, nil
+}
+
+// otherCurrency returns an ISO 4217 code other than c, among the simulated companies'.
+func otherCurrency(c string) string {
+	for _, o := range []string{"USD", "EUR", "GBP"} {
+		if o != c {
+			return o
+		}
+	}
+	return "USD"
 }

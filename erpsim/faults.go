@@ -50,7 +50,13 @@ type Faults struct {
 	RetryAfter     Duration `json:"retry_after"`
 	// TruncateShare of /data responses are cut in half: the client sees a short body.
 	TruncateShare float64 `json:"truncate_share"`
-	// ClockSkew is added to the wall clock when stamping ModifiedDateTime.
+	// OversizeNext successful /data answers are padded with trailing whitespace (still valid
+	// JSON) to at least OversizeBytes (default 80 MiB, above the connector's default bound):
+	// a broken proxy or a hostile endpoint. The count goes down with each one sent.
+	OversizeNext  int `json:"oversize_next"`
+	OversizeBytes int `json:"oversize_bytes"`
+	// ClockSkew is added to the wall clock when stamping ModifiedDateTime, and to the Date
+	// header of /data answers: the simulator's whole clock is off, as a real ERP's would be.
 	ClockSkew Duration `json:"clock_skew"`
 	// LateCommitShare of the change driver's changes are stamped when they start but committed
 	// LateCommitDelay later, as a long ERP transaction: readers see past stamps appear late.
@@ -68,6 +74,9 @@ func (f Faults) Validate() error {
 	}
 	if s := f.ErrorShare + f.RateLimitShare + f.TruncateShare; s > 1 {
 		return fmt.Errorf("error_share + rate_limit_share + truncate_share must not exceed 1, got %v", s)
+	}
+	if f.OversizeNext < 0 || f.OversizeBytes < 0 {
+		return fmt.Errorf("oversize_next and oversize_bytes must not be negative")
 	}
 	for name, d := range map[string]Duration{"latency": f.Latency, "retry_after": f.RetryAfter, "late_commit_delay": f.LateCommitDelay} {
 		if d < 0 {
@@ -104,6 +113,23 @@ func (fi *faultInjector) set(f Faults) error {
 	return nil
 }
 
+// takeOversize returns the size to pad the next answer to, counting it off OversizeNext, or 0.
+func (fi *faultInjector) takeOversize() int {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	if fi.faults.OversizeNext <= 0 {
+		return 0
+	}
+	fi.faults.OversizeNext--
+	if fi.faults.OversizeBytes > 0 {
+		return fi.faults.OversizeBytes
+	}
+	return defaultOversizeBytes
+}
+
+// defaultOversizeBytes is what an oversized answer is padded to by default.
+const defaultOversizeBytes = 80 << 20
+
 func (fi *faultInjector) roll() float64 {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
@@ -114,6 +140,9 @@ func (fi *faultInjector) roll() float64 {
 func (fi *faultInjector) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := fi.get()
+		if f.ClockSkew != 0 {
+			w.Header().Set("Date", time.Now().Add(time.Duration(f.ClockSkew)).UTC().Format(http.TimeFormat))
+		}
 		if f.Latency > 0 {
 			select {
 			case <-time.After(time.Duration(f.Latency)):
@@ -146,6 +175,26 @@ func (fi *faultInjector) wrap(h http.Handler) http.Handler {
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 			w.WriteHeader(rec.status)
 			w.Write(body[:len(body)/2])
+			return
+		}
+		if size := fi.takeOversize(); size > 0 {
+			rec := &recorder{header: http.Header{}, status: http.StatusOK}
+			h.ServeHTTP(rec, r)
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.status)
+			if _, err := w.Write(rec.body.Bytes()); err != nil {
+				return
+			}
+			// Streamed, not built: the simulator's memory stays small; the client may hang up.
+			pad := bytes.Repeat([]byte(" "), 64<<10)
+			for left := size - rec.body.Len(); left > 0; left -= len(pad) {
+				if _, err := w.Write(pad[:min(left, len(pad))]); err != nil {
+					return
+				}
+			}
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -462,6 +462,33 @@ func TestFaults(t *testing.T) {
 			t.Error("a truncated body read without error")
 		}
 	})
+	t.Run("oversized bodies", func(t *testing.T) {
+		set(Faults{OversizeNext: 2, OversizeBytes: 3 << 20})
+		for i, want := range []int{3 << 20, 3 << 20, 0} {
+			status, _, b := e.do("GET", "/data/LegalEntities", nil)
+			var c collection
+			if status != http.StatusOK || json.Unmarshal(b, &c) != nil || !bytes.Contains(b, []byte(`"value"`)) {
+				t.Fatalf("answer %d: %d, %d bytes, not the collection", i, status, len(b))
+			}
+			if want > 0 && len(b) < want || want == 0 && len(b) > 64<<10 {
+				t.Errorf("answer %d: %d bytes, want %d (0: not padded)", i, len(b), want)
+			}
+		}
+		var f Faults
+		_, _, b := e.do("GET", "/admin/faults", nil)
+		if json.Unmarshal(b, &f) != nil || f.OversizeNext != 0 {
+			t.Errorf("after two oversized answers the count is %s", b)
+		}
+	})
+	t.Run("clock skew in the Date header", func(t *testing.T) {
+		set(Faults{ClockSkew: Duration(-2 * time.Hour)})
+		defer set(Faults{})
+		_, h, _ := e.do("GET", "/data/LegalEntities", nil)
+		d, err := http.ParseTime(h.Get("Date"))
+		if err != nil || time.Since(d) < 2*time.Hour-time.Minute || time.Since(d) > 2*time.Hour+time.Minute {
+			t.Errorf("Date %q with the clock two hours behind", h.Get("Date"))
+		}
+	})
 	t.Run("share zero", func(t *testing.T) {
 		set(Faults{})
 		e.get("/data/LegalEntities")

@@ -27,9 +27,13 @@ const (
 	// Unavailable means the service is down, overloaded, timed out or answered garbage;
 	// retry with backoff.
 	Unavailable
+	// Refused means the service refuses the operation for a reason outside the request and
+	// its data, which an operator has to lift: a write block on an index, a full disk, a
+	// credential that lost a privilege. Retry with backoff, and alert: nothing moves until then.
+	Refused
 )
 
-var kindNames = [...]string{"other", "invalid", "not found", "unauthorized", "rate limited", "unavailable"}
+var kindNames = [...]string{"other", "invalid", "not found", "unauthorized", "rate limited", "unavailable", "refused"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # es-keys, the one-shot setup service of docker-compose.yml. With the elastic superuser it
 # creates two Elasticsearch API keys (POST /_security/api_key) and writes each, readable only by
-# the user of erpsync's image (nobody), into the volume of the one service that uses it:
+# the user of erpsync's image (distroless nonroot, uid 65532), into the volume of the one
+# service that uses it:
 #   /keys/worker/key      erpsync-worker: create, manage, read and write the <prefix>-* indexes
 #                         (generations, aliases, sync state, dead letters), cluster monitor
 #   /keys/storefront/key  erpsync-storefront: read on the <prefix>-products, -categories,
@@ -16,7 +17,7 @@ set -euo pipefail
 
 es=${ELASTICSEARCH_URL:-http://elasticsearch:9200}
 prefix=${ERPSYNC_INDEX_PREFIX:-erpsync}
-owner=${ES_KEYS_OWNER:-65534}
+owner=${ES_KEYS_OWNER:-65532}
 dir=${ES_KEYS_DIR:-/keys}
 : "${ELASTIC_PASSWORD:?ELASTIC_PASSWORD is required}"
 

@@ -63,12 +63,35 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 
-export ERP_URL="http://$ERPSIM_ADDR" ERP_CLIENT_ID="$ERPSIM_CLIENT_ID" ERP_CLIENT_SECRET="$ERPSIM_CLIENT_SECRET"
-bin/worker --log-format console >var/log/worker.log 2>&1 &
+# The stack's settings in one file that every binary reads (ERPSYNC_CONFIG), also for running
+# them by hand: ERPSYNC_CONFIG=var/dev.yaml bin/worker config check (or config print).
+cat >var/dev.yaml <<YAML
+# Written by scripts/dev.sh (make dev): the settings of this stack. Flags and environment
+# variables win over it; bin/worker --help lists every setting.
+temporal:
+  address: ${TEMPORAL_ADDRESS}
+elasticsearch:
+  url: ${ELASTICSEARCH_URL}
+erp:
+  url: http://${ERPSIM_ADDR}
+  client-id: ${ERPSIM_CLIENT_ID}
+  client-secret: ${ERPSIM_CLIENT_SECRET}
+import:
+  change-detection: ${ERPSYNC_CHANGE_DETECTION}
+schedules:
+  update-every: ${ERPSYNC_UPDATE_EVERY}
+log:
+  format: console
+storefront:
+  addr: ${STOREFRONT_ADDR}
+YAML
+export ERPSYNC_CONFIG=var/dev.yaml
+bin/worker config check || echo "[dev] worker config check found the problems above"
+bin/worker >var/log/worker.log 2>&1 &
 pids+=($!)
 echo "[dev] worker started with $ERPSYNC_CHANGE_DETECTION change detection (log var/log/worker.log)"
 
-bin/starter schedules apply --update-every "$ERPSYNC_UPDATE_EVERY"
+bin/starter schedules apply
 bin/starter schedules trigger product-import-update >/dev/null
 bin/starter schedules trigger customer-import-update >/dev/null
 
@@ -83,13 +106,16 @@ cat <<BANNER
   erpsync is running. Ctrl-C stops it.
 
   Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
+                    runs that did not succeed: ErpsyncOutcome != 'success' in the UI's query box
   Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -categories, -linediscounts, -activations, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
   Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
-  Worker metrics    http://127.0.0.1:9464/metrics
+  Worker metrics    http://127.0.0.1:9464/metrics  (probes: /healthz, /readyz)
   Logs              var/log/
+  Settings          var/dev.yaml  (ERPSYNC_CONFIG=var/dev.yaml bin/worker config check | config print)
 
   bin/starter status                       schedules, watermarks, lag, counts
+  bin/starter explain products usmf 1000   why a product is (not) in the shop
   bin/starter run products --mode rebuild --wait
 BANNER
 wait -n "${pids[@]}" || true

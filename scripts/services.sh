@@ -156,7 +156,7 @@ temporal_up() {
   if [ -n "${TEMPORAL_ADDRESS:-}" ]; then log "Temporal: using TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS (nothing provisioned)"; return; fi
   mkdir -p "$cache"; chmod a+rx "$cache"
   temporal_install
-  if temporal_answers; then log "Temporal: reusing the dev server on 127.0.0.1:$temporal_port"; temporal_report; return; fi
+  if temporal_answers; then log "Temporal: reusing the dev server on 127.0.0.1:$temporal_port"; temporal_search_attributes; temporal_report; return; fi
   mkdir -p "$temporal_dir"
   log "Temporal dev server: starting on 127.0.0.1:$temporal_port, UI on http://127.0.0.1:$temporal_ui_port (database $temporal_dir/dev.db)"
   nohup "$temporal_bin" server start-dev --ip 127.0.0.1 --port "$temporal_port" --ui-port "$temporal_ui_port" \
@@ -165,12 +165,25 @@ temporal_up() {
   echo $! >"$temporal_dir/server.pid"
   local i
   for i in $(seq 1 60); do
-    if temporal_answers; then temporal_report; return; fi
+    if temporal_answers; then temporal_search_attributes; temporal_report; return; fi
     kill -0 "$(cat "$temporal_dir/server.pid")" 2>/dev/null || break
     sleep 1
   done
   tail -n 40 "$temporal_dir/server.log" >&2 || true
   die "the Temporal dev server did not answer within 60 s; log above"
+}
+
+# erpsync's search attributes (visibility/visibility.go), by which the Temporal UI filters import
+# runs: registered once on the dev server's default namespace (the worker also adds missing ones).
+temporal_search_attributes() {
+  local have sa
+  have=$("$temporal_bin" operator search-attribute list --address "127.0.0.1:$temporal_port" 2>/dev/null) || return 0
+  for sa in ErpsyncEntity=KeywordList ErpsyncMode=Keyword ErpsyncOutcome=Keyword ErpsyncRecordsWritten=Int ErpsyncDeadLettered=Int; do
+    printf '%s\n' "$have" | grep -qw "${sa%%=*}" && continue
+    "$temporal_bin" operator search-attribute create --address "127.0.0.1:$temporal_port" --name "${sa%%=*}" --type "${sa#*=}" >/dev/null \
+      || die "could not register the search attribute ${sa%%=*}"
+    log "Temporal: search attribute ${sa%%=*} (${sa#*=}) registered"
+  done
 }
 
 temporal_report() {

@@ -35,7 +35,11 @@ func BenchmarkWrite(b *testing.B) {
 	bodies := make([][]byte, page)
 	for i := range bodies {
 		p.ItemNumber = fmt.Sprintf("T-%05d", i)
-		bodies[i], _ = json.Marshal(document.FromProduct(p, document.Options{}))
+		d, err := document.FromProduct(p, document.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies[i], _ = json.Marshal(d)
 	}
 	var version int64
 	b.Run("Write", func(b *testing.B) {

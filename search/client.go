@@ -16,15 +16,22 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 )
 
-// Config says how to reach Elasticsearch. The zero value is not usable: URL is required.
-// Credentials and TLS settings are optional; the local test node has neither.
+// Config says how to reach Elasticsearch. The zero value is not usable: URL or CloudID is
+// required. Credentials and TLS settings are optional; the local test node has neither.
 type Config struct {
 	// URL is one or more comma-separated node addresses, e.g. http://127.0.0.1:9200.
 	URL string
-	// APIKey is a base64 "id:key" API key; it wins over Username/Password.
-	APIKey   string
-	Username string
-	Password string
+	// CloudID is an Elastic Cloud deployment's Cloud ID (its "name:base64" string from the
+	// deployment's page), instead of URL.
+	CloudID string
+	// APIKey is a base64 "id:key" API key (the "encoded" value Elasticsearch returns when it
+	// creates one); it wins over Username/Password.
+	APIKey string
+	// APIKeyFile, when APIKey is empty, is a file holding the API key (a container secret or a
+	// volume another service fills; the image has no shell to read it into a variable).
+	APIKeyFile string
+	Username   string
+	Password   string
 	// CACertPath is a PEM file with the CA that signed the cluster's certificate.
 	CACertPath string
 	// Insecure skips TLS verification (development clusters with self-signed certs only).
@@ -33,34 +40,54 @@ type Config struct {
 	MaxRetries int
 }
 
-// ConfigFromEnv reads ELASTICSEARCH_URL, ELASTICSEARCH_API_KEY, ELASTICSEARCH_USERNAME,
-// ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT and ELASTICSEARCH_INSECURE.
-func ConfigFromEnv() Config {
-	return Config{
-		URL:        os.Getenv("ELASTICSEARCH_URL"),
-		APIKey:     os.Getenv("ELASTICSEARCH_API_KEY"),
-		Username:   os.Getenv("ELASTICSEARCH_USERNAME"),
-		Password:   os.Getenv("ELASTICSEARCH_PASSWORD"),
-		CACertPath: os.Getenv("ELASTICSEARCH_CA_CERT"),
-		Insecure:   os.Getenv("ELASTICSEARCH_INSECURE") == "true",
-	}
-}
-
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("ELASTICSEARCH_URL is empty: set it, e.g. http://127.0.0.1:9200 (make dev and make test start a local node)"))
+	switch {
+	case c.URL == "" && c.CloudID == "":
+		errs = append(errs, errors.New("no Elasticsearch: set its URL, e.g. http://127.0.0.1:9200 (make dev and make test start a local node), or an Elastic Cloud ID"))
+	case c.URL != "" && c.CloudID != "":
+		errs = append(errs, errors.New("both an Elasticsearch URL and a Cloud ID are set: set one"))
 	}
 	if c.Password != "" && c.Username == "" {
-		errs = append(errs, errors.New("ELASTICSEARCH_PASSWORD is set without ELASTICSEARCH_USERNAME"))
+		errs = append(errs, errors.New("an Elasticsearch password is set without a user name"))
 	}
 	if c.CACertPath != "" {
 		if _, err := os.Stat(c.CACertPath); err != nil {
-			errs = append(errs, fmt.Errorf("ELASTICSEARCH_CA_CERT: %w", err))
+			errs = append(errs, fmt.Errorf("Elasticsearch CA certificate: %w", err))
+		}
+	}
+	if c.APIKey == "" && c.APIKeyFile != "" {
+		if _, err := c.apiKey(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Where returns where c points: the URL, or "Elastic Cloud <deployment>" for a Cloud ID.
+func (c Config) Where() string {
+	if c.CloudID != "" {
+		name, _, _ := strings.Cut(c.CloudID, ":")
+		return "Elastic Cloud deployment " + name
+	}
+	return c.URL
+}
+
+// apiKey is APIKey, or the content of APIKeyFile without surrounding space.
+func (c Config) apiKey() (string, error) {
+	if c.APIKey != "" || c.APIKeyFile == "" {
+		return c.APIKey, nil
+	}
+	b, err := os.ReadFile(c.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("ELASTICSEARCH_API_KEY_FILE: %s is empty", c.APIKeyFile)
+	}
+	return key, nil
 }
 
 // NewClient returns a client that retries 429, 502, 503 and 504 answers and network errors
@@ -69,18 +96,25 @@ func NewClient(c Config) (*elasticsearch.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	apiKey, err := c.apiKey()
+	if err != nil {
+		return nil, err
+	}
 	maxRetries := c.MaxRetries
 	if maxRetries == 0 {
 		maxRetries = 5
 	}
 	cfg := elasticsearch.Config{
-		Addresses:     strings.Split(c.URL, ","),
-		APIKey:        c.APIKey,
+		CloudID:       c.CloudID,
+		APIKey:        apiKey,
 		Username:      c.Username,
 		Password:      c.Password,
 		RetryOnStatus: []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
 		MaxRetries:    maxRetries,
 		RetryBackoff:  Backoff(100*time.Millisecond, 10*time.Second),
+	}
+	if c.URL != "" {
+		cfg.Addresses = strings.Split(c.URL, ",")
 	}
 	if c.CACertPath != "" || c.Insecure {
 		tlsCfg := &tls.Config{InsecureSkipVerify: c.Insecure} //nolint:gosec // opt-in for development clusters

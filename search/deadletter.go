@@ -152,14 +152,47 @@ func (x *Index) addDeadLetters(ctx context.Context, dls []DeadLetter) error {
 	return nil
 }
 
+// DeadLetterQuery selects dead letters; its zero value selects every one.
+type DeadLetterQuery struct {
+	// Entity, when set, selects that entity's.
+	Entity erp.Entity
+	// IDs, when set, selects those of these document ids ("usmf:1000").
+	IDs []string
+	// Before, when set, selects those recorded before it.
+	Before time.Time
+}
+
+func (q DeadLetterQuery) query() map[string]any {
+	var filter []any
+	if q.Entity != "" {
+		filter = append(filter, map[string]any{"term": map[string]any{"entity": q.Entity}})
+	}
+	if len(q.IDs) > 0 {
+		filter = append(filter, map[string]any{"terms": map[string]any{"id": q.IDs}})
+	}
+	if !q.Before.IsZero() {
+		filter = append(filter, map[string]any{"range": map[string]any{"at": map[string]any{"lt": q.Before.UTC().Format(time.RFC3339Nano)}}})
+	}
+	if len(filter) == 0 {
+		return map[string]any{"match_all": map[string]any{}}
+	}
+	return map[string]any{"bool": map[string]any{"filter": filter}}
+}
+
 // DeadLetters returns up to limit dead letters, newest first; none when there are none.
 func (x *Index) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	return x.FindDeadLetters(ctx, DeadLetterQuery{}, limit)
+}
+
+// FindDeadLetters returns up to limit (at most 10,000) of the dead letters q selects, newest
+// first; none when there are none.
+func (x *Index) FindDeadLetters(ctx context.Context, q DeadLetterQuery, limit int) ([]DeadLetter, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	q := map[string]any{
+	body := map[string]any{
 		"size":  min(limit, 10_000),
-		"query": map[string]any{"match_all": map[string]any{}},
+		"query": q.query(),
 		"sort":  []any{map[string]any{"at": "desc"}, map[string]any{"id": "asc"}},
 	}
 	var out struct {
@@ -169,7 +202,7 @@ func (x *Index) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	err := x.do(ctx, "read dead letters", esapi.SearchRequest{Index: []string{x.DeadLetterIndex()}, Body: jsonBody(q)}, &out)
+	err := x.do(ctx, "read dead letters", esapi.SearchRequest{Index: []string{x.DeadLetterIndex()}, Body: jsonBody(body)}, &out)
 	if failure.KindOf(err) == failure.NotFound {
 		return nil, nil
 	}
@@ -181,4 +214,60 @@ func (x *Index) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error
 		dls = append(dls, h.Source)
 	}
 	return dls, nil
+}
+
+// DeleteDeadLetters deletes every dead letter q selects, a thousand per request, and returns
+// how many it deleted; they are gone from searches when it returns. (Elasticsearch's
+// delete-by-query is a module some distributions lack; this needs search and bulk only.)
+func (x *Index) DeleteDeadLetters(ctx context.Context, q DeadLetterQuery) (int, error) {
+	const op = "delete dead letters"
+	deleted := 0
+	for {
+		body := map[string]any{"size": 1000, "_source": false, "query": q.query(), "sort": []any{"_doc"}}
+		var out struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		err := x.do(ctx, op, esapi.SearchRequest{Index: []string{x.DeadLetterIndex()}, Body: jsonBody(body)}, &out)
+		if failure.KindOf(err) == failure.NotFound {
+			return deleted, nil
+		}
+		if err != nil {
+			return deleted, err
+		}
+		hits := out.Hits.Hits
+		if len(hits) == 0 {
+			return deleted, nil
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		for _, h := range hits {
+			if err := enc.Encode(map[string]any{"delete": map[string]any{"_index": x.DeadLetterIndex(), "_id": h.ID}}); err != nil {
+				return deleted, err
+			}
+		}
+		var res struct {
+			Items []map[string]struct {
+				Status int             `json:"status"`
+				Error  json.RawMessage `json:"error"`
+			} `json:"items"`
+		}
+		if err := x.do(ctx, op, esapi.BulkRequest{Body: &buf, Refresh: "wait_for"}, &res); err != nil {
+			return deleted, err
+		}
+		for _, it := range res.Items {
+			for _, r := range it {
+				if r.Status >= 300 && r.Status != 404 {
+					return deleted, failure.E(failure.FromStatus(r.Status), op, fmt.Errorf("status %d: %s", r.Status, r.Error))
+				}
+				deleted++
+			}
+		}
+		if len(hits) < 1000 {
+			return deleted, nil
+		}
+	}
 }

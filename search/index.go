@@ -25,6 +25,21 @@ import (
 // DefaultPrefix is the index prefix when New is given "".
 const DefaultPrefix = "erpsync"
 
+// Defaults of the options.
+const (
+	// DefaultShards is the number of primary shards of a new index.
+	DefaultShards = 1
+	// DefaultReplicas is the number of replicas: none, which is all a single node can place.
+	// A cluster of several nodes wants at least 1 (WithReplicas).
+	DefaultReplicas = 0
+	// DefaultFlushBytes is the size at which a bulk request is sent.
+	DefaultFlushBytes = 5 << 20
+)
+
+// DefaultBulkWorkers returns the number of concurrent bulk requests of one Write: the number of
+// CPUs, at most 8.
+func DefaultBulkWorkers() int { return min(runtime.NumCPU(), 8) }
+
 // Index is erpsync's view of Elasticsearch: per-entity read aliases over index generations,
 // the bulk writer, the dead-letter index and the sync state. Create one per process with New;
 // its methods are safe for concurrent use.
@@ -84,10 +99,10 @@ func WithAnalyzers(byLang map[string]string) Option {
 }
 
 // WithReplicas sets the number of replicas a finished generation and the internal indexes get
-// (default 0: a single node cannot place replicas).
+// (default DefaultReplicas: a single node cannot place replicas).
 func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
 
-// WithShards sets the number of primary shards of new indexes (default 1).
+// WithShards sets the number of primary shards of new indexes (default DefaultShards).
 func WithShards(n int) Option { return func(c *config) { c.shards = n } }
 
 // WithRefreshInterval sets the refresh interval a finished generation gets (default "1s").
@@ -99,11 +114,11 @@ func WithRefreshInterval(d string) Option { return func(c *config) { c.refreshIn
 // can be written again.
 func WithGCDeletes(d string) Option { return func(c *config) { c.gcDeletes = d } }
 
-// WithBulkWorkers sets the number of concurrent bulk requests of one Write (default the number
-// of CPUs, at most 8). Each flush of FlushBytes goes to Elasticsearch as one request.
+// WithBulkWorkers sets the number of concurrent bulk requests of one Write (default
+// DefaultBulkWorkers()). Each flush of FlushBytes goes to Elasticsearch as one request.
 func WithBulkWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
-// WithFlushBytes sets the size at which a bulk request is sent (default 5 MB).
+// WithFlushBytes sets the size at which a bulk request is sent (default DefaultFlushBytes).
 func WithFlushBytes(n int) Option { return func(c *config) { c.flushBytes = n } }
 
 // WithRetry bounds the retries of items Elasticsearch answered 429 or 5xx: at most attempts
@@ -130,11 +145,12 @@ func New(es *elasticsearch.Client, prefix string, opts ...Option) *Index {
 	}
 	c := config{
 		languages:       document.DefaultLanguages(),
-		shards:          1,
+		shards:          DefaultShards,
+		replicas:        DefaultReplicas,
 		refreshInterval: "1s",
 		gcDeletes:       "1h",
-		workers:         min(runtime.NumCPU(), 8),
-		flushBytes:      5 << 20,
+		workers:         DefaultBulkWorkers(),
+		flushBytes:      DefaultFlushBytes,
 		attempts:        6,
 		retryDeadline:   2 * time.Minute,
 		backoff:         Backoff(200*time.Millisecond, 10*time.Second),
@@ -176,6 +192,12 @@ func (x *Index) entityOf(target string) erp.Entity {
 		}
 	}
 	return ""
+}
+
+// Ping asks for the cluster's health and returns nil when Elasticsearch answered it (any
+// status colour): the worker's readiness.
+func (x *Index) Ping(ctx context.Context) error {
+	return x.do(ctx, "ping Elasticsearch", esapi.ClusterHealthRequest{}, nil)
 }
 
 // Setup creates what is missing, idempotently: the sync-state and dead-letter indexes, and for
@@ -459,7 +481,12 @@ func (x *Index) do(ctx context.Context, op string, req esapi.Request, out any) e
 		return failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
 	}
 	if res.IsError() {
-		return &failure.Error{Kind: failure.FromStatus(res.StatusCode), Op: op, Err: parseError(res.StatusCode, body)}
+		ee := parseError(res.StatusCode, body)
+		kind := failure.FromStatus(res.StatusCode)
+		if refusal(res.StatusCode, ee.Type) {
+			kind = failure.Refused
+		}
+		return &failure.Error{Kind: kind, Op: op, Err: ee}
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {

@@ -218,8 +218,11 @@ func TestMappingAnalyzers(t *testing.T) {
 
 func product(id string, modified time.Time, name string) search.Op {
 	company, key, _ := strings.Cut(id, ":")
-	d := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
+	d, err := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
 		Categories: []erp.ProductCategory{{ID: "C"}}}, document.Options{})
+	if err != nil {
+		panic(err) // the record has no number
+	}
 	return search.IndexOp(d.ID, document.Version(modified), d)
 }
 
@@ -333,6 +336,44 @@ func TestDeadLetters(t *testing.T) {
 		t.Error("dead letters must come newest first")
 	}
 	_ = es
+}
+
+// TestDeadLettersExpireAndAreFoundByRecord: dead letters older than an age are deleted, newer
+// ones stay; a record's dead letters are found by its entity and id.
+func TestDeadLettersExpireAndAreFoundByRecord(t *testing.T) {
+	t.Parallel()
+	x, _ := newIndex(t)
+	now := time.Now().UTC()
+	var old, recent []search.DeadLetter
+	for i := range 1203 { // more than one page of deletes
+		old = append(old, search.DeadLetter{At: now.Add(-40 * 24 * time.Hour), Origin: search.OriginERP, Entity: erp.Products,
+			ID: fmt.Sprintf("usmf:old-%d", i), Reason: "old"})
+	}
+	recent = append(recent,
+		search.DeadLetter{At: now.Add(-time.Hour), Origin: search.OriginERP, Entity: erp.Products, ID: "usmf:1000", Reason: "price currency 'dollars'"},
+		search.DeadLetter{At: now.Add(-time.Hour), Origin: search.OriginERP, Entity: erp.Customers, ID: "usmf:1000", Reason: "a customer with the same key"},
+		search.DeadLetter{At: now.Add(-2 * time.Hour), Origin: search.OriginERP, Entity: erp.Products, ID: "demf:2000", Reason: "recent"})
+	if err := x.DeadLetter(ctx(t), append(old, recent...)...); err != nil {
+		t.Fatal(err)
+	}
+	n, err := x.DeleteDeadLetters(ctx(t), search.DeadLetterQuery{Before: now.Add(-30 * 24 * time.Hour)})
+	if err != nil || n != len(old) {
+		t.Fatalf("expired %d, %v; want %d", n, err, len(old))
+	}
+	left, err := x.DeadLetters(ctx(t), 10_000)
+	if err != nil || len(left) != len(recent) {
+		t.Fatalf("left %d dead letters (%v), want the %d recent ones", len(left), err, len(recent))
+	}
+	mine, err := x.FindDeadLetters(ctx(t), search.DeadLetterQuery{Entity: erp.Products, IDs: []string{"usmf:1000"}}, 10)
+	if err != nil || len(mine) != 1 || mine[0].Reason != "price currency 'dollars'" {
+		t.Fatalf("dead letters of product usmf:1000: %+v, %v", mine, err)
+	}
+	if n, err := x.DeleteDeadLetters(ctx(t), search.DeadLetterQuery{Entity: erp.Products, IDs: []string{"usmf:1000"}}); err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v; want product usmf:1000's one", n, err)
+	}
+	if left, _ := x.DeadLetters(ctx(t), 10); len(left) != 2 {
+		t.Fatalf("left %+v, want the customer's and demf:2000's", left)
+	}
 }
 
 // TestGenerations: create, write, finish, swap; the previous generation is kept, older ones
@@ -635,5 +676,57 @@ func TestWriteToMissingAlias(t *testing.T) {
 	}
 	if gens, _ := x.Generations(ctx(t), erp.Products); len(gens) != 0 {
 		t.Errorf("generations appeared: %v", gens)
+	}
+}
+
+// TestWriteBlockIsARefusal: with a write block on the index (what an operator or a full disk
+// sets), a write fails as Refused and nothing is dead-lettered; once the block is lifted the
+// same write goes through.
+func TestWriteBlockIsARefusal(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	block := func(on bool) {
+		t.Helper()
+		res, err := esapi.IndicesPutSettingsRequest{Index: []string{alias},
+			Body: strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%v}`, on))}.Do(ctx(t), es)
+		if err != nil || res.IsError() {
+			t.Fatalf("set index.blocks.write=%v: %v %v", on, res, err)
+		}
+		res.Body.Close()
+	}
+	block(true)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")})
+	if failure.KindOf(err) != failure.Refused || !strings.Contains(err.Error(), "cluster_block_exception") {
+		t.Fatalf("write to a blocked index: counts %+v, error %v; want a refused error naming the block", c, err)
+	}
+	if dls, err := x.DeadLetters(ctx(t), 10); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters %+v %v, want none", dls, err)
+	}
+	block(false)
+	if c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), product("usmf:2", t1, "two")}); err != nil || c.Indexed != 2 {
+		t.Fatalf("after the block is lifted: %+v %v", c, err)
+	}
+}
+
+// TestNullDateStampsDoNotRefuseTheBulk: a delete and a document stamped with D365's "no date"
+// (1900-01-01) get versions Elasticsearch takes, so the rest of their bulk request is written.
+// Their versions used to be negative, and Elasticsearch refused the whole bulk. (The document
+// itself is then a dead letter of its own: modified_at is a date_nanos field, which cannot hold
+// a date before 1970.)
+func TestNullDateStampsDoNotRefuseTheBulk(t *testing.T) {
+	t.Parallel()
+	x, es := newIndex(t)
+	alias := x.Alias(erp.Products)
+	null := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", null, "no date"), product("usmf:2", t1, "dated"),
+		search.DeleteOp("usmf:3", document.Version(null))})
+	if err != nil || c.Indexed != 1 || c.Deleted != 1 {
+		t.Fatalf("a bulk with 1900-01-01 stamps: %+v %v; want the dated document indexed and the delete done", c, err)
+	}
+	if d := source(t, es, alias, "usmf:2"); d == nil {
+		t.Fatal("usmf:2 is not indexed")
 	}
 }

@@ -34,6 +34,9 @@ type State struct {
 	// Rebuilding is the generation a running rebuild is filling, which update runs also write
 	// to; "" when none.
 	Rebuilding string `json:"rebuilding,omitempty"`
+	// RebuildRun is the run filling Rebuilding ("<workflow id>/<first run id>"), so that the
+	// next run can tell whether it still lives; "" when unknown.
+	RebuildRun string `json:"rebuild_run,omitempty"`
 	// LastRun summarises the last finished run.
 	LastRun RunSummary `json:"last_run"`
 	// Updated is when the state was last saved.
@@ -49,7 +52,9 @@ type RunSummary struct {
 	// ID is the run's id (the workflow run id).
 	ID string `json:"id,omitempty"`
 	// Mode is "update" or "rebuild".
-	Mode         string    `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty"`
+	// Outcome is "complete", or "partial: N records dead-lettered" (activities.Counts.Outcome).
+	Outcome      string    `json:"outcome,omitempty"`
 	Started      time.Time `json:"started"`
 	Finished     time.Time `json:"finished"`
 	Read         int       `json:"read"`

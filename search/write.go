@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -84,14 +85,23 @@ func (c Counts) Total() int { return c.Indexed + c.Deleted + c.Stale + c.DeadLet
 //
 //   - 2xx: indexed or deleted; a delete answered 404 was already gone (deleted).
 //   - 409: a newer version is in the index; stale, which is success.
+//   - a refusal that is not about the document: a block (cluster_block_exception: a write
+//     block, a disk past the flood-stage watermark), security_exception, 401 or 403. Write
+//     returns a failure.Refused error at once and dead-letters nothing: an operator has to
+//     lift it, and until then the caller must not move on (its watermark must not pass
+//     documents that are not in the index).
 //   - 429 and 5xx: resubmitted (those items only) with backoff, within the WithRetry bounds;
 //     when they are exhausted Write returns a failure.RateLimited or failure.Unavailable error.
 //   - any other 4xx (a mapping error, a malformed document): written to the dead-letter index
-//     with the reason and the document, counted, and the rest goes on.
+//     with the reason and the document, counted, and the rest goes on; unless at least two
+//     and more than half of the ops fail with one error type: that is a refusal of the whole
+//     index (a mapping that does not fit the documents), a failure.Refused error, and nothing
+//     is dead-lettered.
 //
-// A request Elasticsearch does not answer, or answers with an error as a whole, returns a
-// failure.Unavailable error (or the kind of its status); a missing target returns
-// failure.NotFound. Counts are filled as far as the write got. Writing to an alias or a
+// A request Elasticsearch does not answer returns a failure.Unavailable error; one it refuses
+// as a whole returns the kind of its status (failure.Invalid for a 4xx about the request, such
+// as a body too large; failure.Refused for a block or a missing privilege); a missing target
+// returns failure.NotFound. Counts are filled as far as the write got. Writing to an alias or a
 // generation requires it to exist (no index is created by accident). Ops should have distinct IDs: the bulk API does
 // not order ops on one document across requests.
 func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, error) {
@@ -129,6 +139,8 @@ func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, err
 		for i, r := range results {
 			p := pending[i]
 			switch classify(p.op, r) {
+			case outcomeRefused:
+				return c, failure.E(failure.Refused, "write "+target, fmt.Errorf("%s refused: %d %s", p.op.ID, r.status, r.reason()))
 			case outcomeIndexed:
 				c.Indexed++
 			case outcomeDeleted:
@@ -146,6 +158,9 @@ func (x *Index) Write(ctx context.Context, target string, ops []Op) (Counts, err
 			case outcomeDead:
 				dead = append(dead, x.deadLetter(target, p, r))
 			}
+		}
+		if err := massRefusal(dead, len(ops)); err != nil {
+			return c, failure.E(failure.Refused, "write "+target, err)
 		}
 		if len(dead) > 0 {
 			if err := x.addDeadLetters(ctx, dead); err != nil {
@@ -213,13 +228,18 @@ const (
 	outcomeRetry
 	outcomeDead
 	outcomeMissingIndex
+	outcomeRefused
 )
 
-// classify decides an item's outcome from its status (docs/design.md rule 5).
+// classify decides an item's outcome from its status and error type (docs/design.md rule 5):
+// success, stale, retry, a refusal of the whole index or write (never the document's fault), or
+// a dead letter.
 func classify(op Op, r itemResult) outcome {
 	switch {
 	case r.errType == "index_not_found_exception":
 		return outcomeMissingIndex
+	case refusal(r.status, r.errType):
+		return outcomeRefused
 	case r.status >= 200 && r.status < 300 && r.errType == "":
 		if op.Delete {
 			return outcomeDeleted
@@ -233,6 +253,42 @@ func classify(op Op, r itemResult) outcome {
 		return outcomeRetry
 	}
 	return outcomeDead
+}
+
+// refusal reports whether an answer refuses writing for a reason that is not the document's:
+// a block on the index or cluster (an index.blocks.write setting, a read-only index, the
+// flood-stage disk watermark; answered 403 or 429), a missing or insufficient credential, or a
+// closed index. Such an answer is the same for every document.
+func refusal(status int, errType string) bool {
+	switch errType {
+	case "cluster_block_exception", "security_exception", "index_closed_exception":
+		return true
+	}
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// massRefusal returns an error when at least two, and more than half, of a write's n ops were
+// refused with one error type: then the index refuses them, not each document (a mapping that
+// does not fit, a field limit), and dead-lettering them would move the watermark past a whole
+// page that is not in the index.
+func massRefusal(dead []DeadLetter, n int) error {
+	byType := map[string]int{}
+	worst := ""
+	for _, d := range dead {
+		byType[d.ErrorType]++
+		if byType[d.ErrorType] > byType[worst] || worst == "" {
+			worst = d.ErrorType
+		}
+	}
+	if k := byType[worst]; k >= 2 && 2*k > n {
+		for _, d := range dead {
+			if d.ErrorType == worst {
+				return fmt.Errorf("%d of %d documents refused with %s, e.g. %s: %s; a refusal of the whole index, not of one document: nothing dead-lettered",
+					k, n, worst, d.ID, d.Reason)
+			}
+		}
+	}
+	return nil
 }
 
 // bulk sends one round of items through a BulkIndexer and returns a result per item. It fails
@@ -306,10 +362,14 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 var flushStatus = regexp.MustCompile(`^flush: \[(\d{3}) `)
 
 // requestKind classifies a whole-request failure: by its status when Elasticsearch answered
-// (a 4xx other than 408 and 429 is Invalid: the request itself is wrong), Unavailable otherwise.
+// (a refusal, see refusal, is Refused; another 4xx than 408 and 429 is Invalid: the request
+// itself is wrong), Unavailable otherwise.
 func requestKind(err error) failure.Kind {
 	if m := flushStatus.FindStringSubmatch(err.Error()); m != nil {
 		code, _ := strconv.Atoi(m[1])
+		if refusal(code, "") || strings.Contains(err.Error(), "cluster_block_exception") || strings.Contains(err.Error(), "security_exception") {
+			return failure.Refused
+		}
 		if k := failure.FromStatus(code); k != failure.Other {
 			return k
 		}

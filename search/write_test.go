@@ -26,8 +26,10 @@ import (
 // the path) are accepted and kept.
 type fakeBulk struct {
 	answer func(id string, round int) (status int, errType string)
-	// whole, when set, is the status of every document bulk request as a whole.
-	whole int
+	// whole, when set, is the status of every document bulk request as a whole, with the
+	// error type wholeType ("unavailable" when empty).
+	whole     int
+	wholeType string
 
 	mu          sync.Mutex
 	rounds      map[string]int
@@ -55,7 +57,11 @@ func (f *fakeBulk) RoundTrip(r *http.Request) (*http.Response, error) {
 		return respond(200, fmt.Sprintf(`{"errors":false,"items":[%s]}`, strings.Join(items, ","))), nil
 	}
 	if f.whole != 0 {
-		return respond(f.whole, `{"error":{"type":"unavailable","reason":"whole request"},"status":503}`), nil
+		typ := f.wholeType
+		if typ == "" {
+			typ = "unavailable"
+		}
+		return respond(f.whole, fmt.Sprintf(`{"error":{"type":%q,"reason":"whole request"},"status":%d}`, typ, f.whole)), nil
 	}
 	var items []string
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -210,5 +216,94 @@ func TestWriteElasticsearchDown(t *testing.T) {
 	}
 	if _, err := x.LoadState(context.Background(), erp.Products); failure.KindOf(err) != failure.Unavailable {
 		t.Errorf("load state with Elasticsearch down: %v", err)
+	}
+}
+
+// TestWriteRefusalsAreFailuresNotDeadLetters: answers that refuse writing for a reason that is
+// not the document's (a write block, a full disk, a lost privilege) fail the write as Refused
+// (retryable, the caller's watermark stays) and dead-letter nothing. They used to become one
+// dead letter per item with no error, and the watermark moved past the whole page.
+func TestWriteRefusalsAreFailuresNotDeadLetters(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		status  int
+		errType string
+	}{
+		{"index write block", 403, "cluster_block_exception"},
+		{"disk past the flood-stage watermark", 429, "cluster_block_exception"},
+		{"lost privilege", 403, "security_exception"},
+		{"credential refused", 401, "security_exception"},
+		{"forbidden without a type", 403, ""},
+		{"closed index", 400, "index_closed_exception"},
+	} {
+		f := &fakeBulk{answer: func(id string, round int) (int, string) {
+			if id == "a" {
+				return 201, ""
+			}
+			return c.status, c.errType
+		}}
+		x := fakeIndex(t, f)
+		_, err := x.Write(context.Background(), "fake-products", ops("a", "b", "c"))
+		if failure.KindOf(err) != failure.Refused || failure.KindOf(err).Permanent() {
+			t.Errorf("%s: %v, want a retryable refused error", c.name, err)
+		}
+		if len(f.deadLetters) != 0 {
+			t.Errorf("%s: %d dead letters, want none", c.name, len(f.deadLetters))
+		}
+		if f.rounds["b"] != 1 {
+			t.Errorf("%s: submitted %d times: a block is not waited for inside one write", c.name, f.rounds["b"])
+		}
+	}
+	// The same as an answer to the whole request.
+	for _, w := range []struct {
+		status  int
+		errType string
+	}{{403, "cluster_block_exception"}, {401, "security_exception"}, {403, "security_exception"}} {
+		f := &fakeBulk{whole: w.status, wholeType: w.errType}
+		x := fakeIndex(t, f)
+		if _, err := x.Write(context.Background(), "fake-products", ops("a")); failure.KindOf(err) != failure.Refused {
+			t.Errorf("whole request %d %s: %v, want refused", w.status, w.errType, err)
+		}
+	}
+}
+
+// TestWriteMostItemsFailingAlikeIsAFailure: when most of a write's documents fail with one
+// error type (a mapping that does not fit the documents), the index refuses them, not each
+// document: the write fails and nothing is dead-lettered. A few failing documents among many
+// are still dead letters.
+func TestWriteMostItemsFailingAlikeIsAFailure(t *testing.T) {
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("p%02d", i)
+	}
+	f := &fakeBulk{answer: func(id string, round int) (int, string) { return 400, "strict_dynamic_mapping_exception" }}
+	x := fakeIndex(t, f)
+	c, err := x.Write(context.Background(), "fake-products", ops(ids...))
+	if failure.KindOf(err) != failure.Refused || !strings.Contains(err.Error(), "50 of 50") {
+		t.Fatalf("50 of 50 refused alike: counts %+v, error %v; want a refused error", c, err)
+	}
+	if c.DeadLettered != 0 || len(f.deadLetters) != 0 {
+		t.Fatalf("%d dead letters, want none", len(f.deadLetters))
+	}
+
+	// 26 of 50 alike is most; 25 of 50 is not, nor are 2 types of 20.
+	for _, k := range []struct {
+		failing   int
+		types     int
+		wantError bool
+	}{{26, 1, true}, {25, 1, false}, {40, 2, false}, {1, 1, false}} {
+		f := &fakeBulk{answer: func(id string, round int) (int, string) {
+			var i int
+			fmt.Sscanf(id, "p%d", &i)
+			if i < k.failing {
+				return 400, fmt.Sprintf("mapper_parsing_exception_%d", i%k.types)
+			}
+			return 201, ""
+		}}
+		x := fakeIndex(t, f)
+		c, err := x.Write(context.Background(), "fake-products", ops(ids...))
+		if (err != nil) != k.wantError || (!k.wantError && c.DeadLettered != k.failing) {
+			t.Errorf("%d of 50 failing in %d types: counts %+v, error %v", k.failing, k.types, c, err)
+		}
 	}
 }

@@ -18,9 +18,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/config"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
-	"github.com/erpsync/erpsync/workflows"
 )
 
 const usage = `starter controls erpsync's imports on Temporal.
@@ -33,28 +34,27 @@ Usage:
   starter schedules trigger SCHEDULE_ID
   starter status [--json]
   starter dead-letters [--limit 20] [--json]
+  starter dead-letters retry [--entity products] [--id usmf:1000 ...] [--json]
+  starter explain products|customers|contacts|salesreps COMPANY KEY [--json]
 
-Run "starter COMMAND --help" for a command's flags.
-
-Environment:
-  TEMPORAL_ADDRESS      Temporal frontend (default 127.0.0.1:7233)
-  TEMPORAL_NAMESPACE    namespace (default "default")
-  ERPSYNC_TASK_QUEUE    the workers' task queue (default "erpsync")
-  ELASTICSEARCH_URL     for status and dead-letters (default http://127.0.0.1:9200), with
-                        ELASTICSEARCH_API_KEY, _USERNAME, _PASSWORD, _CA_CERT as the worker
-  ERPSYNC_INDEX_PREFIX  index prefix (default "erpsync")
-  ERPSYNC_SCHEDULE_PREFIX  put before every schedule ID (default none)
-  ERPSYNC_CHANGE_DETECTION the worker's change detection, for schedules apply (default
-                        parent-stamps; child-stamps adds reconcile and audit schedules)
+Run "starter COMMAND --help" for a command's own flags. Every command also takes the settings
+below, as flags, environment variables or from the config file.
 
 Schedules (IDs): product-import-update, product-import-rebuild, customer-import-update,
-customer-import-rebuild. Pause, unpause and trigger them here or in the Temporal UI.
+customer-import-rebuild; with child-stamps change detection also product-import-reconcile,
+product-import-audit, customer-import-reconcile, customer-import-audit. Pause, unpause and
+trigger them here or in the Temporal UI.
+
 `
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("starter"))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], config.OSEnv, os.Stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -63,103 +63,92 @@ func main() {
 	}
 }
 
-// env is what every command connects with.
-type env struct {
-	temporalAddress, namespace, taskQueue, prefix, schedulePrefix string
-	es                                                            search.Config
+// cli is what every command works with: its output and the configuration, read once the
+// command's own flags are declared.
+type cli struct {
+	cfg *config.Config
+	set *config.Set
+	env config.Env
+	out io.Writer
 }
 
-func loadEnv() env {
-	e := env{
-		temporalAddress: getenv("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		namespace:       getenv("TEMPORAL_NAMESPACE", "default"),
-		taskQueue:       getenv("ERPSYNC_TASK_QUEUE", workflows.TaskQueue),
-		prefix:          getenv("ERPSYNC_INDEX_PREFIX", "erpsync"),
-		schedulePrefix:  os.Getenv("ERPSYNC_SCHEDULE_PREFIX"),
-		es:              search.ConfigFromEnv(),
+// flags returns a flag set for a command whose --help prints its synopsis, its own flags and a
+// pointer to the settings.
+func (e *cli) flags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.out)
+	fs.Usage = func() {
+		fmt.Fprintf(e.out, "Usage: starter %s\n\n", synopsis)
+		e.set.PrintFlags(e.out, fs)
+		fmt.Fprintln(e.out, "and every setting of starter --help.")
 	}
-	if e.es.URL == "" {
-		e.es.URL = "http://127.0.0.1:9200"
-	}
-	return e
+	return fs
 }
 
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// parse reads the command's flags and the configuration; flags may stand before or after the
+// positional arguments, which it returns.
+func (e *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := e.set.Parse(fs, args, e.env)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	return def
+	return pos, err
 }
 
-func (e env) temporal(ctx context.Context) (client.Client, error) {
+func (e *cli) temporal(ctx context.Context) (client.Client, error) {
 	z, err := logging.New("warn", "console")
 	if err != nil {
 		return nil, err
 	}
+	opts, err := e.cfg.Temporal.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = logging.Temporal(z.WithOptions(zap.IncreaseLevel(zap.ErrorLevel)))
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: e.temporalAddress, Namespace: e.namespace, Logger: logging.Temporal(z.WithOptions(zap.IncreaseLevel(zap.ErrorLevel)))})
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w (is it running? make dev starts it)", e.temporalAddress, err)
+		return nil, fmt.Errorf("connect to Temporal at %s: %w (is it running? make dev starts it)", e.cfg.Temporal.Address, err)
 	}
 	return c, nil
 }
 
-func (e env) index() (*search.Index, error) {
-	es, err := search.NewClient(e.es)
+func (e *cli) index() (*search.Index, error) {
+	es, err := search.NewClient(e.cfg.Elasticsearch)
 	if err != nil {
 		return nil, err
 	}
-	return search.New(es, e.prefix), nil
+	return search.New(es, e.cfg.Index.Prefix), nil
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, env config.Env, out io.Writer) error {
+	cfg, set := config.ForStarter()
+	e := &cli{cfg: cfg, set: set, env: env, out: out}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(out, usage)
+		set.PrintSettings(out)
 		if len(args) == 0 {
 			return errors.New("no command given")
 		}
 		return flag.ErrHelp
 	}
-	e := loadEnv()
 	switch args[0] {
 	case "run":
-		return runImport(ctx, e, args[1:], out)
+		return runImport(ctx, e, args[1:])
 	case "schedules":
-		return schedules(ctx, e, args[1:], out)
+		return schedules(ctx, e, args[1:])
 	case "status":
-		return status(ctx, e, args[1:], out)
+		return status(ctx, e, args[1:])
 	case "dead-letters":
-		return deadLetters(ctx, e, args[1:], out)
+		if len(args) > 1 && args[1] == "retry" {
+			return retryDeadLetters(ctx, e, args[2:])
+		}
+		return deadLetters(ctx, e, args[1:])
+	case "explain":
+		return explain(ctx, e, args[1:])
 	}
 	return fmt.Errorf("unknown command %q; run starter --help", args[0])
-}
-
-// newFlags returns a flag set whose --help prints the command's synopsis and flags.
-func newFlags(name, synopsis string, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: starter %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseInterspersed parses flags that may stand before or after positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 func plural(n int, word string) string {

@@ -37,17 +37,27 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
+// noEnv is an empty environment.
+func noEnv(string) (string, bool) { return "", false }
+
 func TestHelpAndBadInput(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "starter run products|customers") {
+	if err := run(t.Context(), []string{"--help"}, noEnv, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "starter run products|customers") {
 		t.Fatalf("--help: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"run", "--help"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-mode") {
+	if err := run(t.Context(), []string{"run", "--help"}, noEnv, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-mode") {
 		t.Fatalf("run --help: %v\n%s", err, out.String())
 	}
-	for _, args := range [][]string{{"frobnicate"}, {"run", "orders"}, {"run", "products", "--mode", "sometimes"}, {"schedules", "explode"}} {
-		if err := run(t.Context(), args, &out); err == nil {
+	for _, want := range []string{"ERPSYNC_SCHEDULE_PREFIX", "--update-every", "schedules.rebuild-cron", "TEMPORAL_API_KEY", "ELASTICSEARCH_CLOUD_ID"} {
+		out.Reset()
+		if _ = run(t.Context(), []string{"--help"}, noEnv, &out); !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %s", want)
+		}
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"run", "orders"}, {"run", "products", "--mode", "sometimes"}, {"schedules", "explode"},
+		{"schedules", "apply", "--change-detection", "psychic"}, {"schedules", "apply", "--update-every", "10ms"}} {
+		if err := run(t.Context(), args, noEnv, &out); err == nil {
 			t.Errorf("starter %s: want an error", strings.Join(args, " "))
 		}
 	}

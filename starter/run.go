@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/visibility"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -46,12 +47,25 @@ func importName(what string) (string, error) {
 	return "", fmt.Errorf("import %q: want products or customers", what)
 }
 
-func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]", out)
+// summary is a run's one-line summary in the Temporal UI: "Product import, update: started by
+// schedule product-import-update".
+func summary(workflow string, m activities.Mode, how string) string {
+	return fmt.Sprintf("%s, %s: %s", workflows.Tasks[workflow], m, how)
+}
+
+// details are a run's fixed details in the Temporal UI: which installation it belongs to.
+func (e *cli) details() string {
+	return fmt.Sprintf("erpsync installation with index prefix `%s`, task queue `%s`. Progress: the current details below; `starter status` and `starter explain` answer the rest.",
+		e.cfg.Index.Prefix, e.cfg.Temporal.TaskQueue)
+}
+
+func runImport(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]")
 	mode := fs.String("mode", "update", "update (what changed since the last run), rebuild (everything into a new index, then swap) reconcile (delete what the ERP no longer has) or audit (compare what every document was built from with the ERP, re-sync what differs)")
 	wait := fs.Bool("wait", false, "wait for the import to finish, showing a progress bar")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -75,15 +89,17 @@ func runImport(ctx context.Context, e env, args []string, out io.Writer) error {
 	id := WorkflowID(name, m)
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
-		TaskQueue:                e.taskQueue,
+		TaskQueue:                e.cfg.Temporal.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            summary(name, m, "started with starter run"),
+		StaticDetails:            e.details(),
 	}, name, workflows.ImportInput{Mode: m})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	if !*asJSON {
 		fmt.Fprintf(out, "%s %s: workflow %s (run %s)\n", name, m, wr.GetID(), wr.GetRunID())
-		fmt.Fprintf(out, "watch it at http://127.0.0.1:8233/namespaces/%s/workflows/%s\n", e.namespace, wr.GetID())
+		fmt.Fprintf(out, "watch it at %s\n", visibility.RunURL(e.cfg.Temporal.UIURL, e.cfg.Temporal.Namespace, wr.GetID(), wr.GetRunID()))
 	}
 	if !*wait {
 		if *asJSON {

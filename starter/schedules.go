@@ -80,7 +80,8 @@ func scheduleSpecs(prefix string, detection activities.Detection, at scheduleTim
 	return specs
 }
 
-func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
+func schedules(ctx context.Context, e *cli, args []string) error {
+	out := e.out
 	if len(args) == 0 {
 		return fmt.Errorf("schedules needs a subcommand: apply, pause, unpause or trigger")
 	}
@@ -90,47 +91,40 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown schedules subcommand %q: want apply, pause, unpause or trigger", sub)
 	}
-	c, err := e.temporal(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	switch sub {
 	case "apply":
-		fs := newFlags("schedules apply", "schedules apply [--update-every 5m] [--rebuild-cron \"0 2 * * *\"] [--change-detection parent-stamps|child-stamps]", out)
-		var at scheduleTimes
-		fs.DurationVar(&at.updateEvery, "update-every", 5*time.Minute, "interval of the update runs")
-		fs.StringVar(&at.rebuildCron, "rebuild-cron", "0 2 * * *", "cron expression (UTC) of the rebuild runs")
-		detection := fs.String("change-detection", getenv("ERPSYNC_CHANGE_DETECTION", string(activities.ParentStamps)),
-			"the worker's change detection ($ERPSYNC_CHANGE_DETECTION); child-stamps adds reconcile and audit schedules")
-		fs.DurationVar(&at.reconcileEvery, "reconcile-every", time.Hour, "interval of the reconcile runs (child-stamps)")
-		fs.StringVar(&at.auditCron, "audit-cron", "0 3 * * *", "cron expression (UTC) of the audit runs (child-stamps)")
-		if err := fs.Parse(args); err != nil {
+		fs := e.flags("schedules apply", "schedules apply [--update-every 5m] [--rebuild-cron \"0 2 * * *\"] [--change-detection parent-stamps|child-stamps] [--reconcile-every 1h] [--audit-cron \"0 3 * * *\"]")
+		if _, err := e.parse(fs, args); err != nil {
 			return err
 		}
-		if at.updateEvery < time.Second || at.reconcileEvery < time.Second {
-			return fmt.Errorf("--update-every %s, --reconcile-every %s: want at least 1s", at.updateEvery, at.reconcileEvery)
-		}
-		d := activities.Detection(*detection)
-		if !d.Valid() || d == "" {
-			return fmt.Errorf("--change-detection %q: want parent-stamps or child-stamps", *detection)
-		}
-		specs := scheduleSpecs(e.schedulePrefix, d, at)
-		if err := applySchedules(ctx, c, e.taskQueue, specs, out); err != nil {
+		c, err := e.temporal(ctx)
+		if err != nil {
 			return err
 		}
-		return removeOtherSchedules(ctx, c, e.schedulePrefix, specs, out)
+		defer c.Close()
+		sc := e.cfg.Schedules
+		at := scheduleTimes{updateEvery: sc.UpdateEvery, reconcileEvery: sc.ReconcileEvery, rebuildCron: sc.RebuildCron, auditCron: sc.AuditCron}
+		specs := scheduleSpecs(sc.Prefix, e.cfg.Import.Detection, at)
+		if err := applySchedules(ctx, c, e.cfg.Temporal.TaskQueue, e.details(), specs, out); err != nil {
+			return err
+		}
+		return removeOtherSchedules(ctx, c, sc.Prefix, specs, out)
 	case "pause", "unpause":
-		fs := newFlags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)", out)
+		fs := e.flags("schedules "+sub, "schedules "+sub+" [--note TEXT] [SCHEDULE_ID ...] (default: all)")
 		note := fs.String("note", "", "why (shown in the Temporal UI)")
-		ids, err := parseInterspersed(fs, args)
+		ids, err := e.parse(fs, args)
 		if err != nil {
 			return err
 		}
 		all := len(ids) == 0
 		if all {
-			ids = scheduleIDs(e.schedulePrefix)
+			ids = scheduleIDs(e.cfg.Schedules.Prefix)
 		}
+		c, err := e.temporal(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
 		if *note == "" {
 			*note = sub + "d with starter"
 		}
@@ -152,14 +146,19 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 		}
 		return nil
 	case "trigger":
-		fs := newFlags("schedules trigger", "schedules trigger SCHEDULE_ID", out)
-		ids, err := parseInterspersed(fs, args)
+		fs := e.flags("schedules trigger", "schedules trigger SCHEDULE_ID")
+		ids, err := e.parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(ids) != 1 {
-			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(scheduleIDs(e.schedulePrefix), ", "))
+			return fmt.Errorf("trigger takes one schedule ID, one of %s", strings.Join(scheduleIDs(e.cfg.Schedules.Prefix), ", "))
 		}
+		c, err := e.temporal(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
 		if err := c.ScheduleClient().GetHandle(ctx, ids[0]).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
 			return fmt.Errorf("trigger %s: %w", ids[0], err)
 		}
@@ -170,13 +169,15 @@ func schedules(ctx context.Context, e env, args []string, out io.Writer) error {
 
 // applySchedules creates the schedules that are missing and updates the spec and action of the
 // others, keeping their state: a pause set in the UI stays.
-func applySchedules(ctx context.Context, c client.Client, taskQueue string, specs []scheduleSpec, out io.Writer) error {
+func applySchedules(ctx context.Context, c client.Client, taskQueue, details string, specs []scheduleSpec, out io.Writer) error {
 	for _, s := range specs {
 		action := &client.ScheduleWorkflowAction{
-			ID:        s.ID,
-			Workflow:  s.Workflow,
-			Args:      []any{workflows.ImportInput{Mode: s.Mode}},
-			TaskQueue: taskQueue,
+			ID:            s.ID,
+			Workflow:      s.Workflow,
+			Args:          []any{workflows.ImportInput{Mode: s.Mode}},
+			TaskQueue:     taskQueue,
+			StaticSummary: summary(s.Workflow, s.Mode, "started by schedule "+s.ID),
+			StaticDetails: details,
 		}
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:      s.ID,

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/visibility"
+	"github.com/erpsync/erpsync/workflows"
 
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/search"
@@ -32,10 +38,11 @@ type entityStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-func status(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("status", "status [--json]", out)
+func status(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("status", "status [--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := e.parse(fs, args); err != nil {
 		return err
 	}
 	c, err := e.temporal(ctx)
@@ -49,10 +56,10 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 	}
 
 	var scheds []scheduleStatus
-	for _, id := range scheduleIDs(e.schedulePrefix) {
+	for _, id := range scheduleIDs(e.cfg.Schedules.Prefix) {
 		s := scheduleStatus{ID: id}
 		d, err := c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
-		if err != nil && childStampsOnly(strings.TrimPrefix(id, e.schedulePrefix)) {
+		if err != nil && childStampsOnly(strings.TrimPrefix(id, e.cfg.Schedules.Prefix)) {
 			continue // not used by an installation with parent-stamps
 		}
 		if err != nil {
@@ -105,30 +112,32 @@ func status(ctx context.Context, e env, args []string, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, state, next, last)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "ENTITY\tWATERMARK\tLAG\tLAST RUN\tREAD\tINDEXED\tDELETED\tDEAD-LETTERED")
+	fmt.Fprintln(tw, "ENTITY\tWATERMARK\tLAG\tLAST RUN\tOUTCOME\tREAD\tINDEXED\tDELETED\tDEAD-LETTERED")
 	for _, s := range ents {
 		if s.Error != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", s.Entity, s.Error)
 			continue
 		}
 		st := s.State
-		wm, lag, last := "never synced", "-", "-"
+		wm, lag, last, outcome := "never synced", "-", "-", "-"
 		if !st.Watermark.IsZero() {
 			wm, lag = st.Watermark.Modified.UTC().Format(time.RFC3339), s.Lag
 		}
 		if st.LastRun.ID != "" {
 			last = fmt.Sprintf("%s %s (%s)", st.LastRun.Mode, st.LastRun.Finished.UTC().Format(time.RFC3339), st.LastRun.Finished.Sub(st.LastRun.Started).Round(time.Second))
+			outcome = cmp.Or(st.LastRun.Outcome, "-")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Entity, wm, lag, last, st.LastRun.Read, st.LastRun.Indexed, st.LastRun.Deleted, st.LastRun.DeadLettered)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Entity, wm, lag, last, outcome, st.LastRun.Read, st.LastRun.Indexed, st.LastRun.Deleted, st.LastRun.DeadLettered)
 	}
 	return tw.Flush()
 }
 
-func deadLetters(ctx context.Context, e env, args []string, out io.Writer) error {
-	fs := newFlags("dead-letters", "dead-letters [--limit 20] [--json]", out)
+func deadLetters(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("dead-letters", "dead-letters [--limit 20] [--json]   (dead-letters retry --help: re-read them)")
 	limit := fs.Int("limit", 20, "how many, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := e.parse(fs, args); err != nil {
 		return err
 	}
 	ix, err := e.index()
@@ -153,3 +162,53 @@ func deadLetters(ctx context.Context, e env, args []string, out io.Writer) error
 	}
 	return tw.Flush()
 }
+
+func retryDeadLetters(ctx context.Context, e *cli, args []string) error {
+	out := e.out
+	fs := e.flags("dead-letters retry", "dead-letters retry [--entity products|customers|contacts|salesreps] [--id usmf:1000 ...] [--json]")
+	entity := fs.String("entity", "", "only this entity's dead letters (default: every entity)")
+	var ids stringList
+	fs.Var(&ids, "id", "only this record's dead letters, by document id (company:key, as dead-letters lists them); repeat for more")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := e.parse(fs, args); err != nil {
+		return err
+	}
+	in := activities.RedriveInput{IDs: ids}
+	if *entity != "" {
+		ent, err := entityOf(*entity)
+		if err != nil {
+			return fmt.Errorf("--entity %w", err)
+		}
+		in.Entity = ent
+	}
+	c, err := e.temporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id := e.cfg.Schedules.Prefix + workflows.DeadLetterRetryID
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: e.cfg.Temporal.TaskQueue,
+		StaticSummary: "Dead letters retried with starter dead-letters retry",
+		StaticDetails: e.details(),
+	}, workflows.DeadLetterRetryName, in)
+	if err != nil {
+		return fmt.Errorf("start %s (is one running? wait for it): %w", id, err)
+	}
+	var res activities.RedriveResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("%s: %w (%s)", id, err, visibility.RunURL(e.cfg.Temporal.UIURL, e.cfg.Temporal.Namespace, run.GetID(), run.GetRunID()))
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(res)
+	}
+	fmt.Fprintf(out, "re-read %s from the ERP: %d indexed, %d deleted (gone from the ERP), %d unchanged, %d dead-lettered again; %s cleared\n",
+		plural(res.Roots, "record"), res.Counts.Indexed, res.Counts.Deleted, res.Counts.Stale, res.Counts.DeadLettered, plural(res.Cleared, "dead letter"))
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -152,11 +152,17 @@ func activationOf(fields []string) pricing.Activation {
 // showsProduct reports whether the shop may show a product with these categories: one of them
 // is visible (or it has none and the shop shows uncategorized products).
 func (s *Server) showsProduct(cd *companyData, categoryIDs []string) bool {
+	return inVisibleCategory(categoryIDs, cd.visible, s.cfg.ShowUncategorized)
+}
+
+// inVisibleCategory reports whether a product assigned to categoryIDs is in one of the visible
+// categories (sorted ids), or in none at all when showUncategorized.
+func inVisibleCategory(categoryIDs, visible []string, showUncategorized bool) bool {
 	if len(categoryIDs) == 0 {
-		return s.cfg.ShowUncategorized
+		return showUncategorized
 	}
 	for _, id := range categoryIDs {
-		if _, ok := slices.BinarySearch(cd.visible, id); ok {
+		if _, ok := slices.BinarySearch(visible, id); ok {
 			return true
 		}
 	}

@@ -60,8 +60,35 @@ type OrderQuantities struct {
 	Standard string `json:"standard,omitempty"`
 }
 
+// Why the shop does not show a product (HiddenBecause).
+const (
+	HiddenDeleted      = "deleted"
+	HiddenInvisible    = "in no visible category"
+	HiddenSalesStopped = "sales stopped"
+)
+
+// HiddenBecause returns why the shop does not show product p, in the order the rule checks
+// them; none when it shows it. visible are the ids of its company's visible categories, sorted
+// (the categories index); showUncategorized is Config.ShowUncategorized. It is the rule product
+// pages, search and facets apply (search filters by the visible categories and excludes deleted
+// and sales_stopped), so that `starter explain` can answer "why is SKU X not in the shop?"
+// with the shop's own rule.
+func HiddenBecause(p document.Product, visible []string, showUncategorized bool) []string {
+	var why []string
+	if p.Deleted {
+		why = append(why, HiddenDeleted)
+	}
+	if !inVisibleCategory(p.CategoryIDs, visible, showUncategorized) {
+		why = append(why, HiddenInvisible)
+	}
+	if p.SalesStopped {
+		why = append(why, HiddenSalesStopped)
+	}
+	return why
+}
+
 // showableProduct reads the product company:item and returns it only when the shop may show
-// it (not deleted, in a visible category, not sales-stopped); a 404 otherwise.
+// it (HiddenBecause says nothing); a 404 otherwise.
 func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
 	var p document.Product
 	found, err := s.get(ctx, s.products, company, item, nil, &p)
@@ -72,7 +99,7 @@ func (s *Server) showableProduct(ctx context.Context, company, item string) (doc
 	if err != nil {
 		return p, err
 	}
-	if !found || p.Deleted || p.SalesStopped || !s.showsProduct(cd, p.CategoryIDs) {
+	if !found || len(HiddenBecause(p, cd.visible, s.cfg.ShowUncategorized)) > 0 {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil

@@ -85,3 +85,20 @@ func TestActivationOf(t *testing.T) {
 		}
 	}
 }
+
+func TestHiddenBecause(t *testing.T) {
+	for _, tc := range []struct {
+		p    document.Product
+		want []string
+	}{
+		{document.Product{CategoryIDs: []string{"A"}}, nil},
+		{document.Product{CategoryIDs: []string{"B"}}, []string{HiddenInvisible}},
+		{document.Product{}, []string{HiddenInvisible}},
+		{document.Product{CategoryIDs: []string{"B", "A"}, SalesStopped: true}, []string{HiddenSalesStopped}},
+		{document.Product{Envelope: document.Envelope{Deleted: true}, CategoryIDs: []string{"A"}}, []string{HiddenDeleted}},
+	} {
+		if got := HiddenBecause(tc.p, []string{"A", "C"}, false); !slices.Equal(got, tc.want) {
+			t.Errorf("HiddenBecause(%+v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}

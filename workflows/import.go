@@ -89,8 +89,12 @@ type EntityResult struct {
 
 // ImportResult is a finished import.
 type ImportResult struct {
-	Mode     activities.Mode `json:"mode"`
-	Entities []EntityResult  `json:"entities"`
+	Mode activities.Mode `json:"mode"`
+	// Outcome is "complete", or "partial: N records dead-lettered" when some records did not
+	// reach the index (activities.Counts.Outcome): the run still finished and moved the
+	// watermark; `starter dead-letters` names them and why.
+	Outcome  string         `json:"outcome"`
+	Entities []EntityResult `json:"entities"`
 	// Runs is the number of workflow runs (continue-as-new generations) it took.
 	Runs int `json:"runs"`
 }
@@ -172,7 +176,7 @@ type importRun struct {
 	phase    string
 }
 
-func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (ImportResult, error) {
+func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (res ImportResult, err error) {
 	if !in.Mode.Valid() {
 		return ImportResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("mode %q: want update, rebuild, reconcile or audit", in.Mode), "invalid", nil)
@@ -193,12 +197,15 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	}
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	if r.announce(ctx) {
+		defer func() { r.end(ctx, res, err) }()
+	}
 
 	if in.Mode == activities.Reconcile {
 		return r.reconcile(ctx)
 	}
 
-	res, err := r.read(ctx, pause, resume)
+	res, err = r.read(ctx, pause, resume)
 	var can *workflow.ContinueAsNewError
 	if err != nil && !errors.As(err, &can) && in.Mode == activities.Rebuild && r.cp.Begun != nil {
 		// The rebuild will not swap: stop update runs writing to its generation, even when
@@ -284,9 +291,12 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		r.showDetails(ctx)
 	}
 	r.phase = "done"
+	var total activities.Counts
 	for i, e := range entities {
 		res.Entities = append(res.Entities, EntityResult{Entity: e, Counts: r.cp.Counts[i]})
+		total = total.Add(r.cp.Counts[i])
 	}
+	res.Outcome = total.Outcome()
 	res.Runs = r.cp.Runs
 	r.showDetails(ctx)
 	return res, nil
@@ -410,6 +420,9 @@ func (r *importRun) showDetails(ctx workflow.Context) {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d |\n", e, c.Pages, c.Read, c.Indexed, c.Deleted, c.DeadLettered, c.Rejected)
 	}
 	fmt.Fprintf(&b, "\ncursor: `%s` · %.0f records/s · run %d", p.Cursor, p.RecordsPerSecond, p.Runs)
+	if p.Totals.DeadLettered > 0 {
+		fmt.Fprintf(&b, "\n\n**%s** so far: they did not reach the index; `starter dead-letters` shows each and why", p.Totals.Outcome())
+	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }
 

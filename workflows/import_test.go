@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -84,6 +86,9 @@ func TestUpdateReadsChunksDeletesAndCommits(t *testing.T) {
 	got := res.Entities[3].Counts
 	if got.Read != 30 || got.Indexed != 30 || got.Pages != 6 || got.Deleted != 4 {
 		t.Fatalf("counts %+v, want 30 read and indexed, 6 pages, 4 deleted", got)
+	}
+	if res.Outcome != "complete" {
+		t.Fatalf("outcome %q, want complete", res.Outcome)
 	}
 	if f := finished[3]; !f.Until.Equal(until) || f.Deletions != cursorAt(99) || f.Counts.Read != 30 {
 		t.Fatalf("finish got %+v", f)
@@ -282,4 +287,40 @@ func TestAFailedRebuildIsAbandoned(t *testing.T) {
 		t.Fatalf("abandoned %+v, want gen-7 of products", abandoned)
 	}
 	env.AssertExpectations(t) // the company-wide data before the products were swapped in
+}
+
+// TestAPartialRunSaysSo: a run in which records were dead-lettered finishes and says it is a
+// partial success, in its result and in the details the UI shows.
+func TestAPartialRunSaysSo(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0}, nil)
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(activities.ChunkResult{Next: cursorAt(1), Done: true,
+		Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 8, Rejected: 1, DeadLettered: 2}}, nil)
+	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
+	var finished activities.FinishInput
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
+		finished = in
+		return activities.FinishResult{}, nil
+	})
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update})
+	var res ImportResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != "partial: 2 records dead-lettered" || finished.Counts.Outcome() != res.Outcome {
+		t.Fatalf("outcome %q (finish saw %q), want partial: 2 records dead-lettered", res.Outcome, finished.Counts.Outcome())
+	}
+	v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := v.Get(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(meta.GetCurrentDetails(), "partial: 2 records dead-lettered") || !strings.Contains(meta.CurrentDetails, "starter dead-letters") {
+		t.Fatalf("the UI's details do not say it is partial:\n%s", meta.GetCurrentDetails())
+	}
 }

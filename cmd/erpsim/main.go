@@ -18,9 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	erpconfig "github.com/erpsync/erpsync/config"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/erpsim/store"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 )
 
 const usage = `erpsim - a Dynamics 365 Finance and Operations-shaped ERP simulator
@@ -32,6 +34,7 @@ Usage:
 Endpoints (see erpsim/README.md and docs/erp-model.md):
   POST /oauth2/token              client credentials -> bearer token
   GET  /data/                     the collections; /data/<Collection>?$filter=...&$orderby=...
+  GET  /data/$metadata            the collections' entity types and keys (OData CSDL XML)
   GET|PUT /admin/faults           fault settings as JSON (bearer token)
   GET|PUT /admin/changes          change driver {"rate": N} (bearer token)
 
@@ -41,7 +44,6 @@ Example:
   curl -H "Authorization: Bearer $TOKEN" \
       "http://127.0.0.1:8088/data/ReleasedProductsV2?\$top=2&\$select=ItemNumber,ProductName"
 
-Flags (each also read from the environment variable shown; a flag wins over the variable):
 `
 
 // config is everything main needs.
@@ -60,138 +62,120 @@ type config struct {
 	clockSkew, lateCommitDelay time.Duration
 }
 
-// envFlags registers flags whose defaults come from environment variables.
-type envFlags struct {
-	fs   *flag.FlagSet
-	errs []error
-}
-
-func (e *envFlags) env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func (e *envFlags) str(p *string, name, env, def, help string) {
-	e.fs.StringVar(p, name, e.env(env, def), help+" ($"+env+")")
-}
-
-func (e *envFlags) dur(p *time.Duration, name, env string, def time.Duration, help string) {
-	v := def
-	if s, ok := os.LookupEnv(env); ok {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			e.errs = append(e.errs, fmt.Errorf("$%s: %w", env, err))
-		}
-		v = d
-	}
-	e.fs.DurationVar(p, name, v, help+" ($"+env+")")
-}
-
-func (e *envFlags) float(p *float64, name, env string, def float64, help string) {
-	v := def
-	if s, ok := os.LookupEnv(env); ok {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			e.errs = append(e.errs, fmt.Errorf("$%s: %w", env, err))
-		}
-		v = f
-	}
-	e.fs.Float64Var(p, name, v, help+" ($"+env+")")
-}
-
-func (e *envFlags) int(p *int, name, env string, def int, help string) {
-	v := def
-	if s, ok := os.LookupEnv(env); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			e.errs = append(e.errs, fmt.Errorf("$%s: %w", env, err))
-		}
-		v = n
-	}
-	e.fs.IntVar(p, name, v, help+" ($"+env+")")
-}
-
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	c, set := declare()
 	fs := flag.NewFlagSet("erpsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
+		set.PrintSettings(stderr)
 	}
-	c := &config{}
-	e := &envFlags{fs: fs}
-	d := generate.Defaults()
-	e.str(&c.listen, "listen", "ERPSIM_ADDR", "127.0.0.1:8088", "address to serve on")
-	e.str(&c.db, "db", "ERPSIM_DB", "erpsim.db", "SQLite database file (\":memory:\" for a throw-away one)")
-	e.str(&c.clientID, "client-id", "ERPSIM_CLIENT_ID", erpsim.DefaultClientID, "OAuth2 client id")
-	e.str(&c.clientSecret, "client-secret", "ERPSIM_CLIENT_SECRET", erpsim.DefaultClientSecret, "OAuth2 client secret")
-	e.dur(&c.tokenTTL, "token-ttl", "ERPSIM_TOKEN_TTL", erpsim.DefaultTokenTTL, "lifetime of bearer tokens")
-	e.str(&c.logLevel, "log-level", "ERPSIM_LOG_LEVEL", "info", "debug, info, warn or error (debug logs every request)")
-	e.float(&c.changeRate, "change-rate", "ERPSIM_CHANGE_RATE", 1, "random creates/edits/deletes per second over every entity kind (0: none)")
-	e.str(&c.bumps, "bumps", "ERPSIM_BUMPS", "on", "on: a child change stamps the roots it belongs to (an ERP add-on such as Sana's); off: it stamps only its own row (stock D365)")
-	e.str(&c.deletionLog, "deletion-log", "ERPSIM_DELETION_LOG", "on", "on: deleting a root writes DeletedRecords (an ERP add-on); off: no deletion log (stock D365)")
-
-	seed := int(d.Seed)
-	e.int(&seed, "seed", "ERPSIM_SEED", seed, "generator seed: the same seed gives the same catalog")
-	e.str(&c.companies, "companies", "ERPSIM_COMPANIES", strings.Join(d.Companies, ","), "companies (dataAreaId), comma separated; usmf is the default company")
-	e.str(&c.languages, "languages", "ERPSIM_LANGUAGES", strings.Join(d.Languages, ","), "translation languages, comma separated (en-us, de, nl, fr have real words)")
-	e.int(&c.gen.Products, "products", "ERPSIM_PRODUCTS", d.Products, "released products in total, spread over the companies")
-	e.float(&c.gen.MasterShare, "master-share", "ERPSIM_MASTER_SHARE", d.MasterShare, "fraction of products that are masters with variants (negative: none)")
-	e.int(&c.gen.VariantsPerMaster, "variants-per-master", "ERPSIM_VARIANTS_PER_MASTER", d.VariantsPerMaster, "most variants (colour x size) per master")
-	e.int(&c.gen.Customers, "customers", "ERPSIM_CUSTOMERS", d.Customers, "customers in total, spread over the companies")
-	e.int(&c.gen.ContactsPerCust, "contacts-per-customer", "ERPSIM_CONTACTS_PER_CUSTOMER", d.ContactsPerCust, "contact persons per customer (negative: none)")
-	e.int(&c.gen.SalesReps, "sales-reps", "ERPSIM_SALES_REPS", d.SalesReps, "sales representatives in total (about three per commission group)")
-	e.int(&c.gen.PriceGroups, "price-groups", "ERPSIM_PRICE_GROUPS", d.PriceGroups, "customer price groups per company")
-	e.int(&c.gen.Categories, "categories", "ERPSIM_CATEGORIES", d.Categories, "product categories per company (8 top categories, the rest below them)")
-
-	e.dur(&c.latency, "latency", "ERPSIM_LATENCY", 0, "fault: latency added to every /data request")
-	e.float(&c.faults.ErrorShare, "error-share", "ERPSIM_ERROR_SHARE", 0, "fault: share of /data requests answered 500 or 503")
-	e.float(&c.faults.RateLimitShare, "rate-limit-share", "ERPSIM_RATE_LIMIT_SHARE", 0, "fault: share of /data requests answered 429")
-	e.dur(&c.retryAfter, "retry-after", "ERPSIM_RETRY_AFTER", time.Second, "fault: Retry-After of the 429 answers")
-	e.float(&c.faults.TruncateShare, "truncate-share", "ERPSIM_TRUNCATE_SHARE", 0, "fault: share of /data responses cut short")
-	e.dur(&c.clockSkew, "clock-skew", "ERPSIM_CLOCK_SKEW", 0, "fault: offset added to ModifiedDateTime stamps (may be negative)")
-	e.float(&c.faults.LateCommitShare, "late-commit-share", "ERPSIM_LATE_COMMIT_SHARE", 0, "fault: share of driver changes committed late (stamped in the past)")
-	e.dur(&c.lateCommitDelay, "late-commit-delay", "ERPSIM_LATE_COMMIT_DELAY", 5*time.Second, "fault: how late a late commit becomes visible")
-
-	if err := fs.Parse(args); err != nil {
+	pos, err := set.Parse(fs, args, erpconfig.OSEnv)
+	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q (flags go after the subcommand)", fs.Args())
+	if len(pos) > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags go after the subcommand)", pos)
 	}
-	c.gen.Seed = uint64(seed)
-	c.gen.Companies = splitList(c.companies)
-	c.gen.Languages = splitList(c.languages)
-	c.faults.Latency = erpsim.Duration(c.latency)
-	c.faults.RetryAfter = erpsim.Duration(c.retryAfter)
-	c.faults.ClockSkew = erpsim.Duration(c.clockSkew)
-	c.faults.LateCommitDelay = erpsim.Duration(c.lateCommitDelay)
+	return c, nil
+}
 
-	errs := e.errs
-	if err := c.faults.Validate(); err != nil {
-		errs = append(errs, err)
+// declare returns the simulator's settings, bound to a new config.
+func declare() (*config, *erpconfig.Set) {
+	c := &config{}
+	set := erpconfig.NewSet("erpsim")
+	d := generate.Defaults()
+	seed := int(d.Seed)
+	set.Section("simulator", "Simulator")
+	str := func(p *string, name, env, def, help string) *erpconfig.Setting {
+		return &erpconfig.Setting{Key: "simulator." + name, Flag: name, Env: []string{env}, Default: def, Help: help, Value: erpconfig.String(p)}
 	}
-	for _, o := range []struct{ name, v string }{{"-bumps", c.bumps}, {"-deletion-log", c.deletionLog}} {
-		if o.v != "on" && o.v != "off" {
-			errs = append(errs, fmt.Errorf("%s %q: want on or off", o.name, o.v))
+	dur := func(p *time.Duration, name, env string, def time.Duration, help string) *erpconfig.Setting {
+		return &erpconfig.Setting{Key: "simulator." + name, Flag: name, Env: []string{env}, Default: def.String(), Help: help, Value: erpconfig.Duration(p)}
+	}
+	num := func(p *float64, name, env string, def float64, help string) *erpconfig.Setting {
+		return &erpconfig.Setting{Key: "simulator." + name, Flag: name, Env: []string{env}, Default: strconv.FormatFloat(def, 'g', -1, 64), Help: help, Value: erpconfig.Float(p)}
+	}
+	whole := func(p *int, name, env string, def int, help string) *erpconfig.Setting {
+		return &erpconfig.Setting{Key: "simulator." + name, Flag: name, Env: []string{env}, Default: strconv.Itoa(def), Help: help, Value: erpconfig.Int(p)}
+	}
+	onOff := func(p *string, name, env, help string) *erpconfig.Setting {
+		st := str(p, name, env, "on", help)
+		st.Check = func() error {
+			if *p != "on" && *p != "off" {
+				return errors.New("want on or off")
+			}
+			return nil
 		}
+		return st
 	}
-	c.behaviour = store.Behaviour{NoBumps: c.bumps == "off", NoDeletionLog: c.deletionLog == "off"}
-	if c.changeRate < 0 {
-		errs = append(errs, errors.New("-change-rate must not be negative"))
+	secret := str(&c.clientSecret, "client-secret", "ERPSIM_CLIENT_SECRET", erpsim.DefaultClientSecret, "OAuth2 client secret.")
+	secret.Secret = true
+	changeRate := num(&c.changeRate, "change-rate", "ERPSIM_CHANGE_RATE", 1, "Random creates, edits and deletes per second over every entity kind (0: none).")
+	changeRate.Check = func() error {
+		if c.changeRate < 0 {
+			return errors.New("must not be negative")
+		}
+		return nil
 	}
-	if c.gen.Products < 0 || c.gen.Customers < 0 || c.gen.SalesReps < 0 {
-		errs = append(errs, errors.New("sizes must not be negative"))
-	}
-	if len(c.gen.Companies) == 0 {
-		errs = append(errs, errors.New("-companies is empty"))
-	}
-	if _, err := parseLevel(c.logLevel); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	set.Add(
+		str(&c.listen, "listen", "ERPSIM_ADDR", "127.0.0.1:8088", "Address to serve on."),
+		str(&c.db, "db", "ERPSIM_DB", "erpsim.db", `SQLite database file (":memory:" for a throw-away one).`),
+		str(&c.clientID, "client-id", "ERPSIM_CLIENT_ID", erpsim.DefaultClientID, "OAuth2 client id."),
+		secret,
+		dur(&c.tokenTTL, "token-ttl", "ERPSIM_TOKEN_TTL", erpsim.DefaultTokenTTL, "Lifetime of bearer tokens."),
+		str(&c.logLevel, "log-level", "ERPSIM_LOG_LEVEL", "info", "debug, info, warn or error (debug logs every request)."),
+		changeRate,
+		onOff(&c.bumps, "bumps", "ERPSIM_BUMPS", "on: a child change stamps the roots it belongs to (an ERP add-on such as Sana's); off: it stamps only its own row (stock D365)."),
+		onOff(&c.deletionLog, "deletion-log", "ERPSIM_DELETION_LOG", "on: deleting a root writes DeletedRecords (an ERP add-on); off: no deletion log (stock D365)."),
+		whole(&seed, "seed", "ERPSIM_SEED", seed, "Generator seed: the same seed gives the same catalog."),
+		str(&c.companies, "companies", "ERPSIM_COMPANIES", strings.Join(d.Companies, ","), "Companies (dataAreaId), comma-separated; usmf is the default company."),
+		str(&c.languages, "languages", "ERPSIM_LANGUAGES", strings.Join(d.Languages, ","), "Translation languages, comma-separated (en-us, de, nl, fr have real words)."),
+		whole(&c.gen.Products, "products", "ERPSIM_PRODUCTS", d.Products, "Released products in total, spread over the companies."),
+		num(&c.gen.MasterShare, "master-share", "ERPSIM_MASTER_SHARE", d.MasterShare, "Fraction of products that are masters with variants (negative: none)."),
+		whole(&c.gen.VariantsPerMaster, "variants-per-master", "ERPSIM_VARIANTS_PER_MASTER", d.VariantsPerMaster, "Most variants (colour x size) per master."),
+		whole(&c.gen.Customers, "customers", "ERPSIM_CUSTOMERS", d.Customers, "Customers in total, spread over the companies."),
+		whole(&c.gen.ContactsPerCust, "contacts-per-customer", "ERPSIM_CONTACTS_PER_CUSTOMER", d.ContactsPerCust, "Contact persons per customer (negative: none)."),
+		whole(&c.gen.SalesReps, "sales-reps", "ERPSIM_SALES_REPS", d.SalesReps, "Sales representatives in total (about three per commission group)."),
+		whole(&c.gen.PriceGroups, "price-groups", "ERPSIM_PRICE_GROUPS", d.PriceGroups, "Customer price groups per company."),
+		whole(&c.gen.Categories, "categories", "ERPSIM_CATEGORIES", d.Categories, "Product categories per company (8 top categories, the rest below them)."),
+		dur(&c.latency, "latency", "ERPSIM_LATENCY", 0, "Fault: latency added to every /data request."),
+		num(&c.faults.ErrorShare, "error-share", "ERPSIM_ERROR_SHARE", 0, "Fault: share of /data requests answered 500 or 503."),
+		num(&c.faults.RateLimitShare, "rate-limit-share", "ERPSIM_RATE_LIMIT_SHARE", 0, "Fault: share of /data requests answered 429."),
+		dur(&c.retryAfter, "retry-after", "ERPSIM_RETRY_AFTER", time.Second, "Fault: Retry-After of the 429 answers."),
+		num(&c.faults.TruncateShare, "truncate-share", "ERPSIM_TRUNCATE_SHARE", 0, "Fault: share of /data responses cut short."),
+		dur(&c.clockSkew, "clock-skew", "ERPSIM_CLOCK_SKEW", 0, "Fault: offset added to ModifiedDateTime stamps (may be negative)."),
+		num(&c.faults.LateCommitShare, "late-commit-share", "ERPSIM_LATE_COMMIT_SHARE", 0, "Fault: share of driver changes committed late (stamped in the past)."),
+		dur(&c.lateCommitDelay, "late-commit-delay", "ERPSIM_LATE_COMMIT_DELAY", 5*time.Second, "Fault: how late a late commit becomes visible."),
+	)
+	set.Derive(func() error {
+		c.gen.Seed = uint64(seed)
+		c.gen.Companies = splitList(c.companies)
+		c.gen.Languages = splitList(c.languages)
+		c.faults.Latency = erpsim.Duration(c.latency)
+		c.faults.RetryAfter = erpsim.Duration(c.retryAfter)
+		c.faults.ClockSkew = erpsim.Duration(c.clockSkew)
+		c.faults.LateCommitDelay = erpsim.Duration(c.lateCommitDelay)
+		c.behaviour = store.Behaviour{NoBumps: c.bumps == "off", NoDeletionLog: c.deletionLog == "off"}
+		return nil
+	})
+	set.Check(func() error {
+		var errs []error
+		if err := c.faults.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.gen.Products < 0 || c.gen.Customers < 0 || c.gen.SalesReps < 0 {
+			errs = append(errs, errors.New("sizes must not be negative"))
+		}
+		if len(c.gen.Companies) == 0 {
+			errs = append(errs, errors.New("--companies is empty"))
+		}
+		if _, err := parseLevel(c.logLevel); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+	return c, set
 }
 
 func splitList(s string) []string {
@@ -213,6 +197,10 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func main() {
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("erpsim"))
+		return
+	}
 	args := os.Args[1:]
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

@@ -53,9 +53,17 @@ func TestHelpMentionsEverySetting(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v", err)
 	}
-	for _, want := range []string{"generate", "/oauth2/token", "/admin/faults", "ERPSIM_CHANGE_RATE", "ERPSIM_CLIENT_SECRET", "-late-commit-share"} {
+	for _, want := range []string{"generate", "/oauth2/token", "/data/$metadata", "/admin/faults"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
+		}
+	}
+	_, set := declare()
+	for _, st := range set.Settings() {
+		for _, want := range []string{st.Key, "--" + st.Flag, "$" + st.Env[0], "Default: " + st.Default} {
+			if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), want) {
+				t.Errorf("help does not mention %s of %s", want, st.Key)
+			}
 		}
 	}
 }

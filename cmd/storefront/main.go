@@ -12,12 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/erpsync/erpsync/config"
+	"github.com/erpsync/erpsync/internal/buildinfo"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/storefront"
@@ -36,90 +37,28 @@ const usage = `storefront serves the webshop's queries against erpsync's search 
 Every /api/ call needs the API key: header X-Api-Key, or the session cookie POST /api/login sets.
 Wrong keys are limited (10 a minute per client address, 100 a minute overall: then 429) and logged.
 
-Configuration comes from the environment (flags override):
-  STOREFRONT_ADDR          listen address (default 127.0.0.1:8080)
-  STOREFRONT_API_KEY       the API key (default erpsync-dev-key: set your own outside development)
-  STOREFRONT_COMPANY       default company (default usmf)
-  STOREFRONT_CUSTOMER_LIST true or false: serve /api/customers for the demo page's customer
-                           picker (default false; make dev turns it on)
-  STOREFRONT_PLAIN_HTTP    true or false: the session cookie without Secure, for a page served
-                           over plain http (default false; make dev turns it on). Keep it off
-                           behind https, including a TLS-terminating proxy
-  ELASTICSEARCH_URL        e.g. http://127.0.0.1:9200 (required), with ELASTICSEARCH_API_KEY or
-                           ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, ELASTICSEARCH_CA_CERT
-  ERPSYNC_INDEX_PREFIX     index prefix (default "erpsync")
-  ERPSYNC_LOG_LEVEL        debug, info, warn, error (default info; debug logs every request)
-  ERPSYNC_LOG_FORMAT       json or console (default json)
-
-Flags:
 `
 
-// config is everything main needs; load reads it and reports every problem at once.
-type config struct {
-	addr, apiKey, company, prefix string
-	customerList, plainHTTP       bool
-	logLevel, logFormat           string
-	es                            search.Config
-}
-
-func load(args []string, stderr io.Writer) (config, error) {
-	c := config{
-		addr:      getenv("STOREFRONT_ADDR", "127.0.0.1:8080"),
-		apiKey:    getenv("STOREFRONT_API_KEY", storefront.DefaultAPIKey),
-		company:   getenv("STOREFRONT_COMPANY", storefront.DefaultCompany),
-		prefix:    getenv("ERPSYNC_INDEX_PREFIX", search.DefaultPrefix),
-		logLevel:  getenv("ERPSYNC_LOG_LEVEL", "info"),
-		logFormat: getenv("ERPSYNC_LOG_FORMAT", "json"),
-		es:        search.ConfigFromEnv(),
-	}
-	var errs []error
-	for name, dst := range map[string]*bool{"STOREFRONT_CUSTOMER_LIST": &c.customerList, "STOREFRONT_PLAIN_HTTP": &c.plainHTTP} {
-		switch v := strings.ToLower(getenv(name, "false")); v {
-		case "true", "1", "yes":
-			*dst = true
-		case "false", "0", "no":
-		default:
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
-		}
-	}
+// load reads the storefront's configuration; --help writes the usage and every setting to
+// stderr and returns flag.ErrHelp.
+func load(args []string, env config.Env, stderr io.Writer) (*config.Config, error) {
+	c, set := config.ForStorefront()
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
-	fs.StringVar(&c.addr, "addr", c.addr, "listen address")
-	fs.StringVar(&c.company, "company", c.company, "default company")
-	fs.StringVar(&c.prefix, "index-prefix", c.prefix, "Elasticsearch index prefix")
-	fs.StringVar(&c.es.URL, "elasticsearch", c.es.URL, "Elasticsearch URL")
-	fs.BoolVar(&c.customerList, "customer-list", c.customerList, "serve /api/customers for the demo page's customer picker")
-	fs.BoolVar(&c.plainHTTP, "plain-http", c.plainHTTP, "send the session cookie without Secure (a page served over plain http)")
-	fs.StringVar(&c.logLevel, "log-level", c.logLevel, "log level")
-	fs.StringVar(&c.logFormat, "log-format", c.logFormat, "log format: json or console")
-	if err := fs.Parse(args); err != nil {
-		return c, err
+	fs.Usage = func() { fmt.Fprint(stderr, usage); set.PrintSettings(stderr) }
+	pos, err := set.Parse(fs, args, env)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected arguments %q", pos)
 	}
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
-	}
-	if err := c.es.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.apiKey == "" {
-		errs = append(errs, errors.New("STOREFRONT_API_KEY is empty"))
-	}
-	if _, _, err := net.SplitHostPort(c.addr); err != nil {
-		errs = append(errs, fmt.Errorf("STOREFRONT_ADDR=%q: %w", c.addr, err))
-	}
-	return c, errors.Join(errs...)
-}
-
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
+	return c, err
 }
 
 func main() {
-	c, err := load(os.Args[1:], os.Stderr)
+	if buildinfo.Asked(os.Args[1:]) {
+		fmt.Println(buildinfo.String("storefront"))
+		return
+	}
+	c, err := load(os.Args[1:], config.OSEnv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -136,25 +75,27 @@ func main() {
 }
 
 // run serves until ctx ends, then drains requests for up to 10 seconds.
-func run(ctx context.Context, c config) error {
-	log, err := logging.New(c.logLevel, c.logFormat)
+func run(ctx context.Context, c *config.Config) error {
+	log, err := logging.New(c.Log.Level, c.Log.Format)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	es, err := search.NewClient(c.es)
+	for _, w := range c.Warnings() {
+		log.Warn(w)
+	}
+	es, err := search.NewClient(c.Elasticsearch)
 	if err != nil {
 		return err
 	}
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.prefix, APIKey: c.apiKey, DefaultCompany: c.company,
-		CustomerList: c.customerList, PlainHTTP: c.plainHTTP, Log: log})
+	f := c.Storefront
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.Index.Prefix, APIKey: f.APIKey, DefaultCompany: f.Company,
+		Languages: c.Index.Codes(), CompanyLanguages: c.Import.Document.CompanyLanguages,
+		CustomerList: f.CustomerList, PlainHTTP: f.PlainHTTP, Log: log})
 	if err != nil {
 		return err
 	}
-	if c.apiKey == storefront.DefaultAPIKey {
-		log.Warn("using the development API key: set STOREFRONT_API_KEY outside development")
-	}
-	ln, err := net.Listen("tcp", c.addr)
+	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -162,8 +103,8 @@ func run(ctx context.Context, c config) error {
 	// in storefront/input.go).
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
-	log.Info("storefront serving", zap.String("url", "http://"+ln.Addr().String()+"/"), zap.String("index_prefix", c.prefix),
-		zap.String("company", c.company), zap.Bool("customer_list", c.customerList), zap.Bool("plain_http", c.plainHTTP))
+	log.Info("storefront serving", zap.String("url", "http://"+ln.Addr().String()+"/"), zap.String("index_prefix", c.Index.Prefix),
+		zap.String("company", f.Company), zap.Bool("customer_list", f.CustomerList), zap.Bool("plain_http", f.PlainHTTP))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

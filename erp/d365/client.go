@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,8 +27,11 @@ import (
 
 // Client reads D365 F&O over OData v4. It is safe for concurrent use; create one per process.
 type Client struct {
-	cfg    Config
-	data   string // service root of the collections: BaseURL + "/data/"
+	cfg  Config
+	data string // service root of the collections: BaseURL + "/data/"
+	// root is data parsed: @odata.nextLink and redirects are followed only to its scheme and
+	// host, so that the bearer token never goes elsewhere.
+	root   *url.URL
 	http   *http.Client
 	tokens *tokenCache
 	colls  map[string]*collection // by D365 name
@@ -38,6 +42,8 @@ type Client struct {
 	// maxIn caps the values of one "in (...)" list (0: only the URL length does); tests use it
 	// to compare batch sizes.
 	maxIn int
+	// clock is the ERP's clock, from the Date headers of its answers (Now).
+	clock serverClock
 }
 
 var _ erp.Source = (*Client)(nil)
@@ -49,7 +55,21 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("d365 config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	hc := &http.Client{Timeout: cfg.Timeout}
+	root, err := url.Parse(cfg.BaseURL + "/data/")
+	if err != nil {
+		return nil, fmt.Errorf("d365 config: %w", err)
+	}
+	hc := &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		// Go drops Authorization on a redirect to another domain, but keeps it on one from
+		// https to http of the same host; refuse both, and loops.
+		if !sameOrigin(req.URL, via[0].URL) {
+			return fmt.Errorf("redirect from %s to %s://%s refused: the bearer token stays with the service", via[0].URL.Host, req.URL.Scheme, req.URL.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}}
 	// The secret goes in the form (client_secret_post, as Entra ID documents it): with the
 	// library's auto-detection a wrong secret would cost two token requests.
 	cc := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL,
@@ -60,8 +80,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:    cfg,
 		data:   cfg.BaseURL + "/data/",
+		root:   root,
 		http:   hc,
-		tokens: &tokenCache{conf: cc, http: hc},
+		tokens: &tokenCache{conf: cc, http: hc, simulatorDefault: cfg.TenantID == "" && cfg.TokenURL == simulatorTokenURL(cfg.BaseURL)},
 		colls:  map[string]*collection{},
 	}
 	for d365, name := range cfg.Names.collections() {
@@ -96,6 +117,9 @@ func New(cfg Config) (*Client, error) {
 type tokenCache struct {
 	conf *clientcredentials.Config
 	http *http.Client
+	// simulatorDefault is set when the token URL is the simulator's, taken for want of a
+	// tenant: an answer that is no OAuth2 answer then says how to reach Entra ID instead.
+	simulatorDefault bool
 
 	mu    sync.Mutex
 	tok   *oauth2.Token
@@ -113,7 +137,7 @@ func (t *tokenCache) token(ctx context.Context) (string, error) {
 	start := time.Now()
 	tok, err := t.conf.Token(context.WithValue(ctx, oauth2.HTTPClient, t.http))
 	if err != nil {
-		return "", classifyTokenError(ctx, err)
+		return "", t.classify(ctx, err)
 	}
 	t.tok, t.early = tok, time.Now().Add(time.Hour)
 	if !tok.Expiry.IsZero() {
@@ -132,8 +156,10 @@ func (t *tokenCache) invalidate(token string) {
 	}
 }
 
-func classifyTokenError(ctx context.Context, err error) error {
-	const op = "get OAuth2 token"
+// classify gives a token error its kind, names the token URL, and says what to do where the
+// cause is clear: a wrong client id or secret, or a token URL that is not a token endpoint.
+func (t *tokenCache) classify(ctx context.Context, err error) error {
+	op := "get OAuth2 token from " + t.conf.TokenURL
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
@@ -147,11 +173,22 @@ func classifyTokenError(ctx context.Context, err error) error {
 		case "invalid_client", "unauthorized_client", "invalid_grant", "access_denied":
 			kind = failure.Unauthorized
 		}
+		switch {
+		case re.ErrorCode == "invalid_client":
+			err = fmt.Errorf("the client id %q or its secret is wrong (%w)", t.conf.ClientID, err)
+		case re.ErrorCode == "" && t.simulatorDefault:
+			err = fmt.Errorf("%w; this is the simulator's token endpoint, used because no tenant is set: "+
+				"for Dynamics 365 set the Microsoft Entra tenant id (ERP_TENANT_ID), which makes the token URL "+
+				"https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token and the scope <ERP_URL>/.default", err)
+		}
 		e := failure.E(kind, op, err)
 		if kind == failure.RateLimited && re.Response != nil {
 			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 		return e
+	}
+	if t.simulatorDefault {
+		err = fmt.Errorf("%w (the simulator's token endpoint, used because no tenant is set: for Dynamics 365 set ERP_TENANT_ID)", err)
 	}
 	return failure.E(failure.Unavailable, op, err)
 }
@@ -233,6 +270,7 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		req.Header.Set("Prefer", "odata.maxpagesize="+strconv.Itoa(prefer))
 	}
 	n.add()
+	sent := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -241,11 +279,15 @@ func (c *Client) try(ctx context.Context, op, u string, prefer int, n *counter) 
 		return nil, token, failure.E(failure.Unavailable, op, err)
 	}
 	defer resp.Body.Close()
+	c.clock.observe(resp.Header.Get("Date"), sent, time.Now())
 	if resp.StatusCode != http.StatusOK {
 		return nil, token, statusError(op, resp)
 	}
-	body, err := readBody(resp)
+	body, err := readBody(resp, c.cfg.MaxBodyBytes)
 	n.addBytes(len(body))
+	if errors.Is(err, errTooLarge) {
+		return nil, token, failure.E(failure.Invalid, op, err)
+	}
 	if err != nil {
 		// A cut connection or a body shorter than its Content-Length.
 		return nil, token, failure.E(failure.Unavailable, op, fmt.Errorf("read answer: %w", err))
@@ -306,12 +348,29 @@ func retryAfter(h string, now time.Time) time.Duration {
 	return 0
 }
 
-// readBody reads an answer's body into a string: the rows' texts are substrings of it.
-func readBody(resp *http.Response) (string, error) {
+// errTooLarge is wrapped by readBody's error for an answer longer than the bound.
+var errTooLarge = errors.New("answer too large")
+
+// readBody reads an answer's body into a string (the rows' texts are substrings of it), at most
+// limit bytes: a longer body fails with errTooLarge, before reading when its Content-Length says
+// so, else as soon as it passes the bound. What it allocates stays within about twice the
+// bound, whatever the body or its declared length.
+func readBody(resp *http.Response, limit int64) (string, error) {
+	if resp.ContentLength > limit {
+		return "", fmt.Errorf("%w: %d bytes declared, the bound is %d (Config.MaxBodyBytes)", errTooLarge, resp.ContentLength, limit)
+	}
 	var b strings.Builder
-	if n := resp.ContentLength; n > 0 && n <= 64<<20 { // a lying length costs no more than 64 MiB
+	if n := resp.ContentLength; n > 0 {
 		b.Grow(int(n))
 	}
-	_, err := io.Copy(&b, resp.Body)
+	n, err := io.Copy(&b, io.LimitReader(resp.Body, limit+1))
+	if n > limit {
+		return "", fmt.Errorf("%w: more than %d bytes (Config.MaxBodyBytes)", errTooLarge, limit)
+	}
 	return b.String(), err
+}
+
+// sameOrigin reports whether u has the scheme and host (with port) of root.
+func sameOrigin(u, root *url.URL) bool {
+	return strings.EqualFold(u.Scheme, root.Scheme) && strings.EqualFold(u.Host, root.Host)
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,12 +16,15 @@ type Config struct {
 	// BaseURL is the service root without "/data", e.g. "https://contoso.operations.dynamics.com"
 	// or "http://127.0.0.1:8088" for the simulator.
 	BaseURL string
-	// TokenURL is the OAuth2 token endpoint; default BaseURL + "/oauth2/token" (the simulator).
-	// For D365 it is "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token".
+	// TenantID is the Microsoft Entra tenant (directory) id of a real D365 environment. With it
+	// TokenURL defaults to EntraTokenURL(TenantID) and Scope to EntraScope(BaseURL).
+	TenantID string
+	// TokenURL is the OAuth2 token endpoint: EntraTokenURL(TenantID) with a tenant, else
+	// BaseURL + "/oauth2/token" (the simulator's).
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// Scope is the OAuth2 scope, for D365 "<BaseURL>/.default"; empty sends none.
+	// Scope is the OAuth2 scope: EntraScope(BaseURL) with a tenant, else none.
 	Scope string
 	// Companies are the dataAreaIds to read (case does not matter); empty reads every company.
 	// Reads always send cross-company=true (without it D365 shows only the user's default
@@ -45,7 +46,15 @@ type Config struct {
 	Concurrency int
 	// MaxURLLength bounds the length of a request URL; longer "in (...)" lists are split over
 	// several requests. Default 7000 bytes (IIS and proxies in front of D365 reject long URLs).
+	// An @odata.nextLink longer than twice this is refused as invalid.
 	MaxURLLength int
+	// MaxBodyBytes bounds one answer's body; a longer one fails as invalid before it is read
+	// past the bound (an import then reads smaller pages). Default 64 MiB: a page of 1,000
+	// products with every child is a few MiB.
+	MaxBodyBytes int64
+	// MaxPagesPerFetch bounds how many @odata.nextLink pages one query may follow; more, or a
+	// link back to a page already read, fails as invalid. Default 1000.
+	MaxPagesPerFetch int
 	// Names maps collection and field names; the zero value is D365's names.
 	Names Names
 }
@@ -60,6 +69,8 @@ const (
 	DefaultMaxRetryWait = 30 * time.Second
 	DefaultConcurrency  = 4
 	DefaultMaxURLLength = 7000
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxPages     = 1000
 )
 
 // Names are the OData collection names the client reads, and per-collection field-name
@@ -102,30 +113,28 @@ func (n Names) collections() map[string]string {
 	return m
 }
 
-// ConfigFromEnv reads a Config from ERP_URL, ERP_TOKEN_URL, ERP_CLIENT_ID, ERP_CLIENT_SECRET,
-// ERP_SCOPE, ERP_COMPANIES (a comma-separated list) and ERP_PAGE_SIZE. Unset variables leave
-// the defaults; a malformed number is reported by Validate (as an invalid page size).
-func ConfigFromEnv() Config {
-	c := Config{
-		BaseURL:      os.Getenv("ERP_URL"),
-		TokenURL:     os.Getenv("ERP_TOKEN_URL"),
-		ClientID:     os.Getenv("ERP_CLIENT_ID"),
-		ClientSecret: os.Getenv("ERP_CLIENT_SECRET"),
-		Scope:        os.Getenv("ERP_SCOPE"),
-	}
-	for _, co := range strings.Split(os.Getenv("ERP_COMPANIES"), ",") {
-		if co = strings.TrimSpace(co); co != "" {
-			c.Companies = append(c.Companies, co)
-		}
-	}
-	if v := strings.TrimSpace(os.Getenv("ERP_PAGE_SIZE")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			n = -1
-		}
-		c.PageSize = n
-	}
-	return c
+// EntraTokenURL returns Microsoft Entra ID's OAuth 2.0 token endpoint of tenant, where a D365
+// integration gets its token with the client credentials grant: "Microsoft identity platform
+// and the OAuth 2.0 client credentials flow",
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+// ("POST https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token").
+func EntraTokenURL(tenant string) string {
+	return "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+}
+
+// EntraScope returns the scope that asks Entra ID for a token of the D365 environment at
+// baseURL: the resource's identifier with "/.default", which the client credentials flow
+// requires (same page: "The value passed for the scope parameter in this request should be the
+// resource identifier (application ID URI) of the resource you want, affixed with the .default
+// suffix"); a finance and operations environment's resource is its URL.
+func EntraScope(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + "/.default"
+}
+
+// simulatorTokenURL is the token endpoint of the simulator (erpsim) at baseURL, the default
+// without a tenant.
+func simulatorTokenURL(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + "/oauth2/token"
 }
 
 // Validate reports every problem of c, joined.
@@ -138,6 +147,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.TokenURL); err != nil || u.Scheme == "" || u.Host == "" {
 			errs = append(errs, fmt.Errorf("token URL %q must be an absolute http(s) URL", c.TokenURL))
 		}
+	}
+	if c.TenantID != "" && strings.ContainsAny(c.TenantID, "/?# ") {
+		errs = append(errs, fmt.Errorf("tenant %q is not a tenant id (a GUID) or domain", c.TenantID))
 	}
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("client id is missing"))
@@ -162,6 +174,12 @@ func (c Config) Validate() error {
 	if c.MaxURLLength != 0 && c.MaxURLLength < 512 {
 		errs = append(errs, fmt.Errorf("max URL length %d is too small (at least 512)", c.MaxURLLength))
 	}
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > 0 && c.MaxBodyBytes < 4096 {
+		errs = append(errs, fmt.Errorf("max body bytes %d must be at least 4096 (0 for the default)", c.MaxBodyBytes))
+	}
+	if c.MaxPagesPerFetch < 0 {
+		errs = append(errs, errors.New("max pages per fetch must not be negative"))
+	}
 	known := (Names{}).collections()
 	for coll := range c.Names.Collections {
 		if _, ok := known[coll]; !ok {
@@ -184,8 +202,15 @@ func (c Config) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.TokenURL == "" {
-		c.TokenURL = c.BaseURL + "/oauth2/token"
+	switch {
+	case c.TokenURL != "":
+	case c.TenantID != "":
+		c.TokenURL = EntraTokenURL(c.TenantID)
+	default:
+		c.TokenURL = simulatorTokenURL(c.BaseURL)
+	}
+	if c.Scope == "" && c.TenantID != "" {
+		c.Scope = EntraScope(c.BaseURL)
 	}
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize
@@ -210,6 +235,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxURLLength == 0 {
 		c.MaxURLLength = DefaultMaxURLLength
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxPagesPerFetch == 0 {
+		c.MaxPagesPerFetch = DefaultMaxPages
 	}
 	companies := make([]string, 0, len(c.Companies))
 	for _, co := range c.Companies {

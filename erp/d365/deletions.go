@@ -22,7 +22,9 @@ func recIDKey(id int64) string { return fmt.Sprintf("%0*d", recIDWidth, id) }
 // Deletions reads the deletion log (DeletedRecords) after r.After up to r.Until, in
 // (ModifiedDateTime, RecId) order, and maps each row to the root entity and key it deleted.
 // Rows of collections that are not roots are skipped (the cursor still moves past them); rows
-// whose key cannot be read are rejected.
+// whose entity or key cannot be read are rejected (Page.Rejected, with the log row as the ERP
+// sent it and its RecId in the reason; Key is the RecordKey text when it names no one key), for
+// the caller to dead-letter and count: the cursor moves past them too.
 func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Deletion], error) {
 	var n counter
 	var page erp.Page[erp.Deletion]
@@ -80,13 +82,16 @@ func (c *Client) Deletions(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 		if at := rw.get("DeletedDateTime"); at.kind != kindAbsent && at.kind != kindNull {
 			d.At = k.time(rw, "DeletedDateTime")
 		}
-		key, err := parseRecordKey(k.str(rw, "RecordKey"))
+		recordKey := k.str(rw, "RecordKey")
+		key, err := parseRecordKey(recordKey)
 		if err != nil {
 			k.bad(rw, "RecordKey", "%v", err)
+			key = recordKey
 		}
 		d.Key = key
 		if !k.ok() {
-			page.Rejected = append(page.Rejected, erp.Rejection{Entity: entity, Company: d.Company, Key: d.Key, Reason: k.reason(), Raw: []byte(rw.raw)})
+			page.Rejected = append(page.Rejected, erp.Rejection{Entity: entity, Company: d.Company, Key: d.Key,
+				Reason: fmt.Sprintf("deletion log row RecId %d: %s", id, k.reason()), Raw: []byte(rw.raw)})
 			continue
 		}
 		page.Records = append(page.Records, d)

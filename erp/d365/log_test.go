@@ -277,3 +277,42 @@ func TestFieldNamesAreConfigured(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableDeletionRowsAreRejected: a log row whose RecordKey names no one key is
+// rejected with its RecId, its RecordKey as the key and the row as sent, for the import to
+// dead-letter; the rows around it are read and the cursor moves past it.
+func TestUnreadableDeletionRowsAreRejected(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, smallCatalog())
+	c := s.client(t, nil)
+	stamp := time.Now().UTC().Truncate(time.Microsecond)
+	err := s.store.Load(context.Background(), func(l *store.Loader) error {
+		for _, r := range []struct {
+			id  int64
+			key string
+		}{{900001, "ItemNumber='GONE-1'"}, {900002, "ItemNumber='1',LanguageId='de'"}, {900003, "ItemNumber='GONE-3'"}} {
+			if err := l.Insert(store.DeletedRecords, "usmf", r.id, "ReleasedProductsV2", r.key, stamp, stamp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, rejected, next, _ := readAll(t, c.Deletions, erp.ReadRequest{PageSize: 2}, false)
+	if len(got) != 2 || got[0].Key != "GONE-1" || got[1].Key != "GONE-3" {
+		t.Fatalf("deletions %+v, want GONE-1 and GONE-3", got)
+	}
+	if len(rejected) != 1 {
+		t.Fatalf("rejected %+v, want the one row", rejected)
+	}
+	r := rejected[0]
+	if r.Entity != erp.Products || r.Company != "usmf" || r.Key != "ItemNumber='1',LanguageId='de'" ||
+		!strings.Contains(r.Reason, "RecId 900002") || !strings.Contains(r.Reason, "RecordKey") || !strings.Contains(string(r.Raw), "900002") {
+		t.Fatalf("rejection %+v (raw %s)", r, r.Raw)
+	}
+	if next.Key != recIDKey(900003) {
+		t.Fatalf("cursor %+v, want past the last row", next)
+	}
+}

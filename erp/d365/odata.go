@@ -302,10 +302,21 @@ func (c *Client) url(coll *collection, params ...param) string {
 }
 
 // fetch reads a query and every page after it (@odata.nextLink), up to limit rows (0: all).
-// Each row keeps the text the ERP sent (for rejections).
+// Each row keeps the text the ERP sent (for rejections). A next link is followed only within
+// the service root's scheme and host (relative links are resolved against the service root),
+// only when it is at most twice Config.MaxURLLength long, never to a page already read, and for
+// at most Config.MaxPagesPerFetch pages; anything else fails as invalid, before a request.
 func (c *Client) fetch(ctx context.Context, op string, coll *collection, u string, prefer, limit int, n *counter) ([]row, error) {
 	var rows []row
+	seen := map[string]bool{}
 	for u != "" {
+		if seen[u] {
+			return nil, failure.E(failure.Invalid, op, fmt.Errorf("@odata.nextLink leads back to a page already read: %.300s", u))
+		}
+		if len(seen) >= c.cfg.MaxPagesPerFetch {
+			return nil, failure.E(failure.Invalid, op, fmt.Errorf("more than %d pages for one query (Config.MaxPagesPerFetch)", c.cfg.MaxPagesPerFetch))
+		}
+		seen[u] = true
 		env, err := c.get(ctx, op, u, prefer, n)
 		if err != nil {
 			return nil, err
@@ -315,17 +326,40 @@ func (c *Client) fetch(ctx context.Context, op string, coll *collection, u strin
 		} else {
 			rows = append(rows, env.Rows...)
 		}
-		u = env.NextLink
 		if limit > 0 && len(rows) >= limit {
 			rows = rows[:limit]
 			break
 		}
-		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			u = c.data + strings.TrimPrefix(u, "/")
+		if u, err = c.nextLink(env.NextLink); err != nil {
+			return nil, failure.E(failure.Invalid, op, err)
 		}
 	}
 	coll.rename(rows)
 	return rows, nil
+}
+
+// nextLink returns the absolute URL of an @odata.nextLink ("" for none), or why it is not
+// followed.
+func (c *Client) nextLink(link string) (string, error) {
+	if link == "" {
+		return "", nil
+	}
+	if max := 2 * c.cfg.MaxURLLength; len(link) > max {
+		return "", fmt.Errorf("@odata.nextLink of %d bytes is longer than %d: not followed", len(link), max)
+	}
+	ref, err := url.Parse(link)
+	if err != nil {
+		return "", fmt.Errorf("@odata.nextLink %.300q: %w", link, err)
+	}
+	if !ref.IsAbs() && ref.Host == "" {
+		// Relative to the service root: "ReleasedProductsV2?$skiptoken=...".
+		return c.data + strings.TrimPrefix(link, "/"), nil
+	}
+	if !sameOrigin(ref, c.root) {
+		return "", fmt.Errorf("@odata.nextLink to %s://%s leaves the service at %s://%s: not followed (the bearer token goes to the service only)",
+			ref.Scheme, ref.Host, c.root.Scheme, c.root.Host)
+	}
+	return link, nil
 }
 
 // fetchIn reads the rows of coll in one company whose field is one of values (and that match

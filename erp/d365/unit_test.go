@@ -1,12 +1,15 @@
 package d365
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
 )
 
@@ -124,12 +127,8 @@ func TestConfig(t *testing.T) {
 			t.Errorf("Validate: %v; want a problem about %s", err, want)
 		}
 	}
-	t.Setenv("ERP_URL", "http://127.0.0.1:8088/")
-	t.Setenv("ERP_CLIENT_ID", "erpsync")
-	t.Setenv("ERP_CLIENT_SECRET", "s")
-	t.Setenv("ERP_COMPANIES", " USMF, demf ,")
-	t.Setenv("ERP_PAGE_SIZE", "250")
-	cfg := ConfigFromEnv()
+	cfg := Config{BaseURL: "http://127.0.0.1:8088/", ClientID: "erpsync", ClientSecret: "s", Companies: []string{"USMF", "demf"}, PageSize: 250,
+		MaxBodyBytes: 1 << 20}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +136,81 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.cfg.TokenURL != "http://127.0.0.1:8088/oauth2/token" || c.cfg.PageSize != 250 || c.companyFilter != "dataAreaId in ('usmf','demf')" ||
-		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" {
-		t.Errorf("config from env: %+v, filter %q", c.cfg, c.companyFilter)
+	if c.cfg.TokenURL != "http://127.0.0.1:8088/oauth2/token" || c.cfg.Scope != "" || c.cfg.PageSize != 250 || c.companyFilter != "dataAreaId in ('usmf','demf')" ||
+		c.cfg.MaxRetries != DefaultMaxRetries || c.colls[collCustomers].name != "CustomersV3" ||
+		c.cfg.MaxBodyBytes != 1<<20 || c.cfg.MaxPagesPerFetch != DefaultMaxPages {
+		t.Errorf("config: %+v, filter %q", c.cfg, c.companyFilter)
 	}
-	t.Setenv("ERP_PAGE_SIZE", "many")
-	if err := ConfigFromEnv().Validate(); err == nil {
-		t.Error("a bad page size must not validate")
+}
+
+// TestTenantDerivesEntraTokenURLAndScope: with a tenant, the token comes from Entra ID's v2.0
+// endpoint of that tenant, for the scope "<environment URL>/.default" (the URLs Microsoft
+// documents for the client credentials flow, written out here).
+func TestTenantDerivesEntraTokenURLAndScope(t *testing.T) {
+	c, err := New(Config{BaseURL: "https://contoso.operations.dynamics.com/", TenantID: "11111111-2222-3333-4444-555555555555",
+		ClientID: "app", ClientSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token"; c.cfg.TokenURL != want {
+		t.Errorf("token URL %q, want %q", c.cfg.TokenURL, want)
+	}
+	if want := "https://contoso.operations.dynamics.com/.default"; c.cfg.Scope != want {
+		t.Errorf("scope %q, want %q", c.cfg.Scope, want)
+	}
+	c, err = New(Config{BaseURL: "https://contoso.operations.dynamics.com", TenantID: "contoso.onmicrosoft.com",
+		TokenURL: "https://login.example/token", Scope: "api://x/.default", ClientID: "app", ClientSecret: "s"})
+	if err != nil || c.cfg.TokenURL != "https://login.example/token" || c.cfg.Scope != "api://x/.default" {
+		t.Errorf("a token URL and scope given win over the derived ones: %+v %v", c.cfg, err)
+	}
+}
+
+// TestTokenFailureSaysWhatToDo: a wrong secret is named as such, with the token URL; a token URL
+// that is no token endpoint (D365's own host, reached for want of a tenant) says to set the tenant.
+func TestTokenFailureSaysWhatToDo(t *testing.T) {
+	d365 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>not here</html>", http.StatusNotFound) // what a host without /oauth2/token answers
+	}))
+	defer d365.Close()
+	c, err := New(Config{BaseURL: d365.URL, ClientID: "app", ClientSecret: "s", MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Contacts(t.Context(), erp.ReadRequest{})
+	for _, want := range []string{d365.URL + "/oauth2/token", "ERP_TENANT_ID", "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("token from a host that has no token endpoint: %v; want it to mention %s", err, want)
+		}
+	}
+
+	entra := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}`)
+	}))
+	defer entra.Close()
+	c, err = New(Config{BaseURL: "https://contoso.operations.dynamics.com", TenantID: "t", TokenURL: entra.URL + "/t/oauth2/v2.0/token",
+		ClientID: "app", ClientSecret: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Contacts(t.Context(), erp.ReadRequest{})
+	if failure.KindOf(err) != failure.Unauthorized {
+		t.Errorf("wrong secret: %v, want unauthorized", err)
+	}
+	for _, want := range []string{entra.URL + "/t/oauth2/v2.0/token", `client id "app" or its secret is wrong`, "AADSTS7000215"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("wrong secret: %v; want it to mention %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "ERP_TENANT_ID") {
+		t.Errorf("wrong secret with a tenant set: %v; the tenant hint does not apply", err)
+	}
+	for _, bad := range []int64{-1, 100} {
+		cfg := Config{BaseURL: "http://127.0.0.1:8088", ClientID: "id", ClientSecret: "s", MaxBodyBytes: bad}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max body bytes") {
+			t.Errorf("MaxBodyBytes %d: %v, want a problem", bad, err)
+		}
 	}
 }
 

@@ -56,12 +56,6 @@ func dec(name string) Field                    { return Field{Name: name, Type: 
 func date(name string) Field                   { return Field{Name: name, Type: Date} }
 func enum(name string, values ...string) Field { return Field{Name: name, Type: String, Enum: values} }
 
-// currencies are the ISO 4217 codes the simulated ERP knows (D365 checks a currency field
-// against its Currencies table).
-var currencies = []string{"USD", "EUR", "GBP", "CHF", "DKK", "SEK", "NOK", "PLN", "CAD"}
-
-func currency(name string) Field { return enum(name, currencies...) }
-
 // fields prepends dataAreaId and appends ModifiedDateTime.
 func fields(fs ...Field) []Field {
 	out := append([]Field{str(FieldCompany)}, fs...)
@@ -102,7 +96,7 @@ func NewSchema() *Schema {
 			Fields: fields(cat(strs("ItemNumber", "ProductName", "ProductSearchName", "ProductDescription"),
 				[]Field{enum("ProductSubType", "Product", "ProductMaster")},
 				strs("ProductDimensionGroupName", "ProductGroupId", "SalesUnitSymbol"),
-				[]Field{dec("SalesPrice"), currency("SalesCurrencyCode"), str("SalesLineDiscountProductGroupCode")})...),
+				[]Field{dec("SalesPrice"), str("SalesCurrencyCode"), str("SalesLineDiscountProductGroupCode")})...),
 			Cascades: []Cascade{
 				productChild(ProductMasterDimensionValues, "ProductMasterNumber"),
 				productChild(ReleasedProductVariants, "ItemNumber"),
@@ -195,7 +189,7 @@ func NewSchema() *Schema {
 			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table"), str("ItemNumber")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
-					currency("PriceCurrencyCode"), dec("Price"), str("QuantityUnitySymbol"), dec("FromQuantity"), dec("ToQuantity"),
+					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitySymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
 			Bumps:   []Bump{productBump("ItemNumber")},
 			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
@@ -209,7 +203,7 @@ func NewSchema() *Schema {
 				str("LineDiscountProductGroupCode")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("LineDiscountCustomerGroupCode"),
-					currency("DiscountCurrencyCode"), dec("DiscountPercentage1"), dec("DiscountPercentage2"), dec("DiscountAmount"),
+					str("DiscountCurrencyCode"), dec("DiscountPercentage1"), dec("DiscountPercentage2"), dec("DiscountAmount"),
 					str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("DiscountApplicableFromDate"), date("DiscountApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
 			Bumps: []Bump{
@@ -234,7 +228,7 @@ func NewSchema() *Schema {
 			Name: Customers, Root: true,
 			Key: []string{FieldCompany, "CustomerAccount"},
 			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "DiscountPriceGroupId",
-				"LineDiscountCode"), []Field{currency("SalesCurrencyCode")}, strs("LanguageId"),
+				"LineDiscountCode", "SalesCurrencyCode", "LanguageId"),
 				[]Field{enum("OnHoldStatus", "No", "Invoice", "All", "Payment", "Requisition", "Never")},
 				strs("CommissionSalesGroupId", "PrimaryContactEmail", "PrimaryContactPhone"))...),
 			Bumps: []Bump{{Root: SalesRepresentatives, IfChanged: []string{"CommissionSalesGroupId"}, Via: &Via{

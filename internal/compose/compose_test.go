@@ -21,10 +21,43 @@ type service struct {
 	Image       string            `yaml:"image"`
 	Build       any               `yaml:"build"`
 	Command     []string          `yaml:"command"`
+	Entrypoint  []string          `yaml:"entrypoint"`
 	Ports       []string          `yaml:"ports"`
+	Expose      []string          `yaml:"expose"`
 	Profiles    []string          `yaml:"profiles"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Restart     string            `yaml:"restart"`
+	DependsOn   dependsOn         `yaml:"depends_on"`
+	Healthcheck *struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+	StopGracePeriod string `yaml:"stop_grace_period"`
+}
+
+// dependsOn is depends_on in either of compose's forms: a list of services (started), or a map
+// of services to their condition.
+type dependsOn map[string]struct {
+	Condition string `yaml:"condition"`
+}
+
+func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
+	*d = dependsOn{}
+	if n.Kind == yaml.SequenceNode {
+		var names []string
+		if err := n.Decode(&names); err != nil {
+			return err
+		}
+		for _, name := range names {
+			(*d)[name] = struct {
+				Condition string `yaml:"condition"`
+			}{"service_started"}
+		}
+		return nil
+	}
+	return n.Decode((*map[string]struct {
+		Condition string `yaml:"condition"`
+	})(d))
 }
 
 // binary is the erpsync binary a command runs: its first word, or for `sh -c "... exec NAME
@@ -193,7 +226,7 @@ func TestEverySecretIsRequired(t *testing.T) {
 	}
 	for svc, s := range c.Services {
 		for k, v := range s.Environment {
-			if !secretName.MatchString(k) {
+			if !secretName.MatchString(k) || strings.HasSuffix(k, "_FILE") { // a path to a secret is none
 				continue
 			}
 			if m := reference.FindStringSubmatch(v); m == nil || m[0] != v || m[2] != ":?" {
@@ -239,9 +272,8 @@ func TestElasticsearchCredentials(t *testing.T) {
 		if !slices.Contains(s.Volumes, volume+":/run/es-key:ro") || !slices.Contains(keys.Volumes, volume+":/keys/"+svc) {
 			t.Errorf("%s: volumes %v, es-keys %v; want %s filled by es-keys and mounted read-only", svc, s.Volumes, keys.Volumes, volume)
 		}
-		// $$ is compose's escape of $: the shell, not compose, reads the file.
-		if len(s.Command) != 3 || !strings.Contains(s.Command[2], "ELASTICSEARCH_API_KEY=$$(cat /run/es-key/key)") {
-			t.Errorf("%s: command %q does not take its API key from /run/es-key/key", svc, s.Command)
+		if s.Environment["ELASTICSEARCH_API_KEY_FILE"] != "/run/es-key/key" {
+			t.Errorf("%s: ELASTICSEARCH_API_KEY_FILE=%q; want its key read from /run/es-key/key", svc, s.Environment["ELASTICSEARCH_API_KEY_FILE"])
 		}
 		for other := range c.Services {
 			if other != svc && other != "es-keys" && slices.ContainsFunc(c.Services[other].Volumes, func(v string) bool { return strings.HasPrefix(v, volume+":") }) {

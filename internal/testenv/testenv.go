@@ -22,8 +22,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/erpsync/erpsync/config"
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/visibility"
 )
 
 const howToStart = "run the tests with `make test`, which starts the services, or start them with " +
@@ -33,9 +35,12 @@ const howToStart = "run the tests with `make test`, which starts the services, o
 // and passes the client's product check. It fails t when it cannot.
 func Elasticsearch(t testing.TB) *elasticsearch.Client {
 	t.Helper()
-	cfg := search.ConfigFromEnv()
-	if cfg.URL == "" {
+	if os.Getenv("ELASTICSEARCH_URL") == "" {
 		t.Fatalf("ELASTICSEARCH_URL is not set: %s", howToStart)
+	}
+	cfg, err := config.ElasticsearchFromEnv(config.OSEnv)
+	if err != nil {
+		t.Fatalf("elasticsearch settings: %v", err)
 	}
 	es, err := search.NewClient(cfg)
 	if err != nil {
@@ -108,7 +113,9 @@ func TemporalAddress(t testing.TB) string {
 }
 
 // Temporal returns a client of the Temporal server at TEMPORAL_ADDRESS (namespace
-// TEMPORAL_NAMESPACE or "default"), closed when t ends, logging through t.
+// TEMPORAL_NAMESPACE or "default"), closed when t ends, logging through t. It registers
+// erpsync's search attributes on the namespace first (idempotently): the import workflows set
+// them.
 func Temporal(t testing.TB) client.Client {
 	t.Helper()
 	addr := TemporalAddress(t)
@@ -127,6 +134,9 @@ func Temporal(t testing.TB) client.Client {
 		t.Fatalf("Temporal at %s does not answer (%v): %s", addr, err, howToStart)
 	}
 	t.Cleanup(c.Close)
+	if err := visibility.Register(ctx, c, ns); err != nil {
+		t.Fatalf("register erpsync's search attributes: %v", err)
+	}
 	return c
 }
 
