@@ -296,8 +296,8 @@ func TestAPartialRunSaysSo(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Import{})
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0}, nil)
-	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(activities.ChunkResult{Next: cursorAt(1), Done: true,
-		Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 8, Rejected: 1, DeadLettered: 2}}, nil)
+	productsOnly(env, activities.ChunkResult{Next: cursorAt(1), Done: true,
+		Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 8, Rejected: 1, DeadLettered: 2}})
 	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
 	var finished activities.FinishInput
 	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
