@@ -59,15 +59,30 @@ func TestExplainAndRetryDeadLetters(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	bin := buildStarter(t)
 
-	// The index's own view of which products the shop shows, by the documented rule.
+	// The index's own view of which products the shop shows, by the documented rule: a product
+	// is shown when one of its categories is visible in the webshop (the categories index).
+	visibleCategory := map[string]bool{}
+	for _, src := range s.docs(erp.Categories) {
+		var c struct {
+			Company    string `json:"company"`
+			CategoryID string `json:"category_id"`
+			Visible    bool   `json:"visible"`
+		}
+		if err := json.Unmarshal(src, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Visible {
+			visibleCategory[c.Company+":"+c.CategoryID] = true
+		}
+	}
 	var shown, invisible []string
 	companies := map[string]bool{}
 	has := map[string]bool{} // company:key
 	for id, src := range s.docs(erp.Products) {
 		var d struct {
-			Company      string `json:"company"`
-			Visible      bool   `json:"visible"`
-			SalesStopped bool   `json:"sales_stopped"`
+			Company      string   `json:"company"`
+			CategoryIDs  []string `json:"category_ids"`
+			SalesStopped bool     `json:"sales_stopped"`
 		}
 		if err := json.Unmarshal(src, &d); err != nil {
 			t.Fatal(err)
@@ -76,7 +91,11 @@ func TestExplainAndRetryDeadLetters(t *testing.T) {
 		if d.Company != "usmf" || d.SalesStopped {
 			continue
 		}
-		if d.Visible {
+		visible := false
+		for _, c := range d.CategoryIDs {
+			visible = visible || visibleCategory[d.Company+":"+c]
+		}
+		if visible {
 			shown = append(shown, id)
 		} else {
 			invisible = append(invisible, id)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,9 +98,17 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 func (s *stack) pausedRebuild() client.WorkflowRun {
 	s.t.Helper()
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
-	for deadline := time.Now().Add(time.Minute); s.progress(run.GetID()).Totals.Pages < 1; time.Sleep(20 * time.Millisecond) {
+	// A product import rebuilds the company-wide data first: wait for a page of products.
+	productPages := func() int {
+		p := s.progress(run.GetID())
+		if i := slices.Index(p.Entities, erp.Products); i >= 0 && i < len(p.Counts) {
+			return p.Counts[i].Pages
+		}
+		return 0
+	}
+	for deadline := time.Now().Add(time.Minute); productPages() < 1; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			s.t.Fatal("the rebuild wrote no page within a minute")
+			s.t.Fatal("the rebuild wrote no page of products within a minute")
 		}
 	}
 	if err := s.temporal.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalPause, nil); err != nil {

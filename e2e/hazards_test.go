@@ -95,13 +95,26 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 
-	// 3. The ERP's clock runs two minutes behind: its stamps are older than the watermark.
-	if err := s.sim.Server.SetFaults(erpsim.Faults{ClockSkew: erpsim.Duration(-2 * time.Minute)}); err != nil {
+	// 3. The ERP's clock goes back 30 s. Its stamps stay increasing (erpsim/store.Clock), so the
+	// edit is stamped behind the watermark yet ahead of what the ERP's clock now reads: it is read
+	// once the ERP's clock (its Date header, not the worker's) has passed its stamp by the safety
+	// lag, from inside the overlap window.
+	const skew = -30 * time.Second
+	var skewed time.Time
+	if err := s.sim.Server.SetFaults(erpsim.Faults{ClockSkew: erpsim.Duration(skew)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.sim.Store.Write(ctx, func(tx *store.Tx) error { return edit(tx, products[500], "Skewed clock") }); err != nil {
+	skewed, err = s.sim.Store.Write(ctx, func(tx *store.Tx) error { return edit(tx, products[500], "Skewed clock") })
+	if err != nil {
 		t.Fatal(err)
 	}
+	if !skewed.Before(st.Watermark.Modified) {
+		t.Fatalf("the skewed edit's stamp %s is not behind the watermark %s: the test shows nothing", skewed.Format(time.RFC3339Nano), st.Watermark)
+	}
+	wait := skewed.Sub(time.Now().Add(skew))
+	t.Logf("the ERP's clock went back %s: the edit stamped %s is read once that clock passes it, in %s", -skew, skewed.Format(time.RFC3339Nano), wait.Round(time.Second))
+	time.Sleep(max(wait, 0))
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 }
