@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
