@@ -576,7 +576,9 @@ func testDeleted(t *testing.T, f *fixture, cat *erpCatalog) {
 	all := f.searchAll(url.Values{})
 	victim := all[len(all)/2].ItemNumber
 	f.erp.change(t, http.MethodDelete, fmt.Sprintf("ReleasedProductsV2(dataAreaId='usmf',ItemNumber='%s')", victim), nil)
-	time.Sleep(20 * time.Millisecond) // past the import's safety lag
+	// Past the import's safety lag by the ERP's clock, which the worker knows from its Date headers
+	// (whole seconds): a second and a half.
+	time.Sleep(1500 * time.Millisecond)
 	c := f.sync(erp.Products, activities.Update)
 	if c.Deleted == 0 {
 		t.Fatalf("the update deleted nothing: %+v", c)
