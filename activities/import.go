@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // Index is the search index as the import activities use it. *search.Index implements it.
@@ -237,6 +239,11 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
 	}
+	if in.Mode == Update || in.Mode == Audit {
+		if err := checkWebshops(st, s.Document.Webshops); err != nil {
+			return BeginResult{}, err
+		}
+	}
 	var res BeginResult
 	switch in.Mode {
 	case Update:
@@ -282,6 +289,25 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
 	return res, nil
+}
+
+// checkWebshops refuses an update or audit of an index built with other webshops than shops
+// (docs/webshops.md): their filters decide which records the index holds, so writing with the
+// new ones would leave a mix of both. An entity never synced has nothing to mix.
+func checkWebshops(st search.State, shops []webshop.Webshop) error {
+	if st.Watermark.IsZero() && st.Generation == "" {
+		return nil
+	}
+	changes := webshop.Changes(st.Entity, st.Webshops, webshop.Fingerprints(shops, st.Entity))
+	if len(changes) == 0 {
+		return nil
+	}
+	imp := "products"
+	if st.Entity == erp.Customers || st.Entity == erp.Contacts || st.Entity == erp.SalesReps {
+		imp = "customers"
+	}
+	return invalid("begin", "%s changed since the last rebuild of the %s index (%s): run a rebuild (starter run %s --mode rebuild); "+
+		"until then updates refuse to mix documents of both configurations", "the webshops", st.Entity, strings.Join(changes, "; "), imp)
 }
 
 // collectionWatermarks returns the watermark of every collection of st's entity: its own where
@@ -471,7 +497,7 @@ func (a *Import) targets(ctx context.Context, e erp.Entity, target string) ([]st
 }
 
 func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, p page) (Counts, error) {
-	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests, Bytes: p.bytes}
+	c := Counts{Pages: 1, Read: p.read, Rejected: len(p.rejected), Requests: p.requests, Bytes: p.bytes, Excluded: p.excluded}
 	if len(p.rejected) > 0 {
 		if err := a.Index.DeadLetterRejections(ctx, p.rejected); err != nil {
 			return c, fmt.Errorf("dead-letter rejected %s: %w", e, err)
@@ -573,7 +599,9 @@ type page struct {
 	built map[string]built
 	// gone are deletes of the documents of rows that left the entity (erp.Page.Gone), sent only
 	// where the target has the document.
-	gone     []search.Op
+	gone []search.Op
+	// excluded counts the records of the page no webshop takes (their deletes are among gone).
+	excluded int
 	rejected []erp.Rejection
 	read     int
 	requests int
@@ -603,7 +631,8 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	}
 	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
 	var rejected []erp.Rejection
-	out.ops, out.built, rejected = a.indexOps(p.Records, opts, readAt)
+	out.ops, out.built, out.gone, rejected = a.indexOps(p.Records, opts, readAt)
+	out.excluded = len(out.gone)
 	out.rejected = append(out.rejected, rejected...)
 	for _, g := range p.Gone {
 		out.gone = append(out.gone, search.DeleteOp(document.ID(g.Company, g.Key), a.version(g.At, readAt)))
@@ -616,13 +645,17 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 // identifies each document by id too. A record whose document cannot be built or encoded (a
 // number without a finite double, text JSON cannot carry) is rejected with the reason and the
 // record, as the ERP side rejects a record it cannot read: it is dead-lettered and the rest of
-// the page goes on.
-func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, map[string]built, []erp.Rejection) {
-	ops := make([]search.Op, 0, len(recs))
-	ids := make(map[string]built, len(recs))
-	var rejected []erp.Rejection
+// the page goes on. A record no webshop takes (document.Indexed) gets a delete in excluded
+// instead, to be sent only where the index holds its document (a page's gone ops).
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) (ops []search.Op, ids map[string]built, excluded []search.Op, rejected []erp.Rejection) {
+	ops = make([]search.Op, 0, len(recs))
+	ids = make(map[string]built, len(recs))
 	for _, r := range recs {
 		id := document.ID(r.Company, r.Key)
+		if !document.Indexed(r, opts) {
+			excluded = append(excluded, search.DeleteOp(id, a.version(r.Modified, readAt)))
+			continue
+		}
 		body, hash, err := document.Encode(r, opts)
 		var o search.Op
 		if err == nil {
@@ -637,7 +670,7 @@ func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.
 		ops = append(ops, o)
 		ids[id] = built{hash: hash, digest: r.Digest}
 	}
-	return ops, ids, rejected
+	return ops, ids, excluded, rejected
 }
 
 // lookupPage reads the roots keys of e with their children (Lookup) and turns them into a page:
@@ -650,8 +683,9 @@ func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, o
 	if err != nil {
 		return page{}, nil, fmt.Errorf("read %s by key: %w", e, err)
 	}
-	ops, ids, rejected := a.indexOps(got.Records, opts, readAt)
-	p = page{ops: ops, built: ids, rejected: append(got.Rejected, rejected...), read: len(got.Records), requests: got.Requests, bytes: got.Bytes}
+	ops, ids, excluded, rejected := a.indexOps(got.Records, opts, readAt)
+	p = page{ops: ops, built: ids, gone: excluded, excluded: len(excluded), rejected: append(got.Rejected, rejected...), read: len(got.Records),
+		requests: got.Requests, bytes: got.Bytes}
 	modified = make(map[string]time.Time, len(got.Records))
 	for _, r := range got.Records {
 		modified[document.ID(r.Company, r.Key)] = r.Modified
@@ -786,7 +820,12 @@ func (a *Import) finish(ctx context.Context, in FinishInput) (FinishResult, erro
 		res.Previous = prev
 	}
 	until := erp.Cursor{Modified: in.Until}
+	shops := a.settings().Document.Webshops
 	st, err := a.updateState(ctx, in.Entity, func(st *search.State) error {
+		if in.Mode == Rebuild || in.Mode == Update && st.Watermark.IsZero() && st.Generation == "" {
+			// The index now holds what these webshops take (checkWebshops).
+			st.Webshops = webshop.Fingerprints(shops, in.Entity)
+		}
 		st.LastRun = search.RunSummary{ID: in.RunID, Mode: string(in.Mode), Outcome: in.Counts.Outcome(), Started: in.Started, Finished: a.now(),
 			Read: in.Counts.Read, Indexed: in.Counts.Indexed, Stale: in.Counts.Stale, Deleted: in.Counts.Deleted,
 			DeadLettered: in.Counts.DeadLettered, Rejected: in.Counts.Rejected}

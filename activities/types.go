@@ -51,6 +51,9 @@ type Counts struct {
 	// content hash): not written. An ERP add-on stamps a product when one of its categories or
 	// its group's line discounts change, which its document does not hold.
 	Unchanged int `json:"unchanged,omitempty"`
+	// Excluded counts records read that no webshop takes (their webshops' filters): not
+	// indexed, and their documents deleted where the index held them.
+	Excluded int `json:"excluded,omitempty"`
 }
 
 // Outcome says whether every record read reached the index: "complete", or, when records
@@ -74,7 +77,7 @@ func (c Counts) Add(d Counts) Counts {
 		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
 		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
 		Requests: c.Requests + d.Requests, Bytes: c.Bytes + d.Bytes, Changed: c.Changed + d.Changed, Repaired: c.Repaired + d.Repaired,
-		Unchanged: c.Unchanged + d.Unchanged,
+		Unchanged: c.Unchanged + d.Unchanged, Excluded: c.Excluded + d.Excluded,
 	}
 }
 

@@ -175,10 +175,10 @@ func TestEveryVariableOfBeforeStillWorks(t *testing.T) {
 		c.Schedules.AuditCron != DefaultAuditCron || c.Import.Detection != activities.ParentStamps {
 		t.Errorf("starter: %+v %v", c.Schedules, err)
 	}
-	c, _, err = parse(t, ForStorefront, env{"STOREFRONT_ADDR": "0.0.0.0:1", "STOREFRONT_API_KEY": "key", "STOREFRONT_COMPANY": "demf",
-		"STOREFRONT_CUSTOMER_LIST": "yes", "STOREFRONT_PLAIN_HTTP": "1"})
-	if err != nil || c.Storefront != (Storefront{Addr: "0.0.0.0:1", APIKey: "key", Company: "demf", CustomerList: true, PlainHTTP: true}) {
-		t.Errorf("storefront: %+v %v", c.Storefront, err)
+	c, _, err = parse(t, ForStorefront, env{"STOREFRONT_ADDR": "0.0.0.0:1", "STOREFRONT_API_KEY": "key", "STOREFRONT_DEMO": "yes",
+		"STOREFRONT_PLAIN_HTTP": "1", "ERPSYNC_WEBSHOPS": oneWebshop})
+	if err != nil || c.Storefront != (Storefront{Addr: "0.0.0.0:1", APIKey: "key", Demo: true, PlainHTTP: true}) || len(c.Webshops) != 1 {
+		t.Errorf("storefront: %+v %v %v", c.Storefront, c.Webshops, err)
 	}
 }
 
@@ -316,7 +316,7 @@ func TestInsecureIsWarnedAbout(t *testing.T) {
 	if err != nil || !c.Elasticsearch.Insecure || len(c.Warnings()) != 1 || !strings.Contains(c.Warnings()[0], "ELASTICSEARCH_INSECURE") {
 		t.Errorf("with ELASTICSEARCH_INSECURE: %v %v", c.Warnings(), err)
 	}
-	c, _, err = parse(t, ForStorefront, env{})
+	c, _, err = parse(t, ForStorefront, env{"ERPSYNC_WEBSHOPS": oneWebshop})
 	if err != nil || len(c.Warnings()) != 1 || !strings.Contains(c.Warnings()[0], "STOREFRONT_API_KEY") {
 		t.Errorf("the storefront with the development key: %v %v", c.Warnings(), err)
 	}
@@ -368,6 +368,8 @@ worker:
   metrics-addr: 0.0.0.0:9464
 simulator:
   products: 10
+webshops:
+  - {id: us, company: usmf, languages: [en], currencies: [USD], template-customer: US-WEB, token-secret-file: us.key}
 `)
 	for _, new := range []func() (*Config, *Set){ForWorker, ForStarter, ForStorefront} {
 		c, s, err := parse(t, new, env{"ERPSYNC_CONFIG": file})
@@ -382,5 +384,122 @@ simulator:
 	bad := writeFile(t, "bad.yaml", "storefront:\n  adr: x\n")
 	if _, _, err := parse(t, ForStorefront, env{"ERPSYNC_CONFIG": bad}); err == nil || !strings.Contains(err.Error(), "storefront.adr") {
 		t.Errorf("a typo in the storefront's section: %v", err)
+	}
+}
+
+// oneWebshop is a webshop as ERPSYNC_WEBSHOPS holds it.
+const oneWebshop = `[{"id":"us","company":"usmf","languages":["en"],"currencies":["USD"],"template-customer":"US-WEB","token-secret-file":"/run/us.key"}]`
+
+// TestWebshops: webshops come from the file as a list of maps (YAML and TOML) or from the
+// environment as JSON; they reach the document options; the companies read default to theirs;
+// every problem is named with the webshop; print writes them back as the file holds them.
+func TestWebshops(t *testing.T) {
+	yaml := writeFile(t, "erpsync.yaml", `
+webshops:
+  - id: us
+    company: USMF
+    languages: [en]
+    currencies: [USD, EUR]
+    template-customer: US-WEB
+    products: {item-groups: [FURN], root-category: C01}
+    customers: {groups: ["10"], accounts: [US-042]}
+    token-secret-file: /run/secrets/us.key
+    demo: {customer: US-001, contact: CP-US-001-1, agent: "000001"}
+  - id: de
+    company: demf
+    languages: [de, en]
+    default-language: de
+    currencies: [EUR]
+    template-customer: DE-WEB
+    token-secret-file: /run/secrets/de.key
+`)
+	toml := writeFile(t, "erpsync.toml", `
+[[webshops]]
+id = "us"
+company = "USMF"
+languages = ["en"]
+currencies = ["USD", "EUR"]
+template-customer = "US-WEB"
+token-secret-file = "/run/secrets/us.key"
+products = { item-groups = ["FURN"], root-category = "C01" }
+customers = { groups = ["10"], accounts = ["US-042"] }
+demo = { customer = "US-001", contact = "CP-US-001-1", agent = "000001" }
+
+[[webshops]]
+id = "de"
+company = "demf"
+languages = ["de", "en"]
+default-language = "de"
+currencies = ["EUR"]
+template-customer = "DE-WEB"
+token-secret-file = "/run/secrets/de.key"
+`)
+	var printed string
+	for _, file := range []string{yaml, toml} {
+		e := minimal()
+		e["ERPSYNC_CONFIG"] = file
+		c, s, err := parse(t, ForWorker, e)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		us := c.Webshops[0]
+		if len(c.Webshops) != 2 || us.Company != "usmf" || us.Products.RootCategory != "C01" || !reflect.DeepEqual(us.Customers.Accounts, []string{"US-042"}) ||
+			us.Demo.Agent != "000001" || c.Webshops[1].DefaultLang() != "de" {
+			t.Errorf("%s: webshops %+v", file, c.Webshops)
+		}
+		if !reflect.DeepEqual(c.Import.Document.Webshops, c.Webshops) {
+			t.Errorf("%s: the documents' webshops %v", file, c.Import.Document.Webshops)
+		}
+		if !reflect.DeepEqual(c.ERP.Companies, []string{"usmf", "demf"}) || s.Origin("erp.companies") != "derived from webshops" {
+			t.Errorf("%s: companies read %v (%s), want the webshops'", file, c.ERP.Companies, s.Origin("erp.companies"))
+		}
+		var out bytes.Buffer
+		if err := s.Print(&out); err != nil {
+			t.Fatal(err)
+		}
+		printed = out.String()
+	}
+	// What print writes is a config file that gives the same webshops.
+	if !strings.Contains(printed, "webshops:\n") || !strings.Contains(printed, "template-customer: US-WEB") {
+		t.Errorf("print:\n%s", printed)
+	}
+	e := minimal()
+	e["ERPSYNC_CONFIG"] = writeFile(t, "printed.yaml", strings.ReplaceAll(printed, Redacted, "s3cret"))
+	again, _, err := parse(t, ForWorker, e)
+	if err != nil || len(again.Webshops) != 2 || again.Webshops[0].Demo.Contact != "CP-US-001-1" {
+		t.Errorf("the printed file: %+v %v\n%s", again.Webshops, err, printed)
+	}
+	// Companies named explicitly win.
+	e = minimal()
+	e["ERPSYNC_CONFIG"], e["ERP_COMPANIES"] = yaml, "usmf"
+	if c, _, err := parse(t, ForWorker, e); err != nil || !reflect.DeepEqual(c.ERP.Companies, []string{"usmf"}) {
+		t.Errorf("ERP_COMPANIES beside webshops: %v %v", c.ERP.Companies, err)
+	}
+
+	// Problems, each with its webshop.
+	e = minimal()
+	e["ERPSYNC_WEBSHOPS"] = `[{"id":"us","company":"usmf","languages":["xx"],"currencies":["usd"]},{"id":"us","company":"usmf","languages":["en"],"currencies":["USD"],"template-customer":"X"}]`
+	_, _, err = parse(t, ForWorker, e)
+	for _, want := range []string{"webshop us: language xx is not among the index's languages", `webshop us: currency "usd"`, "webshop us: no template customer",
+		"webshop us: the id is given twice"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	e["ERPSYNC_WEBSHOPS"] = `[{"id":"us","tempalte-customer":"US-WEB"}]`
+	if _, _, err := parse(t, ForWorker, e); err == nil || !strings.Contains(err.Error(), `unknown field "tempalte-customer"`) {
+		t.Errorf("a misspelt key: %v", err)
+	}
+	// The storefront needs a webshop, and each its token secret.
+	if _, _, err := parse(t, ForStorefront, env{}); err == nil || !strings.Contains(err.Error(), "want at least one webshop") {
+		t.Errorf("a storefront without webshops: %v", err)
+	}
+	if _, _, err := parse(t, ForStorefront, env{"ERPSYNC_WEBSHOPS": strings.Replace(oneWebshop, `,"token-secret-file":"/run/us.key"`, "", 1)}); err == nil ||
+		!strings.Contains(err.Error(), "webshop us: no token-secret-file") {
+		t.Errorf("a webshop without its token secret: %v", err)
+	}
+	// A worker without webshops indexes everything, as before.
+	if c, _, err := parse(t, ForWorker, minimal()); err != nil || c.Webshops != nil || c.ERP.Companies != nil {
+		t.Errorf("a worker without webshops: %v %v %v", c.Webshops, c.ERP.Companies, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp/d365"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // Config is erpsync's configuration. A binary reads the parts it takes (Worker, Starter,
@@ -32,6 +33,9 @@ type Config struct {
 	Log           Log
 	Worker        Worker
 	Storefront    Storefront
+	// Webshops are the webshops the index serves (docs/webshops.md): the worker indexes for them,
+	// the storefront serves them.
+	Webshops []webshop.Webshop
 }
 
 // Index is the shape of the search indexes.
@@ -98,8 +102,10 @@ type Worker struct {
 
 // Storefront holds the storefront's own settings.
 type Storefront struct {
-	Addr, APIKey, Company   string
-	CustomerList, PlainHTTP bool
+	Addr, APIKey string
+	// PlainHTTP sends the session cookie without Secure; Demo serves the demo page's login,
+	// which issues shopper tokens for the webshops' demo accounts.
+	PlainHTTP, Demo bool
 }
 
 // Defaults that are not another package's.
@@ -126,6 +132,7 @@ func ForWorker() (*Config, *Set) {
 	c.declareLog(s)
 	c.declareWorker(s)
 	c.declareAlerts(s)
+	c.declareWebshops(s, false)
 	return c, s
 }
 
@@ -150,6 +157,7 @@ func ForStorefront() (*Config, *Set) {
 	s.Add(c.languagesSetting(), c.companyLanguagesSetting())
 	c.declareLog(s)
 	c.declareStorefront(s)
+	c.declareWebshops(s, true)
 	return c, s
 }
 
@@ -503,14 +511,49 @@ func (c *Config) declareStorefront(s *Set) {
 				}
 				return nil
 			}},
-		&Setting{Key: "storefront.company", Env: []string{"STOREFRONT_COMPANY"}, Flag: "company", Default: "usmf",
-			Help: "The company of a request that names none.", Value: String(&f.Company)},
-		&Setting{Key: "storefront.customer-list", Env: []string{"STOREFRONT_CUSTOMER_LIST"}, Flag: "customer-list", Default: "false",
-			Help: "Serve /api/customers for the demo page's customer picker (make dev turns it on).", Value: Bool(&f.CustomerList)},
+		&Setting{Key: "storefront.demo", Env: []string{"STOREFRONT_DEMO"}, Flag: "demo", Default: "false",
+			Help: "Serve the demo page's login, which issues shopper tokens for the webshops' demo accounts (make dev turns it on); " +
+				"never on a production storefront: anyone with the API key could shop as those accounts.",
+			Value: Bool(&f.Demo)},
 		&Setting{Key: "storefront.plain-http", Env: []string{"STOREFRONT_PLAIN_HTTP"}, Flag: "plain-http", Default: "false",
 			Help:  "Send the session cookie without Secure, for a page served over plain http (make dev turns it on); keep it off behind https, including a TLS-terminating proxy.",
 			Value: Bool(&f.PlainHTTP)},
 	)
+}
+
+// declareWebshops declares the webshops; storefront makes at least one required, each with its
+// token secret file. For the worker they decide which records are indexed and, when erp.companies
+// is not set, which companies are read.
+func (c *Config) declareWebshops(s *Set, storefront bool) {
+	s.Section("webshops", "Webshops (docs/webshops.md)")
+	s.Add(&Setting{Key: "webshops", Env: []string{"ERPSYNC_WEBSHOPS"}, Flag: "webshops", DefaultText: "none: every record is indexed",
+		Help: "The webshops the index serves: in the file a list of maps with id, company, languages, default-language, currencies, " +
+			"template-customer, products {item-groups, root-category}, customers {groups, accounts}, token-secret-file and demo " +
+			"{customer, contact, agent}; from a flag or the environment the same list as JSON. A new webshop or a changed " +
+			"item-groups or customers filter needs a rebuild (an update refuses to run until then).",
+		Value: Webshops(&c.Webshops),
+		Check: func() error {
+			var errs []error
+			if storefront && len(c.Webshops) == 0 {
+				errs = append(errs, errors.New("want at least one webshop: the storefront serves webshops"))
+			}
+			if err := webshop.Validate(c.Webshops, c.Index.Codes()); err != nil {
+				errs = append(errs, err)
+			}
+			for _, w := range c.Webshops {
+				if storefront && w.TokenSecretFile == "" {
+					errs = append(errs, fmt.Errorf("webshop %s: no token-secret-file: the storefront verifies its shoppers' tokens with that secret", w.ID))
+				}
+			}
+			return errors.Join(errs...)
+		}})
+	s.Derive(func() error {
+		c.Import.Document.Webshops = c.Webshops
+		if _, reads := s.Lookup("erp.companies"); !reads || len(c.Webshops) == 0 {
+			return nil
+		}
+		return s.SetDerived("erp.companies", strings.Join(webshop.Companies(c.Webshops), ","), "derived from webshops")
+	})
 }
 
 func atLeast(p *int, lo int) func() error {

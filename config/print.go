@@ -23,6 +23,7 @@ func (s *Set) Print(w io.Writer) error {
 			continue
 		}
 		sec := &yaml.Node{Kind: yaml.MappingNode}
+		var whole *yaml.Node // a setting that is the whole section
 		for _, st := range secs[name] {
 			v := st.Value.Get()
 			if st.Secret && st.Value.String() != "" {
@@ -33,12 +34,21 @@ func (s *Set) Print(w io.Writer) error {
 				return fmt.Errorf("print %s: %w", st.Key, err)
 			}
 			val.LineComment = s.Origin(st.Key)
+			if st.Key == name {
+				whole = val
+				continue
+			}
 			if val.Kind == yaml.MappingNode || val.Kind == yaml.SequenceNode {
 				val.Style = yaml.FlowStyle
 			}
 			_, field, _ := strings.Cut(st.Key, ".")
 			key := &yaml.Node{Kind: yaml.ScalarNode, Value: field}
 			sec.Content = append(sec.Content, key, val)
+		}
+		if whole != nil {
+			// The comment goes above a block, where a reader sees it.
+			whole.HeadComment, whole.LineComment = whole.LineComment, ""
+			sec = whole
 		}
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, sec)
 	}

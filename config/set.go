@@ -93,10 +93,14 @@ func (s *Set) Section(name, title string) {
 }
 
 // Add declares settings. It panics on a setting without a key, value or section, or a key, flag or
-// variable declared twice: those are programming errors.
+// variable declared twice: those are programming errors. A key is section.name, or the name of
+// a section alone for a setting that is the whole section (webshops: a list).
 func (s *Set) Add(settings ...*Setting) {
 	for _, st := range settings {
 		section, _, ok := strings.Cut(st.Key, ".")
+		if !ok {
+			_, ok = st.Value.(structured)
+		}
 		if !ok || st.Value == nil {
 			panic(fmt.Sprintf("config: setting %q needs a section.name key and a value", st.Key))
 		}
@@ -383,7 +387,7 @@ func loadFile(path string) (*koanf.Koanf, error) {
 
 // KnownSections are the config file's sections of every erpsync binary: a binary ignores the
 // sections of the others, so that one file can serve them all.
-var KnownSections = []string{"temporal", "elasticsearch", "index", "erp", "import", "schedules", "log", "worker", "storefront", "simulator", "alerts"}
+var KnownSections = []string{"temporal", "elasticsearch", "index", "erp", "import", "schedules", "log", "worker", "storefront", "simulator", "alerts", "webshops"}
 
 // unknownKeys reports the file's keys that no erpsync binary reads: in this binary's sections,
 // keys that are neither its settings nor another binary's; other sections must be known ones.

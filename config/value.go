@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // Value is where a setting's value goes. Set parses text: a flag, an environment variable, a
@@ -400,4 +403,61 @@ func scalarText(x any) (string, error) {
 		return x.Format(time.RFC3339Nano), nil
 	}
 	return "", fmt.Errorf("want a single value, not %T", x)
+}
+
+// Webshops returns a Value that stores webshops in p: in the file a list of maps with the keys
+// of webshop.Webshop's JSON (id, company, languages, default-language, currencies,
+// template-customer, products, customers, token-secret-file, demo), from a flag or the
+// environment the same list as JSON. An unknown key is an error.
+func Webshops(p *[]webshop.Webshop) Value { return &webshopsValue{p} }
+
+type webshopsValue struct{ p *[]webshop.Webshop }
+
+func (v *webshopsValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		*v.p = nil
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var out []webshop.Webshop
+	if err := dec.Decode(&out); err != nil {
+		return fmt.Errorf(`want a JSON list of webshops, [{"id":"us","company":"usmf",...}]: %v`, err)
+	}
+	for i := range out {
+		out[i].Company = strings.ToLower(out[i].Company)
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	*v.p = out
+	return nil
+}
+
+func (v *webshopsValue) setAny(x any) error {
+	if _, ok := x.([]any); !ok {
+		return errors.New("want a list of webshops, each a map with id, company, languages, currencies and template-customer")
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("want a list of webshops: %v", err)
+	}
+	return v.Set(string(b))
+}
+
+func (v *webshopsValue) String() string {
+	if len(*v.p) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(*v.p) // strings and lists of strings: cannot fail
+	return string(b)
+}
+
+func (v *webshopsValue) Get() any {
+	out := []any{}
+	if s := v.String(); s != "" {
+		_ = json.Unmarshal([]byte(s), &out)
+	}
+	return out
 }

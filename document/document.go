@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // ID returns the document id of a root record: the company in lower case, a colon, and the key
@@ -72,6 +73,23 @@ type enveloped interface{ envelope() *Envelope }
 func (e *Envelope) envelope() *Envelope { return e }
 
 func build(r erp.Record, o Options) (enveloped, error) {
+	d, err := buildOf(r, o)
+	if err != nil {
+		return nil, err
+	}
+	d.envelope().Webshops, _ = webshop.Of(o.Webshops, r)
+	return d, nil
+}
+
+// Indexed reports whether r's document belongs in the index: always, unless webshops decide its
+// entity (webshop.Of) and none of them takes it. The import deletes the document of a record that
+// is not (or no longer) indexed where the index holds one.
+func Indexed(r erp.Record, o Options) bool {
+	ids, decided := webshop.Of(o.Webshops, r)
+	return !decided || len(ids) > 0
+}
+
+func buildOf(r erp.Record, o Options) (enveloped, error) {
 	switch v := r.Value.(type) {
 	case erp.Product:
 		d, err := FromProduct(v, o)
@@ -167,6 +185,10 @@ type Options struct {
 	// product names and descriptions ("usmf": "en-us", "demf": "de"); DefaultLanguage
 	// otherwise.
 	CompanyLanguages map[string]string
+	// Webshops decide which products, customers, contacts and sales representatives are
+	// indexed and name the webshops that take each (Envelope.Webshops; see Indexed). None: every
+	// record is indexed and names none.
+	Webshops []webshop.Webshop
 }
 
 // Langs returns the language codes in effect: Languages, or DefaultLanguages().
@@ -223,6 +245,10 @@ type Envelope struct {
 	// gives the same hash is not written again, so ModifiedAt and SourceDigest describe the read
 	// that last changed the document's content.
 	ContentHash string `json:"content_hash,omitempty"`
+	// Webshops are the ids of the webshops that take the record (webshop.Of), sorted; absent
+	// where no webshops are configured and on the company-wide documents, which every webshop of
+	// the company uses.
+	Webshops []string `json:"webshops,omitempty"`
 }
 
 func envelope(company, key string, modified time.Time) Envelope {

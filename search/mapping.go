@@ -50,6 +50,8 @@ func envelopeProperties() map[string]any {
 		// Compared by the audit and the import through _source only.
 		"source_digest": stored(),
 		"content_hash":  stored(),
+		// The webshops that take the record (docs/webshops.md): the storefront filters by it.
+		"webshops": keyword(),
 	}
 }
 

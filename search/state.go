@@ -37,6 +37,11 @@ type State struct {
 	// RebuildRun is the run filling Rebuilding ("<workflow id>/<first run id>"), so that the
 	// next run can tell whether it still lives; "" when unknown.
 	RebuildRun string `json:"rebuild_run,omitempty"`
+	// Webshops are the fingerprints of the webshop configuration the index was built with
+	// (webshop.Fingerprints, by webshop id): which records of the entity it holds. Set by a
+	// rebuild (and the first run of an entity); an update or audit whose webshops differ refuses
+	// to run. None when built without webshops.
+	Webshops map[string]string `json:"webshops,omitempty"`
 	// LastRun summarises the last finished run.
 	LastRun RunSummary `json:"last_run"`
 	// Updated is when the state was last saved.

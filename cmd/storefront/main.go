@@ -89,9 +89,9 @@ func run(ctx context.Context, c *config.Config) error {
 		return err
 	}
 	f := c.Storefront
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.Index.Prefix, APIKey: f.APIKey, DefaultCompany: f.Company,
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.Index.Prefix, APIKey: f.APIKey, DefaultCompany: c.Webshops[0].Company,
 		Languages: c.Index.Codes(), CompanyLanguages: c.Import.Document.CompanyLanguages,
-		CustomerList: f.CustomerList, PlainHTTP: f.PlainHTTP, Log: log})
+		PlainHTTP: f.PlainHTTP, Log: log})
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func run(ctx context.Context, c *config.Config) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
 	log.Info("storefront serving", zap.String("url", "http://"+ln.Addr().String()+"/"), zap.String("index_prefix", c.Index.Prefix),
-		zap.String("company", f.Company), zap.Bool("customer_list", f.CustomerList), zap.Bool("plain_http", f.PlainHTTP))
+		zap.Bool("demo", f.Demo), zap.Bool("plain_http", f.PlainHTTP))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
