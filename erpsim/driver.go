@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/erpsim/store"
 )
 
@@ -201,6 +202,9 @@ func (d *Driver) plan(ctx context.Context) (*change, error) {
 	rec, err := d.random(ctx, table)
 	if err != nil || rec == nil {
 		return nil, err
+	}
+	if acct, _ := rec["CustomerAccount"].(string); table == store.Customers && generate.IsTemplate(acct) {
+		return nil, nil // a webshop's template customer: the webshops cannot do without it
 	}
 	key := store.Record{}
 	for _, k := range t.Key {

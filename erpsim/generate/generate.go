@@ -368,6 +368,14 @@ func (g *gen) company(ci int, c company) error {
 		}
 	}
 
+	// The webshops' template customer (TemplateAccount): its price group prices what guests
+	// see. Made without the random source, so the rest of the catalog stays what it was.
+	stamp = g.tick()
+	if err := g.insert(store.Customers, c.id, TemplateAccount(c.id), templateName[c.l], "40", priceGroups[0], "", c.currency, c.lang, "No", "",
+		"webshop@contoso.example", "", stamp); err != nil {
+		return err
+	}
+
 	// Products.
 	g.nBatch = 0
 	products := share(cfg.Products, len(cfg.Companies), ci)
@@ -444,6 +452,21 @@ func eanCheck(body string) int {
 	}
 	return (10 - sum%10) % 10
 }
+
+// TemplateAccount is the account of company's template customer: the customer whose price
+// group (the company's first, Retail) and agreements price what a webshop's guests see (Sana's
+// "template customer" of a webshop, docs/webshops.md). It has no sales group, no address and no
+// contact, and the change driver leaves it alone (IsTemplate).
+func TemplateAccount(company string) string { return strings.ToUpper(company[:2]) + templateSuffix }
+
+const templateSuffix = "-WEB"
+
+// IsTemplate reports whether account is a template customer's (TemplateAccount).
+func IsTemplate(account string) bool { return strings.HasSuffix(account, templateSuffix) }
+
+// templateName is the template customer's name, per word table column.
+var templateName = [4]string{"Webshop guests (template customer)", "Webshop-Gäste (Vorlagekunde)", "Webshopgasten (sjabloonklant)",
+	"Visiteurs de la boutique (client modèle)"}
 
 // SystemLanguage is the ERP's system language: the language of the products' own texts.
 const SystemLanguage = "en-us"
