@@ -4,6 +4,7 @@
 package webshop
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -307,4 +308,46 @@ func Changes(e erp.Entity, built, now map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// Lookup reads root records by key from the ERP (erp.Source's Lookup).
+type Lookup interface {
+	Lookup(ctx context.Context, e erp.Entity, keys []erp.Ref) (erp.Page[erp.Record], error)
+}
+
+// CheckTemplates reads every webshop's template customer from the ERP and reports, naming the
+// webshop and the account, each one the ERP does not have or holds on hold: Sana's D365 add-on
+// wants the template customer to exist in the Customers table, and product indexing fails
+// without one (docs/webshops.md). The worker does not start with such a webshop.
+func CheckTemplates(ctx context.Context, erpSide Lookup, shops []Webshop) error {
+	if len(shops) == 0 {
+		return nil
+	}
+	keys := make([]erp.Ref, 0, len(shops))
+	for _, w := range shops {
+		keys = append(keys, erp.Ref{Entity: erp.Customers, Company: w.Company, Key: w.TemplateCustomer})
+	}
+	got, err := erpSide.Lookup(ctx, erp.Customers, keys)
+	if err != nil {
+		return fmt.Errorf("read the webshops' template customers: %w", err)
+	}
+	found := map[erp.Ref]erp.Customer{}
+	for _, r := range got.Records {
+		if c, ok := r.Value.(erp.Customer); ok {
+			found[erp.Ref{Entity: erp.Customers, Company: strings.ToLower(r.Company), Key: r.Key}] = c
+		}
+	}
+	var errs []error
+	for i, w := range shops {
+		c, ok := found[erp.Ref{Entity: erp.Customers, Company: strings.ToLower(keys[i].Company), Key: keys[i].Key}]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("webshop %s: its template customer %s is not a customer of company %s in the ERP (CustomersV3): "+
+				"guests are priced as that customer; set template-customer to an existing account", w.ID, w.TemplateCustomer, w.Company))
+		case c.Blocked():
+			errs = append(errs, fmt.Errorf("webshop %s: its template customer %s of company %s is on hold (OnHoldStatus %s): guests would see no prices",
+				w.ID, w.TemplateCustomer, w.Company, c.OnHold))
+		}
+	}
+	return errors.Join(errs...)
 }

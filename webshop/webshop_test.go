@@ -1,6 +1,7 @@
 package webshop
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -122,5 +123,39 @@ func TestFingerprintsAndChanges(t *testing.T) {
 	}
 	if c := Changes(erp.Products, Fingerprints(before, erp.Products), Fingerprints(after, erp.Products)); len(c) != 1 {
 		t.Errorf("a product filter: changes %v, want one", c)
+	}
+}
+
+// fakeERP answers Lookup from a few customers.
+type fakeERP map[string]erp.Customer // company:account
+
+func (f fakeERP) Lookup(_ context.Context, e erp.Entity, keys []erp.Ref) (erp.Page[erp.Record], error) {
+	var p erp.Page[erp.Record]
+	for _, k := range keys {
+		if c, ok := f[strings.ToLower(k.Company)+":"+k.Key]; ok {
+			p.Records = append(p.Records, erp.Record{Ref: erp.Ref{Entity: e, Company: strings.ToUpper(k.Company), Key: k.Key}, Value: c})
+		} else {
+			p.Missing = append(p.Missing, k)
+		}
+	}
+	return p, nil
+}
+
+func TestCheckTemplates(t *testing.T) {
+	erpSide := fakeERP{"usmf:US-WEB": {Account: "US-WEB", OnHold: "No"}, "demf:DE-WEB": {Account: "DE-WEB", OnHold: "All"}}
+	if err := CheckTemplates(context.Background(), erpSide, shops()[:2]); err != nil {
+		t.Errorf("existing template customers: %v", err)
+	}
+	bad := shops()
+	bad[1].TemplateCustomer = "US-NOPE"
+	err := CheckTemplates(context.Background(), erpSide, bad)
+	for _, want := range []string{"webshop us-furniture: its template customer US-NOPE is not a customer of company usmf",
+		"webshop de: its template customer DE-WEB of company demf is on hold (OnHoldStatus All)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "webshop us:") {
+		t.Errorf("webshop us is named though its template customer is fine: %v", err)
 	}
 }

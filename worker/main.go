@@ -29,6 +29,7 @@ import (
 	"github.com/erpsync/erpsync/metrics"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/visibility"
+	"github.com/erpsync/erpsync/webshop"
 	"github.com/erpsync/erpsync/workflows"
 )
 
@@ -126,6 +127,12 @@ func run(cfg *config.Config) error {
 	source, err := d365.New(cfg.ERP)
 	if err != nil {
 		return err
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = webshop.CheckTemplates(checkCtx, source, cfg.Webshops)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("webshops: %w", err)
 	}
 
 	m, err := metrics.New()
