@@ -5,14 +5,11 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
-
-	"go.uber.org/zap/zaptest"
 
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp"
@@ -39,15 +36,11 @@ func TestCompanyWideEditsWriteAHandfulOfDocuments(t *testing.T) {
 }
 
 func companyWideEdits(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
-	s := newStack(t, simtest.Catalog(31), erpsim.Config{Behaviour: behaviour}, activities.Settings{PageSize: 50, SafetyLag: time.Second, Detection: mode})
+	cat := simtest.Catalog(31)
+	s := newStack(t, cat, erpsim.Config{Behaviour: behaviour}, withWebshops(activities.Settings{PageSize: 50, SafetyLag: time.Second, Detection: mode}, webshopsOf(cat)))
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	s.run(workflows.CustomerImportName, activities.Rebuild)
-	srv, err := storefront.New(storefront.Config{ES: s.es, Prefix: s.prefix, APIKey: "k", CompanyDataTTL: 100 * time.Millisecond, Log: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shop := httptest.NewServer(srv)
-	t.Cleanup(shop.Close)
+	shop := s.storefrontOver(t, storefront.Config{CompanyDataTTL: 100 * time.Millisecond})
 	get := func(path string, q url.Values, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, shop.URL+path+"?"+q.Encode(), nil)
@@ -154,8 +147,9 @@ func companyWideEdits(t *testing.T, mode activities.Detection, behaviour store.B
 		t.Errorf("products %+v: the add-on stamped them, the update should read them and find them unchanged", p)
 	}
 
-	// The shop, within its company data's time to live.
-	time.Sleep(200 * time.Millisecond)
+	// The shop, within Elasticsearch's refresh interval (1 s: the import does not wait for the
+	// category's document to be searchable) and its company data's time to live.
+	time.Sleep(1200 * time.Millisecond)
 	after := shown()
 	for _, it := range inCategory[category] {
 		if slices.Contains(after, it) {

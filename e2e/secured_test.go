@@ -44,6 +44,7 @@ func TestSecuredElasticsearch(t *testing.T) {
 	admin := node.Client(t, testenv.AdminUser)
 
 	sim := simtest.Start(t, simtest.Catalog(43), erpsim.Config{})
+	shops := webshopsOf(simtest.Catalog(43))
 	tc := testenv.Temporal(t)
 	queue := testenv.TaskQueue(t)
 	bin := buildWorker(t)
@@ -52,7 +53,8 @@ func TestSecuredElasticsearch(t *testing.T) {
 			"ELASTICSEARCH_URL="+node.URL, "ELASTICSEARCH_USERNAME="+user, "ELASTICSEARCH_PASSWORD="+password,
 			"ERPSYNC_INDEX_PREFIX="+prefix, "ERPSYNC_TASK_QUEUE="+queue,
 			"ERP_URL="+sim.URL, "ERP_CLIENT_ID="+sim.ClientID, "ERP_CLIENT_SECRET="+sim.ClientSecret,
-			"ERPSYNC_LOG_LEVEL=warn", "ERPSYNC_METRICS_ADDR=127.0.0.1:0", "XDG_CONFIG_HOME="+t.TempDir()), extra...)
+			"ERPSYNC_LOG_LEVEL=warn", "ERPSYNC_METRICS_ADDR=127.0.0.1:0", "XDG_CONFIG_HOME="+t.TempDir(),
+			"ERPSYNC_WEBSHOPS="+webshopsJSON(t, shops)), extra...)
 	}
 
 	t.Run("config check", func(t *testing.T) {
@@ -116,9 +118,17 @@ func TestSecuredElasticsearch(t *testing.T) {
 
 	t.Run("storefront", func(t *testing.T) {
 		es := node.Client(t, "storefront")
-		srv, err := storefront.New(storefront.Config{ES: es, Prefix: prefix, APIKey: "k"})
+		secrets := map[string][]byte{}
+		for _, w := range shops {
+			secrets[w.ID] = secretOf(w.ID)
+		}
+		srv, err := storefront.New(storefront.Config{ES: es, Prefix: prefix, APIKey: "k", Webshops: shops, TokenSecrets: secrets})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// It reads each webshop's template customer with its own user.
+		if err := srv.CheckWebshops(context.Background()); err != nil {
+			t.Errorf("the storefront's webshops with its read-only user: %v", err)
 		}
 		hs := httptest.NewServer(srv)
 		defer hs.Close()

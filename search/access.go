@@ -39,11 +39,12 @@ func WorkerPrivileges(prefix string) Privileges {
 }
 
 // StorefrontPrivileges are what the storefront needs: read on the aliases it searches and joins
-// (products, categories, line discounts, trade agreement activations, customers), nothing else.
-// scripts/compose-es-keys.sh gives the storefront's key the same.
+// (products, categories, line discounts, trade agreement activations) and authorises shoppers
+// from (customers, contacts, sales representatives), nothing else. scripts/compose-es-keys.sh
+// gives the storefront's key the same.
 func StorefrontPrivileges(prefix string) Privileges {
 	var names []string
-	for _, e := range []erp.Entity{erp.Products, erp.Categories, erp.LineDiscounts, erp.Activations, erp.Customers} {
+	for _, e := range []erp.Entity{erp.Products, erp.Categories, erp.LineDiscounts, erp.Activations, erp.Customers, erp.Contacts, erp.SalesReps} {
 		names = append(names, prefix+"-"+string(e))
 	}
 	return Privileges{Indices: []IndexPrivileges{{Names: names, Privileges: []string{"read"}}}}

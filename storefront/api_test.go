@@ -57,6 +57,8 @@ func TestAPI(t *testing.T) {
 	t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, f, cat) })
 	t.Run("bounded inputs", func(t *testing.T) { testBoundedInputs(t, f) })
 	t.Run("security headers", func(t *testing.T) { testSecurityHeaders(t, f) })
+	t.Run("shoppers", func(t *testing.T) { testShoppers(t, f) })
+	t.Run("demo login", func(t *testing.T) { testDemoLogin(t, f) })
 	// Last: they change the ERP and the index.
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
 	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
@@ -77,7 +79,7 @@ func testKeyRequired(t *testing.T, f *fixture) {
 		{"header", func(r *http.Request) { r.Header.Set("X-Api-Key", testKey) }, http.StatusOK},
 		{"session", func(r *http.Request) { r.AddCookie(session) }, http.StatusOK},
 	} {
-		for _, path := range []string{"/api/search?q=chair", "/api/customers", "/api/price?item=1000", "/api/autocomplete?q=co"} {
+		for _, path := range []string{"/api/search?q=chair", "/api/me", "/api/price?item=1000", "/api/autocomplete?q=co", "/demo/accounts"} {
 			req, _ := http.NewRequest(http.MethodGet, f.shop.URL+path, nil)
 			tc.set(req)
 			res, err := http.DefaultClient.Do(req)
@@ -139,8 +141,7 @@ func getWith(t *testing.T, base, path string, c *http.Cookie) int {
 // here) and returns its URL.
 func newShop(t *testing.T, f *fixture, cfg storefront.Config) string {
 	t.Helper()
-	cfg.ES, cfg.Prefix, cfg.APIKey = f.es, f.index.Prefix(), testKey
-	srv, err := storefront.New(cfg)
+	srv, err := storefront.New(f.config(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,9 +206,12 @@ func testSessions(t *testing.T, f *fixture) {
 	if c := login(t, plain, testKey); c.Secure || !c.HttpOnly {
 		t.Errorf("PlainHTTP session cookie: Secure %v, HttpOnly %v; want neither Secure nor script access", c.Secure, c.HttpOnly)
 	}
-	// The customer list is off unless enabled.
-	if st := getWith(t, plain, "/api/customers", login(t, plain, testKey)); st != http.StatusNotFound {
-		t.Errorf("customer list of a storefront that did not enable it: %d, want 404", st)
+	// The demo login is off unless enabled, and there is no list of every customer.
+	session := login(t, plain, testKey)
+	for _, path := range []string{"/demo/accounts", "/api/customers"} {
+		if st := getWith(t, plain, path, session); st != http.StatusNotFound {
+			t.Errorf("%s of a storefront without the demo login: %d, want 404", path, st)
+		}
 	}
 }
 
@@ -528,19 +532,6 @@ func testNoOtherCustomersData(t *testing.T, f *fixture, cat *erpCatalog) {
 					}
 				}
 			}
-			// The customer list has account numbers and names only.
-			_, body := f.get("/api/customers", nil, nil)
-			var list struct {
-				Customers []map[string]any `json:"customers"`
-			}
-			if err := json.Unmarshal(body, &list); err != nil || len(list.Customers) == 0 {
-				t.Fatalf("customers: %v %s", err, body)
-			}
-			for _, c := range list.Customers {
-				if len(c) != 2 || c["account"] == nil || c["name"] == nil {
-					t.Errorf("customer list entry %v: want account and name only", c)
-				}
-			}
 			return
 		}
 	}
@@ -625,28 +616,31 @@ func testHostileIDs(t *testing.T, f *fixture, cat *erpCatalog) {
 	if item == "" || stopped == "" {
 		t.Fatalf("the catalog lacks a showable (%q) or a visible sales-stopped product (%q)", item, stopped)
 	}
-	// The blocked customer sees no price under their own account.
-	var own storefront.PriceAnswer
-	if st, body := f.get("/api/price", url.Values{"item": {item}, "customer": {blockedCustomer}}, &own); st != http.StatusOK || own.Available || own.Reason != storefront.ReasonBlocked {
+	// The blocked customer is refused under their own account.
+	if st, body := f.get("/api/price", url.Values{"item": {item}, "customer": {blockedCustomer}}, nil); st != http.StatusForbidden ||
+		!strings.Contains(string(body), `"code":"`+storefront.RefusedBlocked+`"`) {
 		t.Fatalf("price of %s for blocked %s: %d %s", item, blockedCustomer, st, body)
 	}
 	for _, tc := range []struct {
 		name, path string
 		params     url.Values
+		status     int
 		code       string
 	}{
-		{"customer with a query string", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
-		{"customer with a query string, search", "/api/search", url.Values{"q": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
-		{"customer with a query string, detail", "/api/products/usmf/" + item, url.Values{"customer": {blockedCustomer + "?_source_excludes=blocked"}}, "unknown_customer"},
-		{"sales-stopped item with a query string", "/api/price", url.Values{"item": {stopped + "?_source_excludes=sales_stopped"}}, "not_found"},
-		{"sales-stopped item with a query string, detail", "/api/products/usmf/" + url.PathEscape(stopped+"?_source_excludes=sales_stopped"), nil, "not_found"},
-		{"item with a fragment", "/api/price", url.Values{"item": {item + "#x"}}, "not_found"},
-		{"item with a fragment, detail", "/api/products/usmf/" + url.PathEscape(item+"#x"), nil, "not_found"},
-		{"customer with a fragment", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "#x"}}, "unknown_customer"},
-		{"item %", "/api/price", url.Values{"item": {"%"}}, "not_found"},
-		{"item %zz", "/api/products/usmf/" + url.PathEscape("%zz"), nil, "not_found"},
-		{"customer %", "/api/price", url.Values{"item": {item}, "customer": {"%"}}, "unknown_customer"},
-		{"item with a slash", "/api/price", url.Values{"item": {item + "/_source"}}, "not_found"},
+		// The customer's account comes in a signed token now; the index must still be asked
+		// for that one document only.
+		{"customer with a query string", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, 403, storefront.RefusedUnknown},
+		{"customer with a query string, search", "/api/search", url.Values{"q": {item}, "customer": {blockedCustomer + "?_source_excludes=blocked"}}, 403, storefront.RefusedUnknown},
+		{"customer with a query string, detail", "/api/products/usmf/" + item, url.Values{"customer": {blockedCustomer + "?_source_excludes=blocked"}}, 403, storefront.RefusedUnknown},
+		{"sales-stopped item with a query string", "/api/price", url.Values{"item": {stopped + "?_source_excludes=sales_stopped"}}, 404, "not_found"},
+		{"sales-stopped item with a query string, detail", "/api/products/usmf/" + url.PathEscape(stopped+"?_source_excludes=sales_stopped"), nil, 404, "not_found"},
+		{"item with a fragment", "/api/price", url.Values{"item": {item + "#x"}}, 404, "not_found"},
+		{"item with a fragment, detail", "/api/products/usmf/" + url.PathEscape(item+"#x"), nil, 404, "not_found"},
+		{"customer with a fragment", "/api/price", url.Values{"item": {item}, "customer": {blockedCustomer + "#x"}}, 403, storefront.RefusedUnknown},
+		{"item %", "/api/price", url.Values{"item": {"%"}}, 404, "not_found"},
+		{"item %zz", "/api/products/usmf/" + url.PathEscape("%zz"), nil, 404, "not_found"},
+		{"customer %", "/api/price", url.Values{"item": {item}, "customer": {"%"}}, 403, storefront.RefusedUnknown},
+		{"item with a slash", "/api/price", url.Values{"item": {item + "/_source"}}, 404, "not_found"},
 	} {
 		st, body := f.get(tc.path, tc.params, nil)
 		var e struct {
@@ -655,8 +649,8 @@ func testHostileIDs(t *testing.T, f *fixture, cat *erpCatalog) {
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(body, &e)
-		if st != http.StatusNotFound || e.Error.Code != tc.code {
-			t.Errorf("%s: %s?%s: %d %.300s, want 404 %s", tc.name, tc.path, tc.params.Encode(), st, body, tc.code)
+		if st != tc.status || e.Error.Code != tc.code {
+			t.Errorf("%s: %s?%s: %d %.300s, want %d %s", tc.name, tc.path, tc.params.Encode(), st, body, tc.status, tc.code)
 		}
 	}
 }
@@ -753,9 +747,12 @@ func testBoundedInputs(t *testing.T, f *fixture) {
 		{"/api/price", url.Values{"item": {"1000"}, "date": {"2026-13-01"}}},
 		{"/api/products/usmf/" + long(101), nil},
 		{"/api/products/" + long(17) + "/1000", nil},
-		{"/api/customers", url.Values{"company": {long(17)}}},
+		{"/api/me", url.Values{"company": {long(17)}}},
+		{"/api/me", url.Values{"per_page": {"101"}}},
+		{"/api/me", url.Values{"webshop": {long(101)}}},
 	} {
-		st, body := f.get(tc.path, tc.params, nil)
+		// The parameters as they are: customer= is checked before anything else.
+		st, body := f.getWith(tc.path, tc.params, nil, nil)
 		var e struct {
 			Error struct {
 				Code, Message string

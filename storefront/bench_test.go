@@ -18,6 +18,7 @@ import (
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/internal/testenv"
+	"github.com/erpsync/erpsync/shopper"
 	"github.com/erpsync/erpsync/storefront"
 )
 
@@ -57,10 +58,9 @@ func BenchmarkSearchWithFacets(b *testing.B) {
 
 	// The query mix a shop sends: full text in two languages, facet filters, sorting, deep pages,
 	// anonymous and logged-in customers.
-	var list struct {
-		Customers []storefront.CustomerRef `json:"customers"`
-	}
-	f.get("/api/customers", nil, &list)
+	// The demo customers of a price group, net prices of its own and a discount group
+	// (erpsim/README.md), each with its shopper token.
+	customers := []string{"US-001", "US-002", "US-003"}
 	var first storefront.SearchResult
 	f.get("/api/search", nil, &first)
 	facet := func(name string) string {
@@ -75,17 +75,22 @@ func BenchmarkSearchWithFacets(b *testing.B) {
 	queries := []url.Values{
 		{"q": {"chair"}},
 		{"q": {"stuhl"}, "lang": {"de"}},
-		{"q": {"wireless speaker"}, "customer": {list.Customers[0].Account}},
+		{"q": {"wireless speaker"}, "customer": {customers[0]}},
 		{"category": {facet("category")}, "sort": {"price"}},
-		{"color": {facet("color")}, "size": {facet("size")}, "customer": {list.Customers[1].Account}},
+		{"color": {facet("color")}, "size": {facet("size")}, "customer": {customers[1]}},
 		{"q": {"classic"}, "price_min": {"100"}, "price_max": {"250"}, "sort": {"name"}},
 		{"page": {"40"}, "per_page": {"24"}},
-		{"q": {"lamp"}, "lang": {"nl"}, "customer": {list.Customers[2].Account}},
+		{"q": {"lamp"}, "lang": {"nl"}, "customer": {customers[2]}},
 	}
 	var shop []*http.Request
 	for _, q := range queries {
+		account := q.Get("customer")
+		q.Del("customer")
 		req, _ := http.NewRequest(http.MethodGet, f.shop.URL+"/api/search?"+q.Encode(), nil)
 		req.Header.Set("X-Api-Key", testKey)
+		if account != "" {
+			req.Header.Set("Authorization", "Bearer "+f.token("usmf", shopper.Customer, account))
+		}
 		shop = append(shop, req)
 	}
 	// The bare query: a match on the name, 24 hits, on the same index, straight to Elasticsearch.

@@ -10,6 +10,7 @@ import (
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/pricing"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // DefaultCompanyDataTTL is how long the storefront keeps a company's categories and trade
@@ -26,6 +27,9 @@ type companyData struct {
 	categories map[string]document.Category
 	// visible are the ids of the visible categories, sorted.
 	visible []string
+	// under are, for each root category of the company's webshops (webshop.ProductFilter), the
+	// ids of the visible categories at or below it, sorted.
+	under map[string][]string
 	// activation is the company's activation; the zero value (no relation searched, so base
 	// prices only) when the company has no activation document.
 	activation pricing.Activation
@@ -123,6 +127,12 @@ func (s *Server) readCompany(ctx context.Context, company string) (*companyData,
 		after = res.Hits.Hits[len(res.Hits.Hits)-1].Sort
 	}
 	slices.Sort(d.visible)
+	d.under = map[string][]string{}
+	for _, w := range s.cfg.Webshops {
+		if root := w.Products.RootCategory; root != "" && w.Serves(company) {
+			d.under[root] = d.below(root)
+		}
+	}
 
 	var a document.Activation
 	found, err := s.get(ctx, s.activations, company, "0", []string{"activated", "deleted"}, &a)
@@ -133,6 +143,46 @@ func (s *Server) readCompany(ctx context.Context, company string) (*companyData,
 		d.activation = activationOf(a.Activated)
 	}
 	return d, nil
+}
+
+// below returns the ids of the visible categories at or below root in the tree (parent_id),
+// sorted; none when root is not a category. A category is shown by its own visibility: one below
+// an invisible category can be visible (docs/erp-model.md: the shop shows a product when one of
+// its categories is visible).
+func (d *companyData) below(root string) []string {
+	children := map[string][]string{}
+	for id, c := range d.categories {
+		if c.ParentID != "" && c.ParentID != id {
+			children[c.ParentID] = append(children[c.ParentID], id)
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	next := []string{root}
+	for len(next) > 0 {
+		id := next[len(next)-1]
+		next = next[:len(next)-1]
+		c, ok := d.categories[id]
+		if !ok || seen[id] { // not a category, or a cycle in the ERP's tree
+			continue
+		}
+		seen[id] = true
+		if c.Visible {
+			out = append(out, id)
+		}
+		next = append(next, children[id]...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// visibleIn returns the visible categories whose products shop shows: every visible category,
+// or those at or below its root category.
+func (d *companyData) visibleIn(shop webshop.Webshop) []string {
+	if root := shop.Products.RootCategory; root != "" {
+		return d.under[root]
+	}
+	return d.visible
 }
 
 // activationOf turns the names of the activated PriceParameters fields into the engine's
@@ -147,12 +197,6 @@ func activationOf(fields []string) pricing.Activation {
 		}
 	}
 	return a
-}
-
-// showsProduct reports whether the shop may show a product with these categories: one of them
-// is visible (or it has none and the shop shows uncategorized products).
-func (s *Server) showsProduct(cd *companyData, categoryIDs []string) bool {
-	return inVisibleCategory(categoryIDs, cd.visible, s.cfg.ShowUncategorized)
 }
 
 // inVisibleCategory reports whether a product assigned to categoryIDs is in one of the visible

@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // Product is the answer of GET /api/products/{company}/{item}: what a product page shows. It
@@ -87,20 +87,21 @@ func HiddenBecause(p document.Product, visible []string, showUncategorized bool)
 	return why
 }
 
-// showableProduct reads the product company:item and returns it only when the shop may show
-// it (HiddenBecause says nothing); a 404 otherwise.
-func (s *Server) showableProduct(ctx context.Context, company, item string) (document.Product, error) {
+// showableProduct reads the product item of shop's company and returns it only when the webshop
+// takes it and the shop may show it (HiddenBecause says nothing, with the categories the
+// webshop shows); a 404 otherwise.
+func (s *Server) showableProduct(ctx context.Context, shop webshop.Webshop, item string) (document.Product, error) {
 	var p document.Product
-	found, err := s.get(ctx, s.products, company, item, nil, &p)
+	found, err := s.get(ctx, s.products, shop.Company, item, nil, &p)
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	cd, err := s.company(ctx, company)
+	cd, err := s.company(ctx, shop.Company)
 	if err != nil {
 		return p, err
 	}
-	if !found || len(HiddenBecause(p, cd.visible, s.cfg.ShowUncategorized)) > 0 {
-		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
+	if !found || !slices.Contains(p.Webshops, shop.ID) || len(HiddenBecause(p, cd.visibleIn(shop), s.cfg.ShowUncategorized)) > 0 {
+		return p, apiError(http.StatusNotFound, "not_found", "no product %s in webshop %s", item, shop.ID)
 	}
 	return p, nil
 }
@@ -116,24 +117,21 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	account, err := param(q, "customer", maxKey)
-	if err != nil {
-		return err
-	}
 	lang, err := param(q, "lang", maxLang)
 	if err != nil {
 		return err
 	}
-	sh, err := s.shopper(ctx, company, account)
+	a, err := s.act(r, company)
 	if err != nil {
 		return err
 	}
-	p, err := s.showableProduct(ctx, company, item)
+	sh := a.customer
+	p, err := s.showableProduct(ctx, a.shop, item)
 	if err != nil {
 		return err
 	}
-	lang = s.language(ctx, lang, sh, company)
-	related, err := s.related(ctx, p, lang)
+	lang = a.language(lang)
+	related, err := s.related(ctx, a.shop, p, lang)
 	if err != nil {
 		return err
 	}
@@ -191,8 +189,8 @@ type relatedDoc struct {
 	relation string
 }
 
-// related returns p's related products that the shop may show, in p's order.
-func (s *Server) related(ctx context.Context, p document.Product, lang string) ([]relatedDoc, error) {
+// related returns p's related products that shop may show, in p's order.
+func (s *Server) related(ctx context.Context, shop webshop.Webshop, p document.Product, lang string) ([]relatedDoc, error) {
 	if len(p.Related) == 0 {
 		return nil, nil
 	}
@@ -204,7 +202,7 @@ func (s *Server) related(ctx context.Context, p document.Product, lang string) (
 	if err != nil {
 		return nil, err
 	}
-	filter, mustNot := s.showable(cd, p.Company)
+	filter, mustNot := s.showable(cd, shop)
 	body := map[string]any{
 		"size":    len(ids),
 		"query":   map[string]any{"bool": map[string]any{"filter": append(filter, terms("id", ids)), "must_not": mustNot}},
@@ -245,7 +243,7 @@ type PriceAnswer struct {
 func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	company, err := s.companyOf(r)
+	company, err := param(q, "company", maxCompany)
 	if err != nil {
 		return err
 	}
@@ -255,10 +253,6 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 	}
 	if item == "" {
 		return badRequest("item is required")
-	}
-	account, err := param(q, "customer", maxKey)
-	if err != nil {
-		return err
 	}
 	variant, err := param(q, "variant", maxKey)
 	if err != nil {
@@ -278,11 +272,12 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 		}
 		date = d
 	}
-	sh, err := s.shopper(ctx, company, account)
+	a, err := s.act(r, company)
 	if err != nil {
 		return err
 	}
-	p, err := s.showableProduct(ctx, company, item)
+	company, sh := a.shop.Company, a.customer
+	p, err := s.showableProduct(ctx, a.shop, item)
 	if err != nil {
 		return err
 	}
@@ -316,11 +311,7 @@ func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	company, err := s.companyOf(r)
-	if err != nil {
-		return err
-	}
-	account, err := param(q, "customer", maxKey)
+	company, err := param(q, "company", maxCompany)
 	if err != nil {
 		return err
 	}
@@ -331,20 +322,20 @@ func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) erro
 	out := struct {
 		Suggestions []Suggestion `json:"suggestions"`
 	}{Suggestions: []Suggestion{}}
+	a, err := s.act(r, company)
+	if err != nil {
+		return err
+	}
 	if prefix == "" {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	sh, err := s.shopper(ctx, company, account)
+	lang = a.language(lang)
+	cd, err := s.company(ctx, a.shop.Company)
 	if err != nil {
 		return err
 	}
-	lang = s.language(ctx, lang, sh, company)
-	cd, err := s.company(ctx, company)
-	if err != nil {
-		return err
-	}
-	filter, mustNot := s.showable(cd, company)
+	filter, mustNot := s.showable(cd, a.shop)
 	body := map[string]any{
 		"size": 8,
 		"query": map[string]any{"bool": map[string]any{
@@ -366,51 +357,6 @@ func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) erro
 	}
 	for _, h := range res.Hits.Hits {
 		out.Suggestions = append(out.Suggestions, Suggestion{ItemNumber: h.Source.ItemNumber, Name: text(h.Source.Name, lang, h.Source.Language)})
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-// CustomerRef is all GET /api/customers tells about a customer.
-type CustomerRef struct {
-	Account string `json:"account"`
-	Name    string `json:"name"`
-}
-
-// handleCustomers lists a company's customers, account and name only, for the demo page's
-// picker; 404 unless Config.CustomerList.
-func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request) error {
-	if !s.cfg.CustomerList {
-		return apiError(http.StatusNotFound, "not_found", "the customer list is not enabled")
-	}
-	company, err := s.companyOf(r)
-	if err != nil {
-		return err
-	}
-	body := map[string]any{
-		"size": 1000,
-		"query": map[string]any{"bool": map[string]any{
-			"filter":   []any{term("company", company)},
-			"must_not": []any{term("deleted", true)},
-		}},
-		"sort":    []any{map[string]any{"account": "asc"}},
-		"_source": []string{"account", "name"},
-	}
-	var res struct {
-		Hits struct {
-			Hits []struct {
-				Source CustomerRef `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	if err := s.search(r.Context(), s.customers, body, &res); err != nil {
-		return err
-	}
-	out := struct {
-		Customers []CustomerRef `json:"customers"`
-	}{Customers: []CustomerRef{}}
-	for _, h := range res.Hits.Hits {
-		out.Customers = append(out.Customers, CustomerRef{Account: h.Source.Account, Name: cmp.Or(h.Source.Name, h.Source.Account)})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -1,6 +1,7 @@
 package storefront_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -24,7 +25,9 @@ import (
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/internal/testenv"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/shopper"
 	"github.com/erpsync/erpsync/storefront"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 const testKey = "test-key"
@@ -40,14 +43,47 @@ type fixture struct {
 	imp   *activities.Import
 	shop  *httptest.Server
 	today string
+	// webshops are the storefront's (and the import's), secrets their token secrets.
+	webshops []webshop.Webshop
+	secrets  map[string][]byte
+}
+
+// currencies are the currencies the catalog's customers of each company buy in: its own and the
+// one the generator gives a tenth of them.
+var currencies = map[string][]string{"usmf": {"USD", "EUR"}, "demf": {"EUR", "USD"}, "gbsi": {"GBP", "EUR"}}
+
+// demoAgent is the generator's first sales representative of each company.
+var demoAgent = map[string]string{"usmf": "000001", "demf": "000101", "gbsi": "000201"}
+
+// testWebshops are one webshop per company of cat, named after it, showing every language of the
+// index and the currencies its customers buy in, with the generator's template customer.
+func testWebshops(cat generate.Config) []webshop.Webshop {
+	var out []webshop.Webshop
+	for _, c := range cat.Companies {
+		def := map[string]string{"demf": "de"}[c]
+		out = append(out, webshop.Webshop{ID: c, Company: c, Languages: document.DefaultLanguages(), DefaultLanguage: cmp.Or(def, "en"),
+			Currencies: currencies[c], TemplateCustomer: generate.TemplateAccount(c),
+			// The generator's first customer, its first contact and first representative.
+			Demo: webshop.Demo{Customer: strings.ToUpper(c[:2]) + "-001", Contact: "CP-" + strings.ToUpper(c[:2]) + "-001-1", Agent: demoAgent[c]}})
+	}
+	return out
 }
 
 // newFixture starts the simulator with cat, lets prepare change the ERP (over OData) before
-// the sync, rebuilds products and customers into the index, and serves a storefront over it.
+// the sync, rebuilds products and customers into the index, and serves a storefront over it,
+// with one webshop per company (testWebshops).
 func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fixture {
+	return newFixtureOf(t, cat, testWebshops(cat), prepare)
+}
+
+// newFixtureOf is newFixture with the given webshops.
+func newFixtureOf(t testing.TB, cat generate.Config, shops []webshop.Webshop, prepare func(*erpReader)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, today: time.Now().UTC().Format(time.DateOnly)}
+	f := &fixture{t: t, today: time.Now().UTC().Format(time.DateOnly), webshops: shops, secrets: map[string][]byte{}}
+	for _, w := range shops {
+		f.secrets[w.ID] = []byte("test-token-secret-of-" + w.ID + "-0123456789abcdef")
+	}
 	f.sim = simtest.Start(t, cat, erpsim.Config{})
 	f.erp = &erpReader{f.sim.Reader(t)}
 	if prepare != nil {
@@ -65,20 +101,50 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 	}
 	f.imp = &activities.Import{Source: src, Index: f.index, Settings: activities.Settings{
 		PageSize: 250, ChunkPages: 50, SafetyLag: time.Millisecond,
-		Document: document.Options{CompanyLanguages: f.erp.CompanyLanguages(t)},
+		Document: document.Options{CompanyLanguages: f.erp.CompanyLanguages(t), Webshops: shops},
 	}}
-	// As the product import does: the company-wide data, then the products.
-	for _, e := range []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations, erp.Products, erp.Customers} {
+	// As the product import does: the company-wide data, then the products; then the customers
+	// import.
+	for _, e := range []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations, erp.Products, erp.Customers, erp.Contacts, erp.SalesReps} {
 		f.sync(e, activities.Rebuild)
 	}
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, PlainHTTP: true,
-		KeyLimits: storefront.KeyLimits{PerAddress: 1000, Global: 1000, Window: time.Minute}, Log: zaptest.NewLogger(t)})
+	srv, err := storefront.New(f.config(storefront.Config{PlainHTTP: true, Demo: true,
+		KeyLimits: storefront.KeyLimits{PerAddress: 1000, Global: 1000, Window: time.Minute}, Log: zaptest.NewLogger(t)}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := srv.CheckWebshops(ctx); err != nil {
+		t.Fatalf("the storefront's webshops: %v", err)
 	}
 	f.shop = httptest.NewServer(srv)
 	t.Cleanup(f.shop.Close)
 	return f
+}
+
+// config is cfg with the fixture's index, key, webshops and their secrets.
+func (f *fixture) config(cfg storefront.Config) storefront.Config {
+	cfg.ES, cfg.Prefix, cfg.APIKey, cfg.Webshops, cfg.TokenSecrets = f.es, f.index.Prefix(), testKey, f.webshops, f.secrets
+	return cfg
+}
+
+// token is a shopper token of kind for id in webshop shop, as the webshop's backend issues it.
+func (f *fixture) token(shop string, kind shopper.Kind, id string) string {
+	f.t.Helper()
+	tok, err := shopper.Issue(f.secrets[shop], shop, kind, id, time.Now(), shopper.MaxLifetime)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tok
+}
+
+// shopOf is the id of the webshop of company ("" for the first).
+func (f *fixture) shopOf(company string) string {
+	for _, w := range f.webshops {
+		if w.Serves(company) {
+			return w.ID
+		}
+	}
+	return f.webshops[0].ID
 }
 
 // sync runs one import of e the way the workflow does, calling the activities directly.
@@ -119,14 +185,38 @@ func (f *fixture) sync(e erp.Entity, mode activities.Mode) activities.Counts {
 }
 
 // get calls the storefront with the API key and decodes a 200 answer into out; it returns the
-// status and the raw body.
+// status and the raw body. A customer= parameter is sent as that customer's shopper token for
+// the webshop of company= (or of the product path's company), as a webshop's backend does.
 func (f *fixture) get(path string, params url.Values, out any) (int, []byte) {
+	f.t.Helper()
+	h := http.Header{}
+	if a := params.Get("customer"); a != "" {
+		p := url.Values{}
+		for k, v := range params {
+			p[k] = v
+		}
+		p.Del("customer")
+		company := p.Get("company")
+		if rest, ok := strings.CutPrefix(path, "/api/products/"); ok {
+			company, _, _ = strings.Cut(rest, "/")
+		}
+		h.Set("Authorization", "Bearer "+f.token(f.shopOf(company), shopper.Customer, a))
+		params = p
+	}
+	return f.getWith(path, params, h, out)
+}
+
+// getWith is get with the headers h and the parameters as they are.
+func (f *fixture) getWith(path string, params url.Values, h http.Header, out any) (int, []byte) {
 	f.t.Helper()
 	u := f.shop.URL + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if h != nil {
+		req.Header = h.Clone()
+	}
 	req.Header.Set("X-Api-Key", testKey)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,6 +2,7 @@ package storefront_test
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/internal/pricecheck"
 	"github.com/erpsync/erpsync/storefront"
 )
@@ -83,11 +85,10 @@ func (q question) String() string {
 // expect is the checker's answer to q.
 func (d *priceRows) expect(t testing.TB, q question) pricecheck.Answer {
 	t.Helper()
+	// A guest pays what the webshop's template customer pays (docs/webshops.md).
+	account := cmp.Or(q.account, generate.TemplateAccount(q.company))
 	data := pricecheck.Data{Product: d.products[key(q.company, q.item)], Activation: d.activation[q.company],
-		Prices: d.prices[key(q.company, q.item)], Discounts: d.discounts[q.company]}
-	if q.account != "" {
-		data.Customer = d.customers[key(q.company, q.account)]
-	}
+		Prices: d.prices[key(q.company, q.item)], Discounts: d.discounts[q.company], Customer: d.customers[key(q.company, account)]}
 	a, err := pricecheck.Expect(data, q.ask)
 	if err != nil {
 		t.Fatalf("%s: checker: %v", q, err)
@@ -251,6 +252,8 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 		q    question
 		got  storefront.PriceAnswer
 		want pricecheck.Answer
+		// refused is the code of a 403 (a customer on hold is refused, not priced).
+		refused string
 	}
 	results := make([]result, len(qs))
 	var wg sync.WaitGroup
@@ -267,10 +270,16 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 					p.Set("variant", q.variant)
 				}
 				var got storefront.PriceAnswer
-				if st, body := f.get("/api/price", p, &got); st != http.StatusOK {
+				var refused struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				st, body := f.get("/api/price", p, &got)
+				if st == http.StatusForbidden {
+					_ = json.Unmarshal(body, &refused)
+				} else if st != http.StatusOK {
 					t.Errorf("%s: %d %s", q, st, body)
 				}
-				results[i] = result{q: q, got: got}
+				results[i] = result{q: q, got: got, refused: refused.Error.Code}
 			}
 		})
 	}
@@ -300,6 +309,11 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 		}
 		var diff string
 		switch {
+		case want.Reason == "blocked" || r.refused != "":
+			// R1: the storefront refuses a customer on hold (403 blocked) rather than pricing.
+			if want.Reason != "blocked" || r.refused != storefront.RefusedBlocked {
+				diff = fmt.Sprintf("refused %q, the checker: %+v", r.refused, want)
+			}
 		case !want.OK:
 			if got.Available || got.Reason != want.Reason {
 				diff = fmt.Sprintf("available %v reason %q, the checker: no price (%s)", got.Available, got.Reason, want.Reason)
@@ -324,6 +338,9 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 			continue
 		}
 		seen["price from "+cmp.Or(want.PriceAccount, "base")]++
+		if q.account == "" && want.PriceAccount == "GroupId" {
+			seen["price of a guest: the template customer's price group"]++
+		}
 		for _, rel := range want.DiscountRelations {
 			seen[rel]++
 		}
@@ -354,6 +371,7 @@ func testPrices(t *testing.T, f *fixture, cat *erpCatalog) {
 		t.Errorf("only %d questions: want thousands", len(results))
 	}
 	want := []string{"price from Table", "price from GroupId", "price from All", "price from base", "no price: blocked", "no price: no_currency",
+		"price of a guest: the template customer's price group",
 		"price search stopped by a line without Find next", "price search went on (Find next)", "discount search stopped by a line without Find next",
 		"discounts accumulated (Find next)", "a line of a relation the company does not activate", "another currency"}
 	for _, k := range []string{"SalesLineAccountItem", "SalesLineAccountGroup", "SalesLineAccountAll", "SalesLineGroupItem", "SalesLineGroupGroup",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/document"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // Paging limits.
@@ -90,11 +91,14 @@ type FacetValue struct {
 
 // searchParams are the parsed parameters of a search.
 type searchParams struct {
-	text       string
-	company    string
-	lang       string
-	shopper    Shopper
-	cd         *companyData
+	text    string
+	company string
+	lang    string
+	shopper Shopper
+	shop    webshop.Webshop
+	cd      *companyData
+	// visible are the visible categories whose products the webshop shows.
+	visible    []string
 	selected   map[string][]string // facet name -> selected values (category, color, ...)
 	priceMin   *float64
 	priceMax   *float64
@@ -174,10 +178,7 @@ func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error
 	if p.text, err = param(q, "q", maxQuery); err != nil {
 		return p, err
 	}
-	if p.company, err = s.companyOf(r); err != nil {
-		return p, err
-	}
-	account, err := param(q, "customer", maxKey)
+	company, err := param(q, "company", maxCompany)
 	if err != nil {
 		return p, err
 	}
@@ -236,29 +237,33 @@ func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error
 	} else if p.page*p.size > maxWindow {
 		return p, badRequest("page %d is beyond the first %d hits: follow the next token instead", p.page, maxWindow)
 	}
-	// Only a valid request reads the customer.
-	if p.shopper, err = s.shopper(r.Context(), p.company, account); err != nil {
+	// Only a valid request reads whom it shops as.
+	a, err := s.act(r, company)
+	if err != nil {
 		return p, err
 	}
+	p.shop, p.company, p.shopper = a.shop, a.shop.Company, a.customer
 	if p.cd, err = s.company(r.Context(), p.company); err != nil {
 		return p, err
 	}
-	p.lang = s.language(r.Context(), lang, p.shopper, p.company)
+	p.visible = p.cd.visibleIn(p.shop)
+	p.lang = a.language(lang)
 	return p, nil
 }
 
 // showable is the filter every product query carries: only what the shop may show, the
-// products of company in a visible category (cd's visible set: a category's visibility is its
-// own document's, not each product's) that are neither deleted nor sales-stopped.
-func (s *Server) showable(cd *companyData, company string) (filter, mustNot []any) {
-	visible := terms("category_ids", cd.visible)
+// products of shop's company that the webshop takes (their webshops field), in a visible
+// category it shows (cd.visibleIn: a category's visibility is its own document's, not each
+// product's) that are neither deleted nor sales-stopped.
+func (s *Server) showable(cd *companyData, shop webshop.Webshop) (filter, mustNot []any) {
+	visible := terms("category_ids", cd.visibleIn(shop))
 	if s.cfg.ShowUncategorized {
 		visible = map[string]any{"bool": map[string]any{"should": []any{
 			visible,
 			map[string]any{"bool": map[string]any{"must_not": map[string]any{"exists": map[string]any{"field": "category_ids"}}}},
 		}, "minimum_should_match": 1}}
 	}
-	filter = []any{term("company", company), visible}
+	filter = []any{term("company", shop.Company), term("webshops", shop.ID), visible}
 	mustNot = []any{term("deleted", true), term("sales_stopped", true)}
 	return filter, mustNot
 }
@@ -354,7 +359,7 @@ func (p searchParams) facetFilters(except string) []any {
 }
 
 func (s *Server) searchBody(p searchParams) map[string]any {
-	filter, mustNot := s.showable(p.cd, p.company)
+	filter, mustNot := s.showable(p.cd, p.shop)
 	query := map[string]any{"filter": filter, "must_not": mustNot}
 	if p.text != "" {
 		query["must"] = textQuery(p.text, p.lang)
@@ -383,12 +388,12 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 			"aggs":   priceFacet(p.shopper.PriceGroup),
 		},
 	}
-	if len(p.cd.visible) > 0 {
+	if len(p.visible) > 0 {
 		// Only the visible categories, named from the company's category documents.
 		aggs["category"] = map[string]any{
 			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters("category")}},
 			"aggs": map[string]any{"ids": map[string]any{
-				"terms": map[string]any{"field": "category_ids", "size": 100, "include": p.cd.visible}}},
+				"terms": map[string]any{"field": "category_ids", "size": 100, "include": p.visible}}},
 		}
 	}
 	for _, d := range dimensionFacets() {

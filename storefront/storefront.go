@@ -4,7 +4,6 @@ package storefront
 
 import (
 	"cmp"
-	"context"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
@@ -12,10 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -24,38 +21,41 @@ import (
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/search"
+	"github.com/erpsync/erpsync/shopper"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // DefaultAPIKey is the development API key (STOREFRONT_API_KEY overrides it in cmd/storefront).
 const DefaultAPIKey = "erpsync-dev-key"
 
-// DefaultCompany is the shop's company when Config.DefaultCompany is empty.
-const DefaultCompany = "usmf"
-
 //go:embed web
 var webFS embed.FS
 
-// Config configures a Server. ES and APIKey are required; zero fields take the defaults named
-// on them.
+// Config configures a Server. ES, APIKey, Webshops and a TokenSecrets entry for each webshop
+// are required; zero fields take the defaults named on them.
 type Config struct {
 	// ES is the Elasticsearch client; the storefront only reads.
 	ES *elasticsearch.Client
 	// Prefix is the index prefix (search.DefaultPrefix when "").
 	Prefix string
 	// APIKey guards every /api/ endpoint: a request carries it in the X-Api-Key header, or the
-	// SessionCookie of a login (POST /api/login with the key).
+	// SessionCookie of a login (POST /api/login with the key). It authenticates the webshop's
+	// backend; who is shopping comes with each request as a shopper token.
 	APIKey string
-	// DefaultCompany is the company when a request names none (DefaultCompany).
-	DefaultCompany string
+	// Webshops are the webshops served (docs/webshops.md); a request without a shopper token
+	// and without webshop= is for the first. The index must have been built with the same
+	// webshops (CheckWebshops).
+	Webshops []webshop.Webshop
+	// TokenSecrets are the secrets each webshop's backend signs its shopper tokens with (HS256;
+	// webshop id -> at least shopper.MinSecret bytes).
+	TokenSecrets map[string][]byte
+	// Demo serves the demo page's login (/demo/accounts, /demo/token), which issues shopper
+	// tokens for the webshops' demo accounts (webshop.Demo). Never on a production storefront:
+	// anyone with the API key could shop as those accounts.
+	Demo bool
 	// Languages are the language codes the product documents carry
 	// (document.DefaultLanguages()).
 	Languages []string
-	// CompanyLanguages maps a company to its own language code ("demf": "de"); a company not in
-	// it is looked up in the index once.
-	CompanyLanguages map[string]string
-	// CustomerList enables GET /api/customers (account numbers and names only), for the demo
-	// page's customer picker. Off by default: a production webshop logs its customers in itself.
-	CustomerList bool
 	// ShowUncategorized shows products that have no category at all. By default a product is
 	// shown only when one of its categories is visible in the webshop.
 	ShowUncategorized bool
@@ -84,15 +84,16 @@ type Server struct {
 	es            *elasticsearch.Client
 	products      string
 	customers     string
+	contacts      string
+	salesReps     string
 	categories    string
 	lineDiscounts string
 	activations   string
 	log           *zap.Logger
 	mux           *http.ServeMux
 	companies     *companyCache
+	tokens        *shopper.Verifier
 
-	// languages caches each company's own language code, looked up in the index.
-	languages sync.Map
 	sessions  *sessions
 	throttle  *throttle
 }
@@ -106,12 +107,26 @@ func New(cfg Config) (*Server, error) {
 	if cfg.APIKey == "" {
 		errs = append(errs, errors.New("storefront: empty API key"))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	cfg.DefaultCompany = strings.ToLower(cmp.Or(cfg.DefaultCompany, DefaultCompany))
 	if len(cfg.Languages) == 0 {
 		cfg.Languages = document.DefaultLanguages()
+	}
+	if len(cfg.Webshops) == 0 {
+		errs = append(errs, errors.New("storefront: no webshops"))
+	}
+	if err := webshop.Validate(cfg.Webshops, cfg.Languages); err != nil {
+		errs = append(errs, fmt.Errorf("storefront: %w", err))
+	}
+	for _, w := range cfg.Webshops {
+		if _, ok := cfg.TokenSecrets[w.ID]; !ok {
+			errs = append(errs, fmt.Errorf("storefront: webshop %s has no token secret", w.ID))
+		}
+	}
+	tokens, err := shopper.NewVerifier(cfg.TokenSecrets, cfg.Now)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("storefront: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
@@ -129,11 +144,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	idx := search.New(cfg.ES, cfg.Prefix)
 	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers),
+		contacts: idx.Alias(erp.Contacts), salesReps: idx.Alias(erp.SalesReps),
 		categories: idx.Alias(erp.Categories), lineDiscounts: idx.Alias(erp.LineDiscounts), activations: idx.Alias(erp.Activations), log: cfg.Log,
-		sessions: newSessions(cfg.SessionTTL, cfg.Now), throttle: newThrottle(cfg.KeyLimits, cfg.Now), companies: newCompanyCache(cfg.CompanyDataTTL, cfg.Now)}
-	for c, l := range cfg.CompanyLanguages {
-		s.languages.Store(strings.ToLower(c), document.Language(l))
-	}
+		sessions: newSessions(cfg.SessionTTL, cfg.Now), throttle: newThrottle(cfg.KeyLimits, cfg.Now), companies: newCompanyCache(cfg.CompanyDataTTL, cfg.Now),
+		tokens: tokens}
 
 	static, err := fs.Sub(webFS, "web")
 	if err != nil {
@@ -154,7 +168,12 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /api/autocomplete", s.authed(s.handleAutocomplete))
 	m.Handle("GET /api/products/{company}/{item}", s.authed(s.handleProduct))
 	m.Handle("GET /api/price", s.authed(s.handlePrice))
-	m.Handle("GET /api/customers", s.authed(s.handleCustomers))
+	m.Handle("GET /api/me", s.authed(s.handleMe))
+	if cfg.Demo {
+		// Outside /api/: the production API has no such path.
+		m.Handle("GET /demo/accounts", s.authed(s.handleDemoAccounts))
+		m.Handle("POST /demo/token", s.authed(s.handleDemoToken))
+	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError(http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -310,67 +329,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // today is the current date, YYYY-MM-DD (UTC).
 func (s *Server) today() string { return s.cfg.Now().UTC().Format(time.DateOnly) }
-
-// companyOf returns the request's company in lower case (the default when absent), or a 400.
-func (s *Server) companyOf(r *http.Request) (string, error) {
-	c, err := checkCompany(r.URL.Query().Get("company"))
-	return cmp.Or(c, s.cfg.DefaultCompany), err
-}
-
-// shopper reads the price context of account in company from the customers index; the zero
-// Shopper for "". An unknown or deleted account is a 404.
-func (s *Server) shopper(ctx context.Context, company, account string) (Shopper, error) {
-	if account == "" {
-		return Shopper{}, nil
-	}
-	var c document.Customer
-	found, err := s.get(ctx, s.customers, company, account,
-		[]string{"account", "price_group", "line_discount_group", "currency", "language", "blocked", "deleted"}, &c)
-	if err != nil {
-		return Shopper{}, fmt.Errorf("read customer: %w", err)
-	}
-	if !found || c.Deleted {
-		return Shopper{}, apiError(http.StatusNotFound, "unknown_customer", "no customer %s in company %s", account, company)
-	}
-	return Shopper{Account: c.Account, PriceGroup: c.PriceGroup, LineDiscountGroup: c.LineDiscountGroup, Currency: c.Currency,
-		Language: c.Language, Blocked: c.Blocked}, nil
-}
-
-// language picks the text language: the requested one, else the shopper's, else the company's,
-// each only when the documents carry it.
-func (s *Server) language(ctx context.Context, requested string, sh Shopper, company string) string {
-	for _, l := range []string{document.Language(requested), sh.Language} {
-		if l != "" && slices.Contains(s.cfg.Languages, l) {
-			return l
-		}
-	}
-	return s.companyLanguage(ctx, company)
-}
-
-// companyLanguage is company's own language code: configured, or the language field of its
-// products in the index (cached), or document.DefaultLanguage.
-func (s *Server) companyLanguage(ctx context.Context, company string) string {
-	if l, ok := s.languages.Load(company); ok {
-		return l.(string)
-	}
-	body := map[string]any{
-		"size":  0,
-		"query": map[string]any{"term": map[string]any{"company": company}},
-		"aggs":  map[string]any{"lang": map[string]any{"terms": map[string]any{"field": "language", "size": 1}}},
-	}
-	var res struct {
-		Aggregations struct {
-			Lang struct {
-				Buckets []struct {
-					Key string `json:"key"`
-				} `json:"buckets"`
-			} `json:"lang"`
-		} `json:"aggregations"`
-	}
-	if err := s.search(ctx, s.products, body, &res); err != nil || len(res.Aggregations.Lang.Buckets) == 0 {
-		return document.DefaultLanguage // not cached: the index may be empty yet
-	}
-	l := res.Aggregations.Lang.Buckets[0].Key
-	s.languages.Store(company, l)
-	return l
-}

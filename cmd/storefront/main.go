@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -22,23 +23,28 @@ import (
 	"github.com/erpsync/erpsync/logging"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/storefront"
+	"github.com/erpsync/erpsync/webshop"
 )
 
-const usage = `storefront serves the webshop's queries against erpsync's search index, and a demo shop.
+const usage = `storefront serves the webshops' queries against erpsync's search index, and a demo shop.
 
   GET /                                   the demo shop page (log in with the API key)
   POST /api/login, POST /api/logout       start and end a session of the demo page (cookie "session")
-  GET /api/search?q=&lang=&company=&customer=&category=&color=&size=&price_min=&price_max=
+  GET /api/search?q=&lang=&webshop=&customer=&category=&color=&size=&price_min=&price_max=
                  &sort=relevance|name|price|price_desc&page=&per_page=&after=
-  GET /api/autocomplete?q=&company=&lang=
-  GET /api/products/{company}/{item}?customer=&lang=
-  GET /api/price?company=&item=&customer=&quantity=&date=&variant=
-  GET /api/customers?company=             account numbers and names (demo picker; --customer-list)
+  GET /api/autocomplete?q=&lang=&webshop=
+  GET /api/products/{company}/{item}?lang=&webshop=&customer=
+  GET /api/price?item=&quantity=&date=&variant=&webshop=&customer=
+  GET /api/me?page=&per_page=             the webshop, who is shopping and for whom; an agent's customers
+  GET /demo/accounts, POST /demo/token    the demo login (--demo only): tokens for the demo accounts
 Every /api/ call needs the API key: header X-Api-Key, or the session cookie POST /api/login sets.
+Who is shopping comes with each call as a shopper token signed with the webshop's secret
+(Authorization: Bearer <JWT>: kind customer|contact|agent, sub, webshop, iat, exp at most an hour
+later); without one the shopper is a guest of webshop= (default the first) and pays the template
+customer's prices. customer= names the customer a sales agent acts for. docs/webshops.md.
 Wrong keys are limited (10 a minute per client address, 100 a minute overall: then 429) and logged.
 
 `
-
 // load reads the storefront's configuration; --help writes the usage and every setting to
 // stderr and returns flag.ErrHelp.
 func load(args []string, env config.Env, stderr io.Writer) (*config.Config, error) {
@@ -74,6 +80,22 @@ func main() {
 	}
 }
 
+// tokenSecrets reads each webshop's token secret from its file (surrounding white space
+// dropped).
+func tokenSecrets(shops []webshop.Webshop) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	var errs []error
+	for _, w := range shops {
+		b, err := os.ReadFile(w.TokenSecretFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webshop %s: token secret: %w", w.ID, err))
+			continue
+		}
+		out[w.ID] = bytes.TrimSpace(b)
+	}
+	return out, errors.Join(errs...)
+}
+
 // run serves until ctx ends, then drains requests for up to 10 seconds.
 func run(ctx context.Context, c *config.Config) error {
 	log, err := logging.New(c.Log.Level, c.Log.Format)
@@ -88,12 +110,24 @@ func run(ctx context.Context, c *config.Config) error {
 	if err != nil {
 		return err
 	}
-	f := c.Storefront
-	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.Index.Prefix, APIKey: f.APIKey, DefaultCompany: c.Webshops[0].Company,
-		Languages: c.Index.Codes(), CompanyLanguages: c.Import.Document.CompanyLanguages,
-		PlainHTTP: f.PlainHTTP, Log: log})
+	secrets, err := tokenSecrets(c.Webshops)
 	if err != nil {
 		return err
+	}
+	f := c.Storefront
+	srv, err := storefront.New(storefront.Config{ES: es, Prefix: c.Index.Prefix, APIKey: f.APIKey, Webshops: c.Webshops, TokenSecrets: secrets,
+		Demo: f.Demo, Languages: c.Index.Codes(), PlainHTTP: f.PlainHTTP, Log: log})
+	if err != nil {
+		return err
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = srv.CheckWebshops(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("webshops: %w", err)
+	}
+	if f.Demo {
+		log.Warn("the demo login is on (storefront.demo): anyone with the API key can shop as the webshops' demo accounts; never in production")
 	}
 	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {

@@ -304,7 +304,8 @@ func TestElasticsearchCredentials(t *testing.T) {
 		}
 		for _, ix := range r.Indices {
 			for _, n := range ix.Names {
-				if !slices.Contains([]string{"erpsync-products", "erpsync-categories", "erpsync-linediscounts", "erpsync-activations", "erpsync-customers"}, n) {
+				if !slices.Contains([]string{"erpsync-products", "erpsync-categories", "erpsync-linediscounts", "erpsync-activations", "erpsync-customers",
+					"erpsync-contacts", "erpsync-salesreps"}, n) {
 					t.Errorf("storefront key reaches %s: only the aliases the storefront queries", n)
 				}
 			}
