@@ -94,8 +94,8 @@ type Server struct {
 	companies     *companyCache
 	tokens        *shopper.Verifier
 
-	sessions  *sessions
-	throttle  *throttle
+	sessions *sessions
+	throttle *throttle
 }
 
 // New returns a Server over cfg. It does not contact Elasticsearch.

@@ -45,6 +45,7 @@ customer's prices. customer= names the customer a sales agent acts for. docs/web
 Wrong keys are limited (10 a minute per client address, 100 a minute overall: then 429) and logged.
 
 `
+
 // load reads the storefront's configuration; --help writes the usage and every setting to
 // stderr and returns flag.ErrHelp.
 func load(args []string, env config.Env, stderr io.Writer) (*config.Config, error) {
