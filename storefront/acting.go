@@ -220,10 +220,15 @@ func (s *Server) actFor(ctx context.Context, a *acting, account string) error {
 	return nil
 }
 
-// language picks the text language: the requested one, else the customer's, each only when the
-// webshop shows it, else the webshop's default.
+// language picks the text language: the requested one, else the customer's (not the template
+// customer's: a guest reads the webshop's), each only when the webshop shows it, else the
+// webshop's default.
 func (a *acting) language(requested string) string {
-	for _, l := range []string{document.Language(requested), a.customer.Language} {
+	langs := []string{document.Language(requested)}
+	if !a.template {
+		langs = append(langs, a.customer.Language)
+	}
+	for _, l := range langs {
 		if l != "" && slices.Contains(a.shop.Languages, l) {
 			return l
 		}
