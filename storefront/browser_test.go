@@ -2,9 +2,9 @@ package storefront_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"html"
 	"math/big"
 	"net/http"
@@ -13,12 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/generate"
+	"github.com/erpsync/erpsync/internal/pricecheck"
 	"github.com/erpsync/erpsync/storefront"
 )
 
@@ -103,62 +105,149 @@ func ratio(t *testing.T, a, b string) *big.Rat {
 	return new(big.Rat).Quo(x, y)
 }
 
-// TestBrowser loads the demo page in headless Chromium with a search, a category facet and a
-// customer in its URL, and checks that the cards show the API's prices for that customer, the list
-// price struck through and the kind of agreement that gave a price. It does the issue's search on
-// `make dev`'s demo catalog ("chair" as US-001) and saves screenshots of the result list and a
-// product page under screenshots/.
+// demoPage is the demo page signed in through the demo login as the demo account of kind (guest,
+// customer, contact, agent) of webshop shop, with the page parameters params; the API key comes
+// in the fragment, as the page's login form would send it.
+func (f *fixture) demoPage(shop, kind string, params url.Values) string {
+	p := url.Values{"webshop": {shop}, "as": {kind}}
+	for k, v := range params {
+		p[k] = v
+	}
+	return f.shop.URL + "/?" + p.Encode() + "#key=" + testKey
+}
+
+var (
+	whoRE    = regexp.MustCompile(`id="who" data-kind="([^"]*)" data-acting="([^"]*)" data-currency="([^"]*)"`)
+	optionRE = regexp.MustCompile(`<option value="[^"]*"(?: disabled="")? data-account="([^"]+)"`)
+	nameRE   = regexp.MustCompile(`<span class="name">([^<]*)</span>`)
+)
+
+// shownAs reads whom the page says it shops as: the shopper's kind, the account priced for and
+// its currency.
+func shownAs(t *testing.T, dom string) (kind, acting, currency string) {
+	t.Helper()
+	m := whoRE.FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page does not say whom it shops as:\n%.3000s", dom)
+	}
+	return m[1], m[2], m[3]
+}
+
+// onHold reports whether a CustomersV3 row is on hold (OnHoldStatus other than No or Never:
+// docs/webshops.md).
+func onHold(r row) bool { return r.S("OnHoldStatus") != "No" && r.S("OnHoldStatus") != "Never" }
+
+// TestBrowser loads the demo page in headless Chromium, signed in through the demo login as
+// each kind of demo account of the usmf webshop, and checks that the cards show the prices
+// internal/pricecheck computes from the ERP's rows for the customer each acts for: a guest the
+// template customer's, a customer its own, a contact its customer's, a sales agent the
+// customer it switched to. The agent's list of customers is the ERP's group membership, and a
+// customer outside its groups is refused. The demf webshop shows its catalogue in German and
+// euros. It saves screenshots of the demo login, a result list and a product page under
+// screenshots/.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, generate.Defaults(), nil)
+	rows := f.erp.priceRows(t)
+	us := f.webshops[0]
+	if us.ID != "usmf" {
+		t.Fatalf("the first webshop is %s, want usmf", us.ID)
+	}
 
-	// The search and facet to drive: "chair" in the largest category it has.
-	var res storefront.SearchResult
-	f.get("/api/search", url.Values{"q": {"chair"}}, &res)
-	var category string
-	for _, fc := range res.Facets {
-		if fc.Name == "category" && len(fc.Values) > 0 {
-			category = fc.Values[0].Value
+	// Whom each demo account acts for, from the ERP over OData.
+	var contactOf string
+	for _, c := range f.erp.All(t, "ContactPersonsV2") {
+		if strings.EqualFold(c.S("dataAreaId"), us.Company) && c.S("ContactPersonId") == us.Demo.Contact {
+			contactOf = c.S("CustomerAccount")
 		}
 	}
-	if category == "" {
-		t.Fatalf("no category for chair: %+v", res.Facets)
+	groups := f.erp.agentsCustomers(t, us.Company)[us.Demo.Agent]
+	var agentsPick, outside string
+	for _, c := range f.erp.All(t, "CustomersV3") {
+		if !strings.EqualFold(c.S("dataAreaId"), us.Company) || onHold(c) {
+			continue
+		}
+		a := c.S("CustomerAccount")
+		switch in := slices.Contains(groups, a); {
+		case in && a != us.Demo.Customer && a != contactOf && (agentsPick == "" || a < agentsPick):
+			agentsPick = a
+		case !in && (outside == "" || a < outside):
+			outside = a
+		}
 	}
-	// The customer: one with a price group line among the hits, so the page shows their prices.
-	customer := pickCustomer(t, f, category)
+	if contactOf == "" || contactOf == us.Demo.Customer || agentsPick == "" || outside == "" {
+		t.Fatalf("demo contact %s's customer %q, agent %s's customers %v (picked %q), a customer outside them %q", us.Demo.Contact, contactOf,
+			us.Demo.Agent, groups, agentsPick, outside)
+	}
 
-	params := url.Values{"q": {"chair"}, "category": {category}, "customer": {customer}}
-	var want storefront.SearchResult
-	f.get("/api/search", url.Values{"q": {"chair"}, "category": {category}, "customer": {customer}, "per_page": {"24"}}, &want)
-	if len(want.Hits) == 0 {
-		t.Fatal("the API finds nothing to show")
+	same := func(a, b string) bool {
+		x, okx := new(big.Rat).SetString(a)
+		y, oky := new(big.Rat).SetString(b)
+		return okx && oky && x.Cmp(y) == 0
+	}
+	for _, tc := range []struct {
+		kind, customer string // customer: the one an agent acts for
+		acting         string // the account whose prices apply, by the ERP
+	}{
+		{storefront.KindGuest, "", generate.TemplateAccount(us.Company)},
+		{"customer", "", us.Demo.Customer},
+		{"contact", "", contactOf},
+		{"agent", agentsPick, agentsPick},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			params := url.Values{"q": {"chair"}}
+			if tc.customer != "" {
+				params.Set("customer", tc.customer)
+			}
+			dom := chromium(t, f.demoPage(us.ID, tc.kind, params), "--dump-dom")
+			if !strings.Contains(dom, `data-ready="search"`) {
+				t.Fatalf("the page did not finish its search:\n%.3000s", dom)
+			}
+			kind, acting, currency := shownAs(t, dom)
+			want := cmp.Or(rows.customers[key(us.Company, tc.acting)]["SalesCurrencyCode"], "USD")
+			if kind != tc.kind || acting != tc.acting || currency != want {
+				t.Errorf("the page shops as %s for %s in %s; want %s for %s in %s", kind, acting, currency, tc.kind, tc.acting, want)
+			}
+			shown := cards(dom)
+			if len(shown) == 0 {
+				t.Fatalf("no cards for chair:\n%.3000s", dom)
+			}
+			priced := 0
+			for _, c := range shown {
+				exp := rows.expect(t, question{company: us.Company, account: tc.acting, item: c.item, ask: pricecheck.Ask{Quantity: "1", Date: f.today}})
+				if exp.OK != c.priced || exp.OK && (!same(c.price, exp.Net) || c.currency != exp.Currency) {
+					t.Errorf("card %s shows %v %s %s; the checker for %s: %v %s %s (%s)", c.item, c.priced, c.price, c.currency, tc.acting,
+						exp.OK, exp.Net, exp.Currency, exp.Reason)
+				}
+				if c.priced {
+					priced++
+				}
+			}
+			if priced == 0 {
+				t.Errorf("no card shows a price")
+			}
+			if tc.kind == "agent" {
+				var listed []string
+				for _, m := range optionRE.FindAllStringSubmatch(dom, -1) {
+					listed = append(listed, m[1])
+				}
+				if !slices.Equal(listed, groups) {
+					t.Errorf("agent %s's customer list on the page: %v; the ERP's group membership: %v", us.Demo.Agent, listed, groups)
+				}
+			}
+			t.Logf("%s for %s: %d cards, %d priced, as the checker prices them", tc.kind, tc.acting, len(shown), priced)
+		})
 	}
 
-	page := f.shop.URL + "/?" + params.Encode() + "#key=" + testKey
-	dom := chromium(t, page, "--dump-dom")
-	if !strings.Contains(dom, `data-ready="search"`) {
-		t.Fatalf("the page did not finish its search:\n%.3000s", dom)
-	}
-	if !regexp.MustCompile(`data-facet="category".*?<input type="checkbox" name="f-category" checked="" data-value="` + regexp.QuoteMeta(category) + `"`).MatchString(dom) {
-		t.Errorf("the category facet %s is not shown as selected", category)
-	}
-	shown := cards(dom)
-	if len(shown) != len(want.Hits) {
-		t.Fatalf("the page shows %d cards, the API %d hits", len(shown), len(want.Hits))
-	}
-	for i, c := range shown {
-		checkCard(t, c, want.Hits[i])
-	}
-	t.Logf("%d cards for customer %s in category %s match the API's prices", len(shown), customer, category)
-
-	// The issue's search: "chair" as US-001 (the demo customer with the price group Wholesale).
-	// No product below half its list price, every lower price with the agreement that gave it,
+	// The issue's search: "chair" as the demo customer US-001 (price group Wholesale). No
+	// product below half its list price, every lower price with the agreement that gave it,
 	// and the group's prices among them, struck-through list price and all.
-	want = storefront.SearchResult{} // decoding into the earlier answer would keep fields this one omits
-	f.get("/api/search", url.Values{"q": {"chair"}, "customer": {"US-001"}, "per_page": {"24"}}, &want)
-	shown = cards(chromium(t, f.shop.URL+"/?"+url.Values{"q": {"chair"}, "customer": {"US-001"}}.Encode()+"#key="+testKey, "--dump-dom"))
+	var want storefront.SearchResult
+	f.get("/api/search", url.Values{"q": {"chair"}, "customer": {us.Demo.Customer}, "per_page": {"24"}}, &want)
+	page := f.demoPage(us.ID, "customer", url.Values{"q": {"chair"}})
+	shown := cards(chromium(t, page, "--dump-dom"))
 	if len(shown) != len(want.Hits) || len(shown) == 0 {
-		t.Fatalf("chair as US-001: the page shows %d cards, the API %d hits", len(shown), len(want.Hits))
+		t.Fatalf("chair as %s: the page shows %d cards, the API %d hits", us.Demo.Customer, len(shown), len(want.Hits))
 	}
 	lowest, group := big.NewRat(1, 1), 0
 	for i, c := range shown {
@@ -174,12 +263,38 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	if lowest.Cmp(big.NewRat(1, 2)) < 0 {
-		t.Errorf("chair as US-001: a product at %s of its list price", lowest.FloatString(3))
+		t.Errorf("chair as %s: a product at %s of its list price", us.Demo.Customer, lowest.FloatString(3))
 	}
 	if group == 0 {
-		t.Errorf("chair as US-001: no card with the group's price and the list price struck through")
+		t.Errorf("chair as %s: no card with the group's price and the list price struck through", us.Demo.Customer)
 	}
-	t.Logf("chair as US-001: %d cards, %d at the group's price, the lowest at %s of its list price", len(shown), group, lowest.FloatString(3))
+	t.Logf("chair as %s: %d cards, %d at the group's price, the lowest at %s of its list price", us.Demo.Customer, len(shown), group, lowest.FloatString(3))
+
+	// An agent asking for a customer outside its groups is refused, and the page says so.
+	dom := chromium(t, f.demoPage(us.ID, "agent", url.Values{"q": {"chair"}, "customer": {outside}}), "--dump-dom")
+	if !strings.Contains(dom, `data-refused="`+storefront.RefusedNotYours+`"`) || !strings.Contains(dom, outside) || len(cards(dom)) != 0 {
+		t.Errorf("agent %s for %s, outside its groups: the page does not show the refusal:\n%.3000s", us.Demo.Agent, outside, dom)
+	}
+
+	// The demo login's screen lists each webshop's demo accounts, one of each kind, and no
+	// customer picker.
+	login := chromium(t, f.shop.URL+"/#key="+testKey, "--dump-dom")
+	if !strings.Contains(login, `data-ready="accounts"`) {
+		t.Fatalf("the demo login's screen is not shown:\n%.3000s", login)
+	}
+	for _, w := range f.webshops {
+		for _, a := range []string{`data-kind="guest" data-id=""`, `data-kind="customer" data-id="` + w.Demo.Customer + `"`,
+			`data-kind="contact" data-id="` + w.Demo.Contact + `"`, `data-kind="agent" data-id="` + w.Demo.Agent + `"`} {
+			if !strings.Contains(login, a) {
+				t.Errorf("the demo login does not offer %s of webshop %s", a, w.ID)
+			}
+		}
+	}
+	if n := strings.Count(login, `data-kind=`); n != 4*len(f.webshops) {
+		t.Errorf("the demo login offers %d accounts, want 4 for each of %d webshops", n, len(f.webshops))
+	}
+
+	testWebshopLanguage(t, f)
 
 	// The product page: a product master (variants, bar codes) if the catalog has one.
 	detail := want.Hits[0].ItemNumber
@@ -200,9 +315,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, u := range map[string]string{
-		"storefront-search.png": page,
-		"storefront-product.png": f.shop.URL + "/?" + url.Values{"q": {"chair"}, "category": {category}, "customer": {customer},
-			"product": {detail}}.Encode() + "#key=" + testKey,
+		"storefront-login.png":   f.shop.URL + "/#key=" + testKey,
+		"storefront-search.png":  f.demoPage(us.ID, "agent", url.Values{"q": {"chair"}, "customer": {agentsPick}}),
+		"storefront-product.png": f.demoPage(us.ID, "customer", url.Values{"q": {"chair"}, "product": {detail}}),
 	} {
 		png := filepath.Join(dir, name)
 		chromium(t, u, "--screenshot="+png)
@@ -213,6 +328,37 @@ func TestBrowser(t *testing.T) {
 	}
 
 	t.Run("hostile attachment URLs", func(t *testing.T) { testHostileURLsInPage(t, f, detail) })
+}
+
+// testWebshopLanguage: a guest of the demf webshop sees its catalogue in German (the ERP's
+// "de" translations) and in euros, the webshop's default language and currency.
+func testWebshopLanguage(t *testing.T, f *fixture) {
+	de := map[string]string{} // item -> German name
+	for _, r := range f.erp.All(t, "ProductTranslations") {
+		if strings.EqualFold(r.S("dataAreaId"), "demf") && strings.EqualFold(r.S("LanguageId"), "de") {
+			de[r.S("ItemNumber")] = r.S("ProductName")
+		}
+	}
+	dom := chromium(t, f.demoPage("demf", storefront.KindGuest, nil), "--dump-dom")
+	if !strings.Contains(dom, `data-ready="search"`) || !strings.Contains(dom, `<html lang="de">`) {
+		t.Fatalf("the demf page is not in German:\n%.3000s", dom)
+	}
+	if _, _, currency := shownAs(t, dom); currency != "EUR" {
+		t.Errorf("the demf page shows %s, want EUR", currency)
+	}
+	shown := cards(dom)
+	names := nameRE.FindAllStringSubmatch(dom, -1)
+	if len(shown) == 0 || len(names) != len(shown) {
+		t.Fatalf("demf: %d cards, %d names", len(shown), len(names))
+	}
+	for i, c := range shown {
+		if want := de[c.item]; want == "" || html.UnescapeString(names[i][1]) != want {
+			t.Errorf("demf card %s is named %q, its German name is %q", c.item, names[i][1], want)
+		}
+		if c.priced && c.currency != "EUR" {
+			t.Errorf("demf card %s is priced in %s", c.item, c.currency)
+		}
+	}
 }
 
 // checkCard compares a card the page shows with the API's hit: the price, its currency and source,
@@ -280,7 +426,7 @@ func testHostileURLsInPage(t *testing.T, f *fixture, item string) {
 	if st, body := f.get("/api/products/usmf/"+item, nil, &d); st != http.StatusOK || len(d.Attachments) != 2 || d.Attachments[0].URL != hostile {
 		t.Fatalf("the planted document is not served: %d %.300s", st, body)
 	}
-	dom := chromium(t, f.shop.URL+"/?"+url.Values{"product": {item}}.Encode()+"#key="+testKey, "--dump-dom")
+	dom := chromium(t, f.demoPage("usmf", storefront.KindGuest, url.Values{"product": {item}}), "--dump-dom")
 	if !strings.Contains(dom, `data-ready="product"`) || !strings.Contains(dom, "Manual") {
 		t.Fatalf("the product page of %s did not open with its attachments:\n%.3000s", item, dom)
 	}
@@ -290,32 +436,4 @@ func testHostileURLsInPage(t *testing.T, f *fixture, item string) {
 	if m := regexp.MustCompile(`(?i)(href|src)="\s*javascript:[^"]*"`).FindAllString(dom, -1); len(m) > 0 || strings.Contains(dom, "pwned") {
 		t.Errorf("the page carries javascript: URLs: %q", m)
 	}
-}
-
-// pickCustomer returns a customer who is not blocked and has their own price on at least one
-// hit in category, else any customer who is not blocked.
-func pickCustomer(t *testing.T, f *fixture, category string) string {
-	var list struct {
-		Customers []storefront.CustomerRef `json:"customers"`
-	}
-	f.get("/api/customers", nil, &list)
-	fallback := ""
-	for _, c := range list.Customers {
-		var res storefront.SearchResult
-		if st, _ := f.get("/api/search", url.Values{"q": {"chair"}, "category": {category}, "customer": {c.Account}}, &res); st != http.StatusOK {
-			continue
-		}
-		for _, h := range res.Hits {
-			if h.Price.Source == storefront.SourceCustomer || h.Price.Source == storefront.SourcePriceGroup {
-				return c.Account
-			}
-			if h.Price.Available && fallback == "" {
-				fallback = c.Account
-			}
-		}
-	}
-	if fallback == "" {
-		t.Fatal(fmt.Sprintf("no customer sees prices in %s", category))
-	}
-	return fallback
 }

@@ -63,8 +63,9 @@ func testWebshops(cat generate.Config) []webshop.Webshop {
 		def := map[string]string{"demf": "de"}[c]
 		out = append(out, webshop.Webshop{ID: c, Company: c, Languages: document.DefaultLanguages(), DefaultLanguage: cmp.Or(def, "en"),
 			Currencies: currencies[c], TemplateCustomer: generate.TemplateAccount(c),
-			// The generator's first customer, its first contact and first representative.
-			Demo: webshop.Demo{Customer: strings.ToUpper(c[:2]) + "-001", Contact: "CP-" + strings.ToUpper(c[:2]) + "-001-1", Agent: demoAgent[c]}})
+			// The generator's first customer, the first contact of its third (so the contact acts
+			// for another customer than the demo customer) and its first representative.
+			Demo: webshop.Demo{Customer: strings.ToUpper(c[:2]) + "-001", Contact: "CP-" + strings.ToUpper(c[:2]) + "-003-1", Agent: demoAgent[c]}})
 	}
 	return out
 }

@@ -28,7 +28,7 @@ import (
 
 const usage = `storefront serves the webshops' queries against erpsync's search index, and a demo shop.
 
-  GET /                                   the demo shop page (log in with the API key)
+  GET /                                   the demo shop page (log in with the API key; with --demo, sign in as a demo account)
   POST /api/login, POST /api/logout       start and end a session of the demo page (cookie "session")
   GET /api/search?q=&lang=&webshop=&customer=&category=&color=&size=&price_min=&price_max=
                  &sort=relevance|name|price|price_desc&page=&per_page=&after=

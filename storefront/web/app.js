@@ -1,9 +1,18 @@
 // Contoso Shop: the demo page of erpsync's storefront API. State lives in the URL
-// (?q=&category=&color=&size=&customer=&lang=&sort=&product=), so every view can be linked to.
+// (?webshop=&as=&customer=&q=&category=&color=&size=&lang=&sort=&product=), so every view can be
+// linked to: webshop and as (guest, customer, contact or agent) name the demo account signed in
+// as, customer the customer a sales agent acts for. The page signs in through the storefront's
+// demo login (/demo/accounts, /demo/token), which issues shopper tokens for the webshops' demo
+// accounts only, and sends the token with every call (Authorization: Bearer), as a webshop's
+// backend does for its users.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { params: new URLSearchParams(location.search), next: "", currency: "" };
+const state = { params: new URLSearchParams(location.search), next: "", currency: "", token: "", me: null, shops: null };
+const LANGUAGES = { en: "English", de: "Deutsch", nl: "Nederlands", fr: "Français" };
+const KINDS = { guest: "Guest", customer: "Customer", contact: "Contact person", agent: "Sales agent" };
+// PAGE_PARAMS are the page's own parameters, not the API's.
+const PAGE_PARAMS = ["as", "product"];
 const COLORS = { Black: "#1d1d1f", White: "#fafafa", Red: "#d92d20", Blue: "#2563eb", Green: "#16a34a",
   Yellow: "#facc15", Grey: "#9ca3af", Gray: "#9ca3af", Silver: "#cbd5e1", Orange: "#f97316", Brown: "#92400e",
   Navy: "#1e3a8a", Pink: "#ec4899", Purple: "#7c3aed", Beige: "#e7d8b9" };
@@ -35,11 +44,23 @@ function webURL(u) {
   } catch (e) { return null; }
 }
 
-async function api(path, params) {
-  const url = params ? path + "?" + params.toString() : path;
-  const res = await fetch(url, { credentials: "same-origin" });
-  if (res.status === 401) { showLogin(); throw new Error("unauthorized"); }
+// api calls the storefront with the shopper's token (a guest's calls name the webshop instead).
+// A token the storefront no longer takes (expired) is replaced once through the demo login.
+async function api(path, params, retried) {
+  const p = new URLSearchParams(params || "");
+  for (const k of PAGE_PARAMS) p.delete(k);
+  if (!state.token && state.params.get("webshop")) p.set("webshop", state.params.get("webshop"));
+  const qs = p.toString();
+  const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
+  const res = await fetch(qs ? path + "?" + qs : path, { credentials: "same-origin", headers });
   const body = await res.json();
+  const code = body.error && body.error.code;
+  if (res.status === 401 && code === "invalid_token" && !retried && state.token) {
+    await signIn();
+    return api(path, params, true);
+  }
+  if (res.status === 401) { showLogin(); throw new Error("unauthorized"); }
+  if (res.status === 403) { showRefused(code, body.error.message); throw new Error("refused"); }
   if (!res.ok) throw new Error((body.error && body.error.message) || res.statusText);
   return body;
 }
@@ -47,7 +68,7 @@ async function api(path, params) {
 function money(amount, currency) {
   // Intl formats from the exact decimal text; no arithmetic happens here.
   try {
-    return new Intl.NumberFormat(state.params.get("lang") || navigator.language || "en", { style: "currency", currency }).format(amount);
+    return new Intl.NumberFormat(state.params.get("lang") || (state.me && state.me.language) || "en", { style: "currency", currency }).format(amount);
   } catch (e) { return currency + " " + amount; }
 }
 
@@ -207,8 +228,8 @@ async function openProduct(item) {
   setParam("product", item);
   syncURL();
   const p = new URLSearchParams();
-  for (const k of ["customer", "lang", "company"]) if (state.params.get(k)) p.set(k, state.params.get(k));
-  const d = await api("/api/products/" + encodeURIComponent(state.params.get("company") || "usmf") + "/" + encodeURIComponent(item), p);
+  for (const k of ["customer", "lang"]) if (state.params.get(k)) p.set(k, state.params.get(k));
+  const d = await api("/api/products/" + encodeURIComponent(state.me.company) + "/" + encodeURIComponent(item), p);
   const facts = h("dl", { class: "facts" });
   const fact = (k, v) => v && facts.append(h("dt", {}, k), h("dd", {}, v));
   fact("Item number", d.item_number);
@@ -257,16 +278,27 @@ async function suggest() {
   const list = $("suggest");
   if (q.length < 2) { list.hidden = true; return; }
   const p = new URLSearchParams({ q });
-  for (const k of ["customer", "lang", "company"]) if (state.params.get(k)) p.set(k, state.params.get(k));
+  for (const k of ["customer", "lang"]) if (state.params.get(k)) p.set(k, state.params.get(k));
   const res = await api("/api/autocomplete", p);
   list.replaceChildren(...res.suggestions.map((s) => h("li", { onmousedown: (e) => { e.preventDefault(); list.hidden = true; openProduct(s.item_number); } },
     h("span", {}, s.name), h("span", { class: "sku" }, s.item_number))));
   list.hidden = !res.suggestions.length;
 }
 
-function showLogin() {
-  $("shop").hidden = true;
-  $("login").hidden = false;
+function show(id) {
+  for (const s of ["shop", "login", "accounts", "refused"]) $(s).hidden = s !== id;
+  document.querySelector(".account").hidden = id === "login" || id === "accounts";
+}
+
+function showLogin() { show("login"); }
+
+// showRefused tells why the storefront refused the shopper (403: blocked, unknown_account,
+// not_in_webshop, not_your_customer) and offers another account.
+function showRefused(code, message) {
+  show("refused");
+  $("refused").dataset.refused = code || "";
+  $("refused-text").textContent = message;
+  document.body.dataset.ready = "refused";
 }
 
 // login starts a session with key; it returns "" or what to tell the user.
@@ -276,15 +308,69 @@ async function login(key) {
   return res.status === 429 ? "Too many wrong keys: try again in " + (res.headers.get("Retry-After") || "a few") + " seconds." : "That key is not right.";
 }
 
-async function loadCustomers() {
-  const sel = $("customer");
-  try {
-    const p = new URLSearchParams();
-    if (state.params.get("company")) p.set("company", state.params.get("company"));
-    const res = await api("/api/customers", p);
-    for (const c of res.customers) sel.append(h("option", { value: c.account }, c.name + " (" + c.account + ")"));
-  } catch (e) { if (e.message === "unauthorized") throw e; }
-  sel.value = state.params.get("customer") || "";
+// demoShops reads the webshops and their demo accounts; without the demo login (a storefront
+// not in demo mode) only guests of the first webshop can shop here.
+async function demoShops() {
+  const res = await fetch("/demo/accounts", { credentials: "same-origin" });
+  if (res.status === 401) { showLogin(); throw new Error("unauthorized"); }
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(res.statusText);
+  return (await res.json()).webshops;
+}
+
+// showAccounts is the demo login's screen: each webshop with its demo accounts, one of each kind.
+function showAccounts() {
+  const box = $("shops");
+  box.replaceChildren(...state.shops.map((w) => h("section", { class: "shop", dataset: { webshop: w.id } },
+    h("h2", {}, w.id), h("p", { class: "muted" }, w.company + " · " + w.languages.map((l) => LANGUAGES[l] || l).join(", ") + " · " + w.currencies.join(", ")),
+    w.accounts.map((a) => h("button", { class: "btn", type: "button", dataset: { kind: a.kind, id: a.id || "" },
+      onclick: () => { state.params = new URLSearchParams({ webshop: w.id, as: a.kind }); syncURL(); start(); } },
+      (KINDS[a.kind] || a.kind) + (a.id ? " " + a.id : ""))))));
+  show("accounts");
+  document.body.dataset.ready = "accounts";
+}
+
+// signIn gets a shopper token for the URL's demo account from the demo login (none for a guest).
+async function signIn() {
+  state.token = "";
+  const kind = state.params.get("as");
+  if (kind === "guest") return;
+  const res = await fetch("/demo/token", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ webshop: state.params.get("webshop"), kind }) });
+  const body = await res.json();
+  if (!res.ok) throw new Error((body.error && body.error.message) || res.statusText);
+  state.token = body.token;
+}
+
+// loadMe reads who is shopping and for whom (GET /api/me), and for a sales agent every page of
+// their customers, the only ones they can switch between.
+async function loadMe() {
+  const p = new URLSearchParams();
+  if (state.params.get("customer")) p.set("customer", state.params.get("customer"));
+  const me = await api("/api/me", p);
+  state.me = me;
+  document.documentElement.lang = me.language;
+  const lang = $("lang");
+  lang.replaceChildren(...me.languages.map((l) => h("option", { value: l }, LANGUAGES[l] || l)));
+  lang.value = state.params.get("lang") || me.language;
+  const who = me.shopper.kind === "guest" ? "Guest" : (KINDS[me.shopper.kind] || me.shopper.kind) + " " + (me.shopper.name || me.shopper.id);
+  $("who-name").textContent = who + " · " + me.webshop + " · " + me.acting.currency;
+  $("who").dataset.kind = me.shopper.kind;
+  $("who").dataset.acting = me.acting.account;
+  $("who").dataset.currency = me.acting.currency;
+  $("acting-for").hidden = !me.customers;
+  if (me.customers) {
+    const sel = $("customer");
+    sel.replaceChildren(h("option", { value: "" }, "No customer (guest prices)"));
+    let page = me.customers;
+    for (let n = 1; ; n++) {
+      page.items.forEach((c) => sel.append(h("option", { value: c.account, disabled: c.blocked, dataset: { account: c.account } },
+        c.name + " (" + c.account + ")" + (c.blocked ? " — on hold" : ""))));
+      if (n * page.per_page >= page.total || n >= 20) break;
+      page = (await api("/api/me", new URLSearchParams({ page: String(n + 1), per_page: String(page.per_page) }))).customers;
+    }
+    sel.value = me.acting.template ? "" : me.acting.account;
+  }
 }
 
 async function start() {
@@ -296,14 +382,19 @@ async function start() {
   }
   $("q").value = state.params.get("q") || "";
   $("sort").value = state.params.get("sort") || "relevance";
-  $("lang").value = state.params.get("lang") || "";
   try {
-    await loadCustomers();
-  } catch (e) { return; }
-  $("login").hidden = true;
-  $("shop").hidden = false;
-  await search();
-  if (state.params.get("product")) await openProduct(state.params.get("product"));
+    state.shops = await demoShops();
+    if (state.shops && !state.params.get("as")) { showAccounts(); return; }
+    if (!state.shops) state.params.set("as", "guest");
+    await signIn();
+    await loadMe();
+    show("shop");
+    await search();
+    if (state.params.get("product")) await openProduct(state.params.get("product"));
+  } catch (e) {
+    // A refusal or a missing session is on screen already; anything else goes to the console.
+    if (e.message !== "refused" && e.message !== "unauthorized") console.error(e);
+  }
 }
 
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); $("suggest").hidden = true; setParam("q", $("q").value.trim()); search(); });
@@ -311,11 +402,19 @@ $("q").addEventListener("input", () => { clearTimeout(suggestTimer); suggestTime
 $("q").addEventListener("blur", () => setTimeout(() => { $("suggest").hidden = true; }, 100));
 $("sort").addEventListener("change", (e) => { setParam("sort", e.target.value === "relevance" ? "" : e.target.value); search(); });
 $("lang").addEventListener("change", (e) => { setParam("lang", e.target.value); search(); });
-$("customer").addEventListener("change", (e) => { setParam("customer", e.target.value); search(); });
+$("customer").addEventListener("change", async (e) => { setParam("customer", e.target.value); syncURL(); await loadMe(); search(); });
+$("switch").addEventListener("click", () => { state.params = new URLSearchParams(); state.token = ""; syncURL(); start(); });
 $("more").addEventListener("click", () => search(true));
 $("modal").addEventListener("click", (e) => { if (e.target.dataset.close !== undefined) closeProduct(); });
 document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("modal").hidden) closeProduct(); });
-$("home").addEventListener("click", (e) => { e.preventDefault(); state.params = new URLSearchParams(); $("q").value = ""; search(); });
+$("home").addEventListener("click", (e) => {
+  e.preventDefault();
+  const keep = new URLSearchParams();
+  for (const k of ["webshop", "as", "customer", "lang"]) if (state.params.get(k)) keep.set(k, state.params.get(k));
+  state.params = keep;
+  $("q").value = "";
+  search();
+});
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const problem = await login($("key").value);
