@@ -85,6 +85,12 @@ log:
 storefront:
   addr: ${STOREFRONT_ADDR}
 YAML
+# The webshops (usmf in English and USD, demf in German and EUR) and their shopper token
+# secrets, made once: a webshop's backend would hold its own.
+cat scripts/dev-webshops.yaml >>var/dev.yaml
+for shop in us de; do
+  [ -s "var/dev-token-$shop.key" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"var/dev-token-$shop.key")
+done
 export ERPSYNC_CONFIG=var/dev.yaml
 bin/worker config check || echo "[dev] worker config check found the problems above"
 bin/worker >var/log/worker.log 2>&1 &
@@ -96,8 +102,8 @@ bin/starter schedules trigger product-import-update >/dev/null
 bin/starter schedules trigger customer-import-update >/dev/null
 
 if [ -x bin/storefront ]; then
-  # The demo page on plain http with its customer picker: both are off unless asked for.
-  STOREFRONT_PLAIN_HTTP=true STOREFRONT_CUSTOMER_LIST=true bin/storefront >var/log/storefront.log 2>&1 &
+  # The demo page on plain http with its demo login: both are off unless asked for.
+  STOREFRONT_PLAIN_HTTP=true STOREFRONT_DEMO=true bin/storefront >var/log/storefront.log 2>&1 &
   pids+=($!)
 fi
 
@@ -109,14 +115,14 @@ cat <<BANNER
                     runs that did not succeed: ErpsyncOutcome != 'success' in the UI's query box
   Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -categories, -linediscounts, -activations, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
-  Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
+  Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR  (API key erpsync-dev-key; demo login: webshops us (usmf, en, USD) and de (demf, de, EUR))" || echo "not built yet")
   Worker metrics    http://127.0.0.1:9464/metrics  (probes: /healthz, /readyz)
   Logs              var/log/
   Settings          var/dev.yaml  (ERPSYNC_CONFIG=var/dev.yaml bin/worker config check | config print)
 
   bin/starter status                       schedules, watermarks, lag, counts
   bin/starter explain products usmf 1000   why a product is (not) in the shop
-  bin/starter run products --mode rebuild --wait
+  bin/starter run products --mode rebuild --wait   (and customers: after a change of scripts/dev-webshops.yaml)
 BANNER
 wait -n "${pids[@]}" || true
 echo "[dev] a process ended; see var/log/"

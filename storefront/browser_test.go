@@ -2,9 +2,9 @@ package storefront_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"html"
 	"math/big"
 	"net/http"
@@ -18,10 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpsync/erpsync/config"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/internal/pricecheck"
+	"github.com/erpsync/erpsync/shopper"
 	"github.com/erpsync/erpsync/storefront"
+	"github.com/erpsync/erpsync/webshop"
 )
 
 // chromium runs Debian's headless Chromium on url with extra flags and returns its stdout. The
@@ -133,12 +136,36 @@ func shownAs(t *testing.T, dom string) (kind, acting, currency string) {
 	return m[1], m[2], m[3]
 }
 
+// devWebshops are make dev's webshops, read from scripts/dev-webshops.yaml as the storefront
+// reads its configuration file.
+func devWebshops(t *testing.T) []webshop.Webshop {
+	t.Helper()
+	c, set := config.ForStorefront()
+	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
+	env := map[string]string{"ERPSYNC_CONFIG": filepath.Join("..", "scripts", "dev-webshops.yaml")}
+	if _, err := set.Parse(fs, nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatalf("make dev's webshops: %v", err)
+	}
+	return c.Webshops
+}
+
+// shownCurrency is the currency a customer buying in own sees in a webshop showing shown:
+// its own when shown, else the webshop's first (Sana: "If currency is not set for a customer,
+// the default one is used"; one the webshop does not show is not visible).
+func shownCurrency(shown []string, own string) string {
+	if slices.Contains(shown, own) {
+		return own
+	}
+	return shown[0]
+}
+
 // onHold reports whether a CustomersV3 row is on hold (OnHoldStatus other than No or Never:
 // docs/webshops.md).
 func onHold(r row) bool { return r.S("OnHoldStatus") != "No" && r.S("OnHoldStatus") != "Never" }
 
-// TestBrowser loads the demo page in headless Chromium, signed in through the demo login as
-// each kind of demo account of the usmf webshop, and checks that the cards show the prices
+// TestBrowser serves make dev's webshops (scripts/dev-webshops.yaml) and loads the demo page in
+// headless Chromium, signed in through the demo login as each kind of demo account of the usmf
+// webshop, and checks that the cards show the prices
 // internal/pricecheck computes from the ERP's rows for the customer each acts for: a guest the
 // template customer's, a customer its own, a contact its customer's, a sales agent the
 // customer it switched to. The agent's list of customers is the ERP's group membership, and a
@@ -147,11 +174,23 @@ func onHold(r row) bool { return r.S("OnHoldStatus") != "No" && r.S("OnHoldStatu
 // screenshots/.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, generate.Defaults(), nil)
+	shops := devWebshops(t)
+	f := newFixtureOf(t, generate.Defaults(), shops, nil)
 	rows := f.erp.priceRows(t)
 	us := f.webshops[0]
-	if us.ID != "usmf" {
-		t.Fatalf("the first webshop is %s, want usmf", us.ID)
+	if len(shops) != 2 || us.Company != "usmf" || shops[1].Company != "demf" {
+		t.Fatalf("make dev's webshops: %+v; want usmf's and demf's", shops)
+	}
+
+	// Every demo account of make dev's webshops can shop: each is in the index and in its
+	// webshop, and each agent has customers.
+	for _, w := range shops {
+		for kind, id := range map[shopper.Kind]string{shopper.Customer: w.Demo.Customer, shopper.Contact: w.Demo.Contact, shopper.Agent: w.Demo.Agent} {
+			var me storefront.Me
+			if st, _, body := f.as(w.ID, kind, id, "/api/me", nil, &me); st != http.StatusOK || kind == shopper.Agent && (me.Customers == nil || me.Customers.Total == 0) {
+				t.Errorf("webshop %s's demo %s %s: %d %s", w.ID, kind, id, st, body)
+			}
+		}
 	}
 
 	// Whom each demo account acts for, from the ERP over OData.
@@ -204,7 +243,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatalf("the page did not finish its search:\n%.3000s", dom)
 			}
 			kind, acting, currency := shownAs(t, dom)
-			want := cmp.Or(rows.customers[key(us.Company, tc.acting)]["SalesCurrencyCode"], "USD")
+			want := shownCurrency(us.Currencies, rows.customers[key(us.Company, tc.acting)]["SalesCurrencyCode"])
 			if kind != tc.kind || acting != tc.acting || currency != want {
 				t.Errorf("the page shops as %s for %s in %s; want %s for %s in %s", kind, acting, currency, tc.kind, tc.acting, want)
 			}
@@ -214,7 +253,7 @@ func TestBrowser(t *testing.T) {
 			}
 			priced := 0
 			for _, c := range shown {
-				exp := rows.expect(t, question{company: us.Company, account: tc.acting, item: c.item, ask: pricecheck.Ask{Quantity: "1", Date: f.today}})
+				exp := rows.expectIn(t, us.Currencies, question{company: us.Company, account: tc.acting, item: c.item, ask: pricecheck.Ask{Quantity: "1", Date: f.today}})
 				if exp.OK != c.priced || exp.OK && (!same(c.price, exp.Net) || c.currency != exp.Currency) {
 					t.Errorf("card %s shows %v %s %s; the checker for %s: %v %s %s (%s)", c.item, c.priced, c.price, c.currency, tc.acting,
 						exp.OK, exp.Net, exp.Currency, exp.Reason)
@@ -294,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the demo login offers %d accounts, want 4 for each of %d webshops", n, len(f.webshops))
 	}
 
-	testWebshopLanguage(t, f)
+	testWebshopLanguage(t, f, shops[1])
 
 	// The product page: a product master (variants, bar codes) if the catalog has one.
 	detail := want.Hits[0].ItemNumber
@@ -330,16 +369,16 @@ func TestBrowser(t *testing.T) {
 	t.Run("hostile attachment URLs", func(t *testing.T) { testHostileURLsInPage(t, f, detail) })
 }
 
-// testWebshopLanguage: a guest of the demf webshop sees its catalogue in German (the ERP's
-// "de" translations) and in euros, the webshop's default language and currency.
-func testWebshopLanguage(t *testing.T, f *fixture) {
+// testWebshopLanguage: a guest of make dev's demf webshop sees its catalogue in German (the
+// ERP's "de" translations) and in euros, the webshop's language and currency.
+func testWebshopLanguage(t *testing.T, f *fixture, shop webshop.Webshop) {
 	de := map[string]string{} // item -> German name
 	for _, r := range f.erp.All(t, "ProductTranslations") {
 		if strings.EqualFold(r.S("dataAreaId"), "demf") && strings.EqualFold(r.S("LanguageId"), "de") {
 			de[r.S("ItemNumber")] = r.S("ProductName")
 		}
 	}
-	dom := chromium(t, f.demoPage("demf", storefront.KindGuest, nil), "--dump-dom")
+	dom := chromium(t, f.demoPage(shop.ID, storefront.KindGuest, nil), "--dump-dom")
 	if !strings.Contains(dom, `data-ready="search"`) || !strings.Contains(dom, `<html lang="de">`) {
 		t.Fatalf("the demf page is not in German:\n%.3000s", dom)
 	}
@@ -426,7 +465,7 @@ func testHostileURLsInPage(t *testing.T, f *fixture, item string) {
 	if st, body := f.get("/api/products/usmf/"+item, nil, &d); st != http.StatusOK || len(d.Attachments) != 2 || d.Attachments[0].URL != hostile {
 		t.Fatalf("the planted document is not served: %d %.300s", st, body)
 	}
-	dom := chromium(t, f.demoPage("usmf", storefront.KindGuest, url.Values{"product": {item}}), "--dump-dom")
+	dom := chromium(t, f.demoPage(f.webshops[0].ID, storefront.KindGuest, url.Values{"product": {item}}), "--dump-dom")
 	if !strings.Contains(dom, `data-ready="product"`) || !strings.Contains(dom, "Manual") {
 		t.Fatalf("the product page of %s did not open with its attachments:\n%.3000s", item, dom)
 	}

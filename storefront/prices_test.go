@@ -96,6 +96,25 @@ func (d *priceRows) expect(t testing.TB, q question) pricecheck.Answer {
 	return a
 }
 
+// expectIn is expect for a webshop showing the currencies shown: a customer whose sales
+// currency it does not show is priced in its first (shownCurrency), as the checker sees it.
+func (d *priceRows) expectIn(t testing.TB, shown []string, q question) pricecheck.Answer {
+	t.Helper()
+	account := cmp.Or(q.account, generate.TemplateAccount(q.company))
+	c := pricecheck.Row{}
+	for k, v := range d.customers[key(q.company, account)] {
+		c[k] = v
+	}
+	c["SalesCurrencyCode"] = shownCurrency(shown, c["SalesCurrencyCode"])
+	data := pricecheck.Data{Product: d.products[key(q.company, q.item)], Activation: d.activation[q.company],
+		Prices: d.prices[key(q.company, q.item)], Discounts: d.discounts[q.company], Customer: c}
+	a, err := pricecheck.Expect(data, q.ask)
+	if err != nil {
+		t.Fatalf("%s: checker: %v", q, err)
+	}
+	return a
+}
+
 // questions returns the price questions for company: for every sales price and line discount
 // line, one that it can answer (its customer, or a customer of its group, or an anonymous visitor
 // for all customers; its item, or an item of its group, or any item for all items; its lowest
