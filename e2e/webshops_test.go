@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,12 +15,14 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/shopper"
 	"github.com/erpsync/erpsync/storefront"
 	"github.com/erpsync/erpsync/webshop"
+	"github.com/erpsync/erpsync/workflows"
 )
 
 // webshopsOf are one webshop per company of cat, named after it, showing English and German and
@@ -113,5 +116,82 @@ func TestWorkerRefusesAWebshopWithoutItsTemplateCustomer(t *testing.T) {
 	if !strings.Contains(string(out), "webshop de: its template customer DE-GAST is not a customer of company demf") ||
 		strings.Contains(string(out), "webshop us:") {
 		t.Errorf("the worker's message does not name webshop de and DE-GAST alone:\n%s", out)
+	}
+}
+
+// TestCustomerFilterExclusions: a webshop's customer filter ("index only the accounts you
+// need") keeps the accounts it does not take out of the index, and the ERP-vs-index checker
+// counts them as intended exclusions, not as missing: after a rebuild, and after an update run
+// that moves one account into the filter and another out of it. The usmf webshop takes customer
+// group 10 and US-002; demf's takes every customer; no webshop is of gbsi, so none of its
+// customers, contacts or sales representatives is indexed.
+func TestCustomerFilterExclusions(t *testing.T) {
+	t.Parallel()
+	cat := simtest.Catalog(44)
+	cat.Products = 20
+	shops := webshopsOf(cat)[:2]
+	shops[0].Customers = webshop.CustomerFilter{Groups: []string{"10"}, Accounts: []string{"US-002"}}
+	s := newStack(t, cat, erpsim.Config{}, withWebshops(activities.Settings{PageSize: 50, SafetyLag: time.Second}, shops))
+	res := s.run(workflows.CustomerImportName, activities.Rebuild)
+
+	// The accounts the filter leaves out, by the ERP's rows: usmf customers neither in group 10
+	// nor US-002 nor the template customer, and everything of gbsi.
+	var outUS, inUS []string
+	gbsi := map[erp.Entity]int{}
+	for _, c := range s.erp.All(t, "CustomersV3") {
+		a := c.S("CustomerAccount")
+		switch strings.ToLower(c.S("dataAreaId")) {
+		case "usmf":
+			if c.S("CustomerGroupId") != "10" && a != "US-002" && a != shops[0].TemplateCustomer {
+				outUS = append(outUS, a)
+			} else if c.S("CustomerGroupId") == "10" && a != "US-002" && a != shops[0].TemplateCustomer {
+				inUS = append(inUS, a)
+			}
+		case "gbsi":
+			gbsi[erp.Customers]++
+		}
+	}
+	for collection, e := range map[string]erp.Entity{"ContactPersonsV2": erp.Contacts, "SalesRepresentatives": erp.SalesReps} {
+		for _, r := range s.erp.All(t, collection) {
+			if strings.EqualFold(r.S("dataAreaId"), "gbsi") {
+				gbsi[e]++
+			}
+		}
+	}
+	if len(outUS) == 0 || len(inUS) == 0 || gbsi[erp.Customers] == 0 {
+		t.Fatalf("the catalog does not exercise the filter: %d usmf customers out, %d in; %d gbsi customers", len(outUS), len(inUS), gbsi[erp.Customers])
+	}
+	slices.Sort(outUS)
+	slices.Sort(inUS)
+
+	check := func(when string, res workflows.ImportResult, wantCustomers int) {
+		t.Helper()
+		excluded := s.checkCustomers()
+		if excluded[erp.Customers] != wantCustomers || excluded[erp.Contacts] != gbsi[erp.Contacts] || excluded[erp.SalesReps] != gbsi[erp.SalesReps] {
+			t.Errorf("%s: the checker counts %v intended exclusions; want %d customers (%d of usmf), %d contacts, %d sales representatives",
+				when, excluded, wantCustomers, wantCustomers-gbsi[erp.Customers], gbsi[erp.Contacts], gbsi[erp.SalesReps])
+		}
+		for _, r := range res.Entities {
+			t.Logf("%s: %s %+v", when, r.Entity, r.Counts)
+		}
+	}
+	check("rebuild", res, len(outUS)+gbsi[erp.Customers])
+	if got := res.Of(erp.Customers).Counts.Excluded; got != len(outUS)+gbsi[erp.Customers] {
+		t.Errorf("the rebuild excluded %d customers, want %d", got, len(outUS)+gbsi[erp.Customers])
+	}
+
+	// One account moves into the filter's group, another out of it.
+	joins, leaves := outUS[0], inUS[0]
+	s.erp.Write(t, "PATCH", "CustomersV3"+key("usmf", "CustomerAccount", joins), map[string]any{"CustomerGroupId": "10"})
+	s.erp.Write(t, "PATCH", "CustomersV3"+key("usmf", "CustomerAccount", leaves), map[string]any{"CustomerGroupId": "20"})
+	s.pastSafetyLag()
+	res = s.run(workflows.CustomerImportName, activities.Update)
+	check("update", res, len(outUS)+gbsi[erp.Customers])
+	got := s.docs(erp.Customers)
+	if _, ok := got["usmf:"+joins]; !ok {
+		t.Errorf("%s joined group 10 and is not in the index", joins)
+	}
+	if _, ok := got["usmf:"+leaves]; ok {
+		t.Errorf("%s left group 10 and is still in the index", leaves)
 	}
 }
