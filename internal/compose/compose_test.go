@@ -15,6 +15,9 @@ import (
 
 type file struct {
 	Services map[string]service `yaml:"services"`
+	Secrets  map[string]struct {
+		Environment string `yaml:"environment"`
+	} `yaml:"secrets"`
 }
 
 type service struct {
@@ -27,6 +30,7 @@ type service struct {
 	Profiles    []string          `yaml:"profiles"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Secrets     []string          `yaml:"secrets"`
 	Restart     string            `yaml:"restart"`
 	DependsOn   dependsOn         `yaml:"depends_on"`
 	Healthcheck *struct {
