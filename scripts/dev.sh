@@ -63,6 +63,19 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 
+# The webshops' template customers (scripts/dev-webshops.yaml) are in every catalog the
+# generator makes now; a simulator database made before them has none, and the worker would not
+# start (it names the webshop and the account).
+token=$(curl -fsS -m 5 -d grant_type=client_credentials -d client_id="$ERPSIM_CLIENT_ID" -d client_secret="$ERPSIM_CLIENT_SECRET" \
+  "http://$ERPSIM_ADDR/oauth2/token" | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+for t in usmf:US-WEB demf:DE-WEB; do
+  if ! curl -fsS -m 5 -o /dev/null -H "Authorization: Bearer $token" \
+    "http://$ERPSIM_ADDR/data/CustomersV3(dataAreaId='${t%%:*}',CustomerAccount='${t##*:}')?cross-company=true"; then
+    echo "[dev] $ERPSIM_DB has no template customer ${t##*:} in ${t%%:*}: it predates the webshops; remove it (rm $ERPSIM_DB) and run make dev again" >&2
+    exit 1
+  fi
+done
+
 # The stack's settings in one file that every binary reads (ERPSYNC_CONFIG), also for running
 # them by hand: ERPSYNC_CONFIG=var/dev.yaml bin/worker config check (or config print).
 cat >var/dev.yaml <<YAML
