@@ -483,9 +483,23 @@ func (c *Client) changeFilter(coll *collection, key, numeric []string, after erp
 }
 
 // rootFilter is the $filter of a keyset read of roots: strictly after r.After in
-// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies.
+// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies and in
+// r.Partition when it is set.
 func (c *Client) rootFilter(coll *collection, keyField string, r erp.ReadRequest) string {
 	f, _ := c.changeFilter(coll, []string{keyField}, nil, r.After, r.Until) // a one-field key always splits
+	if p := r.Partition; p != nil {
+		conds := []string{coll.f(fCompany) + " eq " + quote(p.Company)}
+		if p.After != "" {
+			conds = append(conds, coll.f(keyField)+" gt "+quote(p.After))
+		}
+		if p.Through != "" {
+			conds = append(conds, coll.f(keyField)+" le "+quote(p.Through))
+		}
+		if f != "" {
+			conds = append(conds, f)
+		}
+		f = strings.Join(conds, " and ")
+	}
 	return f
 }
 
