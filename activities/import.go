@@ -4,6 +4,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,6 +70,18 @@ type Settings struct {
 	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
 	// (RunEnded) deletes older ones.
 	DeadLetterMaxAge time.Duration
+	// Partitions is how many partitions of a rebuild are read at once (default 4), each a
+	// stream of chunks from its own cursor on whichever worker is free; a run may ask for
+	// another number (ImportInput.Partitions), bounded by MaxPartitions.
+	Partitions int
+	// MaxPartitions is what the ERP allows: its concurrent requests over the requests one
+	// stream has in flight (config derives it from erp.max-concurrent-requests and
+	// erp.concurrency); 0 is no bound.
+	MaxPartitions int
+	// PartitionSize is about how many roots one partition holds (default 10,000: ten pages, so
+	// that a rebuild of 100,000 products in 3 companies has 12 partitions and the last ones to
+	// finish leave Elasticsearch little time alone with one stream).
+	PartitionSize int
 }
 
 // Detection is how update runs find what changed in the ERP.
@@ -121,7 +134,23 @@ func (s Settings) withDefaults() Settings {
 	if s.DeadLetterMaxAge == 0 {
 		s.DeadLetterMaxAge = 30 * 24 * time.Hour
 	}
+	if s.Partitions == 0 {
+		s.Partitions = 4
+	}
+	if s.PartitionSize == 0 {
+		s.PartitionSize = 10_000
+	}
 	return s
+}
+
+// inFlight is how many partitions a rebuild reads at once: what the run asks for (0: the
+// settings' number), at least 1 and at most what the ERP allows.
+func (s Settings) inFlight(asked int) int {
+	n := cmp.Or(asked, s.Partitions)
+	if s.MaxPartitions > 0 {
+		n = min(n, s.MaxPartitions)
+	}
+	return max(n, 1)
 }
 
 // Recorder receives what the activities did, for the worker's metrics (*metrics.Metrics).
@@ -260,12 +289,17 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 			return BeginResult{}, err
 		}
 		res.Target = gen
+		if in.Partitioned {
+			if err := a.partition(ctx, in, &res); err != nil {
+				return BeginResult{}, err
+			}
+		}
 	case Audit:
 		res.Target = a.Index.Alias(in.Entity)
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
-	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
+	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps && res.Partitions == nil {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {
 			r = erp.ReadRequest{}
@@ -279,6 +313,29 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
 	return res, nil
+}
+
+// partition plans a partitioned rebuild: the partitions of the entity's roots up to the run's
+// bound, as the ERP gives them (erp.Partitioner), and how many to read at once. A source that
+// cannot partition leaves the rebuild one stream.
+func (a *Import) partition(ctx context.Context, in BeginInput, res *BeginResult) error {
+	p, ok := a.Source.(erp.Partitioner)
+	if !ok {
+		return nil
+	}
+	s := a.settings()
+	parts, err := p.Partitions(ctx, in.Entity, res.Until, s.PartitionSize)
+	if err != nil {
+		return fmt.Errorf("partition %s: %w", in.Entity, err)
+	}
+	res.Partitions = parts
+	for _, pt := range parts {
+		res.Expected += pt.Expected
+	}
+	res.InFlight = s.inFlight(in.Partitions)
+	a.log(ctx).Info("rebuild partitioned", zap.String("entity", string(in.Entity)), zap.Int("partitions", len(parts)),
+		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
+	return nil
 }
 
 // collectionWatermarks returns the watermark of every collection of st's entity: its own where
@@ -376,7 +433,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	var sz pageSize
 	sz.set(s.PageSize)
 	window := 0
-	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, &sz)
 	// Stop the read ahead and wait for it: no ERP request outlives the activity.
 	defer func() { pages.stop() }()
 	deadline := a.now().Add(maxDur)
@@ -401,14 +458,14 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 				sz.set(size / 2)
 				a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
 					zap.Int("page_size", size/2), zap.Error(err))
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, &sz)
 				continue
 			}
 			var failed *page
 			if f.err == nil {
 				failed = &f.page
 			}
-			step, err := a.stepPast(ctx, in.Entity, targets, res.Next, in.Until, err, failed)
+			step, err := a.stepPast(ctx, in.Entity, targets, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, err, failed)
 			if err != nil {
 				return res, err
 			}
@@ -416,7 +473,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 			window = 0
 			sz.set(s.PageSize)
 			if !step.done {
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until}, &sz)
+				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until, Partition: in.Partition}, &sz)
 			}
 		} else if window > 0 {
 			// A page inside the window read fine: the failure lies in the rest of it.

@@ -36,7 +36,7 @@ func (f *fakeSource) Skip(_ context.Context, _ erp.Entity, r erp.ReadRequest, re
 	f.skips++
 	for i := 0; i < f.n; i++ {
 		c := erp.Cursor{Modified: t0.Add(time.Duration(i) * time.Microsecond), Company: "usmf", Key: fmt.Sprintf("%04d", i)}
-		if r.After.Less(c) {
+		if r.After.Less(c) && inPartition(r.Partition, c) {
 			return erp.Rejection{Entity: erp.Products, Company: c.Company, Key: c.Key, Reason: reason, Raw: []byte(`{"ItemNumber":"` + c.Key + `"}`)},
 				c, i == f.n-1, true, nil
 		}
@@ -59,7 +59,7 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 			f.edit(i, &rec)
 		}
 		c := erp.Cursor{Modified: rec.Modified, Company: rec.Company, Key: rec.ItemNumber}
-		if !r.After.Less(c) {
+		if !r.After.Less(c) || !inPartition(r.Partition, c) {
 			continue
 		}
 		if f.failPage != nil {
@@ -76,6 +76,27 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 	}
 	p.Requests = 1
 	return p, nil
+}
+
+// inPartition reports whether the root at c belongs to partition p (nil: every root).
+func inPartition(p *erp.Partition, c erp.Cursor) bool {
+	return p == nil || (c.Company == p.Company && (p.After == "" || c.Key > p.After) && (p.Through == "" || c.Key <= p.Through))
+}
+
+// Partitions splits the products into partitions of size (erp.Partitioner).
+func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, size int) ([]erp.Partition, error) {
+	var out []erp.Partition
+	for lo := 0; lo < f.n; lo += size {
+		p := erp.Partition{Company: "usmf", Expected: min(size, f.n-lo)}
+		if lo > 0 {
+			p.After = fmt.Sprintf("%04d", lo-1)
+		}
+		if lo+size < f.n {
+			p.Through = fmt.Sprintf("%04d", lo+size-1)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // fakeIndex records writes per target and keeps one state per entity.
