@@ -426,58 +426,35 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 	defer hb.stop()
 
-	// Pages are read one ahead of the writer, at the size sz says when each read begins. A page
-	// that fails as a whole (see readFault, writeFault) is read again at half the size, down to
-	// one root, which is then stepped past (stepPast); the size stays small until the reads
+	// Pages are read one ahead of the writer, at the size sz says when each read begins, and
+	// written writeDepth at a time: the next page's bulk request goes out while Elasticsearch
+	// still acknowledges the one before, so it does not wait between pages. Their outcomes are
+	// taken in page order and the heartbeat's cursor moves only past pages acknowledged in
+	// order: a crash never skips a page, and a retry writes again at most the pages in flight
+	// and those since the last heartbeat.
+	//
+	// A page that fails as a whole (see readFault, writeFault) is read again at half the size,
+	// down to one root, which is then stepped past (stepPast); the writes of later pages in
+	// flight are waited for, and those pages read again. The size stays small until the reads
 	// are past the roots where the failure lies (window), then it is the full size again.
 	var sz pageSize
 	sz.set(s.PageSize)
 	window := 0
-	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, &sz)
-	// Stop the read ahead and wait for it: no ERP request outlives the activity.
-	defer func() { pages.stop() }()
+	from := func(after erp.Cursor) erp.ReadRequest {
+		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition}
+	}
+	pages := a.startPager(ctx, in.Entity, from(res.Next), &sz)
+	var writes pageWrites
+	// Wait for the writes, then stop the read ahead and wait for it: no Elasticsearch or ERP
+	// request outlives the activity.
+	defer func() { writes.drop(); pages.stop() }()
 	deadline := a.now().Add(maxDur)
-	for n := 0; n < maxPages; {
-		f, ok := pages.next()
-		if !ok {
-			return res, ctx.Err()
-		}
-		err := f.err
-		var c Counts
-		if err == nil {
-			if c, err = a.writePage(ctx, in.Entity, targets, f.page); err != nil && !writeFault(err) {
-				return res, err
-			}
-		} else if !readFault(err) {
-			return res, err
-		}
-		if err != nil {
-			pages.stop()
-			if size := sz.get(); size > 1 {
-				window = size
-				sz.set(size / 2)
-				a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
-					zap.Int("page_size", size/2), zap.Error(err))
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, &sz)
-				continue
-			}
-			var failed *page
-			if f.err == nil {
-				failed = &f.page
-			}
-			step, err := a.stepPast(ctx, in.Entity, targets, erp.ReadRequest{After: res.Next, Until: in.Until, Partition: in.Partition}, err, failed)
-			if err != nil {
-				return res, err
-			}
-			c, f.page.next, f.page.done = step.counts, step.next, step.done
-			window = 0
-			sz.set(s.PageSize)
-			if !step.done {
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until, Partition: in.Partition}, &sz)
-			}
-		} else if window > 0 {
+	n, reading := 0, true
+	// settle counts a page that went through (or was stepped past) and heartbeats its cursor.
+	settle := func(p page, c Counts) {
+		if window > 0 {
 			// A page inside the window read fine: the failure lies in the rest of it.
-			if window -= f.page.size; window <= 0 {
+			if window -= p.size; window <= 0 {
 				window = 0
 				sz.set(s.PageSize)
 			} else {
@@ -485,15 +462,90 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 			}
 		}
 		n++
-		res.Next, res.Done = f.page.next, f.page.done
+		res.Next, res.Done = p.next, p.done
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
 		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		if res.Done || a.now().After(deadline) {
-			break
+		reading = reading && !res.Done && !a.now().After(deadline)
+	}
+	for {
+		// failed is the error of a page that failed as a whole, and the page when it was read
+		// and its write failed.
+		var failed struct {
+			err     error
+			written *page
+		}
+		// write takes the oldest write's outcome: false when it failed as a whole, which is
+		// then failed (later writes are dropped); an error that is not about the page ends the
+		// chunk.
+		write := func() (bool, error) {
+			w := writes.next()
+			if w.err == nil {
+				settle(w.page, w.counts)
+				return true, nil
+			}
+			if !writeFault(w.err) {
+				return false, w.err
+			}
+			writes.drop()
+			failed.err, failed.written = w.err, &w.page
+			return false, nil
+		}
+		switch {
+		case reading && writes.len() < writeDepth && n+writes.len() < maxPages:
+			f, ok := pages.next()
+			if !ok {
+				return res, ctx.Err()
+			}
+			if f.err == nil {
+				writes.submit(f.page, func(p page) (Counts, error) { return a.writePage(ctx, in.Entity, targets, p) })
+				reading = !f.page.done
+				continue
+			}
+			// The read failed: the pages before it come first.
+			failed.err = f.err
+			for writes.len() > 0 {
+				if ok, err := write(); err != nil {
+					return res, err
+				} else if !ok {
+					break
+				}
+			}
+			if failed.written == nil && !readFault(f.err) {
+				return res, f.err
+			}
+		case writes.len() > 0:
+			if ok, err := write(); err != nil {
+				return res, err
+			} else if ok {
+				continue
+			}
+		default:
+			return res, nil
+		}
+
+		// The page after res.Next failed as a whole, and no write is in flight.
+		pages.stop()
+		reading = true
+		if size := sz.get(); size > 1 {
+			window = size
+			sz.set(size / 2)
+			a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
+				zap.Int("page_size", size/2), zap.Error(failed.err))
+			pages = a.startPager(ctx, in.Entity, from(res.Next), &sz)
+			continue
+		}
+		step, err := a.stepPast(ctx, in.Entity, targets, from(res.Next), failed.err, failed.written)
+		if err != nil {
+			return res, err
+		}
+		window = 0
+		sz.set(s.PageSize)
+		settle(page{next: step.next, done: step.done}, step.counts)
+		if reading {
+			pages = a.startPager(ctx, in.Entity, from(step.next), &sz)
 		}
 	}
-	return res, nil
 }
 
 // targets are where an entity's writes go: the given target, and a generation a rebuild is

@@ -429,16 +429,22 @@ func TestAPageThatAlwaysFailsIsSplitDownToItsPoisonRoot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", cause, err)
 		}
+		// The page after one whose write failed was written meanwhile (two writes are in
+		// flight), and is written again when it is read again: at most one page of 16 twice
+		// for each of the 4 smaller sizes tried.
 		written := ix.written["erpsync-products"]
-		if !res.Done || res.Counts.Read != 98 || res.Counts.Indexed != 98 || res.Counts.Rejected != 2 || res.Counts.DeadLettered != 2 || len(written) != 98 {
-			t.Fatalf("%v: result %+v, %d written; want 98 indexed once, 2 dead-lettered", cause, res, len(written))
+		if !res.Done || res.Counts.Read != 98 || res.Counts.Indexed != 98 || res.Counts.Rejected != 2 || res.Counts.DeadLettered != 2 || len(written) > 98+4*16 {
+			t.Fatalf("%v: result %+v, %d written; want 98 indexed, 2 dead-lettered", cause, res, len(written))
 		}
 		seen := map[string]bool{}
 		for _, id := range written {
-			if seen[id] || id == "usmf:0037" || id == "usmf:0061" {
-				t.Fatalf("%s written twice or despite its failure", id)
+			if id == "usmf:0037" || id == "usmf:0061" {
+				t.Fatalf("%s written despite its failure", id)
 			}
 			seen[id] = true
+		}
+		if len(seen) != 98 {
+			t.Fatalf("%v: %d products written, want 98", cause, len(seen))
 		}
 		if len(ix.rejected) != 2 || ix.rejected[0].Key != "0037" || !strings.Contains(ix.rejected[0].Reason, cause.Error()) ||
 			ix.rejected[1].Key != "0061" || !strings.Contains(ix.rejected[1].Reason, "413") || !strings.Contains(string(ix.rejected[1].Raw), `"item_number":"0061"`) {
@@ -483,7 +489,8 @@ func TestRefusalsAndOutagesAreNotSplit(t *testing.T) {
 		ix.fail = func(string) error { return cause }
 		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 16}}
 		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 100})
-		if !errors.Is(err, cause) || len(ix.rejected) != 0 || !res.Next.IsZero() || src.skips != 0 || src.reads > 3 {
+		// Reads: the pages of the two writes in flight and two read ahead at most.
+		if !errors.Is(err, cause) || len(ix.rejected) != 0 || !res.Next.IsZero() || src.skips != 0 || src.reads > 4 {
 			t.Fatalf("%v: result %+v, error %v, %d dead letters, %d reads, %d skips", cause, res, err, len(ix.rejected), src.reads, src.skips)
 		}
 	}

@@ -166,7 +166,7 @@ func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadReque
 	out := make(chan fetched, 1)
 	go func() {
 		defer close(out)
-		for {
+		for ctx.Err() == nil {
 			req.PageSize = sz.get()
 			p, err := a.readPage(ctx, e, req)
 			select {
