@@ -412,10 +412,15 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		maxDur = s.ChunkDuration
 	}
 	res := ChunkResult{Next: in.After}
+	// A retried attempt resumes from its last heartbeat. The attempt before it may have written
+	// pages after that (those it had in flight and those acknowledged since the heartbeat the
+	// server has): their documents the index holds already, built from the same ERP rows (the
+	// digest), are not sent again.
+	resumed := false
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
 		var hb chunkHeartbeat
 		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil {
-			res.Next, res.Counts = hb.Cursor, hb.Counts
+			res.Next, res.Counts, resumed = hb.Cursor, hb.Counts, true
 			a.log(ctx).Info("chunk resumes from its last heartbeat", zap.Stringer("cursor", hb.Cursor), zap.Int("pages_done", hb.Counts.Pages))
 		}
 	}
@@ -498,6 +503,9 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 				return res, ctx.Err()
 			}
 			if f.err == nil {
+				if resumed {
+					f.page.digests = f.page.recordDigests
+				}
 				writes.submit(f.page, func(p page) (Counts, error) { return a.writePage(ctx, in.Entity, targets, p) })
 				reading = !f.page.done
 				continue
@@ -655,13 +663,16 @@ type page struct {
 	ops []search.Op
 	// digests, when set, are the digests of the ops' records by document id: ops whose
 	// document already has its digest are not written (see changedOps).
-	digests  map[string]string
-	rejected []erp.Rejection
-	read     int
-	requests int
-	bytes    int64
-	next     erp.Cursor
-	done     bool
+	digests map[string]string
+	// recordDigests are the digests of the records read, by document id (a read's page sets
+	// them; a resumed chunk writes with them as digests).
+	recordDigests map[string]string
+	rejected      []erp.Rejection
+	read          int
+	requests      int
+	bytes         int64
+	next          erp.Cursor
+	done          bool
 	// size is the page size it was read with.
 	size int
 }
@@ -683,10 +694,14 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	if err != nil {
 		return page{}, err
 	}
-	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
+	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done,
+		recordDigests: make(map[string]string, len(p.Records))}
 	var rejected []erp.Rejection
 	out.ops, rejected = a.indexOps(p.Records, opts, readAt)
 	out.rejected = append(out.rejected, rejected...)
+	for _, r := range p.Records {
+		out.recordDigests[document.ID(r.Company, r.Key)] = r.Digest
+	}
 	return out, nil
 }
 

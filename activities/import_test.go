@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +69,8 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 				return erp.Page[erp.Record]{}, err
 			}
 		}
-		p.Records = append(p.Records, erp.Record{Ref: erp.Ref{Entity: e, Company: rec.Company, Key: rec.ItemNumber}, Modified: rec.Modified, Value: rec})
+		p.Records = append(p.Records, erp.Record{Ref: erp.Ref{Entity: e, Company: rec.Company, Key: rec.ItemNumber}, Modified: rec.Modified,
+			Digest: "rows of " + rec.ItemNumber + " " + rec.Name, Value: rec})
 		p.Next = c
 	}
 	p.Done = len(p.Records) < r.PageSize
@@ -179,8 +182,29 @@ func (f *fakeIndex) SaveState(_ context.Context, s search.State) error {
 func (f *fakeIndex) IDs(context.Context, string, string, int) ([]string, error)  { return nil, nil }
 func (f *fakeIndex) Refresh(context.Context, string) error                       { return nil }
 func (f *fakeIndex) Holding(context.Context, string, erp.Held) ([]string, error) { return nil, nil }
-func (f *fakeIndex) Stored(context.Context, string, []string) (map[string]search.Stored, error) {
-	return nil, nil
+
+// Stored returns the source digests of the documents of target written so far.
+func (f *fakeIndex) Stored(_ context.Context, target string, ids []string) (map[string]search.Stored, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]search.Stored{}
+	for _, id := range ids {
+		if !slices.Contains(f.written[target], id) {
+			continue
+		}
+		raw, err := json.Marshal(f.bodies[id])
+		if err != nil {
+			return nil, err
+		}
+		var doc struct {
+			Digest string `json:"source_digest"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, err
+		}
+		out[id] = search.Stored{Digest: doc.Digest}
+	}
+	return out, nil
 }
 
 func TestSyncChunkStopsAtMaxPagesAndContinuesExactly(t *testing.T) {

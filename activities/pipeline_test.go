@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -129,5 +130,40 @@ func TestTheNextPageIsWrittenWhileThePreviousIsAcknowledged(t *testing.T) {
 			t.Fatalf("heartbeats %v skip a page", heartbeated())
 		}
 		seen[k] = true
+	}
+}
+
+// TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote: an attempt wrote 30 products, but the
+// server holds its heartbeat after the 10th (the heartbeats after it were lost with the worker).
+// The retried attempt reads from the 10th on and sends only the documents the index does not
+// hold built from the same rows: 20 are current, one the ERP changed meanwhile is sent again,
+// and the 10 after are new.
+func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
+	src, ix := &fakeSource{n: 40}, newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 3, MaxDuration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	src.edit = func(i int, p *erp.Product) {
+		if i == 25 {
+			p.Name = "changed"
+		}
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	env.SetHeartbeatDetails(chunkHeartbeat{Cursor: erp.Cursor{Modified: t0.Add(9 * time.Microsecond), Company: "usmf", Key: "0009"},
+		Counts: Counts{Pages: 1, Read: 10, Indexed: 10}})
+	v, err := env.ExecuteActivity(a.SyncChunk, ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 10, MaxDuration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ChunkResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	again := ix.written["erpsync-products-gen2"][30:]
+	if !res.Done || res.Counts.Read != 40 || res.Counts.Stale != 19 || len(again) != 11 || !slices.Contains(again, "usmf:0025") {
+		t.Fatalf("result %+v; written again %v: want 19 current, 0025 and the 10 new ones written", res, again)
 	}
 }

@@ -170,8 +170,11 @@ func run(cfg *config.Config) error {
 		return err
 	}
 
-	// Running activities get 30 s after SIGTERM to finish their page and heartbeat.
-	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	// Running activities get 30 s after SIGTERM to finish their page and heartbeat. The SDK
+	// sends an activity's heartbeats at most every 80% of its heartbeat timeout (24 s for a
+	// chunk) unless told otherwise: a chunk retried after a crash would read again up to that
+	// much of its pages; at most one heartbeat a second per chunk in flight keeps it to a second.
+	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second, MaxHeartbeatThrottleInterval: time.Second})
 	w.RegisterWorkflow(workflows.ProductImport) // registered as "ProductImport"
 	w.RegisterWorkflow(workflows.CustomerImport)
 	w.RegisterWorkflow(workflows.DeadLetterRetry)
