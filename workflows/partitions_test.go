@@ -98,20 +98,10 @@ func newPartitionedEnv(t *testing.T, b activities.BeginResult, per int) (*testsu
 
 // TestAPartitionedRebuildReadsEveryPartitionAndSwapsOnce: five partitions read two at once,
 // each in three chunks from its own cursor: every partition is read to its end, never more than
-// two at once, and the rebuild finishes (swaps) once with the sum of their counts; progress
-// adds the partitions up.
+// two at once, and the rebuild finishes (swaps) once with the sum of their counts, which the
+// progress shows against the expected total.
 func TestAPartitionedRebuildReadsEveryPartitionAndSwapsOnce(t *testing.T) {
 	env, c, finished := newPartitionedEnv(t, plan(5, 2), 3)
-	var mid Progress
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryProgress)
-		if err == nil {
-			err = v.Get(&mid)
-		}
-		if err != nil {
-			t.Error(err)
-		}
-	}, time.Millisecond)
 	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Rebuild})
 	var res ImportResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -128,8 +118,14 @@ func TestAPartitionedRebuildReadsEveryPartitionAndSwapsOnce(t *testing.T) {
 	if len(*finished) != 1 || (*finished)[0].Target != "gen-2" || (*finished)[0].Counts.Read != 150 || res.Entities[0].Counts.Read != 150 {
 		t.Fatalf("finished %+v, result %+v; want one finish of gen-2 with 150 read", *finished, res)
 	}
-	if mid.Partitions != 5 || mid.Expected != 150 || mid.PartitionsReading > 2 {
-		t.Fatalf("progress during the read %+v", mid)
+	// The parts are dropped once the entity is finished: the progress counts what was read.
+	v, err := env.QueryWorkflow(QueryProgress)
+	var p Progress
+	if err == nil {
+		err = v.Get(&p)
+	}
+	if err != nil || p.Expected != 150 || p.Totals.Read != 150 || p.Phase != "done" {
+		t.Fatalf("progress at the end %+v (%v)", p, err)
 	}
 }
 
@@ -265,4 +261,39 @@ func TestAPartitionedRebuildContinuesAsNewWithEveryCursor(t *testing.T) {
 		t.Fatalf("after continue-as-new: %+v, want 120 read over 2 runs", res)
 	}
 	env2.AssertNotCalled(t, "Begin", mock.Anything, mock.Anything)
+}
+
+// TestCancelReachesEveryPartition: a partitioned rebuild cancelled while three partitions are
+// read ends cancelled; every chunk in flight is cancelled, no chunk starts after it, the
+// generation is abandoned and nothing is swapped.
+func TestCancelReachesEveryPartition(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(plan(6, 3), nil)
+	c := &partChunks{t: t, per: 5, calls: map[string]int{}}
+	// Each chunk takes a minute; the cancellation comes while the second three are read.
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(c.sync).After(time.Minute)
+	var finished []activities.FinishInput
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
+		finished = append(finished, in)
+		return activities.FinishResult{}, nil
+	})
+	env.OnActivity(a.Abandon, mock.Anything, mock.Anything).Return(nil)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 90*time.Second)
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Rebuild})
+	err := env.GetWorkflowError()
+	if !temporal.IsCanceledError(err) {
+		t.Fatalf("want a cancelled rebuild, got %v", err)
+	}
+	c.mu.Lock() // cancelled chunks may still be running
+	n := 0
+	for _, k := range c.calls {
+		n += k
+	}
+	c.mu.Unlock()
+	if n != 3 || len(finished) != 0 {
+		t.Fatalf("%d chunks of 30 read, finished %+v: want the 3 before the cancellation, none after", n, finished)
+	}
+	env.AssertCalled(t, "Abandon", mock.Anything, activities.AbandonInput{Entity: erp.Products, Target: "gen-2"})
 }
