@@ -14,14 +14,18 @@ import (
 	"github.com/erpsync/erpsync/workflows"
 )
 
-var recordHistory = flag.Bool("record-history", false, "write the history of an update run to workflows/testdata for the replay test")
+var recordHistory = flag.Bool("record-history", false, "write the histories of a partitioned rebuild, an update run and a customer rebuild to workflows/testdata for the replay test")
 
 // TestRebuildEqualsTheERP: a rebuild of a seeded catalog leaves the index equal to the ERP,
 // field by field; an update run right after finds nothing new to write.
 func TestRebuildEqualsTheERP(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, simtest.Catalog(11), erpsim.Config{}, activities.Settings{PageSize: 50, ChunkPages: 3})
-	res := s.run(workflows.ProductImportName, activities.Rebuild)
+	s := newStack(t, simtest.Catalog(11), erpsim.Config{}, activities.Settings{PageSize: 50, ChunkPages: 3, PartitionSize: 50, Partitions: 2})
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	res := s.wait(run)
+	if *recordHistory {
+		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_partitioned.json")
+	}
 	c := res.Entities[0].Counts
 	t.Logf("rebuild: %+v", c)
 	if c.Read == 0 || c.Read != c.Indexed || c.Rejected != 0 || c.DeadLettered != 0 {
