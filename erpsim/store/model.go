@@ -195,7 +195,9 @@ func NewSchema() *Schema {
 					When: func(r Record) bool { return r["ItemCode"] != "All" }},
 				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
 			},
-			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
+			// (dataAreaId, ItemCode) finds a company's all-items lines without a scan of its
+			// item lines; it comes after the item index, which item lookups use.
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "ItemCode"}},
 		},
 		// Line discounts name an item, an item line discount group or all items; a change bumps
 		// the products the line is for (the add-on's parent stamps).
@@ -216,7 +218,7 @@ func NewSchema() *Schema {
 					When: func(r Record) bool { return r["ItemCode"] == "GroupId" && r["LineDiscountProductGroupCode"] != "" }},
 				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
 			},
-			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}, {FieldCompany, "ItemCode"}},
 		},
 		// The trade agreement activation ("Activate price/discount"): one row per company, which
 		// relations the price and line discount search visits. Company-wide settings bump no

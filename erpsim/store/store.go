@@ -31,6 +31,9 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared queries by SQL text
 
+	cache queryCache   // pages of queries by equalities: company-wide rows
+	reads atomic.Int64 // queries answered from the database (not the cache)
+
 	noBumps, noDeletionLog atomic.Bool // see Behaviour
 }
 
@@ -158,8 +161,12 @@ func (s *Store) Schema() *Schema { return s.schema }
 // Clock returns the stamp source, to set its skew.
 func (s *Store) Clock() *Clock { return s.clock }
 
-// DB returns the underlying database, for bulk loading.
-func (s *Store) DB() *sql.DB { return s.db }
+// DB returns the underlying database, for bulk loading. Queries answered before are
+// forgotten.
+func (s *Store) DB() *sql.DB {
+	s.cache.invalidate()
+	return s.db
+}
 
 func quote(name string) string { return `"` + name + `"` }
 

@@ -61,7 +61,9 @@ func (s *Store) write(ctx context.Context, stamp time.Time, fn func(tx *Tx) erro
 		sqlTx.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	s.cache.invalidate()
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
