@@ -346,10 +346,11 @@ func (s *suite) starter(prefix string, args ...string) []byte {
 	return out
 }
 
-// runImport runs an import of products with the starter and returns its result and wall time.
-func (s *suite) runImport(prefix, mode string) (workflows.ImportResult, time.Duration) {
+// runImport runs an import of products with the starter (and its extra flags) and returns its
+// result and wall time.
+func (s *suite) runImport(prefix, mode string, extra ...string) (workflows.ImportResult, time.Duration) {
 	start := time.Now()
-	out := s.starter(prefix, "run", "products", "--mode", mode, "--wait", "--json")
+	out := s.starter(prefix, append([]string{"run", "products", "--mode", mode, "--wait", "--json"}, extra...)...)
 	took := time.Since(start)
 	var res workflows.ImportResult
 	if err := json.Unmarshal(out, &res); err != nil || len(res.Entities) != 1 {
@@ -490,6 +491,18 @@ func (e *erpHTTP) do(ctx context.Context, method, path string, body, out any) (i
 		return res.StatusCode, json.Unmarshal(raw, out)
 	}
 	return res.StatusCode, nil
+}
+
+// setLatency makes the simulator answer every OData request d later (its latency fault).
+func (e *erpHTTP) setLatency(b *testing.B, d time.Duration) {
+	var f erpsim.Faults
+	if _, err := e.do(context.Background(), http.MethodGet, "/admin/faults", nil, &f); err != nil {
+		b.Fatal(err)
+	}
+	f.Latency = erpsim.Duration(d)
+	if _, err := e.do(context.Background(), http.MethodPut, "/admin/faults", f, nil); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // productPath is the OData path of one released product.
