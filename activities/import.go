@@ -317,7 +317,10 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 
 // partition plans a partitioned rebuild: the partitions of the entity's roots up to the run's
 // bound, as the ERP gives them (erp.Partitioner), and how many to read at once. A source that
-// cannot partition leaves the rebuild one stream.
+// cannot partition, or whose answers to the plan's requests cannot be used (invalid, not
+// found: an answer over the size bound, a service that ignores the filter), leaves the rebuild
+// one stream, which copes with bad answers page by page; an error that may pass (the ERP down,
+// a rate limit) fails the begin, which is retried.
 func (a *Import) partition(ctx context.Context, in BeginInput, res *BeginResult) error {
 	p, ok := a.Source.(erp.Partitioner)
 	if !ok {
@@ -325,6 +328,10 @@ func (a *Import) partition(ctx context.Context, in BeginInput, res *BeginResult)
 	}
 	s := a.settings()
 	parts, err := p.Partitions(ctx, in.Entity, res.Until, s.PartitionSize)
+	if k := failure.KindOf(err); k == failure.Invalid || k == failure.NotFound {
+		a.log(ctx).Warn("cannot partition the rebuild: reading it in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("partition %s: %w", in.Entity, err)
 	}

@@ -72,3 +72,31 @@ func TestAPartitionReadsItsOwnRootsAndStepsPastItsOwnPoison(t *testing.T) {
 		t.Fatalf("dead letters %+v, want 0037 and 0059", ix.rejected)
 	}
 }
+
+// badPlans is a partitioner whose plan fails with err.
+type badPlans struct {
+	*fakeSource
+	err error
+}
+
+func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, int) ([]erp.Partition, error) {
+	return nil, b.err
+}
+
+// TestARebuildThatCannotBePartitionedIsOneStream: an ERP answer the plan cannot use (one over
+// the size bound, as the fault soak's oversized answer was) leaves the rebuild one stream
+// instead of failing it for good; an outage fails the begin, which Temporal retries.
+func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
+	ctx := context.Background()
+	oversized := failure.E(failure.Invalid, "count ReleasedProductsV2", errors.New("answer larger than 2097152 bytes"))
+	a := &Import{Source: badPlans{&fakeSource{n: 10}, oversized}, Index: newFakeIndex()}
+	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
+	if err != nil || b.Partitions != nil || b.Target == "" {
+		t.Fatalf("with an unusable plan: %+v, %v; want one stream", b, err)
+	}
+	down := failure.E(failure.Unavailable, "count ReleasedProductsV2", errors.New("503"))
+	a = &Import{Source: badPlans{&fakeSource{n: 10}, down}, Index: newFakeIndex()}
+	if _, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true}); err == nil || isNonRetryable(err) {
+		t.Fatalf("with the ERP down: %v, want a retryable error", err)
+	}
+}
