@@ -371,13 +371,16 @@ func (g *gen) company(ci int, c company) error {
 	// Products.
 	g.nBatch = 0
 	products := share(cfg.Products, len(cfg.Companies), ci)
+	// The accounts random agreements may name, once per company (per product it took a walk
+	// over every customer: hours for 1,000,000 products and 200,000 customers).
+	others := randomAccounts(c.index, accounts)
 	for i := range products {
 		if i%10_000 == 0 {
 			if err := g.ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := g.product(rng, c, i, products, priceGroups, accounts, leavesByTop); err != nil {
+		if err := g.product(rng, c, i, products, priceGroups, accounts, others, leavesByTop); err != nil {
 			return err
 		}
 	}
@@ -450,7 +453,7 @@ const SystemLanguage = "en-us"
 
 func itemNumber(i int) string { return strconv.Itoa(1000 + i) }
 
-func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts []string, leavesByTop [][]string) error {
+func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts, others []string, leavesByTop [][]string) error {
 	cfg := g.cfg
 	stamp := g.tick()
 	item := itemNumber(i)
@@ -633,7 +636,7 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(3) == 0 {
+	if len(others) > 0 && rng.IntN(3) == 0 {
 		from := time.Date(2026, time.Month(1+rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC)
 		if err := agreement(variant{}, "Table", others[rng.IntN(len(others))], "", c.currency, priceCents*85/100, 1, 0,
 			from.Format(time.DateOnly), from.AddDate(0, 3, -1).Format(time.DateOnly)); err != nil {
@@ -668,7 +671,7 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(20) == 0 {
+	if len(others) > 0 && rng.IntN(20) == 0 {
 		if err := g.discount(c, discountLine{item: "Table", itemRel: item, account: "Table", accountRel: others[rng.IntN(len(others))],
 			currency: c.currency, unit: unit, pct1: dec(3, 0), findNext: findNext()}, stamp); err != nil {
 			return err
