@@ -290,12 +290,18 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		}
 		res.Target = gen
 		if in.Partitioned {
-			if err := a.partition(ctx, in, &res); err != nil {
+			if err := a.partition(ctx, in, res.Until, &res); err != nil {
 				return BeginResult{}, err
 			}
 		}
 	case Audit:
 		res.Target = a.Index.Alias(in.Entity)
+		if in.Partitioned {
+			// An audit compares every root, whatever its stamp.
+			if err := a.partition(ctx, in, time.Time{}, &res); err != nil {
+				return BeginResult{}, err
+			}
+		}
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
 	}
@@ -315,21 +321,22 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	return res, nil
 }
 
-// partition plans a partitioned rebuild: the partitions of the entity's roots up to the run's
-// bound, as the ERP gives them (erp.Partitioner), and how many to read at once. A source that
+// partition plans a partitioned rebuild or audit: the partitions of the entity's roots stamped
+// up to until (zero: all), as the ERP gives them (erp.Partitioner), and how many to read at
+// once. A source that
 // cannot partition, or whose answers to the plan's requests cannot be used (invalid, not
 // found: an answer over the size bound, a service that ignores the filter), leaves the rebuild
 // one stream, which copes with bad answers page by page; an error that may pass (the ERP down,
 // a rate limit) fails the begin, which is retried.
-func (a *Import) partition(ctx context.Context, in BeginInput, res *BeginResult) error {
+func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, res *BeginResult) error {
 	p, ok := a.Source.(erp.Partitioner)
 	if !ok {
 		return nil
 	}
 	s := a.settings()
-	parts, err := p.Partitions(ctx, in.Entity, res.Until, s.PartitionSize)
+	parts, err := p.Partitions(ctx, in.Entity, until, s.PartitionSize)
 	if k := failure.KindOf(err); k == failure.Invalid || k == failure.NotFound {
-		a.log(ctx).Warn("cannot partition the rebuild: reading it in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
+		a.log(ctx).Warn("cannot partition the run: reading in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
 		return nil
 	}
 	if err != nil {
@@ -340,7 +347,7 @@ func (a *Import) partition(ctx context.Context, in BeginInput, res *BeginResult)
 		res.Expected += pt.Expected
 	}
 	res.InFlight = s.inFlight(in.Partitions)
-	a.log(ctx).Info("rebuild partitioned", zap.String("entity", string(in.Entity)), zap.Int("partitions", len(parts)),
+	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
 	return nil
 }

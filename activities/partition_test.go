@@ -15,7 +15,7 @@ import (
 // TestBeginPlansAPartitionedRebuild: a rebuild that asks for partitions gets the source's plan,
 // the expected total and how many partitions to read at once: what the run asks for, bounded
 // by what the ERP allows; one that does not ask (a run begun before partitions existed) and an
-// update get none.
+// update get none; an audit gets them too.
 func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 	ctx := context.Background()
 	a := &Import{Source: &fakeSource{n: 95}, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
@@ -37,6 +37,10 @@ func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 	b, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Update, Partitioned: true})
 	if err != nil || b.Partitions != nil {
 		t.Fatalf("an update: %+v, %v", b, err)
+	}
+	b, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Audit, Partitioned: true})
+	if err != nil || len(b.Partitions) != 5 || b.Expected != 95 || b.Target != "erpsync-products" {
+		t.Fatalf("an audit: %+v, %v; want 5 partitions of the alias", b, err)
 	}
 }
 

@@ -78,8 +78,8 @@ type BeginInput struct {
 	Entity erp.Entity `json:"entity"`
 	Mode   Mode       `json:"mode"`
 	RunID  string     `json:"run_id"`
-	// Partitioned asks a rebuild for its partitions (BeginResult.Partitions); runs begun before
-	// partitions existed read in one stream.
+	// Partitioned asks a rebuild or an audit for its partitions (BeginResult.Partitions); runs
+	// begun before partitions existed read in one stream.
 	Partitioned bool `json:"partitioned,omitempty"`
 	// Partitions is how many partitions the run asks to read at once (0: the worker's
 	// setting); the worker bounds it by what the ERP allows.
@@ -107,8 +107,8 @@ type BeginResult struct {
 	// Changes are where a ChildStamps update reads each collection of the entity's model from
 	// (D365's collection name -> cursor): its watermark minus the overlap window.
 	Changes map[string]erp.Cursor `json:"changes,omitempty"`
-	// Partitions are a partitioned rebuild's parts, each read from its own cursor (nil: one
-	// stream), and InFlight how many to read at once.
+	// Partitions are a partitioned rebuild's or audit's parts, each read from its own cursor
+	// (nil: one stream), and InFlight how many to read at once.
 	Partitions []erp.Partition `json:"partitions,omitempty"`
 	InFlight   int             `json:"in_flight,omitempty"`
 }
@@ -138,6 +138,8 @@ type AuditInput struct {
 	After  erp.Cursor `json:"after"`
 	// MaxPages bounds the chunk (zero: the worker's default chunk size).
 	MaxPages int `json:"max_pages,omitempty"`
+	// Partition, when set, limits the audit to one partition's roots.
+	Partition *erp.Partition `json:"partition,omitempty"`
 }
 
 // AuditResult is where the audit stopped and what it found.

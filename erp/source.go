@@ -182,6 +182,8 @@ type KeyRequest struct {
 	// After is the (company, key) to continue after; zero from the beginning.
 	After    Cursor
 	PageSize int
+	// Partition, when set, limits the keys to those of one partition.
+	Partition *Partition
 }
 
 // Source is the ERP as the import activities see it: a pull interface over pages, driven by the

@@ -206,7 +206,7 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		if r.cp.Begun == nil {
 			r.phase = "beginning " + string(e)
 			bin := activities.BeginInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID}
-			if in.Mode == activities.Rebuild && workflow.GetVersion(ctx, partitionsChange, workflow.DefaultVersion, 1) >= 1 {
+			if r.partitioned(ctx) {
 				bin.Partitioned, bin.Partitions = true, in.Partitions
 			}
 			var begun activities.BeginResult

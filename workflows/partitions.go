@@ -11,9 +11,25 @@ import (
 	"github.com/erpsync/erpsync/erp"
 )
 
-// partitionsChange versions partitioned rebuilds: a rebuild begun since reads its entity in
-// partitions side by side (readParts); one begun before, as its history says, in one stream.
-const partitionsChange = "partitioned-rebuild"
+// partitionsChange and auditPartitionsChange version partitioned rebuilds and audits: one
+// begun since reads its entity in partitions side by side (readParts); one begun before, as its
+// history says, in one stream.
+const (
+	partitionsChange      = "partitioned-rebuild"
+	auditPartitionsChange = "partitioned-audit"
+)
+
+// partitioned reports whether the entity about to begin is read in partitions: rebuilds and
+// audits begun since they are.
+func (r *importRun) partitioned(ctx workflow.Context) bool {
+	switch r.in.Mode {
+	case activities.Rebuild:
+		return workflow.GetVersion(ctx, partitionsChange, workflow.DefaultVersion, 1) >= 1
+	case activities.Audit:
+		return workflow.GetVersion(ctx, auditPartitionsChange, workflow.DefaultVersion, 1) >= 1
+	}
+	return false
+}
 
 // Part is one partition of a rebuild with where its read got to.
 type Part struct {
@@ -35,8 +51,8 @@ func newParts(plan []erp.Partition) []Part {
 	return parts
 }
 
-// readParts reads the partitions of the entity being rebuilt: a chain of SyncChunk activities
-// per partition, each from its partition's cursor, up to Begun.InFlight chains at once, each
+// readParts reads the partitions of the entity being rebuilt or audited: a chain of SyncChunk
+// (AuditChunk) activities per partition, each from its partition's cursor, up to Begun.InFlight chains at once, each
 // chunk on whichever worker polls first. A chunk that fails is retried on its own by Temporal
 // from its last heartbeat while the other partitions go on; one that fails for good stops the
 // rest (they are cancelled) and the rebuild fails with its error. Pause stops starting chunks
@@ -44,6 +60,7 @@ func newParts(plan []erp.Partition) []Part {
 // and continue-as-new waits for them: the checkpoint holds every partition's cursor.
 func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume workflow.ReceiveChannel) error {
 	inFlight := max(r.cp.Begun.InFlight, 1)
+	phase := r.phase
 	actx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	r.reading = make([]bool, len(r.cp.Parts))
@@ -54,18 +71,25 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 	continuing := false
 	start := func(i int) {
 		part := &r.cp.Parts[i]
-		in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: part.Cursor, Until: r.cp.Begun.Until,
-			MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition}
-		fut := workflow.ExecuteActivity(r.chunkCtx(actx), a.SyncChunk, in)
+		var fut workflow.Future
+		if r.in.Mode == activities.Audit {
+			in := activities.AuditInput{Entity: e, Target: r.cp.Begun.Target, After: part.Cursor, MaxPages: r.in.ChunkPages, Partition: &part.Partition}
+			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.AuditChunk, in)
+		} else {
+			in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: part.Cursor, Until: r.cp.Begun.Until,
+				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition}
+			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.SyncChunk, in)
+		}
 		pending++
 		r.reading[i] = true
 		sel.AddFuture(fut, func(f workflow.Future) {
 			pending--
 			r.reading[i] = false
+			// AuditResult has ChunkResult's fields: either decodes into it.
 			var chunk activities.ChunkResult
 			if err := f.Get(ctx, &chunk); err != nil {
 				if failed == nil {
-					failed = fmt.Errorf("sync %s partition %s after %s: %w", e, part.Partition, part.Cursor, err)
+					failed = fmt.Errorf("%s %s partition %s after %s: %w", r.in.Mode, e, part.Partition, part.Cursor, err)
 					cancel()
 				}
 				return
@@ -102,7 +126,7 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 				if err := r.awaitResume(ctx, pause, resume); err != nil {
 					return err
 				}
-				r.phase = "reading " + string(e)
+				r.phase = phase
 				continue
 			default:
 				return errors.New("no partition to read and none done: a bug")

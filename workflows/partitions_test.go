@@ -297,3 +297,45 @@ func TestCancelReachesEveryPartition(t *testing.T) {
 	}
 	env.AssertCalled(t, "Abandon", mock.Anything, activities.AbandonInput{Entity: erp.Products, Target: "gen-2"})
 }
+
+// TestAPartitionedAuditAuditsEveryPartition: an audit begun since audits are partitioned asks
+// for partitions and audits each from its own cursor with AuditChunk, then finishes once.
+func TestAPartitionedAuditAuditsEveryPartition(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
+		if !in.Partitioned || in.Mode != activities.Audit {
+			t.Errorf("an audit begun %+v", in)
+		}
+		b := plan(3, 2)
+		b.Target = "erpsync-products"
+		return b, nil
+	}).Once()
+	var mu sync.Mutex
+	audited := map[string]int{}
+	env.OnActivity(a.AuditChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AuditInput) (activities.AuditResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if in.Partition == nil || in.Target != "erpsync-products" {
+			t.Errorf("audit chunk %+v", in)
+			return activities.AuditResult{}, errors.New("no partition")
+		}
+		n := audited[in.Partition.String()]
+		audited[in.Partition.String()] = n + 1
+		return activities.AuditResult{Next: erp.Cursor{Company: "usmf", Key: fmt.Sprint(n)}, Done: n == 1, Counts: activities.Counts{Pages: 1, Changed: 10}}, nil
+	})
+	var finished []activities.FinishInput
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
+		finished = append(finished, in)
+		return activities.FinishResult{}, nil
+	})
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Audit})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(audited) != 3 || len(finished) != 1 || finished[0].Counts.Changed != 60 {
+		t.Fatalf("audited %v, finished %+v: want 2 chunks of each of 3 partitions, one finish with 60 compared", audited, finished)
+	}
+	env.AssertNotCalled(t, "SyncChunk", mock.Anything, mock.Anything)
+}

@@ -155,8 +155,9 @@ func parseRecordKey(s string) (string, error) {
 	return values[0], nil
 }
 
-// Keys reads one page of the keys of every root of r.Entity in (dataAreaId, key) order, after
-// r.After's Company and Key. Each Cursor carries the root's ModifiedDateTime too.
+// Keys reads one page of the keys of every root of r.Entity (of r.Partition, when set) in
+// (dataAreaId, key) order, after r.After's Company and Key. Each Cursor carries the root's
+// ModifiedDateTime too.
 func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Cursor], error) {
 	var n counter
 	var page erp.Page[erp.Cursor]
@@ -179,6 +180,15 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	}
 	if c.companyFilter != "" {
 		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
+	}
+	if p := r.Partition; p != nil {
+		conds = append(conds, co+" eq "+quote(p.Company))
+		if p.After != "" {
+			conds = append(conds, key+" gt "+quote(p.After))
+		}
+		if p.Through != "" {
+			conds = append(conds, key+" le "+quote(p.Through))
+		}
 	}
 	u := c.url(coll,
 		param{"cross-company", "true"},

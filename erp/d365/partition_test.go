@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/store"
@@ -111,5 +112,46 @@ func TestPartitionsOfConfiguredCompanies(t *testing.T) {
 	}
 	if len(parts) != 1 || parts[0].Company != "gbsi" || parts[0].After != "" || parts[0].Through != "" || parts[0].Expected == 0 {
 		t.Fatalf("partitions %v, want gbsi whole", parts)
+	}
+}
+
+// TestKeysOfAPartition: an audit's key pages of one partition hold exactly its keys, in
+// (company, key) order, and its pages of all partitions every key once.
+func TestKeysOfAPartition(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[companyKey]bool{}
+	for i := range parts {
+		req := erp.KeyRequest{Entity: erp.Products, PageSize: 7, Partition: &parts[i]}
+		n := 0
+		for {
+			p, err := c.Keys(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range p.Records {
+				ck := companyKey{k.Company, k.Key}
+				if seen[ck] || k.Company != parts[i].Company || (parts[i].After != "" && k.Key <= parts[i].After) || (parts[i].Through != "" && k.Key > parts[i].Through) {
+					t.Fatalf("key %s in partition %s (or seen before)", ck, parts[i])
+				}
+				seen[ck] = true
+				n++
+			}
+			req.After = p.Next
+			if p.Done {
+				break
+			}
+		}
+		if n != parts[i].Expected {
+			t.Errorf("partition %s: %d keys, %d expected", parts[i], n, parts[i].Expected)
+		}
+	}
+	if w := s.want(t); len(seen) != len(w.products) {
+		t.Fatalf("%d keys read over the partitions, %d products", len(seen), len(w.products))
 	}
 }
