@@ -92,10 +92,12 @@ func BenchmarkImport(b *testing.B) {
 	// (2) the full import, with (6) and (7).
 	w := s.startWorker(sm, s.prefix)
 	cpu0 := s.cpu(w, sm)
+	idle0, total0 := s.pipelineIdle()
 	profile := s.profile(w)
 	res, took := s.runImport(s.prefix, "rebuild")
 	profile()
 	cpu := s.cpu(w, sm).sub(cpu0)
+	idle1, total1 := s.pipelineIdle()
 	c := res.Entities[0].Counts
 	if c.Indexed != products {
 		b.Errorf("the rebuild indexed %d products of %d: %+v", c.Indexed, products, c)
@@ -108,6 +110,11 @@ func BenchmarkImport(b *testing.B) {
 	r.Add("import_ratio", "(2)/(1) ratio", rate/bulk.rate, "", "target >= 0.95")
 	r.Add("import_es_cores", "(2) Elasticsearch busy during the import", cpu.es.Seconds()/took.Seconds(), "cores",
 		"its CPU time over the wall time")
+	if total1 > total0 {
+		r.Add("import_pipeline_idle", fmt.Sprintf("(2) CPU %s idle during the import", s.pipeline), 100*(idle1-idle0).Seconds()/(total1-total0).Seconds(), "%",
+			fmt.Sprintf("the simulator's, the worker's and every other process's CPU (/proc/stat); worker and simulator used %.0f%% of it",
+				100*(cpu.worker+cpu.sim).Seconds()/(total1-total0).Seconds()))
+	}
 	// On a machine whose cores all three share, the import cannot beat the share of the CPU that
 	// Elasticsearch gets: what the simulator and the worker burn is taken from it.
 	total := cpu.worker + cpu.sim + cpu.es
@@ -244,6 +251,19 @@ func safetyLag(b *testing.B) time.Duration {
 
 func updateEvery(b *testing.B) time.Duration {
 	return envDuration(b, "BENCH_UPDATE_EVERY", 2*time.Second)
+}
+
+// pipelineIdle returns the idle and total time of the pipeline's CPUs so far (zero when every
+// process shares every CPU).
+func (s *suite) pipelineIdle() (idle, total time.Duration) {
+	if s.pipeline == nil {
+		return 0, 0
+	}
+	idle, total, err := s.pipeline.Idle()
+	if err != nil {
+		s.b.Fatal(err)
+	}
+	return idle, total
 }
 
 func mustCPU(b *testing.B, pid int) time.Duration {

@@ -69,6 +69,9 @@ type suite struct {
 	queue    string
 	bins     struct{ worker, starter, erpsim string }
 	tmp      string
+	// pipeline are the CPUs of the simulator, the worker and the rest when Elasticsearch has
+	// CPUs of its own (pinCPUs); nil when every process shares every CPU.
+	pipeline CPUSet
 }
 
 func newSuite(b *testing.B) *suite {
