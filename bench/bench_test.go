@@ -138,7 +138,13 @@ func BenchmarkImport(b *testing.B) {
 	best, bestN := 0.0, 0
 	for _, n := range envInts(b, "BENCH_PARTITIONS", "1,2,4,8") {
 		es0 := s.esCPU()
+		idle0, total0 := s.pipelineIdle()
 		res, took := s.runImport(s.prefix, "rebuild", "--partitions", strconv.Itoa(n))
+		idle1, total1 := s.pipelineIdle()
+		idle := "?"
+		if total1 > total0 {
+			idle = fmt.Sprintf("%.0f%%", 100*(idle1-idle0).Seconds()/(total1-total0).Seconds())
+		}
 		c := res.Entities[0].Counts
 		if c.Indexed != products {
 			b.Errorf("the rebuild with %d partitions indexed %d products of %d: %+v", n, c.Indexed, products, c)
@@ -148,8 +154,8 @@ func BenchmarkImport(b *testing.B) {
 			best, bestN = rate, n
 		}
 		r.Add(fmt.Sprintf("latency_p%d_docs_per_second", n), fmt.Sprintf("(8) rebuild, ERP %s per request, %d partition(s) at once", erpLatency, n), rate, "docs/s",
-			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores",
-				rate/bulk.rate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, (s.esCPU()-es0).Seconds()/took.Seconds()))
+			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s",
+				rate/bulk.rate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, (s.esCPU()-es0).Seconds()/took.Seconds(), s.pipeline, idle))
 	}
 	r.Add("latency_ratio", fmt.Sprintf("(8) best/(1), ERP %s per request", erpLatency), best/bulk.rate, "", fmt.Sprintf("%d partitions at once; target >= 0.9", bestN))
 	e.setLatency(b, 0)
