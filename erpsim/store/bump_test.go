@@ -492,7 +492,9 @@ func TestSharedRowsBelongToEveryCompany(t *testing.T) {
 	if err != nil || len(page.Rows) != 2 {
 		t.Fatalf("conversions seen without cross-company: %v, %v; want both", page, err)
 	}
-	if got := bumped(func(tx *Tx) error { return tx.Delete(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "P1"}) }); len(got) != 0 {
+	if got := bumped(func(tx *Tx) error {
+		return tx.Delete(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "P1"})
+	}); len(got) != 0 {
 		t.Errorf("deleting usmf's P1 bumped %q", got)
 	}
 	if _, err := s.Get(ctx, ProductUnitOfMeasureConversions, key); err != nil {
