@@ -37,7 +37,7 @@ const (
 	DeletedRecords                  = "DeletedRecords"
 )
 
-// Fields every collection carries.
+// Fields every collection carries (dataAreaId all but those of a Shared child).
 const (
 	FieldCompany  = "dataAreaId"
 	FieldModified = "ModifiedDateTime"

@@ -13,12 +13,14 @@ import (
 )
 
 // Changes reads one page of the rows of r.Collection changed after r.After up to r.Until, by
-// the collection's own ModifiedDateTime, in (ModifiedDateTime, dataAreaId, key) order, reading
-// only the fields that place a row in the model. It returns the roots of r.Entity those rows
-// belong to: the root itself for a root row, the linked root for a child row, the roots reached
-// through a link collection (one more request per company) for a child that goes through
-// another, every root of the company for a company-wide row, and, for a child whose rows can
-// move, the values to look up in the index (Changes.Held).
+// the collection's own ModifiedDateTime, in (ModifiedDateTime, dataAreaId, key) order
+// ((ModifiedDateTime, key) for a collection of no company), reading only the fields that place a
+// row in the model. It returns the roots of r.Entity those rows belong to: the root itself for a
+// root row, the linked root for a child row, the roots reached through a link collection (one
+// more request per company) for a child that goes through another, the roots of every company
+// with the row's value for a shared child (one more request), every root of the company for a
+// company-wide row, and, for a child whose rows can move, the values to look up in the index
+// (Changes.Held).
 //
 // This is how an update run finds what changed in an ERP that stamps only the rows that changed
 // (stock D365): a collection whose rows did not change costs one request.
@@ -135,8 +137,8 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 			}
 			switch {
 			case ch.Link != nil && (ch.Shared || ch.Link.RootField(m) != m.Key):
-				// Roots that have the row's value in another field than their key: asked of the
-				// root's collection below.
+				// A row of no company, or one linked to another field of the root than its key:
+				// its roots are asked of the root's collection below.
 				if v := rw.text(ch.Link.From); v != "" {
 					f := ch.Link.RootField(m)
 					if linked[f] == nil {
