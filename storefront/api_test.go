@@ -58,6 +58,7 @@ func TestAPI(t *testing.T) {
 	t.Run("bounded inputs", func(t *testing.T) { testBoundedInputs(t, f) })
 	t.Run("security headers", func(t *testing.T) { testSecurityHeaders(t, f) })
 	// Last: they change the ERP and the index.
+	t.Run("unit conversions", func(t *testing.T) { testUnitConversions(t, f, cat) })
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
 	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
 }
