@@ -91,6 +91,8 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 					p.ops[i].Version = repairVersion(o.Version, modified[o.ID], stored[o.ID])
 				}
 			}
+			// Written even where the content did not change: the document's digest must.
+			p.built = nil
 			wc, err := a.writePage(ctx, in.Entity, targets, p)
 			if err != nil {
 				return res, err

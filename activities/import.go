@@ -266,11 +266,7 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("load state of %s: %w", in.Entity, err)
 	}
-	now, err := a.erpNow(ctx)
-	if err != nil {
-		return BeginResult{}, err
-	}
-	res := BeginResult{Until: now.Add(-s.SafetyLag).Truncate(time.Microsecond)}
+	var res BeginResult
 	switch in.Mode {
 	case Update:
 		res.Target = a.Index.Alias(in.Entity)
@@ -289,21 +285,26 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 			return BeginResult{}, err
 		}
 		res.Target = gen
-		if in.Partitioned {
-			if err := a.partition(ctx, in, res.Until, &res); err != nil {
-				return BeginResult{}, err
-			}
-		}
+		// The bound is taken below, after update runs can see the generation: one that began
+		// before wrote only to the alias what it read up to its own bound, which is before this.
 	case Audit:
 		res.Target = a.Index.Alias(in.Entity)
-		if in.Partitioned {
-			// An audit compares every root, whatever its stamp.
-			if err := a.partition(ctx, in, time.Time{}, &res); err != nil {
-				return BeginResult{}, err
-			}
-		}
 	default:
 		return BeginResult{}, invalid("begin", "mode %q cannot begin a read", in.Mode)
+	}
+	now, err := a.erpNow(ctx)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	res.Until = now.Add(-s.SafetyLag).Truncate(time.Microsecond)
+	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) {
+		until := res.Until
+		if in.Mode == Audit {
+			until = time.Time{} // an audit compares every root, whatever its stamp
+		}
+		if err := a.partition(ctx, in, until, &res); err != nil {
+			return BeginResult{}, err
+		}
 	}
 	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps && res.Partitions == nil {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
@@ -444,6 +445,9 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	}
 	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 	defer hb.stop()
+	// An update (into the alias) writes only what changed; a rebuild fills an empty generation,
+	// except where a retry resumes it: the pages after its last heartbeat may be there already.
+	update := in.Target == a.Index.Alias(in.Entity)
 
 	// Pages are read one ahead of the writer, at the size sz says when each read begins, and
 	// written writeDepth at a time: the next page's bulk request goes out while Elasticsearch
@@ -517,8 +521,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 				return res, ctx.Err()
 			}
 			if f.err == nil {
-				if resumed {
-					f.page.digests = f.page.recordDigests
+				if !update && !resumed {
+					f.page.built = nil
 				}
 				writes.submit(f.page, func(p page) (Counts, error) { return a.writePage(ctx, in.Entity, targets, p) })
 				reading = !f.page.done
@@ -601,92 +605,108 @@ func (a *Import) writePage(ctx context.Context, e erp.Entity, targets []string, 
 		}
 		c.DeadLettered += len(p.rejected)
 	}
-	wc, err := a.write(ctx, e, targets, p.ops, p.digests)
+	wc, unchanged, err := a.write(ctx, e, targets, p)
 	c.Indexed += wc.Indexed
 	c.Stale += wc.Stale
+	c.Unchanged += unchanged
 	c.Deleted += wc.Deleted
 	c.DeadLettered += wc.DeadLettered
 	return c, err
 }
 
-// write writes ops to every target and returns the first target's counts (a generation a
-// rebuild fills is written too, but not counted twice). A generation that no longer exists is
-// abandoned and skipped: the rebuild cannot swap it in anyway. With digests (the digests of
-// the ops' records by document id), an op whose document a target holds already is not written
-// there and counts as stale (see changedOps).
-func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, ops []search.Op, digests map[string]string) (search.Counts, error) {
+// write writes p's ops to every target and returns the first target's counts and how many of
+// its documents were left out as unchanged (a generation a rebuild fills is written too, but not
+// counted twice). A generation that no longer exists is abandoned and skipped: the rebuild cannot
+// swap it in anyway. With p.built or p.gone, only what changes a target is sent there (see
+// changedOps).
+func (a *Import) write(ctx context.Context, e erp.Entity, targets []string, p page) (search.Counts, int, error) {
 	var counted search.Counts
+	unchanged := 0
 	for i, t := range targets {
-		send, current := ops, 0
-		if digests != nil {
-			var err error
-			if send, current, err = a.changedOps(ctx, t, ops, digests); err != nil {
-				if i > 0 && failure.KindOf(err) == failure.NotFound {
-					if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
-						return counted, err
-					}
-					continue
-				}
-				return counted, err
-			}
+		send, skipped := p.ops, 0
+		var err error
+		if p.built != nil || len(p.gone) > 0 {
+			send, skipped, err = a.changedOps(ctx, t, p)
 		}
-		wc, err := a.Index.Write(ctx, t, send)
+		var wc search.Counts
+		if err == nil {
+			wc, err = a.Index.Write(ctx, t, send)
+		}
 		if i > 0 && failure.KindOf(err) == failure.NotFound {
 			if err := a.abandon(ctx, e, t, "its index no longer exists"); err != nil {
-				return counted, err
+				return counted, unchanged, err
 			}
 			continue
 		}
 		if err != nil {
-			return counted, fmt.Errorf("write %s to %s: %w", e, t, err)
+			return counted, unchanged, fmt.Errorf("write %s to %s: %w", e, t, err)
 		}
 		if i == 0 {
-			counted = wc
-			counted.Stale += current
+			counted, unchanged = wc, skipped
 		}
 	}
-	return counted, nil
+	return counted, unchanged, nil
 }
 
-// changedOps returns the ops whose document target does not hold already, by the digest of the
-// ERP rows each was built from, and how many it left out. Documents versioned by the time of the
-// read (child-stamps) would otherwise be rewritten by every re-read of the overlap window.
-func (a *Import) changedOps(ctx context.Context, target string, ops []search.Op, digests map[string]string) ([]search.Op, int, error) {
-	ids := make([]string, 0, len(ops))
-	for _, o := range ops {
-		if !o.Delete {
+// changedOps returns the ops of p that change target, and how many documents it left out because
+// target holds them already: an index op whose document target holds with the same content hash
+// (p.built; none when nil) is not sent, and the documents of rows that left the entity (p.gone)
+// are deleted where target has them. An ERP add-on stamps a product when its category or its
+// group's line discount changes, and child-stamps updates re-read the overlap window: neither
+// rewrites a document whose content did not change. With child-stamps the stored document must
+// also have been built from the same ERP rows (source digest), since the audit compares those.
+func (a *Import) changedOps(ctx context.Context, target string, p page) ([]search.Op, int, error) {
+	ids := make([]string, 0, len(p.ops)+len(p.gone))
+	for _, o := range p.ops {
+		if !o.Delete && p.built != nil {
 			ids = append(ids, o.ID)
 		}
 	}
+	for _, g := range p.gone {
+		ids = append(ids, g.ID)
+	}
 	stored, err := a.Index.Stored(ctx, target, ids)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read digests of %s: %w", target, err)
+		return nil, 0, fmt.Errorf("read content hashes of %s: %w", target, err)
 	}
-	out := make([]search.Op, 0, len(ops))
-	for _, o := range ops {
-		if st, ok := stored[o.ID]; ok && !o.Delete && st.Digest != "" && st.Digest == digests[o.ID] {
+	digests := a.settings().Detection == ChildStamps
+	out := make([]search.Op, 0, len(p.ops)+len(p.gone))
+	for _, o := range p.ops {
+		st, ok := stored[o.ID]
+		b, built := p.built[o.ID]
+		if ok && built && !o.Delete && st.ContentHash != "" && st.ContentHash == b.hash && (!digests || st.Digest == b.digest) {
 			continue
 		}
 		out = append(out, o)
 	}
-	return out, len(ops) - len(out), nil
+	unchanged := len(p.ops) - len(out)
+	for _, g := range p.gone {
+		if _, ok := stored[g.ID]; ok {
+			out = append(out, g)
+		}
+	}
+	return out, unchanged, nil
 }
+
+// built identifies a document as it was built: its content hash and the digest of the ERP rows it
+// was built from.
+type built struct{ hash, digest string }
 
 // page is one ERP page turned into index operations.
 type page struct {
 	ops []search.Op
-	// digests, when set, are the digests of the ops' records by document id: ops whose
-	// document already has its digest are not written (see changedOps).
-	digests map[string]string
-	// recordDigests are the digests of the records read, by document id (a read's page sets
-	// them; a resumed chunk writes with them as digests).
-	recordDigests map[string]string
-	rejected      []erp.Rejection
-	read          int
-	requests      int
-	bytes         int64
-	next          erp.Cursor
-	done          bool
+	// built, when set, identifies the ops' documents by document id: ops whose document the
+	// target holds already are not written (see changedOps).
+	built map[string]built
+	// gone are deletes of the documents of rows that left the entity (erp.Page.Gone), sent only
+	// where the target has the document.
+	gone     []search.Op
+	rejected []erp.Rejection
+	read     int
+	requests int
+	bytes    int64
+	next     erp.Cursor
+	done     bool
 	// size is the page size it was read with.
 	size int
 }
@@ -708,30 +728,32 @@ func (a *Import) buildPage(ctx context.Context, e erp.Entity, req erp.ReadReques
 	if err != nil {
 		return page{}, err
 	}
-	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done,
-		recordDigests: make(map[string]string, len(p.Records))}
+	out := page{read: len(p.Records), rejected: p.Rejected, requests: p.Requests, bytes: p.Bytes, next: p.Next, done: p.Done}
 	var rejected []erp.Rejection
-	out.ops, rejected = a.indexOps(p.Records, opts, readAt)
+	out.ops, out.built, rejected = a.indexOps(p.Records, opts, readAt)
 	out.rejected = append(out.rejected, rejected...)
-	for _, r := range p.Records {
-		out.recordDigests[document.ID(r.Company, r.Key)] = r.Digest
+	for _, g := range p.Gone {
+		out.gone = append(out.gone, search.DeleteOp(document.ID(g.Company, g.Key), a.version(g.At, readAt)))
 	}
 	return out, nil
 }
 
 // indexOps builds the documents of records read at readAt (see readTime) and encodes them
-// here, in the reader, so that the writer only sends them (see prefetch). A record whose
-// document cannot be built or encoded (a number without a finite double, text JSON cannot
-// carry) is rejected with the reason and the record, as the ERP side rejects a record it cannot
-// read: it is dead-lettered and the rest of the page goes on.
-func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, []erp.Rejection) {
+// here, in the reader, so that the writer only sends them (see prefetch); it returns what
+// identifies each document by id too. A record whose document cannot be built or encoded (a
+// number without a finite double, text JSON cannot carry) is rejected with the reason and the
+// record, as the ERP side rejects a record it cannot read: it is dead-lettered and the rest of
+// the page goes on.
+func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.Time) ([]search.Op, map[string]built, []erp.Rejection) {
 	ops := make([]search.Op, 0, len(recs))
+	ids := make(map[string]built, len(recs))
 	var rejected []erp.Rejection
 	for _, r := range recs {
-		body, err := document.Build(r, opts)
+		id := document.ID(r.Company, r.Key)
+		body, hash, err := document.Encode(r, opts)
 		var o search.Op
 		if err == nil {
-			o, err = search.IndexOp(document.ID(r.Company, r.Key), a.version(r.Modified, readAt), body).Encode()
+			o, err = search.IndexOp(id, a.version(r.Modified, readAt), json.RawMessage(body)).Encode()
 		}
 		if err != nil {
 			raw, _ := json.Marshal(r.Value)
@@ -740,8 +762,9 @@ func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.
 			continue
 		}
 		ops = append(ops, o)
+		ids[id] = built{hash: hash, digest: r.Digest}
 	}
-	return ops, rejected
+	return ops, ids, rejected
 }
 
 // lookupPage reads the roots keys of e with their children (Lookup) and turns them into a page:
@@ -754,13 +777,11 @@ func (a *Import) lookupPage(ctx context.Context, e erp.Entity, keys []erp.Ref, o
 	if err != nil {
 		return page{}, nil, fmt.Errorf("read %s by key: %w", e, err)
 	}
-	ops, rejected := a.indexOps(got.Records, opts, readAt)
-	p = page{ops: ops, digests: make(map[string]string, len(got.Records)), rejected: append(got.Rejected, rejected...),
-		read: len(got.Records), requests: got.Requests, bytes: got.Bytes}
+	ops, ids, rejected := a.indexOps(got.Records, opts, readAt)
+	p = page{ops: ops, built: ids, rejected: append(got.Rejected, rejected...), read: len(got.Records), requests: got.Requests, bytes: got.Bytes}
 	modified = make(map[string]time.Time, len(got.Records))
 	for _, r := range got.Records {
-		id := document.ID(r.Company, r.Key)
-		p.digests[id], modified[id] = r.Digest, r.Modified
+		modified[document.ID(r.Company, r.Key)] = r.Modified
 	}
 	for _, r := range got.Missing {
 		p.ops = append(p.ops, search.DeleteOp(document.ID(r.Company, r.Key), document.Version(readAt)))
@@ -845,7 +866,7 @@ func (a *Import) applyDeletions(ctx context.Context, in DeletionsInput) (Deletio
 			if err != nil {
 				return res, err
 			}
-			wc, err := a.write(ctx, e, targets, ops, nil)
+			wc, _, err := a.write(ctx, e, targets, page{ops: ops})
 			if err != nil {
 				return res, fmt.Errorf("apply deletions: %w", err)
 			}

@@ -136,7 +136,7 @@ func TestTheNextPageIsWrittenWhileThePreviousIsAcknowledged(t *testing.T) {
 // TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote: an attempt wrote 30 products, but the
 // server holds its heartbeat after the 10th (the heartbeats after it were lost with the worker).
 // The retried attempt reads from the 10th on and sends only the documents the index does not
-// hold built from the same rows: 20 are current, one the ERP changed meanwhile is sent again,
+// hold with the same content: 19 are unchanged, one the ERP changed meanwhile is sent again,
 // and the 10 after are new.
 func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
 	src, ix := &fakeSource{n: 40}, newFakeIndex()
@@ -163,7 +163,7 @@ func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := ix.written["erpsync-products-gen2"][30:]
-	if !res.Done || res.Counts.Read != 40 || res.Counts.Stale != 19 || len(again) != 11 || !slices.Contains(again, "usmf:0025") {
+	if !res.Done || res.Counts.Read != 40 || res.Counts.Unchanged != 19 || len(again) != 11 || !slices.Contains(again, "usmf:0025") {
 		t.Fatalf("result %+v; written again %v: want 19 current, 0025 and the 10 new ones written", res, again)
 	}
 }

@@ -47,6 +47,10 @@ type Counts struct {
 	Changed int `json:"changed,omitempty"`
 	// Repaired counts roots an audit found different from their document and re-synced.
 	Repaired int `json:"repaired,omitempty"`
+	// Unchanged counts roots an update read whose document the index holds already (the same
+	// content hash): not written. An ERP add-on stamps a product when one of its categories or
+	// its group's line discounts change, which its document does not hold.
+	Unchanged int `json:"unchanged,omitempty"`
 }
 
 // Outcome says whether every record read reached the index: "complete", or, when records
@@ -70,6 +74,7 @@ func (c Counts) Add(d Counts) Counts {
 		Pages: c.Pages + d.Pages, Read: c.Read + d.Read, Indexed: c.Indexed + d.Indexed, Stale: c.Stale + d.Stale,
 		Deleted: c.Deleted + d.Deleted, DeadLettered: c.DeadLettered + d.DeadLettered, Rejected: c.Rejected + d.Rejected,
 		Requests: c.Requests + d.Requests, Bytes: c.Bytes + d.Bytes, Changed: c.Changed + d.Changed, Repaired: c.Repaired + d.Repaired,
+		Unchanged: c.Unchanged + d.Unchanged,
 	}
 }
 

@@ -45,20 +45,20 @@ func BenchmarkChangeDetection(b *testing.B) {
 		w := s.startWorker(sm, prefix, "ERPSYNC_CHANGE_DETECTION="+d)
 
 		reb, rebTook := s.runImport(prefix, "rebuild")
-		rc := reb.Entities[0].Counts
+		rc := reb.Of(erp.Products).Counts
 		r.Add(d+"_rebuild_s", d+": rebuild", rebTook.Seconds(), "s",
 			fmt.Sprintf("%d written, %d ERP requests, %.1f MB read", rc.Indexed, rc.Requests, float64(rc.Bytes)/1e6))
 
 		time.Sleep(safetyLag(b) + time.Second)
 		upd, took := s.runImport(prefix, "update")
-		uc := upd.Entities[0].Counts
+		uc := upd.Of(erp.Products).Counts
 		r.Add(d+"_nothing_ms", d+": update, nothing changed", float64(took.Milliseconds()), "ms",
 			fmt.Sprintf("%d ERP requests, %d written", uc.Requests, uc.Indexed))
 
 		edited := s.editTranslations(sm, products/100)
 		time.Sleep(safetyLag(b) + time.Second)
 		upd, took = s.runImport(prefix, "update")
-		uc = upd.Entities[0].Counts
+		uc = upd.Of(erp.Products).Counts
 		r.Add(d+"_1pct_child_ms", d+": update after 1% child edits", float64(took.Milliseconds()), "ms",
 			fmt.Sprintf("%d translations edited; %d ERP requests, %d read, %d written", edited, uc.Requests, uc.Read, uc.Indexed))
 		if uc.Indexed < edited {
@@ -66,7 +66,7 @@ func BenchmarkChangeDetection(b *testing.B) {
 		}
 
 		aud, audTook := s.runImport(prefix, "audit")
-		ac := aud.Entities[0].Counts
+		ac := aud.Of(erp.Products).Counts
 		r.Add(d+"_audit_s", d+": audit", audTook.Seconds(), "s",
 			fmt.Sprintf("%d compared, %d repaired, %d ERP requests, %.1f MB read", ac.Changed, ac.Repaired, ac.Requests, float64(ac.Bytes)/1e6))
 		r.Add(d+"_audit_bytes_share", d+": audit bytes / rebuild bytes", float64(ac.Bytes)/float64(rc.Bytes), "", "")

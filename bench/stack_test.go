@@ -27,6 +27,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/erpsim/store"
@@ -166,8 +167,8 @@ type sim struct {
 }
 
 // startSim copies the catalog (runs edit it) and serves it from an erpsim process without its
-// change driver; the driver is turned on later through the admin API.
-func (s *suite) startSim(cat generate.Config, args ...string) *sim {
+// change driver; the driver is turned on later through the admin API. flags go to erpsim serve.
+func (s *suite) startSim(cat generate.Config, flags ...string) *sim {
 	src := catalogFile(s.b, cat)
 	db := filepath.Join(s.tmp, fmt.Sprintf("sim-%dp.db", cat.Products))
 	if err := copyFile(src, db); err != nil {
@@ -180,8 +181,8 @@ func (s *suite) startSim(cat generate.Config, args ...string) *sim {
 	if os.Getenv("GOGC") == "" {
 		env = append(env, "GOGC=400")
 	}
-	cmd := s.start("erpsim", s.bins.erpsim, env, append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0",
-		"--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, args...)...)
+	args := append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0", "--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, flags...)
+	cmd := s.start("erpsim", s.bins.erpsim, env, args...)
 	u := "http://" + addr
 	waitHTTP(s.b, u+"/healthz", 2*time.Minute)
 	return &sim{url: u, cmd: cmd}
@@ -268,8 +269,8 @@ type worker struct {
 }
 
 // startWorker starts a worker process on the suite's task queue reading sim into the index
-// prefix. The environment's ERPSYNC_* and ERP_* tuning settings pass through; the safety lag
-// is 2 s unless the environment sets one (see settings); extra variables come last and win.
+// prefix. The environment's ERPSYNC_* and ERP_* tuning settings pass through, then extra; the
+// safety lag is 2 s unless the environment sets one (see settings).
 func (s *suite) startWorker(sm *sim, prefix string, extra ...string) *worker {
 	var langs []string
 	for c, l := range companyLanguages {
@@ -357,7 +358,7 @@ func (s *suite) runImport(prefix, mode string, extra ...string) (workflows.Impor
 	out := s.starter(prefix, append([]string{"run", "products", "--mode", mode, "--wait", "--json"}, extra...)...)
 	took := time.Since(start)
 	var res workflows.ImportResult
-	if err := json.Unmarshal(out, &res); err != nil || len(res.Entities) != 1 {
+	if err := json.Unmarshal(out, &res); err != nil || res.Of(erp.Products).Entity != erp.Products {
 		s.b.Fatalf("starter run products --mode %s: %v\n%s", mode, err, out)
 	}
 	return res, took

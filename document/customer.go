@@ -8,14 +8,17 @@ import (
 )
 
 // Customer is the search document of a customer. The storefront reads it server side only to
-// learn the shopper's price group, currency, language and whether they may buy.
+// learn the shopper's price group, line discount group, currency, language and whether they may
+// buy.
 type Customer struct {
 	Envelope
 	Account    string `json:"account"`
 	Name       string `json:"name"`
 	Group      string `json:"group,omitempty"`
 	PriceGroup string `json:"price_group,omitempty"`
-	Currency   string `json:"currency,omitempty"`
+	// LineDiscountGroup is the customer line discount group (LineDiscountCode).
+	LineDiscountGroup string `json:"line_discount_group,omitempty"`
+	Currency          string `json:"currency,omitempty"`
 	// Language is the language code ("de"); LanguageID the ERP's id ("de-ch").
 	Language   string `json:"language,omitempty"`
 	LanguageID string `json:"language_id,omitempty"`
@@ -47,19 +50,20 @@ type Address struct {
 // FromCustomer builds the document of c; addresses come primary first, then by id.
 func FromCustomer(c erp.Customer) Customer {
 	d := Customer{
-		Envelope:   envelope(c.Company, c.Account, c.Modified),
-		Account:    c.Account,
-		Name:       c.Name,
-		Group:      c.Group,
-		PriceGroup: c.PriceGroup,
-		Currency:   c.Currency,
-		Language:   Language(c.Language),
-		LanguageID: c.Language,
-		OnHold:     c.OnHold,
-		Blocked:    c.Blocked(),
-		SalesGroup: c.SalesGroup,
-		Email:      c.Email,
-		Phone:      c.Phone,
+		Envelope:          envelope(c.Company, c.Account, c.Modified),
+		Account:           c.Account,
+		Name:              c.Name,
+		Group:             c.Group,
+		PriceGroup:        c.PriceGroup,
+		LineDiscountGroup: c.LineDiscountGroup,
+		Currency:          c.Currency,
+		Language:          Language(c.Language),
+		LanguageID:        c.Language,
+		OnHold:            c.OnHold,
+		Blocked:           c.Blocked(),
+		SalesGroup:        c.SalesGroup,
+		Email:             c.Email,
+		Phone:             c.Phone,
 	}
 	for _, a := range c.Addresses {
 		d.Addresses = append(d.Addresses, Address{ID: a.ID, Description: a.Description, Street: a.Street, City: a.City,

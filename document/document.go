@@ -2,17 +2,23 @@
 // deterministic mapping with one document type per root entity.
 //
 // Every document carries the same envelope: id (= the Elasticsearch _id, see ID), company (lower
-// case), key (as the ERP spells it), modified_at (the ERP's ModifiedDateTime) and deleted (always
-// false when built from a record). A builder fails only for a value no document can hold (a
-// number beyond the range of a double, see FromProduct): the caller dead-letters that record
-// and goes on. Documents hold finite numbers only. What Elasticsearch rejects is dead-lettered
-// by the index layer.
+// case), key (as the ERP spells it), modified_at (the ERP's ModifiedDateTime), deleted (always
+// false when built from a record), the digest of the ERP rows it was built from and the hash of
+// its content (Encode). A builder fails only for a value no document can hold (a number beyond
+// the range of a double, see FromProduct): the caller dead-letters that record and goes on.
+// Documents hold finite numbers only. What Elasticsearch rejects is dead-lettered by the index
+// layer.
 package document
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,27 +55,98 @@ const (
 )
 
 // Build returns the search document of r, by its entity: FromProduct, FromCustomer,
-// FromContact or FromSalesRep, with the record's digest.
+// FromContact, FromSalesRep, FromCategory, FromLineDiscount or FromActivation, with the record's
+// digest. The result is a pointer to the document.
 func Build(r erp.Record, o Options) (any, error) {
+	d, err := build(r, o)
+	if err != nil {
+		return nil, err
+	}
+	d.envelope().SourceDigest = r.Digest
+	return d, nil
+}
+
+// enveloped is a pointer to a document.
+type enveloped interface{ envelope() *Envelope }
+
+func (e *Envelope) envelope() *Envelope { return e }
+
+func build(r erp.Record, o Options) (enveloped, error) {
 	switch v := r.Value.(type) {
 	case erp.Product:
 		d, err := FromProduct(v, o)
-		d.SourceDigest = r.Digest
-		return d, err
+		if err != nil {
+			return nil, err
+		}
+		return &d, nil
 	case erp.Customer:
 		d := FromCustomer(v)
-		d.SourceDigest = r.Digest
-		return d, nil
+		return &d, nil
 	case erp.Contact:
 		d := FromContact(v)
-		d.SourceDigest = r.Digest
-		return d, nil
+		return &d, nil
 	case erp.SalesRep:
 		d := FromSalesRep(v)
-		d.SourceDigest = r.Digest
-		return d, nil
+		return &d, nil
+	case erp.Category:
+		d := FromCategory(v)
+		return &d, nil
+	case erp.LineDiscountAgreement:
+		d := FromLineDiscount(v)
+		return &d, nil
+	case erp.Activation:
+		d := FromActivation(v)
+		return &d, nil
 	}
 	return nil, fmt.Errorf("no document for a %s record of type %T", r.Entity, r.Value)
+}
+
+// Encode returns the JSON of r's document (Build) and its content hash, which the JSON carries as
+// content_hash. The hash covers everything but modified_at, source_digest and content_hash: two
+// reads of a record whose document would be the same have the same hash, whatever the stamps of
+// the ERP rows (an ERP add-on stamps a product when one of its categories changes, which is no
+// longer in its document). The import skips writing a document whose hash the index holds.
+func Encode(r erp.Record, o Options) (body []byte, hash string, err error) {
+	d, err := build(r, o)
+	if err != nil {
+		return nil, "", err
+	}
+	env := d.envelope()
+	modified := env.ModifiedAt
+	env.ModifiedAt, env.SourceDigest, env.ContentHash = time.Time{}, "", ""
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
+	sum := sha256.Sum256(b)
+	hash = hex.EncodeToString(sum[:16])
+	// The envelope comes first and its zero modified_at once: put the volatile fields there.
+	zero, err := json.Marshal(time.Time{})
+	if err != nil {
+		return nil, "", err
+	}
+	at, err := json.Marshal(modified)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
+	field := `"modified_at":` + string(zero)
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return nil, "", fmt.Errorf("encode %s %s: no modified_at in the document", r.Entity, ID(r.Company, r.Key))
+	}
+	out := make([]byte, 0, len(b)+len(at)+len(r.Digest)+len(hash)+48)
+	out = append(out, b[:i]...)
+	out = append(out, `"modified_at":`...)
+	out = append(out, at...)
+	if r.Digest != "" {
+		out = append(out, `,"source_digest":`...)
+		out = strconv.AppendQuote(out, r.Digest)
+	}
+	out = append(out, `,"content_hash":"`...)
+	out = append(out, hash...)
+	out = append(out, '"')
+	out = append(out, b[i+len(field):]...)
+	return out, hash, nil
 }
 
 // DefaultLanguages returns the languages product documents carry when Options.Languages is
@@ -90,9 +167,6 @@ type Options struct {
 	// product names and descriptions ("usmf": "en-us", "demf": "de"); DefaultLanguage
 	// otherwise.
 	CompanyLanguages map[string]string
-	// ShowUncategorized makes a product without any category visible. By default a product is
-	// visible only when at least one of its categories is.
-	ShowUncategorized bool
 }
 
 // Langs returns the language codes in effect: Languages, or DefaultLanguages().
@@ -145,6 +219,10 @@ type Envelope struct {
 	// SourceDigest is the record's erp.Record.Digest: which ERP rows (collection, key,
 	// ModifiedDateTime) the document was built from. The audit compares it with the ERP's.
 	SourceDigest string `json:"source_digest,omitempty"`
+	// ContentHash identifies the rest of the document (see Encode). A read of the record that
+	// gives the same hash is not written again, so ModifiedAt and SourceDigest describe the read
+	// that last changed the document's content.
+	ContentHash string `json:"content_hash,omitempty"`
 }
 
 func envelope(company, key string, modified time.Time) Envelope {

@@ -3,6 +3,7 @@ package document
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -21,15 +22,19 @@ import (
 // name.<shopper language> and always finds text. Languages lists the languages that have a
 // translation; Language is the company's language, the shop's default for its shoppers.
 //
-// Visibility: Visible is true when at least one of the product's categories is visible in the
-// webshop (or, with Options.ShowUncategorized, when it has no category). The storefront shows a
-// product when visible, not deleted and not sales_stopped.
+// The document holds only what is the product's own. Categories: CategoryIDs name the
+// categories it is assigned to; the categories themselves (names, tree, visibility in the webshop)
+// are Category documents, and the storefront shows a product when one of its categories is
+// visible, it is not deleted and not sales_stopped. A category's visibility flip therefore writes
+// one Category document, not the products in it.
 //
-// Prices: BasePrice is the released product's sales price; Prices are the trade agreement lines
-// (nested), exact decimal text plus a double for ranges. PriceMin and PriceMax summarise the
-// base price and every line for everybody (account code All) in the product's currency,
-// regardless of dates, quantities and variants: the "from" price for the price facet and price
-// sorting. The price a customer pays is computed from Prices, not from the summary.
+// Prices: BasePrice is the released product's sales price; Prices are its sales price agreement
+// lines and LineDiscounts its own line discount agreement lines (ItemCode Table), exact decimal
+// text. The line discounts for its item discount group (DiscountGroup) or all items, and the
+// company's trade agreement activation, are documents of their own that the storefront joins at
+// query time (docs/pricing.md). FromPrices summarise, per customer price group, the "from" price
+// for the price facet and price sorting (see FromPrice); the price a customer pays is computed
+// from the lines, not from the summary.
 type Product struct {
 	Envelope
 	ItemNumber     string `json:"item_number"`
@@ -49,16 +54,24 @@ type Product struct {
 	// BasePrice is the exact sales price; absent when the ERP has none (zero).
 	BasePrice      string   `json:"base_price,omitempty"`
 	BasePriceValue *float64 `json:"base_price_value,omitempty"`
-	PriceMin       *float64 `json:"price_min,omitempty"`
-	PriceMax       *float64 `json:"price_max,omitempty"`
-	Prices         []Price  `json:"prices,omitempty"`
+	// DiscountGroup is the item line discount group (SalesLineDiscountProductGroupCode) that
+	// line discounts for an item group name; absent when none.
+	DiscountGroup string `json:"discount_group,omitempty"`
+	// FromPrice is everybody's "from" price (FromPrice with group ""), also in FromPrices: a
+	// plain field for the price facet and sort of shoppers without a price group.
+	FromPrice     *float64       `json:"from_price,omitempty"`
+	FromPrices    []FromPrice    `json:"from_prices,omitempty"`
+	Prices        []Price        `json:"prices,omitempty"`
+	LineDiscounts []LineDiscount `json:"line_discounts,omitempty"`
 
-	Visible       bool           `json:"visible"`
 	SalesStopped  bool           `json:"sales_stopped"`
 	OrderSettings *OrderSettings `json:"order_settings,omitempty"`
+	// UnitConversions are the product's own unit conversions (of the shared product, alike in
+	// every company that releases it), by from and to unit.
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
 
-	Categories []Category `json:"categories,omitempty"`
-	// CategoryIDs are the ids of the visible categories, for the category facet.
+	// CategoryIDs are the ids of the categories the product is assigned to, in the product's
+	// display order (then by id), each once: the category facet and the visibility filter.
 	CategoryIDs []string `json:"category_ids,omitempty"`
 
 	// Dimensions are the values each dimension takes, for facets; DimensionValues the same
@@ -107,15 +120,6 @@ type Variant struct {
 	Barcodes                 []string `json:"barcodes,omitempty"`
 }
 
-// Category is a category the product is assigned to.
-type Category struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	ParentID     string `json:"parent_id,omitempty"`
-	Visible      bool   `json:"visible"`
-	DisplayOrder int    `json:"display_order"`
-}
-
 // Related is a relation to another product of the same company.
 type Related struct {
 	ItemNumber   string `json:"item_number"`
@@ -143,41 +147,95 @@ type OrderSettings struct {
 	StandardQuantity string `json:"standard_quantity"`
 }
 
-// Price is a trade agreement line. Price, FromQuantity and ToQuantity are exact decimal text;
-// the *Value fields are doubles for ranges and sorting only. ToQuantity "0" (and no
-// ToQuantityValue) means no upper bound; ValidFrom and ValidTo (YYYY-MM-DD, inclusive) are absent
-// when the ERP has no date. Dimensions restrict the line to matching variants; empty ones match
-// any.
+// UnitConversion is a product-specific unit conversion (ProductUnitOfMeasureConversions): a
+// quantity q in From is (q + InnerOffset) * Factor * Numerator / Denominator + OuterOffset in To,
+// rounded as Rounding says ("Nearest", "Up", "Down") to the To unit's decimals. Factor and the
+// offsets are exact decimal text; FactorValue is Factor as a double, for ranges and sorting.
+type UnitConversion struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Factor      string  `json:"factor"`
+	FactorValue float64 `json:"factor_value"`
+	Numerator   int64   `json:"numerator"`
+	Denominator int64   `json:"denominator"`
+	InnerOffset string  `json:"inner_offset"`
+	OuterOffset string  `json:"outer_offset"`
+	Rounding    string  `json:"rounding,omitempty"`
+}
+
+// Price is a sales price agreement line of the product (SalesPriceAgreements). Price,
+// FromQuantity and ToQuantity are exact decimal text; ToQuantity "0" means no upper bound;
+// ValidFrom and ValidTo (YYYY-MM-DD, inclusive) are absent when the ERP has no date. Dimensions
+// restrict the line to matching variants; empty ones match any.
 type Price struct {
 	RecID int64 `json:"rec_id"`
-	// AllItems is true for a line that covers every product of the company.
-	AllItems bool `json:"all_items"`
 	// AccountCode is erp.AccountCustomer ("Table"), erp.AccountGroup ("GroupId") or
 	// erp.AccountAll ("All").
-	AccountCode       string   `json:"account_code"`
-	Customer          string   `json:"customer,omitempty"`
-	PriceGroup        string   `json:"price_group,omitempty"`
-	Currency          string   `json:"currency"`
-	Price             string   `json:"price"`
-	PriceValue        float64  `json:"price_value"`
-	Unit              string   `json:"unit,omitempty"`
-	FromQuantity      string   `json:"from_quantity"`
-	FromQuantityValue float64  `json:"from_quantity_value"`
-	ToQuantity        string   `json:"to_quantity"`
-	ToQuantityValue   *float64 `json:"to_quantity_value,omitempty"`
-	ValidFrom         string   `json:"valid_from,omitempty"`
-	ValidTo           string   `json:"valid_to,omitempty"`
-	Color             string   `json:"color,omitempty"`
-	Size              string   `json:"size,omitempty"`
-	Style             string   `json:"style,omitempty"`
-	Configuration     string   `json:"configuration,omitempty"`
+	AccountCode  string `json:"account_code"`
+	Customer     string `json:"customer,omitempty"`
+	PriceGroup   string `json:"price_group,omitempty"`
+	Currency     string `json:"currency"`
+	Price        string `json:"price"`
+	Unit         string `json:"unit,omitempty"`
+	FromQuantity string `json:"from_quantity"`
+	ToQuantity   string `json:"to_quantity"`
+	ValidFrom    string `json:"valid_from,omitempty"`
+	ValidTo      string `json:"valid_to,omitempty"`
+	// FindNext is D365's Find next (WillSearchContinue).
+	FindNext      bool   `json:"find_next"`
+	Color         string `json:"color,omitempty"`
+	Size          string `json:"size,omitempty"`
+	Style         string `json:"style,omitempty"`
+	Configuration string `json:"configuration,omitempty"`
+}
+
+// LineDiscount is a line discount agreement line (SalesLineDiscountAgreements), on the product it
+// is for (ItemCode Table) or as a LineDiscountAgreement document of its own (an item group or all
+// items). Percent1, Percent2, Amount and the quantities are exact decimal text, dates and
+// dimensions as on Price.
+type LineDiscount struct {
+	RecID int64 `json:"rec_id"`
+	// ItemCode is erp.ItemTable, erp.ItemGroup or erp.ItemAll; ItemNumber or ItemGroup names
+	// the item or the item line discount group.
+	ItemCode   string `json:"item_code"`
+	ItemNumber string `json:"item_number,omitempty"`
+	ItemGroup  string `json:"item_group,omitempty"`
+	// AccountCode is erp.AccountCustomer, erp.AccountGroup (CustomerGroup, a customer line
+	// discount group) or erp.AccountAll.
+	AccountCode   string `json:"account_code"`
+	Customer      string `json:"customer,omitempty"`
+	CustomerGroup string `json:"customer_group,omitempty"`
+	Currency      string `json:"currency"`
+	Percent1      string `json:"percent1"`
+	Percent2      string `json:"percent2"`
+	Amount        string `json:"amount"`
+	Unit          string `json:"unit,omitempty"`
+	FromQuantity  string `json:"from_quantity"`
+	ToQuantity    string `json:"to_quantity"`
+	ValidFrom     string `json:"valid_from,omitempty"`
+	ValidTo       string `json:"valid_to,omitempty"`
+	FindNext      bool   `json:"find_next"`
+	Color         string `json:"color,omitempty"`
+	Size          string `json:"size,omitempty"`
+	Style         string `json:"style,omitempty"`
+	Configuration string `json:"configuration,omitempty"`
+}
+
+// FromPrice is the "from" price of the product for one customer price group, in the product's
+// currency, as a double for the price facet and price sorting only. Group "" is everybody's: the
+// lowest of the base price and the lines for all customers (account code All). A price group
+// that has lines of its own (account code GroupId) gets the lowest of everybody's "from" price and
+// those lines; a group without lines has no entry and takes everybody's. So a group's entry is
+// never above everybody's, and the lowest of a shopper's group's entry and everybody's is the
+// shopper's "from" price. Dates, quantities, variants, Find next and the activation are not
+// considered: it is a lower bound of the prices the group sees before line discounts.
+type FromPrice struct {
+	Group string  `json:"group"`
+	Price float64 `json:"price"`
 }
 
 // FromProduct builds the document of p. It is pure: the same record and options give the same
-// document, children in a fixed order. It fails, naming the field, when a number of p has no
-// finite double (a price of 10^100000 is exact text to the ERP but +Inf as a double, which no
-// JSON encoder and no Elasticsearch numeric field takes): such a record cannot be indexed, and
-// the caller dead-letters it. A document it returns holds finite numbers only.
+// document, children in a fixed order.
 func FromProduct(p erp.Product, o Options) (Product, error) {
 	var n numbers
 	d := Product{
@@ -198,11 +256,21 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 		v := n.value(p.SalesPrice, "SalesPrice", 0)
 		d.BasePriceValue = &v
 	}
-	d.Prices = prices(&n, p.Prices)
-	d.PriceMin, d.PriceMax = priceRange(&n, d.BasePriceValue, p.Currency, p.Prices)
+	d.DiscountGroup = p.LineDiscountGroup
+	d.Prices = prices(p.Prices)
+	d.FromPrices = fromPrices(&n, d.BasePriceValue, p.Currency, p.Prices)
+	d.UnitConversions = unitConversions(&n, p.UnitConversions)
 	if n.err != nil {
 		return Product{}, fmt.Errorf("product %s: %w", d.ID, n.err)
 	}
+	if len(d.FromPrices) > 0 && d.FromPrices[0].Group == "" {
+		v := d.FromPrices[0].Price
+		d.FromPrice = &v
+	}
+	for _, l := range p.LineDiscounts {
+		d.LineDiscounts = append(d.LineDiscounts, LineDiscountOf(l))
+	}
+	slices.SortFunc(d.LineDiscounts, func(a, b LineDiscount) int { return cmp.Compare(a.RecID, b.RecID) })
 
 	if s := p.OrderSettings; s != nil {
 		d.SalesStopped = s.SalesStopped
@@ -214,17 +282,15 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 		}
 	}
 
-	for _, c := range p.Categories {
-		d.Categories = append(d.Categories, Category{ID: c.ID, Name: c.Name, ParentID: c.ParentID, Visible: c.Visible, DisplayOrder: c.DisplayOrder})
-		if c.Visible {
+	cats := slices.Clone(p.Categories)
+	slices.SortFunc(cats, func(a, b erp.ProductCategory) int {
+		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
+	})
+	for _, c := range cats {
+		if c.ID != "" && !slices.Contains(d.CategoryIDs, c.ID) {
 			d.CategoryIDs = append(d.CategoryIDs, c.ID)
 		}
 	}
-	slices.SortFunc(d.Categories, func(a, b Category) int {
-		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), strings.Compare(a.ID, b.ID))
-	})
-	d.CategoryIDs = sortedUnique(d.CategoryIDs)
-	d.Visible = len(d.CategoryIDs) > 0 || len(p.Categories) == 0 && o.ShowUncategorized
 
 	d.DimensionValues, d.Dimensions = dimensions(p)
 	d.Variants = variants(p)
@@ -397,8 +463,11 @@ func describeValue(describe map[[2]string]string, dim, value string) string {
 	return describe[[2]string{dim, value}]
 }
 
-// noDate is D365's "no date".
-const noDate = "1900-01-01"
+// D365's "no date": 1900-01-01, and 2154-12-31 (the largest date) for an open end.
+const (
+	noDate   = "1900-01-01"
+	noDateTo = "2154-12-31"
+)
 
 // date returns the YYYY-MM-DD part of an ERP date, or "" for none.
 func date(s string) string {
@@ -406,7 +475,7 @@ func date(s string) string {
 	if len(s) > 10 && s[10] == 'T' {
 		s = s[:10]
 	}
-	if s == noDate {
+	if s == noDate || s == noDateTo {
 		return ""
 	}
 	return s
@@ -424,34 +493,27 @@ func accountRank(code string) int {
 	return 3
 }
 
-func prices(n *numbers, lines []erp.PriceAgreement) []Price {
+func prices(lines []erp.PriceAgreement) []Price {
 	var out []Price
 	for _, l := range lines {
-		p := Price{
-			RecID:             l.RecID,
-			AllItems:          l.AllItems,
-			AccountCode:       l.AccountCode,
-			Customer:          l.CustomerAccount,
-			PriceGroup:        l.PriceGroup,
-			Currency:          l.Currency,
-			Price:             l.Price.String(),
-			PriceValue:        n.value(l.Price, "Price", l.RecID),
-			Unit:              l.Unit,
-			FromQuantity:      l.FromQuantity.String(),
-			FromQuantityValue: n.value(l.FromQuantity, "FromQuantity", l.RecID),
-			ToQuantity:        l.ToQuantity.String(),
-			ValidFrom:         date(l.ValidFrom),
-			ValidTo:           date(l.ValidTo),
-			Color:             l.Color,
-			Size:              l.Size,
-			Style:             l.Style,
-			Configuration:     l.Configuration,
-		}
-		if !l.ToQuantity.IsZero() {
-			v := n.value(l.ToQuantity, "ToQuantity", l.RecID)
-			p.ToQuantityValue = &v
-		}
-		out = append(out, p)
+		out = append(out, Price{
+			RecID:         l.RecID,
+			AccountCode:   l.AccountCode,
+			Customer:      l.CustomerAccount,
+			PriceGroup:    l.PriceGroup,
+			Currency:      l.Currency,
+			Price:         l.Price.String(),
+			Unit:          l.Unit,
+			FromQuantity:  l.FromQuantity.String(),
+			ToQuantity:    l.ToQuantity.String(),
+			ValidFrom:     date(l.ValidFrom),
+			ValidTo:       date(l.ValidTo),
+			FindNext:      l.FindNext,
+			Color:         l.Color,
+			Size:          l.Size,
+			Style:         l.Style,
+			Configuration: l.Configuration,
+		})
 	}
 	slices.SortFunc(out, func(a, b Price) int {
 		return cmp.Or(
@@ -469,23 +531,85 @@ func prices(n *numbers, lines []erp.PriceAgreement) []Price {
 	return out
 }
 
-// priceRange is the smallest and largest of the base price and the All lines in currency
-// (lines in any currency when the product has none).
-func priceRange(n *numbers, base *float64, currency string, lines []erp.PriceAgreement) (lo, hi *float64) {
-	var vs []float64
-	if base != nil {
-		vs = append(vs, *base)
+func unitConversions(n *numbers, cs []erp.UnitConversion) []UnitConversion {
+	var out []UnitConversion
+	for _, c := range cs {
+		out = append(out, UnitConversion{From: c.From, To: c.To, Factor: c.Factor.String(),
+			FactorValue: n.value(c.Factor, "unit conversion "+c.From+" to "+c.To+": Factor", 0),
+			Numerator:   c.Numerator, Denominator: c.Denominator,
+			InnerOffset: c.InnerOffset.String(), OuterOffset: c.OuterOffset.String(), Rounding: c.Rounding})
 	}
+	slices.SortFunc(out, func(a, b UnitConversion) int {
+		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
+	})
+	return out
+}
+
+// LineDiscountOf is the document form of a line discount agreement line.
+func LineDiscountOf(l erp.LineDiscount) LineDiscount {
+	return LineDiscount{
+		RecID:         l.RecID,
+		ItemCode:      l.ItemCode,
+		ItemNumber:    l.ItemNumber,
+		ItemGroup:     l.ItemGroup,
+		AccountCode:   l.AccountCode,
+		Customer:      l.CustomerAccount,
+		CustomerGroup: l.CustomerGroup,
+		Currency:      l.Currency,
+		Percent1:      l.Percent1.String(),
+		Percent2:      l.Percent2.String(),
+		Amount:        l.Amount.String(),
+		Unit:          l.Unit,
+		FromQuantity:  l.FromQuantity.String(),
+		ToQuantity:    l.ToQuantity.String(),
+		ValidFrom:     date(l.ValidFrom),
+		ValidTo:       date(l.ValidTo),
+		FindNext:      l.FindNext,
+		Color:         l.Color,
+		Size:          l.Size,
+		Style:         l.Style,
+		Configuration: l.Configuration,
+	}
+}
+
+// fromPrices are the "from" prices per price group (see FromPrice): everybody's first, then the
+// groups by name. Lines in another currency than the product's (any currency when it has none)
+// and customer-specific lines do not count.
+func fromPrices(n *numbers, base *float64, currency string, lines []erp.PriceAgreement) []FromPrice {
+	var all *float64
+	lower := func(cur *float64, v float64) *float64 {
+		if cur == nil || v < *cur {
+			return &v
+		}
+		return cur
+	}
+	if base != nil {
+		all = lower(all, *base)
+	}
+	groups := map[string]*float64{}
 	for _, l := range lines {
-		if l.AccountCode == erp.AccountAll && (currency == "" || l.Currency == currency) {
-			vs = append(vs, n.value(l.Price, "Price", l.RecID))
+		if currency != "" && l.Currency != currency {
+			continue
+		}
+		switch {
+		case l.AccountCode == erp.AccountAll:
+			all = lower(all, n.value(l.Price, "Price", l.RecID))
+		case l.AccountCode == erp.AccountGroup && l.PriceGroup != "":
+			groups[l.PriceGroup] = lower(groups[l.PriceGroup], n.value(l.Price, "Price", l.RecID))
 		}
 	}
-	if len(vs) == 0 {
-		return nil, nil
+	var out []FromPrice
+	if all != nil {
+		out = append(out, FromPrice{Price: *all})
 	}
-	mn, mx := slices.Min(vs), slices.Max(vs)
-	return &mn, &mx
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
+		v := *groups[g]
+		if all != nil {
+			v = min(v, *all)
+		}
+		out = append(out, FromPrice{Group: g, Price: v})
+	}
+	return out
 }
 
 // numbers turns exact decimals into doubles, for ranges and sorting only (the exact text is

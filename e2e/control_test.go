@@ -54,7 +54,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := s.wait(run)
-	if c := res.Entities[0].Counts; c.Read != cat.Products || c.Indexed != cat.Products {
+	if c := res.Of(erp.Products).Counts; c.Read != cat.Products || c.Indexed != cat.Products {
 		t.Fatalf("after resume: %+v, want all %d products read and indexed once", c, cat.Products)
 	}
 	s.checkProducts()
@@ -134,7 +134,7 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 
 	out := s.starter(t, bin, "run", "products", "--mode", "rebuild", "--wait", "--json")
 	var res workflows.ImportResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Entities[0].Counts.Indexed != 300 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Of(erp.Products).Counts.Indexed != 300 {
 		t.Fatalf("run --wait --json: %v\n%s", err, out)
 	}
 

@@ -111,7 +111,7 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 
 	s.workerProcess(t, bin, pageSize, chunkPages)
 	res := s.wait(run)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	repeatedPages := float64(c.Stale) / pageSize
 	t.Logf("after the crash: %d read, %d indexed, %d written twice (%.1f pages of %d; a chunk is %d pages)",
 		c.Read, c.Indexed, c.Stale, repeatedPages, pageSize, chunkPages)
@@ -234,7 +234,7 @@ func TestWorkerKilledMidChildStampsUpdate(t *testing.T) {
 	s.workerProcess(t, bin, pageSize, chunkPages)
 	res := s.wait(run)
 	writes := s.indexWrites(erp.Products) - before
-	t.Logf("after the crash: %+v; %d index writes for %d changed products", res.Entities[0].Counts, writes, len(items))
+	t.Logf("after the crash: %+v; %d index writes for %d changed products", res.Of(erp.Products).Counts, writes, len(items))
 	if writes < len(items) || writes > len(items)+pageSize {
 		t.Errorf("%d index writes for %d changed products: want them all, and at most one page (%d) twice", writes, len(items), pageSize)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/erpsync/erpsync/erp"
 )
@@ -35,7 +36,7 @@ func (e *erpReader) expectedCustomers(t testing.TB) map[erp.Entity]map[string]ex
 		}
 		hold := c.S("OnHoldStatus")
 		out[erp.Customers][id] = expected{
-			"name": c.S("OrganizationName"), "price_group": c.S("PriceCustomerGroupCode"), "currency": c.S("SalesCurrencyCode"),
+			"name": c.S("OrganizationName"), "price_group": c.S("DiscountPriceGroupId"), "currency": c.S("SalesCurrencyCode"),
 			"blocked": fmt.Sprint(hold != "" && hold != "No" && hold != "Never"), "sales_group": c.S("CommissionSalesGroupId"),
 			"modified_at": utc(t, c.S("ModifiedDateTime")), "addresses": set(addresses[id]),
 		}
@@ -108,6 +109,12 @@ func (s *stack) checkCustomers() {
 			}
 			g := actualCustomerSide(s.t, e, src)
 			for k, wv := range w {
+				if k == "modified_at" && notAfter(g[k], wv) {
+					// An update does not rewrite a document whose content did not change (an ERP
+					// add-on stamps a representative when its group's name changes, which the
+					// document does not hold): its modified_at is then the last change's.
+					continue
+				}
 				if g[k] != wv {
 					diffs++
 					s.t.Errorf("%s %s: %s is %q in the index, %q in the ERP", e, id, k, g[k], wv)
@@ -131,4 +138,12 @@ func (s *stack) checkCustomers() {
 	if diffs > 0 {
 		s.t.FailNow()
 	}
+}
+
+// notAfter reports whether the UTC date-time doc is not after erpStamp (both as utc writes them)
+// and not the zero time.
+func notAfter(doc, erpStamp string) bool {
+	d, err1 := time.Parse(time.RFC3339Nano, doc)
+	e, err2 := time.Parse(time.RFC3339Nano, erpStamp)
+	return err1 == nil && err2 == nil && !d.IsZero() && !d.After(e)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/search"
@@ -21,12 +22,12 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 
 	line := s.erp.First(t, "SalesPriceAgreements", "dataAreaId eq 'usmf' and ItemCode eq 'Table'")
-	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',AgreementRecId="+line.S("AgreementRecId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
+	s.erp.Write(t, "PATCH", "SalesPriceAgreements(dataAreaId='usmf',RecordId="+line.S("RecordId")+")", map[string]any{"PriceCurrencyCode": "dollars"})
 	other := s.erp.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("demf", "ItemNumber", other.S("ItemNumber")), map[string]any{"ProductName": "Still indexed"})
 	s.pastSafetyLag()
 
-	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	if c.Rejected != 1 || c.DeadLettered != 1 || c.Indexed != 1 {
 		t.Fatalf("update counts %+v: want the bad product rejected and dead-lettered, the other indexed", c)
 	}

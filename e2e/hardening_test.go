@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestSlowPagesOutliveTheHeartbeatTimeout(t *testing.T) {
 	start := time.Now()
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild, HeartbeatTimeout: 2 * time.Second})
 	res := s.waitWithin(run.GetID(), 90*time.Second)
-	t.Logf("a rebuild with 1 s per ERP request and a 2 s heartbeat timeout took %s: %+v", time.Since(start).Round(time.Second), res.Entities[0].Counts)
+	t.Logf("a rebuild with 1 s per ERP request and a 2 s heartbeat timeout took %s: %+v", time.Since(start).Round(time.Second), res.Of(erp.Products).Counts)
 	if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 	s.pastSafetyLag()
 
 	res := s.run(workflows.ProductImportName, activities.Update)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	if res.Outcome != "partial: 1 record dead-lettered" || c.DeadLettered != 1 || c.Indexed != 1 {
 		t.Fatalf("update: outcome %q, counts %+v; want the poison dead-lettered, the other indexed", res.Outcome, c)
 	}
@@ -86,7 +87,7 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 
 	s.erp.Write(t, "PATCH", path, map[string]any{"SalesPrice": json.Number("12.5")})
 	s.pastSafetyLag()
-	if res := s.run(workflows.ProductImportName, activities.Update); res.Outcome != "complete" || res.Entities[0].Counts.Indexed != 1 {
+	if res := s.run(workflows.ProductImportName, activities.Update); res.Outcome != "complete" || res.Of(erp.Products).Counts.Indexed != 1 {
 		t.Fatalf("after the fix: %+v", res)
 	}
 	s.checkProducts()
@@ -97,9 +98,17 @@ func TestAPoisonProductIsDeadLetteredAndTheRunIsPartial(t *testing.T) {
 func (s *stack) pausedRebuild() client.WorkflowRun {
 	s.t.Helper()
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
-	for deadline := time.Now().Add(time.Minute); s.progress(run.GetID()).Totals.Pages < 1; time.Sleep(20 * time.Millisecond) {
+	// A product import rebuilds the company-wide data first: wait for a page of products.
+	productPages := func() int {
+		p := s.progress(run.GetID())
+		if i := slices.Index(p.Entities, erp.Products); i >= 0 && i < len(p.Counts) {
+			return p.Counts[i].Pages
+		}
+		return 0
+	}
+	for deadline := time.Now().Add(time.Minute); productPages() < 1; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			s.t.Fatal("the rebuild wrote no page within a minute")
+			s.t.Fatal("the rebuild wrote no page of products within a minute")
 		}
 	}
 	if err := s.temporal.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalPause, nil); err != nil {
@@ -177,7 +186,7 @@ func TestRebuildsDoNotOverlapAndAnEndedOneIsAbandoned(t *testing.T) {
 	}
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "After the delete"})
 	s.pastSafetyLag()
-	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Indexed != 1 {
+	if c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts; c.Indexed != 1 {
 		t.Fatalf("an update with the rebuilding generation deleted: %+v", c)
 	}
 	if st, _ := s.index.LoadState(ctx, erp.Products); st.Rebuilding != "" {
@@ -212,7 +221,7 @@ func TestTheRunsUpperBoundIsTheERPsClock(t *testing.T) {
 	s.erp.Write(t, "PATCH", "ReleasedProductsV2"+key("usmf", "ItemNumber", p.S("ItemNumber")), map[string]any{"ProductName": "Stamped by a slow clock"})
 	// Past the safety lag, with a margin for the whole seconds of the ERP's Date headers.
 	time.Sleep(2100 * time.Millisecond)
-	if c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts; c.Indexed != 1 {
+	if c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts; c.Indexed != 1 {
 		t.Fatalf("the update after the change: %+v, want it indexed", c)
 	}
 	s.checkProducts()
@@ -228,7 +237,7 @@ func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	stamp := time.Now().UTC()
 	err := s.sim.Store.Load(context.Background(), func(l *store.Loader) error {
-		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", "", stamp)
+		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", "", stamp)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +253,7 @@ func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
 	}
 	time.Sleep(2100 * time.Millisecond)
 	res := s.run(workflows.ProductImportName, activities.Update)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	if res.Outcome != "partial: 1 record dead-lettered" || c.Indexed != changed {
 		t.Fatalf("update: %s, %+v; want the root without a company dead-lettered and the %d changes indexed", res.Outcome, c, changed)
 	}

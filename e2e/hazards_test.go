@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/activities"
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/erpsim/store"
@@ -59,7 +60,7 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 		t.Fatal(err)
 	}
 	s.pastSafetyLag()
-	c := s.run(workflows.ProductImportName, activities.Update).Entities[0].Counts
+	c := s.run(workflows.ProductImportName, activities.Update).Of(erp.Products).Counts
 	t.Logf("350 products' rows stamped %s, pages of 40: update read %d, indexed %d", stamp.Format(time.RFC3339Nano), c.Read, c.Indexed)
 	if c.Indexed < 350 {
 		t.Fatalf("indexed %d of the 350 products whose rows share one stamp", c.Indexed)
@@ -94,13 +95,26 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 
-	// 3. The ERP's clock runs two minutes behind: its stamps are older than the watermark.
-	if err := s.sim.Server.SetFaults(erpsim.Faults{ClockSkew: erpsim.Duration(-2 * time.Minute)}); err != nil {
+	// 3. The ERP's clock goes back 30 s. Its stamps stay increasing (erpsim/store.Clock), so the
+	// edit is stamped behind the watermark yet ahead of what the ERP's clock now reads: it is read
+	// once the ERP's clock (its Date header, not the worker's) has passed its stamp by the safety
+	// lag, from inside the overlap window.
+	const skew = -30 * time.Second
+	var skewed time.Time
+	if err := s.sim.Server.SetFaults(erpsim.Faults{ClockSkew: erpsim.Duration(skew)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.sim.Store.Write(ctx, func(tx *store.Tx) error { return edit(tx, products[500], "Skewed clock") }); err != nil {
+	skewed, err = s.sim.Store.Write(ctx, func(tx *store.Tx) error { return edit(tx, products[500], "Skewed clock") })
+	if err != nil {
 		t.Fatal(err)
 	}
+	if !skewed.Before(st.Watermark.Modified) {
+		t.Fatalf("the skewed edit's stamp %s is not behind the watermark %s: the test shows nothing", skewed.Format(time.RFC3339Nano), st.Watermark)
+	}
+	wait := skewed.Sub(time.Now().Add(skew))
+	t.Logf("the ERP's clock went back %s: the edit stamped %s is read once that clock passes it, in %s", -skew, skewed.Format(time.RFC3339Nano), wait.Round(time.Second))
+	time.Sleep(max(wait, 0))
+	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	s.checkProducts()
 }
@@ -118,7 +132,7 @@ func TestImportWithFailingERP(t *testing.T) {
 				activities.Settings{PageSize: 60, SafetyLag: time.Second, Detection: d.mode})
 			p := s.run(workflows.ProductImportName, activities.Rebuild)
 			c := s.run(workflows.CustomerImportName, activities.Rebuild)
-			t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Entities[0].Counts, c.Entities[0].Counts)
+			t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Of(erp.Products).Counts)
 			// Children change: a translation of every tenth product, an address of every fifth
 			// customer (read from a healthy ERP, written in one transaction).
 			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil {
@@ -152,7 +166,7 @@ func TestImportWithFailingERP(t *testing.T) {
 			s.pastSafetyLag()
 			up := s.run(workflows.ProductImportName, activities.Update)
 			uc := s.run(workflows.CustomerImportName, activities.Update)
-			t.Logf("updates under faults: products %+v; customers %+v", up.Entities[0].Counts, uc.Entities[0].Counts)
+			t.Logf("updates under faults: products %+v; customers %+v", up.Of(erp.Products).Counts, uc.Of(erp.Products).Counts)
 			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
 				t.Fatal(err)
 			}
@@ -194,14 +208,14 @@ func rebuildWhileTheERPChanges(t *testing.T, mode activities.Detection, behaviou
 	stopDriver()
 	<-driverDone
 	stats := s.sim.Server.Driver().Stats()
-	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Entities[0].Counts, res.Entities[0].Counts)
+	t.Logf("during the rebuild the ERP changed: %+v; update alongside: %+v; rebuild: %+v", stats, upd.Of(erp.Products).Counts, res.Of(erp.Products).Counts)
 
 	s.pastSafetyLag()
 	s.run(workflows.ProductImportName, activities.Update)
 	if mode == activities.ChildStamps {
-		a := s.run(workflows.ProductImportName, activities.Audit).Entities[0].Counts
+		a := s.run(workflows.ProductImportName, activities.Audit).Of(erp.Products).Counts
 		// The driver deleted about a tenth of the catalog: more than reconcile deletes unasked.
-		r := s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Reconcile, MaxDeleteShare: 0.5})).Entities[0]
+		r := s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Reconcile, MaxDeleteShare: 0.5})).Of(erp.Products)
 		t.Logf("stock D365: the audit repaired %d products, the reconcile deleted %d", a.Repaired, r.Counts.Deleted)
 	}
 	s.checkProducts()

@@ -118,7 +118,7 @@ func TestWorkerKilledMidPartitionedRebuild(t *testing.T) {
 		victim, at.Totals.Pages, at.PartitionsDone, victimChunks)
 
 	res := s.wait(run)
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	indexed, current := s.indexOps(erp.Products)
 	again := indexed + current - cat.Products
 	t.Logf("after the crash: %d read, %d indexed; Elasticsearch indexed %d documents and refused %d as current: %d sent twice; %d pages read twice",
@@ -168,7 +168,7 @@ func TestAPartitionedRebuildPausedAndResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := s.wait(run)
-	if c := res.Entities[0].Counts; c.Read != cat.Products || c.Indexed != cat.Products || c.Stale != 0 {
+	if c := res.Of(erp.Products).Counts; c.Read != cat.Products || c.Indexed != cat.Products || c.Stale != 0 {
 		t.Fatalf("after resume: %+v, want all %d products read and indexed once", c, cat.Products)
 	}
 	s.checkProducts()

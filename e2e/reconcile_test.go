@@ -41,7 +41,7 @@ func TestReconcileRemovesOrphansButNotTooMany(t *testing.T) {
 
 	s.orphans(60) // 60 of 360: more than the default 10%
 	res := s.run(workflows.ProductImportName, activities.Reconcile)
-	rec := res.Entities[0].Reconcile
+	rec := res.Of(erp.Products).Reconcile
 	if rec == nil || rec.Refused == "" || rec.Deleted != 0 || rec.Orphans != 60 {
 		t.Fatalf("with 60 orphans of 360 the reconcile gave %+v, want it refused", rec)
 	}
@@ -51,7 +51,7 @@ func TestReconcileRemovesOrphansButNotTooMany(t *testing.T) {
 	}
 
 	in := workflows.ImportInput{Mode: activities.Reconcile, MaxDeleteShare: 0.5}
-	rec = s.wait(s.start(workflows.ProductImportName, in)).Entities[0].Reconcile
+	rec = s.wait(s.start(workflows.ProductImportName, in)).Of(erp.Products).Reconcile
 	if rec.Refused != "" || rec.Deleted != 60 {
 		t.Fatalf("reconcile allowed 50%%: %+v, want 60 deleted", rec)
 	}

@@ -29,7 +29,7 @@ import (
 
 // TestSecuredElasticsearch runs erpsync against a node with security on, each part with
 // credentials that hold only what it needs (the privileges docker-compose.yml gives its keys):
-// the worker binary imports with its own; the storefront searches with read on two aliases and
+// the worker binary imports with its own; the storefront searches with read on the aliases it joins and
 // can neither write nor read anything else; `worker config check` names the privileges a
 // read-only user lacks and a wrong password. The users are file-realm users with roles of
 // roles.yml (testenv.StartSecuredElasticsearch says why not API keys).
@@ -133,7 +133,7 @@ func TestSecuredElasticsearch(t *testing.T) {
 		if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil || resp.StatusCode != http.StatusOK || sr.Total == 0 || len(sr.Hits) == 0 {
 			t.Errorf("the storefront with its read-only user: %d, %d products, %v", resp.StatusCode, sr.Total, err)
 		}
-		// It may read the two aliases and nothing else, and write nothing.
+		// It may read the aliases it searches and joins and nothing else, and write nothing.
 		if a, err := search.CheckAccess(context.Background(), es, search.StorefrontPrivileges(prefix)); err != nil || len(a.Missing) > 0 {
 			t.Errorf("the storefront's privileges: %+v %v", a, err)
 		}

@@ -56,7 +56,7 @@ worker:
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	res := s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild}))
-	c := res.Entities[0].Counts
+	c := res.Of(erp.Products).Counts
 	// The rebuild reads each company's products (one partition each) in pages of 70: 100
 	// products are a full page and one of 30, which ends the read.
 	perCompany := map[string]int{}

@@ -16,6 +16,7 @@ import (
 	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/simtest"
 	"github.com/erpsync/erpsync/erpsim/store"
+	"github.com/erpsync/erpsync/internal/testenv"
 	"github.com/erpsync/erpsync/search"
 	"github.com/erpsync/erpsync/workflows"
 )
@@ -36,11 +37,11 @@ func TestFaultSoak(t *testing.T) {
 	step := func(format string, args ...any) {
 		t.Logf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
-	node := startESNode(t)
+	node := testenv.StartElasticsearch(t)
 	cat := simtest.Catalog(41)
 	cat.Products = 600
 	const pageSize, chunkPages = 20, 4
-	s := newStackOn(t, node.client(), node.URL, cat, erpsim.Config{ChangeRate: 5, Seed: 12},
+	s := newStackOn(t, node.Client(t, ""), node.URL, cat, erpsim.Config{ChangeRate: 5, Seed: 12},
 		activities.Settings{PageSize: pageSize, ChunkPages: chunkPages})
 	logPath := filepath.Join(t.TempDir(), "workers.log")
 	logFile, err := os.Create(logPath)
@@ -146,17 +147,17 @@ func TestFaultSoak(t *testing.T) {
 	step("worker killed (SIGKILL) with the rebuild at %d of %d products; another started", p.Totals.Read, total)
 
 	p = await(0.3)
-	node.kill()
+	node.Kill()
 	step("Elasticsearch killed (SIGKILL) with the rebuild at %d records", p.Totals.Read)
 	time.Sleep(3 * time.Second)
-	node.start()
+	node.Start()
 	step("Elasticsearch restarted")
-	blockWrites(t, s.es, s.prefix+"-products*", true)
+	testenv.BlockWrites(t, s.es, s.prefix+"-products*", true)
 	blocked := s.progress(rebuild.GetID())
 	step("write block on %s-products*, rebuild at %d records", s.prefix, blocked.Totals.Read)
 	time.Sleep(20 * time.Second)
 	p = s.progress(rebuild.GetID())
-	blockWrites(t, s.es, s.prefix+"-products*", false)
+	testenv.BlockWrites(t, s.es, s.prefix+"-products*", false)
 	step("write block lifted, rebuild at %d records", p.Totals.Read)
 	if p.Totals.Read > blocked.Totals.Read+chunkPages*pageSize || p.Totals.DeadLettered > blocked.Totals.DeadLettered {
 		t.Errorf("the rebuild went on through the write block: %+v -> %+v", blocked.Totals, p.Totals)
@@ -165,7 +166,7 @@ func TestFaultSoak(t *testing.T) {
 	step("worker killed again (SIGKILL); another started")
 
 	res := s.waitWithin(rebuild.GetID(), 4*time.Minute)
-	step("rebuild done: %s, %+v", res.Outcome, res.Entities[0].Counts)
+	step("rebuild done: %s, %+v", res.Outcome, res.Of(erp.Products).Counts)
 
 	// Quiet: no more changes or faults; one last update reads everything committed.
 	close(stopUpd)
@@ -187,7 +188,7 @@ func TestFaultSoak(t *testing.T) {
 	quiet := time.Now()
 	time.Sleep(3500 * time.Millisecond) // past the safety lag and the Date header's whole seconds
 	final := s.run(workflows.ProductImportName, activities.Update)
-	step("final update: %s, %+v", final.Outcome, final.Entities[0].Counts)
+	step("final update: %s, %+v", final.Outcome, final.Of(erp.Products).Counts)
 
 	// No change the ERP committed before the last run's upper bound is missing: the driver
 	// stopped before it, and the index equals the ERP but for the poison records.

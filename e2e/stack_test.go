@@ -177,7 +177,9 @@ func (s *stack) docs(e erp.Entity) map[string]json.RawMessage {
 }
 
 // checkProducts compares the products index with the ERP, every product and every field the
-// checker derives; it reports at most a few differences in full.
+// checker derives, and so the indexes of the company-wide data the product import writes too
+// (categories, line discounts for item groups and all items, activations); it reports at most a
+// few differences in full.
 func (s *stack) checkProducts() {
 	s.t.Helper()
 	s.checkProductsExcept(nil)
@@ -193,6 +195,10 @@ func (s *stack) checkProductsExcept(except map[string]bool) {
 	for id := range except {
 		delete(want, id)
 		delete(got, id)
+	}
+	stamps := map[string]row{}
+	for _, p := range s.erp.All(s.t, "ReleasedProductsV2") {
+		stamps[idOf(p.S("dataAreaId"), p.S("ItemNumber"))] = p
 	}
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -210,7 +216,8 @@ func (s *stack) checkProductsExcept(except map[string]bool) {
 			}
 		}
 	}
-	for _, k := range []string{"variants", "barcodes", "categories", "related", "attachments", "prices", "translations", "visible", "sales_stopped", "minimum_quantity"} {
+	for _, k := range []string{"variants", "barcodes", "categories", "related", "attachments", "prices", "line_discounts", "from_prices",
+		"discount_group", "translations", "sales_stopped", "minimum_quantity", "unit_conversions"} {
 		if filled[k] == 0 {
 			s.t.Fatalf("no product in the ERP has %s: the catalog cannot show that the index carries them", k)
 		}
@@ -227,6 +234,9 @@ func (s *stack) checkProductsExcept(except map[string]bool) {
 				report("product %s: %s is %q in the index, %q in the ERP", id, k, g[k], wv)
 			}
 		}
+		if erpStamp, doc := modifiedAt(s.t, stamps[id], src); doc.After(erpStamp) || doc.IsZero() {
+			report("product %s: modified_at %s in the index, after the ERP's %s", id, doc, erpStamp)
+		}
 	}
 	for id := range got {
 		if _, ok := want[id]; !ok {
@@ -237,6 +247,49 @@ func (s *stack) checkProductsExcept(except map[string]bool) {
 		s.t.Fatalf("%d differences between the products index and the ERP (%d products in the ERP, %d in the index)", diffs, len(want), len(got))
 	}
 	s.t.Logf("products index equals the ERP: %d products compared field by field", len(want))
+	s.checkCompanyData()
+}
+
+// checkCompanyData compares the indexes of categories, line discounts for item groups and all
+// items, and activations with the ERP, document by document.
+func (s *stack) checkCompanyData() {
+	s.t.Helper()
+	want := s.erp.expectedCompanyData(s.t)
+	diffs := 0
+	report := func(format string, args ...any) {
+		diffs++
+		if diffs <= 10 {
+			s.t.Errorf(format, args...)
+		}
+	}
+	for _, e := range []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations} {
+		got := s.docs(e)
+		if len(want[e]) == 0 {
+			s.t.Fatalf("the ERP has no %s: the catalog cannot show that the index carries them", e)
+		}
+		for id, w := range want[e] {
+			src, ok := got[id]
+			if !ok {
+				report("%s %s is in the ERP but not in the index", e, id)
+				continue
+			}
+			g := actualCompanyData(s.t, e, src)
+			for k, wv := range w {
+				if g[k] != wv {
+					report("%s %s: %s is %q in the index, %q in the ERP", e, id, k, g[k], wv)
+				}
+			}
+		}
+		for id := range got {
+			if _, ok := want[e][id]; !ok {
+				report("%s %s is in the index but not in the ERP", e, id)
+			}
+		}
+		s.t.Logf("%s index equals the ERP: %d documents", e, len(want[e]))
+	}
+	if diffs > 0 {
+		s.t.Fatalf("%d differences between the company-wide indexes and the ERP", diffs)
+	}
 }
 
 // saveHistory writes a workflow's history as the Temporal CLI's JSON, for replay tests.

@@ -1,5 +1,7 @@
 package erp
 
+import "slices"
+
 // This file is the ERP model as data: every collection erpsync reads, its key, and how its rows
 // reach the root records that search documents are built from. The OData reader (erp/d365), the
 // change detection, the deletion handling, the audit and the activities iterate it; adding a
@@ -9,37 +11,52 @@ package erp
 // D365's public collection names, the defaults of the connector's configuration
 // (d365.Names.Collections renames them for an environment that differs).
 const (
-	ReleasedProducts               = "ReleasedProductsV2"
-	ProductMasterDimensionValues   = "ProductMasterDimensionValues"
-	ReleasedProductVariants        = "ReleasedProductVariantsV2"
-	ProductTranslations            = "ProductTranslations"
-	ProductAttachments             = "ProductAttachments"
-	ProductCategories              = "ProductCategories"
-	ProductCategoryAssignments     = "ProductCategoryAssignments"
-	RelatedProducts                = "RelatedProducts"
-	ProductBarcodes                = "ProductBarcodes"
-	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
-	SalesPriceAgreements           = "SalesPriceAgreements"
-	CustomersV3                    = "CustomersV3"
-	CustomerPostalAddresses        = "CustomerPostalAddresses"
-	ContactPersonsV2               = "ContactPersonsV2"
-	SalesRepresentatives           = "SalesRepresentatives"
-	CommissionSalesGroups          = "CommissionSalesGroups"
-	CommissionSalesRepresentatives = "CommissionSalesRepresentatives"
-	LegalEntities                  = "LegalEntities"
-	DeletedRecords                 = "DeletedRecords"
+	ReleasedProducts             = "ReleasedProductsV2"
+	ProductMasterDimensionValues = "ProductMasterDimensionValues"
+	ReleasedProductVariants      = "ReleasedProductVariantsV2"
+	ProductTranslations          = "ProductTranslations"
+	ProductAttachments           = "ProductAttachments"
+	ProductCategories            = "ProductCategories"
+	ProductCategoryAssignments   = "ProductCategoryAssignments"
+	RelatedProducts              = "RelatedProducts"
+	ProductBarcodes              = "ProductBarcodes"
+	ItemDefaultOrderSettings     = "ItemDefaultOrderSettings"
+	// ProductUnitOfMeasureConversions are the product-specific unit conversions
+	// (EcoResProductSpecificUnitOfMeasureConversionEntity), rows of the shared product.
+	ProductUnitOfMeasureConversions = "ProductUnitOfMeasureConversions"
+	SalesPriceAgreements            = "SalesPriceAgreements"
+	SalesLineDiscountAgreements     = "SalesLineDiscountAgreements"
+	PriceParameters                 = "PriceParameters"
+	CustomersV3                     = "CustomersV3"
+	CustomerPostalAddresses         = "CustomerPostalAddresses"
+	ContactPersonsV2                = "ContactPersonsV2"
+	SalesRepresentatives            = "SalesRepresentatives"
+	CommissionSalesGroups           = "CommissionSalesGroups"
+	CommissionSalesRepresentatives  = "CommissionSalesRepresentatives"
+	LegalEntities                   = "LegalEntities"
+	DeletedRecords                  = "DeletedRecords"
 )
 
-// Fields every collection carries.
+// Fields every collection carries (dataAreaId all but those of a Shared child).
 const (
 	FieldCompany  = "dataAreaId"
 	FieldModified = "ModifiedDateTime"
 )
 
-// Link says that a child row belongs to the roots whose key equals the row's From field (in the
-// row's company).
+// Link says that a child row belongs to the roots whose field To (the root's key when To is "")
+// equals the row's From field: in the row's company, or in every company for a Shared child.
 type Link struct {
 	From string
+	// To is a field of the root's collection; "" is the root's key.
+	To string
+}
+
+// RootField returns the field of r that l links to: To, or r's key.
+func (l *Link) RootField(r *Root) string {
+	if l.To == "" {
+		return r.Key
+	}
+	return l.To
 }
 
 // Via says that a child row reaches its roots through the rows of another child of the same
@@ -52,10 +69,17 @@ type Via struct {
 	From, To string
 }
 
-// Cond is a condition on a row: its string field Field equals Value.
+// Cond is a condition on a row: its string field Field has one of Values.
 type Cond struct {
-	Field, Value string
+	Field  string
+	Values []string
 }
+
+// Match reports whether a row whose field Field is v meets the condition.
+func (c *Cond) Match(v string) bool { return slices.Contains(c.Values, v) }
+
+// is returns the condition that field is one of values.
+func is(field string, values ...string) *Cond { return &Cond{Field: field, Values: values} }
 
 // Child is a collection whose rows become part of a root's document.
 //
@@ -75,7 +99,11 @@ type Child struct {
 	Via     *Via
 	// CompanyWide rows belong to every root of their company.
 	CompanyWide bool
-	When        *Cond
+	// Shared rows belong to no company: the collection has no dataAreaId (D365 keeps such data
+	// on the shared product, EcoResProduct, rather than per legal entity), and a row belongs to
+	// the roots of every company whose Link.To field equals its Link.From. Shared requires Link.
+	Shared bool
+	When   *Cond
 	// Moves is true when a row can change the root it belongs to (its link field is not part of
 	// its key: a bar code moved to another item). Change detection then also asks the index
 	// which documents hold the row (Indexed) and re-reads them.
@@ -93,7 +121,14 @@ type Root struct {
 	Entity     Entity
 	Collection string
 	// Key is the root's key field after dataAreaId (every root here has one).
-	Key      string
+	Key string
+	// NumericKey is true when Key is a number (its literals are not quoted).
+	NumericKey bool
+	// When, if set, selects the rows of the collection that are roots of this entity (the line
+	// discounts for item groups and all items; those for one item are a child of the product).
+	// A row that stops matching it (its ItemCode edited) is no longer a root: readers report it
+	// as gone (Page.Gone), so that its document is deleted.
+	When     *Cond
 	Children []Child
 }
 
@@ -144,6 +179,16 @@ func RootOfCollection(name string) (*Root, bool) {
 	return nil, false
 }
 
+// ActivationFields are the fields of PriceParameters (D365's table behind "Activate
+// price/discount") that activate one relation of the sales price and line discount search each,
+// in D365's search order (docs/pricing.md).
+var ActivationFields = []string{
+	"SalesPriceAccountItem", "SalesPriceGroupItem", "SalesPriceAllItem",
+	"SalesLineAccountItem", "SalesLineAccountGroup", "SalesLineAccountAll",
+	"SalesLineGroupItem", "SalesLineGroupGroup", "SalesLineGroupAll",
+	"SalesLineAllItem", "SalesLineAllGroup", "SalesLineAllAll",
+}
+
 // The variant dimension fields, in D365's key order.
 var variantDimensions = []string{"ProductColorId", "ProductConfigurationId", "ProductSizeId", "ProductStyleId"}
 
@@ -152,6 +197,16 @@ func item(name, coll string, key ...string) Child {
 }
 
 var model = []Root{
+	// Company-wide and group-wide data, stored once per company and joined by the storefront at
+	// query time: the category tree with each category's visibility, the line discounts for an
+	// item discount group or all items, and the trade agreement activation. A change to one of
+	// them writes its own document, not the products it concerns.
+	{Entity: Categories, Collection: ProductCategories, Key: "CategoryId"},
+	{Entity: LineDiscounts, Collection: SalesLineDiscountAgreements, Key: "RecordId", NumericKey: true,
+		When: is("ItemCode", "GroupId", "All")},
+	// PriceParameters is a parameter table: one row per company, keyed by its Key field (always
+	// 0, D365's ParametersKey) besides dataAreaId.
+	{Entity: Activations, Collection: PriceParameters, Key: "Key", NumericKey: true},
 	{
 		Entity: Products, Collection: ReleasedProducts, Key: "ItemNumber",
 		Children: []Child{
@@ -161,9 +216,9 @@ var model = []Root{
 			item("variants", ReleasedProductVariants, append([]string{"ItemNumber"}, variantDimensions...)...),
 			item("translations", ProductTranslations, "ItemNumber", "LanguageId"),
 			item("attachments", ProductAttachments, "ItemNumber", "AttachmentId"),
+			// The ids of the product's categories; the categories themselves (names, tree,
+			// visibility) are the Categories root.
 			item("category-assignments", ProductCategoryAssignments, "ItemNumber", "CategoryId"),
-			{Name: "categories", Collection: ProductCategories, Key: []string{"CategoryId"},
-				Via: &Via{Child: "category-assignments", From: "CategoryId", To: "CategoryId"}},
 			item("related", RelatedProducts, "ItemNumber", "RelatedItemNumber", "RelationType"),
 			func() Child {
 				c := item("barcodes", ProductBarcodes, "Barcode")
@@ -171,13 +226,25 @@ var model = []Root{
 				return c
 			}(),
 			item("order-settings", ItemDefaultOrderSettings, "ItemNumber"),
+			// Product-specific unit conversions are the shared product's, not the company's (the
+			// entity has no dataAreaId; docs/erp-model.md): a row reaches the released product of
+			// every company whose ProductNumber is its own.
+			{Name: "unit-conversions", Collection: ProductUnitOfMeasureConversions,
+				Key:  []string{"FromUnitSymbol", "ToUnitSymbol", "ProductNumber"},
+				Link: &Link{From: "ProductNumber", To: "ProductNumber"}, Shared: true},
+			// Sales prices are item specific in D365 (docs/pricing.md).
 			func() Child {
-				c := item("prices", SalesPriceAgreements, "AgreementRecId")
-				c.Numeric, c.When, c.Moves, c.Indexed = []string{"AgreementRecId"}, &Cond{"ItemCode", "Table"}, true, "prices.rec_id"
+				c := item("prices", SalesPriceAgreements, "RecordId")
+				c.Numeric, c.When, c.Moves, c.Indexed = []string{"RecordId"}, is("ItemCode", "Table"), true, "prices.rec_id"
 				return c
 			}(),
-			{Name: "all-items-prices", Collection: SalesPriceAgreements, Key: []string{"AgreementRecId"},
-				Numeric: []string{"AgreementRecId"}, CompanyWide: true, When: &Cond{"ItemCode", "All"}},
+			// The item's own line discounts; those for its item discount group or all items are
+			// the LineDiscounts root.
+			func() Child {
+				c := item("line-discounts", SalesLineDiscountAgreements, "RecordId")
+				c.Numeric, c.When, c.Moves, c.Indexed = []string{"RecordId"}, is("ItemCode", "Table"), true, "line_discounts.rec_id"
+				return c
+			}(),
 		},
 	},
 	{

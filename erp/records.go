@@ -18,6 +18,9 @@ type Product struct {
 	SalesUnit      string  `json:"sales_unit,omitempty"`
 	SalesPrice     Decimal `json:"sales_price,omitempty"`
 	Currency       string  `json:"currency,omitempty"`
+	// LineDiscountGroup is the item line discount group (SalesLineDiscountProductGroupCode)
+	// that line discounts for an item group name; "" for none.
+	LineDiscountGroup string `json:"line_discount_group,omitempty"`
 
 	DimensionValues []DimensionValue  `json:"dimension_values,omitempty"`
 	Variants        []Variant         `json:"variants,omitempty"`
@@ -27,7 +30,14 @@ type Product struct {
 	Related         []RelatedProduct  `json:"related,omitempty"`
 	Barcodes        []Barcode         `json:"barcodes,omitempty"`
 	OrderSettings   *OrderSettings    `json:"order_settings,omitempty"`
-	Prices          []PriceAgreement  `json:"prices,omitempty"`
+	// UnitConversions are the product-specific unit conversions of the shared product the item
+	// releases (the same in every company that releases it).
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
+	// Prices are the item's sales price agreement lines (D365 has no others).
+	Prices []PriceAgreement `json:"prices,omitempty"`
+	// LineDiscounts are the line discount agreement lines for this item (ItemCode Table); those
+	// for its item group or all items are LineDiscountAgreement roots of their own.
+	LineDiscounts []LineDiscount `json:"line_discounts,omitempty"`
 }
 
 // Dimensions identify a variant: the values of the four product dimensions ("" = unused).
@@ -76,14 +86,22 @@ type Attachment struct {
 	DisplayOrder int    `json:"display_order,omitempty"`
 }
 
-// ProductCategory is a category the product is assigned to, with the category's own data.
+// ProductCategory is a category the product is assigned to (ProductCategoryAssignments); the
+// category itself is a Category record.
 type ProductCategory struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	ParentID string `json:"parent_id,omitempty"`
+	ID           string `json:"id"`
+	DisplayOrder int    `json:"display_order,omitempty"`
+}
+
+// Category is a product category (ProductCategories): one node of a company's category tree.
+type Category struct {
+	Company  string    `json:"company"`
+	ID       string    `json:"id"`
+	Modified time.Time `json:"modified"`
+	Name     string    `json:"name"`
+	ParentID string    `json:"parent_id,omitempty"`
 	// Visible is the category's "visible in webshop" flag.
-	Visible      bool `json:"visible"`
-	DisplayOrder int  `json:"display_order,omitempty"`
+	Visible bool `json:"visible"`
 }
 
 // RelatedProduct is a relation from this product to another of the same company.
@@ -111,6 +129,22 @@ type OrderSettings struct {
 	SalesStopped     bool    `json:"sales_stopped,omitempty"`
 }
 
+// UnitConversion is a product-specific unit of measure conversion (D365's
+// EcoResProductSpecificUnitOfMeasureConversionEntity): a quantity q in From is
+// (q + InnerOffset) * Factor * Numerator / Denominator + OuterOffset in To, rounded as Rounding
+// says to the To unit's decimals (docs/erp-model.md).
+type UnitConversion struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Factor      Decimal `json:"factor"`
+	Numerator   int64   `json:"numerator"`
+	Denominator int64   `json:"denominator"`
+	InnerOffset Decimal `json:"inner_offset,omitempty"`
+	OuterOffset Decimal `json:"outer_offset,omitempty"`
+	// Rounding is "Nearest", "Up" or "Down" (UnitOfMeasureConversionRounding).
+	Rounding string `json:"rounding,omitempty"`
+}
+
 // Account codes of a trade agreement: who it is for.
 const (
 	AccountCustomer = "Table"   // one customer (CustomerAccount)
@@ -118,11 +152,9 @@ const (
 	AccountAll      = "All"     // everybody
 )
 
-// PriceAgreement is a sales price trade agreement line that applies to the product.
+// PriceAgreement is a sales price agreement line (SalesPriceAgreements) of the product.
 type PriceAgreement struct {
 	RecID int64 `json:"rec_id"`
-	// AllItems is true for a line with ItemCode "All" (it covers every product of the company).
-	AllItems bool `json:"all_items,omitempty"`
 	// Dimensions restrict the line to a variant; zero applies to every variant.
 	Dimensions
 	// AccountCode is AccountCustomer, AccountGroup or AccountAll.
@@ -137,6 +169,61 @@ type PriceAgreement struct {
 	// ValidFrom and ValidTo are dates (YYYY-MM-DD); D365's "no date" is 1900-01-01.
 	ValidFrom string `json:"valid_from,omitempty"`
 	ValidTo   string `json:"valid_to,omitempty"`
+	// FindNext is D365's "Find next" (WillSearchContinue): the search goes on after this line.
+	FindNext bool `json:"find_next,omitempty"`
+}
+
+// Item codes of a line discount agreement: what it is for.
+const (
+	ItemTable = "Table"   // one item (ItemNumber)
+	ItemGroup = "GroupId" // an item line discount group (ItemGroup)
+	ItemAll   = "All"     // every item of the company
+)
+
+// LineDiscount is a line discount agreement line (SalesLineDiscountAgreements).
+type LineDiscount struct {
+	RecID int64 `json:"rec_id"`
+	// ItemCode is ItemTable, ItemGroup or ItemAll.
+	ItemCode   string `json:"item_code"`
+	ItemNumber string `json:"item_number,omitempty"`
+	// ItemGroup is the item line discount group (LineDiscountProductGroupCode).
+	ItemGroup string `json:"item_group,omitempty"`
+	// Dimensions restrict the line to a variant; zero applies to every variant.
+	Dimensions
+	// AccountCode is AccountCustomer, AccountGroup (a customer line discount group) or
+	// AccountAll.
+	AccountCode     string `json:"account_code"`
+	CustomerAccount string `json:"customer_account,omitempty"`
+	// CustomerGroup is the customer line discount group (LineDiscountCustomerGroupCode).
+	CustomerGroup string `json:"customer_group,omitempty"`
+	Currency      string `json:"currency"`
+	// Percent1 and Percent2 are DiscountPercentage1 and 2; Amount is DiscountAmount per unit.
+	Percent1     Decimal `json:"percent1,omitempty"`
+	Percent2     Decimal `json:"percent2,omitempty"`
+	Amount       Decimal `json:"amount,omitempty"`
+	Unit         string  `json:"unit,omitempty"`
+	FromQuantity Decimal `json:"from_quantity,omitempty"`
+	ToQuantity   Decimal `json:"to_quantity,omitempty"` // 0 = no upper bound
+	ValidFrom    string  `json:"valid_from,omitempty"`
+	ValidTo      string  `json:"valid_to,omitempty"`
+	FindNext     bool    `json:"find_next,omitempty"`
+}
+
+// LineDiscountAgreement is a line discount for an item discount group or all items: stored once
+// for its company, not in the documents of the products it applies to.
+type LineDiscountAgreement struct {
+	Company  string    `json:"company"`
+	Modified time.Time `json:"modified"`
+	LineDiscount
+}
+
+// Activation is a company's trade agreement activation (PriceParameters, D365's "Activate
+// price/discount"): which relations the price and line discount search visits.
+type Activation struct {
+	Company  string    `json:"company"`
+	Modified time.Time `json:"modified"`
+	// Activated are the ActivationFields that are Yes, in ActivationFields order.
+	Activated []string `json:"activated,omitempty"`
 }
 
 // Customer is a customer with its addresses.
@@ -147,8 +234,10 @@ type Customer struct {
 	Name       string    `json:"name"`
 	Group      string    `json:"group,omitempty"`
 	PriceGroup string    `json:"price_group,omitempty"`
-	Currency   string    `json:"currency,omitempty"`
-	Language   string    `json:"language,omitempty"`
+	// LineDiscountGroup is the customer line discount group (LineDiscountCode).
+	LineDiscountGroup string `json:"line_discount_group,omitempty"`
+	Currency          string `json:"currency,omitempty"`
+	Language          string `json:"language,omitempty"`
 	// OnHold is D365's OnHoldStatus: "No" and "Never" allow buying; anything else blocks.
 	OnHold     string    `json:"on_hold,omitempty"`
 	SalesGroup string    `json:"sales_group,omitempty"`

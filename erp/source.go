@@ -18,10 +18,17 @@ const (
 	Customers Entity = "customers"
 	Contacts  Entity = "contacts"
 	SalesReps Entity = "salesreps"
+	// Categories are the product categories with their visibility in the webshop.
+	Categories Entity = "categories"
+	// LineDiscounts are the line discount agreements for an item discount group or all items.
+	LineDiscounts Entity = "linediscounts"
+	// Activations are each company's trade agreement activation.
+	Activations Entity = "activations"
 )
 
-// Entities lists every root entity in import order.
-var Entities = []Entity{Products, Customers, Contacts, SalesReps}
+// Entities lists every root entity in import order: the company-wide data the products are
+// priced and shown with comes before them.
+var Entities = []Entity{Categories, LineDiscounts, Activations, Products, Customers, Contacts, SalesReps}
 
 // Valid reports whether e is one of Entities.
 func (e Entity) Valid() bool {
@@ -82,6 +89,9 @@ type Page[T any] struct {
 	Rejected []Rejection
 	// Missing are the roots a Lookup asked for that the ERP does not have (deleted).
 	Missing []Ref
+	// Gone are rows a Read met that are no longer roots of the entity: they do not match the
+	// root's condition (Root.When) any more. Their documents, if any, are deleted at At.
+	Gone []Deletion
 	// Next is the cursor after the last root of the page (read or rejected); continue with it.
 	Next Cursor
 	// Done is true when no roots remain up to Until.

@@ -403,7 +403,7 @@ func TestDecimalsRoundTripExactly(t *testing.T) {
 		}
 		_ = i
 	}
-	c := e.get("/data/SalesPriceAgreements?$orderby=AgreementRecId&$select=Price,FromQuantity")
+	c := e.get("/data/SalesPriceAgreements?$orderby=RecordId&$select=Price,FromQuantity")
 	for i, r := range c.Value {
 		if got := string(r["Price"].(json.Number)); got != prices[i] {
 			t.Errorf("price %s came back as %s", prices[i], got)

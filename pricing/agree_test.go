@@ -113,14 +113,14 @@ func generated(t testing.TB, cfg generate.Config) *erpData {
 
 // The engine's side: rows to the engine's input types (the connector's job in phase 2).
 
-func terms(r pricecheck.Row, currency, from, to string) pricing.Terms {
+func terms(r pricecheck.Row, currency, unit, from, to string) pricing.Terms {
 	date := func(s string) string {
 		if len(s) >= 10 {
 			return s[:10]
 		}
 		return s
 	}
-	return pricing.Terms{Currency: r[currency], Unit: r["QuantityUnitSymbol"], FromQuantity: erp.Decimal(r["FromQuantity"]),
+	return pricing.Terms{Currency: r[currency], Unit: r[unit], FromQuantity: erp.Decimal(r["FromQuantity"]),
 		ToQuantity: erp.Decimal(r["ToQuantity"]), ValidFrom: date(r[from]), ValidTo: date(r[to]), FindNext: r["WillSearchContinue"] == "Yes"}
 }
 
@@ -140,7 +140,7 @@ func engineInput(d pricecheck.Data, a pricecheck.Ask) pricing.Input {
 	}
 	if c := d.Customer; c != nil {
 		h := c["OnHoldStatus"]
-		in.Customer = pricing.Customer{Account: c["CustomerAccount"], PriceGroup: c["PriceCustomerGroupCode"],
+		in.Customer = pricing.Customer{Account: c["CustomerAccount"], PriceGroup: c["DiscountPriceGroupId"],
 			LineDiscountGroup: c["LineDiscountCode"], Currency: c["SalesCurrencyCode"], OnHold: h != "No" && h != "Never"}
 	}
 	for _, k := range []pricing.Kind{pricing.SalesPrice, pricing.LineDiscount} {
@@ -153,9 +153,9 @@ func engineInput(d pricecheck.Data, a pricecheck.Ask) pricing.Input {
 			continue
 		}
 		rel := map[string]string{"Table": l["CustomerAccountNumber"], "GroupId": l["PriceCustomerGroupCode"]}[l["AccountCode"]]
-		in.Prices = append(in.Prices, pricing.PriceLine{RecID: recID(l["AgreementRecId"]), Item: l["ItemNumber"], Account: pricing.Code(l["AccountCode"]),
+		in.Prices = append(in.Prices, pricing.PriceLine{RecID: recID(l["RecordId"]), Item: l["ItemNumber"], Account: pricing.Code(l["AccountCode"]),
 			AccountRelation: rel, Dims: dims(l), Price: erp.Decimal(l["Price"]),
-			Terms: terms(l, "PriceCurrencyCode", "PriceApplicableFromDate", "PriceApplicableToDate")})
+			Terms: terms(l, "PriceCurrencyCode", "QuantityUnitySymbol", "PriceApplicableFromDate", "PriceApplicableToDate")})
 	}
 	for _, l := range d.Discounts {
 		item := map[string]string{"Table": l["ItemNumber"], "GroupId": l["LineDiscountProductGroupCode"]}[l["ItemCode"]]
@@ -163,7 +163,7 @@ func engineInput(d pricecheck.Data, a pricecheck.Ask) pricing.Input {
 		in.Discounts = append(in.Discounts, pricing.DiscountLine{RecID: recID(l["RecordId"]), Item: pricing.Code(l["ItemCode"]), ItemRelation: item,
 			Account: pricing.Code(l["AccountCode"]), AccountRelation: acct, Dims: dims(l),
 			Percent1: erp.Decimal(l["DiscountPercentage1"]), Percent2: erp.Decimal(l["DiscountPercentage2"]), Amount: erp.Decimal(l["DiscountAmount"]),
-			Terms: terms(l, "DiscountCurrencyCode", "DiscountApplicableFromDate", "DiscountApplicableToDate")})
+			Terms: terms(l, "DiscountCurrencyCode", "QuantityUnitSymbol", "DiscountApplicableFromDate", "DiscountApplicableToDate")})
 	}
 	return in
 }

@@ -5,11 +5,12 @@
 # service that uses it:
 #   /keys/worker/key      erpsync-worker: create, manage, read and write the <prefix>-* indexes
 #                         (generations, aliases, sync state, dead letters), cluster monitor
-#   /keys/storefront/key  erpsync-storefront: read on the <prefix>-products and
-#                         <prefix>-customers aliases only. Elasticsearch grants privileges on an
-#                         alias to requests made through that alias, so every generation behind
-#                         it is covered and nothing else (physical indexes, contacts, sales
-#                         representatives, sync state, dead letters) is readable.
+#   /keys/storefront/key  erpsync-storefront: read on the <prefix>-products, -categories,
+#                         -linediscounts, -activations and -customers aliases only.
+#                         Elasticsearch grants privileges on an alias to requests made through
+#                         that alias, so every generation behind it is covered and nothing else
+#                         (physical indexes, contacts, sales representatives, sync state, dead
+#                         letters) is readable.
 # A key already in its volume that still authenticates is kept: running this again changes
 # nothing. Needs ELASTIC_PASSWORD; ELASTICSEARCH_URL and ERPSYNC_INDEX_PREFIX have defaults.
 set -euo pipefail
@@ -44,5 +45,5 @@ key() {
 
 key erpsync-worker "$dir/worker/key" "{\"erpsync-worker\":{\"cluster\":[\"monitor\"],\"indices\":[{\"names\":[\"$prefix-*\"],
   \"privileges\":[\"create_index\",\"delete_index\",\"manage\",\"read\",\"write\",\"view_index_metadata\"]}]}}"
-key erpsync-storefront "$dir/storefront/key" "{\"erpsync-storefront\":{\"cluster\":[],\"indices\":[{\"names\":[\"$prefix-products\",\"$prefix-customers\"],
+key erpsync-storefront "$dir/storefront/key" "{\"erpsync-storefront\":{\"cluster\":[],\"indices\":[{\"names\":[\"$prefix-products\",\"$prefix-categories\",\"$prefix-linediscounts\",\"$prefix-activations\",\"$prefix-customers\"],
   \"privileges\":[\"read\"]}]}}"

@@ -107,7 +107,7 @@ cat <<BANNER
 
   Temporal UI       http://127.0.0.1:8233/namespaces/default/workflows  (imports, schedules: pause, trigger)
                     runs that did not succeed: ErpsyncOutcome != 'success' in the UI's query box
-  Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -customers, -contacts, -salesreps)
+  Elasticsearch     $ELASTICSEARCH_URL  (indexes erpsync-products, -categories, -linediscounts, -activations, -customers, -contacts, -salesreps)
   ERP simulator     http://$ERPSIM_ADDR/data/  (OAuth2 client $ERPSIM_CLIENT_ID)
   Storefront        $( [ -x bin/storefront ] && echo "http://$STOREFRONT_ADDR" || echo "not built yet")
   Worker metrics    http://127.0.0.1:9464/metrics  (probes: /healthz, /readyz)

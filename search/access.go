@@ -12,6 +12,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/failure"
 )
 
@@ -37,10 +38,15 @@ func WorkerPrivileges(prefix string) Privileges {
 	}}}
 }
 
-// StorefrontPrivileges are what the storefront needs: read on the products and customers
-// aliases, nothing else.
+// StorefrontPrivileges are what the storefront needs: read on the aliases it searches and joins
+// (products, categories, line discounts, trade agreement activations, customers), nothing else.
+// scripts/compose-es-keys.sh gives the storefront's key the same.
 func StorefrontPrivileges(prefix string) Privileges {
-	return Privileges{Indices: []IndexPrivileges{{Names: []string{prefix + "-products", prefix + "-customers"}, Privileges: []string{"read"}}}}
+	var names []string
+	for _, e := range []erp.Entity{erp.Products, erp.Categories, erp.LineDiscounts, erp.Activations, erp.Customers} {
+		names = append(names, prefix+"-"+string(e))
+	}
+	return Privileges{Indices: []IndexPrivileges{{Names: names, Privileges: []string{"read"}}}}
 }
 
 // Access is what Elasticsearch says about the credentials a client uses.

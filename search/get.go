@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -66,4 +67,39 @@ func (x *Index) Companies(ctx context.Context, e erp.Entity, key string) ([]stri
 		cos = append(cos, strings.ToLower(h.Source.Company))
 	}
 	return cos, nil
+}
+
+// VisibleCategories returns the ids of the categories of company (lower case) that are visible in
+// the webshop, sorted, from the categories index as of its last refresh: what the storefront
+// filters products by (storefront.HiddenBecause).
+func (x *Index) VisibleCategories(ctx context.Context, company string) ([]string, error) {
+	q := map[string]any{
+		"size":             10_000,
+		"track_total_hits": false,
+		"_source":          []string{"category_id"},
+		"query": map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"company": strings.ToLower(company)}},
+			map[string]any{"term": map[string]any{"visible": true}},
+			map[string]any{"term": map[string]any{"deleted": false}},
+		}}},
+	}
+	var out struct {
+		Hits struct {
+			Hits []struct {
+				Source struct {
+					CategoryID string `json:"category_id"`
+				} `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	alias := x.Alias(erp.Categories)
+	if err := x.do(ctx, "read the visible categories of "+company, esapi.SearchRequest{Index: []string{alias}, Body: jsonBody(q)}, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(out.Hits.Hits))
+	for _, h := range out.Hits.Hits {
+		ids = append(ids, h.Source.CategoryID)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

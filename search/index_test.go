@@ -111,6 +111,10 @@ func TestMappingsAcceptGoldenDocuments(t *testing.T) {
 		erp.Customers: {"customer"},
 		erp.Contacts:  {"contact"},
 		erp.SalesReps: {"salesrep"},
+		// Company-wide and group-wide data, each in an index of its own.
+		erp.Categories:    {"category"},
+		erp.LineDiscounts: {"linediscount"},
+		erp.Activations:   {"activation"},
 	}
 	for _, e := range erp.Entities {
 		gen, err := x.CreateGeneration(ctx(t), e)
@@ -162,15 +166,33 @@ func TestMappingsAcceptGoldenDocuments(t *testing.T) {
 		{"autocomplete prefix", `{"query":{"match_phrase_prefix":{"name.en":"contoso trail ru"}}}`, []string{"usmf:T-0100"}},
 		{"bar code of a variant", `{"query":{"term":{"barcodes":"012345678905"}}}`, []string{"usmf:T-0100"}},
 		{"item number as text", `{"query":{"match":{"item_number.text":"1042"}}}`, []string{"demf:1042"}},
-		{"visible and not stopped", `{"query":{"bool":{"filter":[{"term":{"visible":true}},{"term":{"sales_stopped":false}},{"term":{"deleted":false}}]}}}`, []string{"usmf:T-0100"}},
+		{"in a visible category and not stopped", `{"query":{"bool":{"filter":[{"terms":{"category_ids":["SPORT-RUN","HOME-LIGHT"]}},{"term":{"sales_stopped":false}},{"term":{"deleted":false}}]}}}`, []string{"usmf:T-0100"}},
 		{"colour facet", `{"query":{"term":{"dimensions.color":"BLU"}}}`, []string{"usmf:T-0100"}},
-		{"price range", `{"query":{"range":{"price_min":{"gte":40,"lt":50}}}}`, []string{"demf:1042"}},
-		{"a customer's price valid on a date", `{"query":{"nested":{"path":"prices","query":{"bool":{"filter":[
-			{"term":{"prices.customer":"US-004"}},{"range":{"prices.valid_from":{"lte":"2026-03-01"}}},
-			{"range":{"prices.from_quantity_value":{"lte":60}}}]}}}}}`, []string{"usmf:T-0100"}},
-		{"hidden category not in the facet", `{"query":{"term":{"category_ids":"OUTLET"}}}`, nil},
+		{"everybody's from price", `{"query":{"nested":{"path":"from_prices","query":{"bool":{"filter":[{"term":{"from_prices.group":""}},
+			{"range":{"from_prices.price":{"gte":40,"lt":50}}}]}}}}}`, []string{"demf:1042"}},
+		{"a group's from price", `{"query":{"nested":{"path":"from_prices","query":{"bool":{"filter":[{"term":{"from_prices.group":"RETAIL"}},
+			{"range":{"from_prices.price":{"lt":35}}}]}}}}}`, []string{"usmf:T-0100"}},
+		{"a price line held by its RecordId", `{"query":{"nested":{"path":"prices","query":{"term":{"prices.rec_id":5637144576}}}}}`, []string{"usmf:T-0100"}},
+		{"a line discount held by its RecordId", `{"query":{"nested":{"path":"line_discounts","query":{"term":{"line_discounts.rec_id":22}}}}}`, []string{"usmf:T-0100"}},
+		{"the products of an item discount group", `{"query":{"term":{"discount_group":"SPORT"}}}`, []string{"usmf:T-0100"}},
 	} {
 		_, ids := search_(t, es, products, q.query)
+		if !slices.Equal(ids, q.want) {
+			t.Errorf("%s: got %v, want %v", q.name, ids, q.want)
+		}
+	}
+	// What the storefront asks of the company-wide indexes.
+	for _, q := range []struct {
+		e           erp.Entity
+		name, query string
+		want        []string
+	}{
+		{erp.Categories, "a company's visible categories", `{"query":{"bool":{"filter":[{"term":{"company":"usmf"}},{"term":{"visible":true}}]}}}`, []string{"usmf:SPORT-RUN"}},
+		{erp.LineDiscounts, "a group's discounts for a customer group", `{"query":{"bool":{"filter":[{"term":{"company":"demf"}},{"terms":{"item_group":["FURN"]}},
+			{"term":{"customer_group":"Reseller"}}]}}}`, []string{"demf:5637150001"}},
+		{erp.Activations, "a company's activation", `{"query":{"term":{"activated":"SalesLineGroupGroup"}}}`, []string{"gbsi:0"}},
+	} {
+		_, ids := search_(t, es, x.Alias(q.e), q.query)
 		if !slices.Equal(ids, q.want) {
 			t.Errorf("%s: got %v, want %v", q.name, ids, q.want)
 		}
@@ -197,7 +219,7 @@ func TestMappingAnalyzers(t *testing.T) {
 func product(id string, modified time.Time, name string) search.Op {
 	company, key, _ := strings.Cut(id, ":")
 	d, err := document.FromProduct(erp.Product{Company: company, ItemNumber: key, Modified: modified, Name: name,
-		Categories: []erp.ProductCategory{{ID: "C", Visible: true}}}, document.Options{})
+		Categories: []erp.ProductCategory{{ID: "C"}}}, document.Options{})
 	if err != nil {
 		panic(err) // the record has no number
 	}

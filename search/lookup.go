@@ -53,15 +53,16 @@ func (x *Index) Holding(ctx context.Context, target string, h erp.Held) ([]strin
 	return ids, nil
 }
 
-// Stored is what the audit needs of an indexed document: the digest of the ERP rows it was built
-// from and its external version.
+// Stored is what the import and the audit need of an indexed document: the digest of the ERP rows
+// it was built from, the hash of its content (document.Encode) and its external version.
 type Stored struct {
-	Digest  string
-	Version int64
+	Digest      string
+	ContentHash string
+	Version     int64
 }
 
-// Stored returns the digest and version of the documents of target with the given ids, in real
-// time (no refresh needed); ids without a document are absent.
+// Stored returns the digest, content hash and version of the documents of target with the given
+// ids, in real time (no refresh needed); ids without a document are absent.
 func (x *Index) Stored(ctx context.Context, target string, ids []string) (map[string]Stored, error) {
 	out := make(map[string]Stored, len(ids))
 	if len(ids) == 0 {
@@ -74,17 +75,18 @@ func (x *Index) Stored(ctx context.Context, target string, ids []string) (map[st
 			Found   bool   `json:"found"`
 			Version int64  `json:"_version"`
 			Source  struct {
-				Digest string `json:"source_digest"`
+				Digest      string `json:"source_digest"`
+				ContentHash string `json:"content_hash"`
 			} `json:"_source"`
 		} `json:"docs"`
 	}
-	req := esapi.MgetRequest{Index: target, Body: jsonBody(body), SourceIncludes: []string{"source_digest"}}
+	req := esapi.MgetRequest{Index: target, Body: jsonBody(body), SourceIncludes: []string{"source_digest", "content_hash"}}
 	if err := x.do(ctx, "read digests of "+target, req, &res); err != nil {
 		return nil, err
 	}
 	for _, d := range res.Docs {
 		if d.Found {
-			out[d.ID] = Stored{Digest: d.Source.Digest, Version: d.Version}
+			out[d.ID] = Stored{Digest: d.Source.Digest, ContentHash: d.Source.ContentHash, Version: d.Version}
 		}
 	}
 	return out, nil

@@ -7,8 +7,12 @@ import (
 // Mapping returns the explicit mapping (dynamic: strict) of e's documents, as built by package
 // document. Text in languages gets one field per language (name.en, name.de ...) analysed by
 // the language's analyzer (WithAnalyzer; "standard" by default) with a keyword sub-field raw
-// for exact match and sorting; facets are keywords; variants, prices, categories and dimension
-// values are nested so the storefront can filter on one line's fields together.
+// for exact match and sorting; facets are keywords; variants, trade agreement lines, "from"
+// prices and dimension values are nested so the storefront can filter on one line's fields
+// together.
+//
+// A field an older version mapped keeps its type here (Setup can only add fields to a live
+// generation); fields older documents have and this version's do not write stay mapped.
 func (x *Index) Mapping(e erp.Entity) map[string]any {
 	var props map[string]any
 	switch e {
@@ -20,6 +24,13 @@ func (x *Index) Mapping(e erp.Entity) map[string]any {
 		props = contactProperties()
 	case erp.SalesReps:
 		props = salesRepProperties()
+	case erp.Categories:
+		props = categoryProperties()
+	case erp.LineDiscounts:
+		props = lineDiscountProperties()
+		props["rec_id"] = typ("long")
+	case erp.Activations:
+		props = map[string]any{"activated": keyword()}
 	default:
 		return nil
 	}
@@ -36,8 +47,9 @@ func envelopeProperties() map[string]any {
 		"key":         keyword(),
 		"modified_at": typ("date_nanos"),
 		"deleted":     typ("boolean"),
-		// Compared by the audit through _source only.
+		// Compared by the audit and the import through _source only.
 		"source_digest": stored(),
+		"content_hash":  stored(),
 	}
 }
 
@@ -70,9 +82,17 @@ func (x *Index) productProperties() map[string]any {
 		"base_price_value": typ("double"),
 		"price_min":        typ("double"),
 		"price_max":        typ("double"),
+		"discount_group":   keyword(),
+		"from_price":       typ("double"),
+		"from_prices": nested(map[string]any{
+			"group": keyword(),
+			"price": typ("double"),
+		}),
+		"line_discounts": nested(lineDiscountProperties()),
 		"prices": nested(map[string]any{
 			"rec_id":              typ("long"),
 			"all_items":           typ("boolean"),
+			"find_next":           storedBool(),
 			"account_code":        keyword(),
 			"customer":            keyword(),
 			"price_group":         keyword(),
@@ -99,6 +119,18 @@ func (x *Index) productProperties() map[string]any {
 			"maximum_quantity":  stored(),
 			"multiple_quantity": stored(),
 			"standard_quantity": stored(),
+		}),
+
+		"unit_conversions": object(map[string]any{
+			"from":         keyword(),
+			"to":           keyword(),
+			"factor":       stored(),
+			"factor_value": typ("double"),
+			"numerator":    typ("long"),
+			"denominator":  typ("long"),
+			"inner_offset": stored(),
+			"outer_offset": stored(),
+			"rounding":     keyword(),
 		}),
 
 		"categories": nested(map[string]any{
@@ -151,20 +183,58 @@ func (x *Index) productProperties() map[string]any {
 	}
 }
 
+// lineDiscountProperties map a line discount agreement line (document.LineDiscount): the keys and
+// relations the storefront selects by are keywords, amounts and dates are only kept.
+func lineDiscountProperties() map[string]any {
+	return map[string]any{
+		"rec_id":         typ("long"),
+		"item_code":      keyword(),
+		"item_number":    keyword(),
+		"item_group":     keyword(),
+		"account_code":   keyword(),
+		"customer":       keyword(),
+		"customer_group": keyword(),
+		"currency":       keyword(),
+		"percent1":       stored(),
+		"percent2":       stored(),
+		"amount":         stored(),
+		"unit":           stored(),
+		"from_quantity":  stored(),
+		"to_quantity":    stored(),
+		"valid_from":     stored(),
+		"valid_to":       stored(),
+		"find_next":      storedBool(),
+		"color":          stored(),
+		"size":           stored(),
+		"style":          stored(),
+		"configuration":  stored(),
+	}
+}
+
+func categoryProperties() map[string]any {
+	return map[string]any{
+		"category_id": keyword(),
+		"name":        textWithRaw(),
+		"parent_id":   keyword(),
+		"visible":     typ("boolean"),
+	}
+}
+
 func customerProperties() map[string]any {
 	return map[string]any{
-		"account":     keyword(),
-		"name":        textWithRaw(),
-		"group":       keyword(),
-		"price_group": keyword(),
-		"currency":    keyword(),
-		"language":    keyword(),
-		"language_id": keyword(),
-		"on_hold":     keyword(),
-		"blocked":     typ("boolean"),
-		"sales_group": keyword(),
-		"email":       keyword(),
-		"phone":       keyword(),
+		"account":             keyword(),
+		"name":                textWithRaw(),
+		"group":               keyword(),
+		"price_group":         keyword(),
+		"line_discount_group": keyword(),
+		"currency":            keyword(),
+		"language":            keyword(),
+		"language_id":         keyword(),
+		"on_hold":             keyword(),
+		"blocked":             typ("boolean"),
+		"sales_group":         keyword(),
+		"email":               keyword(),
+		"phone":               keyword(),
 		"addresses": object(map[string]any{
 			"id":          keyword(),
 			"description": typ("text"),
@@ -248,6 +318,11 @@ func keyword() map[string]any { return typ("keyword") }
 // stored is a keyword kept in _source only: exact decimal text, URLs.
 func stored() map[string]any {
 	return map[string]any{"type": "keyword", "index": false, "doc_values": false}
+}
+
+// storedBool is a boolean kept in _source only.
+func storedBool() map[string]any {
+	return map[string]any{"type": "boolean", "index": false, "doc_values": false}
 }
 
 func rawKeyword() map[string]any { return map[string]any{"type": "keyword", "ignore_above": 256} }

@@ -52,6 +52,9 @@ type erpSide struct {
 	// Rejected is why the ERP's record cannot be read into a document.
 	Rejected string `json:"rejected,omitempty"`
 	Name     string `json:"name,omitempty"`
+	// ContentHash is the content hash of the document the worker would build from the record
+	// now (document.Encode).
+	ContentHash string `json:"content_hash,omitempty"`
 }
 
 type indexSide struct {
@@ -63,7 +66,11 @@ type indexSide struct {
 	Modified    time.Time `json:"modified,omitempty"`
 	Digest      string    `json:"digest,omitempty"`
 	Generation  string    `json:"generation,omitempty"`
-	// Current is whether the document was built from what the ERP has now (same digest).
+	// ContentHash is the indexed document's content hash.
+	ContentHash string `json:"content_hash,omitempty"`
+	// Current is whether the document is what the ERP has now: built from the same rows (same
+	// digest), or with the same content (same content hash; an update does not rewrite a
+	// document whose content did not change, so its version and digest may be older).
 	Current bool `json:"current"`
 }
 
@@ -118,7 +125,7 @@ func explain(ctx context.Context, e *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("explain reads the ERP as the worker does (ERP_URL, ERP_CLIENT_ID, ERP_CLIENT_SECRET): %w", err)
 	}
-	x.readERP(ctx, src)
+	x.readERP(ctx, src, e.cfg.Import.Document)
 	x.readIndex(ctx, ix)
 	x.judge(ctx, ix)
 	x.readRuns(ctx, e, ix, *runs)
@@ -133,7 +140,7 @@ func (x *explanation) problem(what string, err error) {
 	x.Problems = append(x.Problems, fmt.Sprintf("%s: %v", what, err))
 }
 
-func (x *explanation) readERP(ctx context.Context, src *d365.Client) {
+func (x *explanation) readERP(ctx context.Context, src *d365.Client, opts document.Options) {
 	p, err := src.Lookup(ctx, x.Entity, []erp.Ref{{Entity: x.Entity, Company: x.Company, Key: x.Key}})
 	if err != nil {
 		x.problem("read the ERP", err)
@@ -141,6 +148,18 @@ func (x *explanation) readERP(ctx context.Context, src *d365.Client) {
 	}
 	for _, r := range p.Records {
 		x.ERP = erpSide{Found: true, Modified: r.Modified.UTC(), Digest: r.Digest, Name: nameOf(r.Value)}
+		// The document the worker would build now, in the companies' languages as it reads them.
+		if opts.CompanyLanguages == nil {
+			if opts.CompanyLanguages, err = src.CompanyLanguages(ctx); err != nil {
+				x.problem("read the companies' languages", err)
+				continue
+			}
+		}
+		if _, hash, err := document.Encode(r, opts); err != nil {
+			x.problem("build the document", err)
+		} else {
+			x.ERP.ContentHash = hash
+		}
 	}
 	for _, r := range p.Rejected {
 		x.ERP.Found, x.ERP.Rejected = true, r.Reason
@@ -172,15 +191,21 @@ func (x *explanation) readIndex(ctx context.Context, ix *search.Index) {
 		var env document.Envelope
 		_ = json.Unmarshal(doc.Source, &env)
 		x.Index = indexSide{Found: true, Version: doc.Version, VersionTime: time.UnixMicro(doc.Version).UTC(), Modified: env.ModifiedAt.UTC(),
-			Digest: env.SourceDigest, Generation: doc.Index}
-		x.Index.Current = x.ERP.Found && x.ERP.Digest != "" && env.SourceDigest == x.ERP.Digest
+			Digest: env.SourceDigest, ContentHash: env.ContentHash, Generation: doc.Index}
+		x.Index.Current = x.ERP.Found && (x.ERP.Digest != "" && env.SourceDigest == x.ERP.Digest ||
+			x.ERP.ContentHash != "" && env.ContentHash == x.ERP.ContentHash)
 		if x.Entity == erp.Products {
 			var p document.Product
 			if err := json.Unmarshal(doc.Source, &p); err != nil {
 				x.problem("read the product document", err)
 				return
 			}
-			why := storefront.HiddenBecause(p)
+			visible, err := ix.VisibleCategories(ctx, p.Company)
+			if err != nil {
+				x.problem("read the company's visible categories", err)
+				return
+			}
+			why := storefront.HiddenBecause(p, visible, false)
 			shown := len(why) == 0
 			x.Shown, x.Why = &shown, why
 		}
@@ -313,7 +338,7 @@ func (x *explanation) print(out io.Writer, e *cli) {
 	if x.Index.Found {
 		cur := "older than the ERP's record"
 		if x.Index.Current {
-			cur = "built from what the ERP has now"
+			cur = "what the ERP has now"
 		}
 		fmt.Fprintf(out, "index      version %d (%s) in %s, stamped %s: %s\n", x.Index.Version, ts(x.Index.VersionTime), x.Index.Generation, ts(x.Index.Modified), cur)
 	} else {

@@ -128,7 +128,7 @@ func runImport(ctx context.Context, e *cli, args []string) error {
 	fmt.Fprintf(out, "\n%s %s finished in %s:\n", name, m, plural(res.Runs, "run"))
 	for _, r := range res.Entities {
 		fmt.Fprintf(out, "  %-10s read %d, indexed %d, unchanged %d, deleted %d, dead-lettered %d, rejected %d (%d pages, %d ERP requests)\n",
-			r.Entity, r.Counts.Read, r.Counts.Indexed, r.Counts.Stale, r.Counts.Deleted, r.Counts.DeadLettered, r.Counts.Rejected, r.Counts.Pages, r.Counts.Requests)
+			r.Entity, r.Counts.Read, r.Counts.Indexed, r.Counts.Stale+r.Counts.Unchanged, r.Counts.Deleted, r.Counts.DeadLettered, r.Counts.Rejected, r.Counts.Pages, r.Counts.Requests)
 		if r.Reconcile != nil && r.Reconcile.Refused != "" {
 			fmt.Fprintf(out, "  %-10s REFUSED: %s\n", "", r.Reconcile.Refused)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +18,7 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
-	"github.com/erpsync/erpsync/erpsim/simtest"
+	"github.com/erpsync/erpsync/erpsim/generate"
 	"github.com/erpsync/erpsync/storefront"
 )
 
@@ -52,16 +53,64 @@ func chromium(t *testing.T, pageURL string, flags ...string) string {
 }
 
 var (
-	cardRE  = regexp.MustCompile(`<article class="card product" data-item="([^"]+)">`)
-	priceRE = regexp.MustCompile(`class="price[^"]*" data-price="([^"]+)" data-currency="([^"]+)" data-source="([^"]+)">([^<]+)<`)
+	cardRE      = regexp.MustCompile(`<article class="card product" data-item="([^"]+)">`)
+	priceRE     = regexp.MustCompile(`class="price[^"]*" data-price="([^"]+)" data-currency="([^"]+)" data-source="([^"]+)">([^<]+)<`)
+	listPriceRE = regexp.MustCompile(`<s class="list-price" data-list-price="([^"]+)">([^<]+)</s>`)
+	agreementRE = regexp.MustCompile(`<span class="agreement" data-relations="([^"]*)">([^<]+)</span>`)
 )
 
+// shownCard is what the page shows on one result card.
+type shownCard struct {
+	item, price, currency, source, text string
+	// listPrice is the struck-through list price ("" when none is shown), agreement the kind of
+	// agreement that gave the price and relations its line discount relations.
+	listPrice, agreement, relations string
+	priced                          bool
+}
+
+// cards reads the result cards of a page's DOM.
+func cards(dom string) []shownCard {
+	idx := cardRE.FindAllStringSubmatchIndex(dom, -1)
+	var out []shownCard
+	for i, c := range idx {
+		end := len(dom)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		body := dom[c[0]:end]
+		sc := shownCard{item: dom[c[2]:c[3]]}
+		if m := priceRE.FindStringSubmatch(body); m != nil {
+			sc.priced, sc.price, sc.currency, sc.source, sc.text = true, m[1], m[2], m[3], html.UnescapeString(m[4])
+		}
+		if m := listPriceRE.FindStringSubmatch(body); m != nil {
+			sc.listPrice = m[1]
+		}
+		if m := agreementRE.FindStringSubmatch(body); m != nil {
+			sc.relations, sc.agreement = m[1], html.UnescapeString(m[2])
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// ratio is a/b for decimal texts.
+func ratio(t *testing.T, a, b string) *big.Rat {
+	x, ok1 := new(big.Rat).SetString(a)
+	y, ok2 := new(big.Rat).SetString(b)
+	if !ok1 || !ok2 || y.Sign() == 0 {
+		t.Fatalf("ratio of %q and %q", a, b)
+	}
+	return new(big.Rat).Quo(x, y)
+}
+
 // TestBrowser loads the demo page in headless Chromium with a search, a category facet and a
-// customer in its URL, and checks that the prices on the cards are the API's prices for that
-// customer. It saves screenshots of the result list and a product page under screenshots/.
+// customer in its URL, and checks that the cards show the API's prices for that customer, the list
+// price struck through and the kind of agreement that gave a price. It does the issue's search on
+// `make dev`'s demo catalog ("chair" as US-001) and saves screenshots of the result list and a
+// product page under screenshots/.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, simtest.Catalog(apiTestSeed), nil)
+	f := newFixture(t, generate.Defaults(), nil)
 
 	// The search and facet to drive: "chair" in the largest category it has.
 	var res storefront.SearchResult
@@ -93,40 +142,44 @@ func TestBrowser(t *testing.T) {
 	if !regexp.MustCompile(`data-facet="category".*?<input type="checkbox" name="f-category" checked="" data-value="` + regexp.QuoteMeta(category) + `"`).MatchString(dom) {
 		t.Errorf("the category facet %s is not shown as selected", category)
 	}
-	cards := cardRE.FindAllStringSubmatchIndex(dom, -1)
-	if len(cards) != len(want.Hits) {
-		t.Fatalf("the page shows %d cards, the API %d hits", len(cards), len(want.Hits))
+	shown := cards(dom)
+	if len(shown) != len(want.Hits) {
+		t.Fatalf("the page shows %d cards, the API %d hits", len(shown), len(want.Hits))
 	}
-	for i, c := range cards {
-		item := dom[c[2]:c[3]]
-		end := len(dom)
-		if i+1 < len(cards) {
-			end = cards[i+1][0]
-		}
-		h := want.Hits[i]
-		if item != h.ItemNumber {
-			t.Errorf("card %d is %s, the API's hit %s", i, item, h.ItemNumber)
+	for i, c := range shown {
+		checkCard(t, c, want.Hits[i])
+	}
+	t.Logf("%d cards for customer %s in category %s match the API's prices", len(shown), customer, category)
+
+	// The issue's search: "chair" as US-001 (the demo customer with the price group Wholesale).
+	// No product below half its list price, every lower price with the agreement that gave it,
+	// and the group's prices among them, struck-through list price and all.
+	want = storefront.SearchResult{} // decoding into the earlier answer would keep fields this one omits
+	f.get("/api/search", url.Values{"q": {"chair"}, "customer": {"US-001"}, "per_page": {"24"}}, &want)
+	shown = cards(chromium(t, f.shop.URL+"/?"+url.Values{"q": {"chair"}, "customer": {"US-001"}}.Encode()+"#key="+testKey, "--dump-dom"))
+	if len(shown) != len(want.Hits) || len(shown) == 0 {
+		t.Fatalf("chair as US-001: the page shows %d cards, the API %d hits", len(shown), len(want.Hits))
+	}
+	lowest, group := big.NewRat(1, 1), 0
+	for i, c := range shown {
+		checkCard(t, c, want.Hits[i])
+		if c.listPrice == "" {
 			continue
 		}
-		m := priceRE.FindStringSubmatch(dom[c[0]:end])
-		if !h.Price.Available {
-			if m != nil {
-				t.Errorf("card %s shows a price %s, the API has none", item, m[1])
-			}
-			continue
+		if r := ratio(t, c.price, c.listPrice); r.Cmp(lowest) < 0 {
+			lowest = r
 		}
-		if m == nil {
-			t.Errorf("card %s shows no price, the API says %s %s", item, h.Price.Price, h.Price.Currency)
-			continue
-		}
-		if m[1] != string(h.Price.Price) || m[2] != h.Price.Currency || m[3] != h.Price.Source {
-			t.Errorf("card %s shows %s %s (%s), the API says %s %s (%s)", item, m[1], m[2], m[3], h.Price.Price, h.Price.Currency, h.Price.Source)
-		}
-		if shown := html.UnescapeString(m[4]); !strings.Contains(shown, strings.SplitN(string(h.Price.Price), ".", 2)[0]) {
-			t.Errorf("card %s shows %q for %s", item, shown, h.Price.Price)
+		if c.source == storefront.SourcePriceGroup && strings.Contains(c.agreement, "group's price") {
+			group++
 		}
 	}
-	t.Logf("%d cards for customer %s in category %s match the API's prices", len(cards), customer, category)
+	if lowest.Cmp(big.NewRat(1, 2)) < 0 {
+		t.Errorf("chair as US-001: a product at %s of its list price", lowest.FloatString(3))
+	}
+	if group == 0 {
+		t.Errorf("chair as US-001: no card with the group's price and the list price struck through")
+	}
+	t.Logf("chair as US-001: %d cards, %d at the group's price, the lowest at %s of its list price", len(shown), group, lowest.FloatString(3))
 
 	// The product page: a product master (variants, bar codes) if the catalog has one.
 	detail := want.Hits[0].ItemNumber
@@ -159,7 +212,76 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshot: %s", png)
 	}
 
+	t.Run("unit conversions on the product page", func(t *testing.T) { testConversionsInPage(t, f, masters.Hits) })
 	t.Run("hostile attachment URLs", func(t *testing.T) { testHostileURLsInPage(t, f, detail) })
+}
+
+// testConversionsInPage opens the page of a product with unit conversions and finds each as the
+// API states it: "1 box = 12 ea".
+func testConversionsInPage(t *testing.T, f *fixture, hits []storefront.Hit) {
+	for _, h := range hits {
+		var d storefront.Product
+		if st, body := f.get("/api/products/usmf/"+h.ItemNumber, nil, &d); st != http.StatusOK {
+			t.Fatalf("detail %s: %d %s", h.ItemNumber, st, body)
+		}
+		if len(d.UnitConversions) == 0 {
+			continue
+		}
+		dom := chromium(t, f.shop.URL+"/?"+url.Values{"product": {h.ItemNumber}}.Encode()+"#key="+testKey, "--dump-dom")
+		if !strings.Contains(dom, `data-ready="product"`) {
+			t.Fatalf("the product page of %s did not open:\n%.3000s", h.ItemNumber, dom)
+		}
+		for _, c := range d.UnitConversions {
+			if text := "1 " + c.From + " = " + c.Quantity + " " + c.To; !strings.Contains(dom, text) {
+				t.Errorf("the page of %s does not say %q", h.ItemNumber, text)
+			}
+		}
+		return
+	}
+	t.Fatal("no product with unit conversions among the hits")
+}
+
+// checkCard compares a card the page shows with the API's hit: the price, its currency and source,
+// the list price struck through exactly when the shopper pays less, and the kind of agreement
+// named exactly when one gave the price.
+func checkCard(t *testing.T, c shownCard, h storefront.Hit) {
+	t.Helper()
+	if c.item != h.ItemNumber {
+		t.Errorf("card %s, the API's hit %s", c.item, h.ItemNumber)
+		return
+	}
+	q := h.Price
+	if !q.Available {
+		if c.priced {
+			t.Errorf("card %s shows a price %s, the API has none", c.item, c.price)
+		}
+		return
+	}
+	if !c.priced {
+		t.Errorf("card %s shows no price, the API says %s %s", c.item, q.Price, q.Currency)
+		return
+	}
+	if c.price != string(q.Price) || c.currency != q.Currency || c.source != q.Source {
+		t.Errorf("card %s shows %s %s (%s), the API says %s %s (%s)", c.item, c.price, c.currency, c.source, q.Price, q.Currency, q.Source)
+	}
+	if !strings.Contains(c.text, strings.SplitN(string(q.Price), ".", 2)[0]) {
+		t.Errorf("card %s shows %q for %s", c.item, c.text, q.Price)
+	}
+	reduced := q.ListPrice != "" && q.Price.Cmp(q.ListPrice) < 0
+	if reduced != (c.listPrice != "") || reduced && c.listPrice != string(q.ListPrice) {
+		t.Errorf("card %s shows list price %q; the API: %s for %s", c.item, c.listPrice, q.Price, q.ListPrice)
+	}
+	var relations []string
+	for _, d := range q.Discounts {
+		relations = append(relations, d.Relation)
+	}
+	byAgreement := q.Source != storefront.SourceBase || len(q.Discounts) > 0
+	if byAgreement != (c.agreement != "") || c.relations != strings.Join(relations, " ") {
+		t.Errorf("card %s names the agreement %q (%q); the API: source %s, discounts %v", c.item, c.agreement, c.relations, q.Source, relations)
+	}
+	if reduced && c.agreement == "" {
+		t.Errorf("card %s shows a price below the list price without the agreement that gave it", c.item)
+	}
 }
 
 // testHostileURLsInPage puts javascript: URLs into a product's document, as an index written

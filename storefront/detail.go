@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
@@ -32,6 +34,16 @@ type Product struct {
 	Related     []RelatedProduct          `json:"related,omitempty"`
 	// Order holds the order quantities; absent when the ERP has no order settings.
 	Order *OrderQuantities `json:"order,omitempty"`
+	// UnitConversions say how many of another unit one unit is ("1 box = 12 ea"), by from unit.
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
+}
+
+// UnitConversion is a product's unit conversion as its page shows it: one From is Quantity To.
+type UnitConversion struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Quantity is exact decimal text; at most 6 decimals, rounded as the conversion says.
+	Quantity string `json:"quantity"`
 }
 
 // CategoryRef is a visible category of a product.
@@ -68,15 +80,17 @@ const (
 )
 
 // HiddenBecause returns why the shop does not show product p, in the order the rule checks
-// them; none when it shows it. It is the rule product pages, search and facets apply (search
-// filters visible and excludes deleted and sales_stopped), so that `starter explain` can
-// answer "why is SKU X not in the shop?" with the shop's own rule.
-func HiddenBecause(p document.Product) []string {
+// them; none when it shows it. visible are the ids of its company's visible categories, sorted
+// (the categories index); showUncategorized is Config.ShowUncategorized. It is the rule product
+// pages, search and facets apply (search filters by the visible categories and excludes deleted
+// and sales_stopped), so that `starter explain` can answer "why is SKU X not in the shop?"
+// with the shop's own rule.
+func HiddenBecause(p document.Product, visible []string, showUncategorized bool) []string {
 	var why []string
 	if p.Deleted {
 		why = append(why, HiddenDeleted)
 	}
-	if !p.Visible {
+	if !inVisibleCategory(p.CategoryIDs, visible, showUncategorized) {
 		why = append(why, HiddenInvisible)
 	}
 	if p.SalesStopped {
@@ -93,7 +107,11 @@ func (s *Server) showableProduct(ctx context.Context, company, item string) (doc
 	if err != nil {
 		return p, fmt.Errorf("read product: %w", err)
 	}
-	if !found || len(HiddenBecause(p)) > 0 {
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return p, err
+	}
+	if !found || len(HiddenBecause(p, cd.visible, s.cfg.ShowUncategorized)) > 0 {
 		return p, apiError(http.StatusNotFound, "not_found", "no product %s in company %s", item, company)
 	}
 	return p, nil
@@ -127,22 +145,41 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lang = s.language(ctx, lang, sh, company)
-	today := s.today()
+	related, err := s.related(ctx, p, lang)
+	if err != nil {
+		return err
+	}
+	// One read of the line discounts for the product and its related products.
+	priced := []document.Product{p}
+	for _, r := range related {
+		priced = append(priced, r.doc)
+	}
+	qt, err := s.quoter(ctx, company, sh, priced)
+	if err != nil {
+		return err
+	}
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return err
+	}
+	pq := PriceQuery{Quantity: "1", Date: s.today()}
 	out := Product{
 		ID: p.ID, Company: p.Company, ItemNumber: p.ItemNumber, Language: lang, Unit: p.Unit, ImageURL: p.ImageURL,
 		Name: text(p.Name, lang, p.Language), Description: text(p.Description, lang, p.Language),
-		Price:       PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today}),
+		Price:       qt.Quote(p, pq),
 		Dimensions:  p.DimensionValues,
 		Barcodes:    p.Barcodes,
 		Attachments: p.Attachments,
 	}
-	for _, c := range p.Categories {
-		if c.Visible {
-			out.Categories = append(out.Categories, CategoryRef{ID: c.ID, Name: c.Name})
+	for _, id := range p.CategoryIDs {
+		if c, ok := cd.categories[id]; ok && c.Visible {
+			out.Categories = append(out.Categories, CategoryRef{ID: id, Name: c.Name})
 		}
 	}
 	for _, v := range p.Variants {
-		out.Variants = append(out.Variants, Variant{Variant: v, Price: PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today, Variant: dimsOf(v)})})
+		vq := pq
+		vq.Variant = dimsOf(v)
+		out.Variants = append(out.Variants, Variant{Variant: v, Price: qt.Quote(p, vq)})
 	}
 	if o := p.OrderSettings; o != nil {
 		none := func(d string) string {
@@ -153,15 +190,79 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Order = &OrderQuantities{Minimum: none(o.MinimumQuantity), Maximum: none(o.MaximumQuantity), Multiple: none(o.MultipleQuantity), Standard: none(o.StandardQuantity)}
 	}
-	if out.Related, err = s.related(ctx, p, lang, sh, today); err != nil {
-		return err
+	for _, r := range related {
+		out.Related = append(out.Related, RelatedProduct{Hit: hitOf(r.doc, lang, qt.Quote(r.doc, pq)), RelationType: r.relation})
+	}
+	for _, c := range p.UnitConversions {
+		if q, ok := perUnit(c); ok {
+			out.UnitConversions = append(out.UnitConversions, UnitConversion{From: c.From, To: c.To, Quantity: q})
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
+// perUnit returns how many of c.To one c.From is, by D365's rule for a unit conversion: a
+// quantity q in the from unit is (q + inner offset) * factor * numerator / denominator + outer
+// offset in the to unit ("Unit conversions (form)", Microsoft Dynamics AX 2012,
+// learn.microsoft.com/dynamicsax-2012/unit-conversions-form; docs/erp-model.md). D365 rounds
+// the result to the to unit's decimals (UnitsOfMeasure, which erpsync does not read); the page
+// shows it exactly up to 6 decimals and beyond them rounds as the conversion says: Up, Down or
+// to the nearest (UnitOfMeasureConversionRounding). ok is false for a conversion that cannot
+// convert (a zero denominator, a number that is not decimal text).
+func perUnit(c document.UnitConversion) (q string, ok bool) {
+	num := func(s string) (*big.Rat, bool) {
+		if s == "" {
+			return new(big.Rat), true
+		}
+		return new(big.Rat).SetString(s)
+	}
+	f, ok1 := num(c.Factor)
+	in, ok2 := num(c.InnerOffset)
+	out, ok3 := num(c.OuterOffset)
+	if !ok1 || !ok2 || !ok3 || c.Denominator == 0 {
+		return "", false
+	}
+	r := new(big.Rat).Add(big.NewRat(1, 1), in)
+	r.Mul(r, f).Mul(r, big.NewRat(c.Numerator, c.Denominator)).Add(r, out)
+	const decimals = 6
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(decimals), nil)))
+	n, rem := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int)) // toward zero
+	if rem.Sign() != 0 {
+		sign := big.NewInt(int64(r.Sign()))
+		switch c.Rounding {
+		case "Up":
+			if r.Sign() > 0 {
+				n.Add(n, sign)
+			}
+		case "Down":
+			if r.Sign() < 0 {
+				n.Add(n, sign)
+			}
+		default: // Nearest, half away from zero
+			if new(big.Int).Mul(new(big.Int).Abs(rem), big.NewInt(2)).Cmp(scaled.Denom()) >= 0 {
+				n.Add(n, sign)
+			}
+		}
+	}
+	text := new(big.Rat).SetFrac(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(decimals), nil)).FloatString(decimals)
+	if strings.Contains(text, ".") {
+		text = strings.TrimRight(strings.TrimRight(text, "0"), ".")
+	}
+	if text == "-0" {
+		text = "0"
+	}
+	return text, true
+}
+
+// relatedDoc is a related product's document and how it relates.
+type relatedDoc struct {
+	doc      document.Product
+	relation string
+}
+
 // related returns p's related products that the shop may show, in p's order.
-func (s *Server) related(ctx context.Context, p document.Product, lang string, sh Shopper, today string) ([]RelatedProduct, error) {
+func (s *Server) related(ctx context.Context, p document.Product, lang string) ([]relatedDoc, error) {
 	if len(p.Related) == 0 {
 		return nil, nil
 	}
@@ -169,7 +270,11 @@ func (s *Server) related(ctx context.Context, p document.Product, lang string, s
 	for _, r := range p.Related {
 		ids = append(ids, document.ID(p.Company, r.ItemNumber))
 	}
-	filter, mustNot := showable(p.Company)
+	cd, err := s.company(ctx, p.Company)
+	if err != nil {
+		return nil, err
+	}
+	filter, mustNot := s.showable(cd, p.Company)
 	body := map[string]any{
 		"size":    len(ids),
 		"query":   map[string]any{"bool": map[string]any{"filter": append(filter, terms("id", ids)), "must_not": mustNot}},
@@ -183,10 +288,10 @@ func (s *Server) related(ctx context.Context, p document.Product, lang string, s
 	for _, h := range res.Hits.Hits {
 		byID[h.Source.ID] = h.Source
 	}
-	var out []RelatedProduct
+	var out []relatedDoc
 	for i, r := range p.Related {
 		if rp, ok := byID[ids[i]]; ok {
-			out = append(out, RelatedProduct{Hit: hitOf(rp, lang, sh, today), RelationType: r.RelationType})
+			out = append(out, relatedDoc{doc: rp, relation: r.RelationType})
 		}
 	}
 	return out, nil
@@ -259,8 +364,12 @@ func (s *Server) handlePrice(w http.ResponseWriter, r *http.Request) error {
 		}
 		pq.Variant = dimsOf(p.Variants[i])
 	}
+	qt, err := s.quoter(ctx, company, sh, []document.Product{p})
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, PriceAnswer{Company: company, ItemNumber: p.ItemNumber, Customer: sh.Account, Variant: variant,
-		Quantity: qty.String(), Date: date, Quote: PriceFor(p, sh, pq)})
+		Quantity: qty.String(), Date: date, Quote: qt.Quote(p, pq)})
 	return nil
 }
 
@@ -301,7 +410,11 @@ func (s *Server) handleAutocomplete(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	lang = s.language(ctx, lang, sh, company)
-	filter, mustNot := showable(company)
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return err
+	}
+	filter, mustNot := s.showable(cd, company)
 	body := map[string]any{
 		"size": 8,
 		"query": map[string]any{"bool": map[string]any{

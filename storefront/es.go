@@ -38,6 +38,65 @@ func (s *Server) search(ctx context.Context, index string, body any, out any) er
 	return nil
 }
 
+// searchReq is one search of an msearch: its index, body and where its answer goes.
+type searchReq struct {
+	index string
+	body  any
+	out   any
+}
+
+// msearch runs the searches in one _msearch request and decodes each answer into its out; any
+// search that fails fails the whole.
+func (s *Server) msearch(ctx context.Context, reqs []searchReq) error {
+	if len(reqs) == 1 {
+		return s.search(ctx, reqs[0].index, reqs[0].body, reqs[0].out)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range reqs {
+		if err := enc.Encode(map[string]any{"index": r.index}); err != nil {
+			return fmt.Errorf("msearch: %w", err)
+		}
+		if err := enc.Encode(r.body); err != nil {
+			return fmt.Errorf("msearch %s: %w", r.index, err)
+		}
+	}
+	res, err := esapi.MsearchRequest{Body: &buf}.Do(ctx, s.es)
+	if err != nil {
+		return fmt.Errorf("msearch: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
+		return fmt.Errorf("msearch: %s: %s", res.Status(), msg)
+	}
+	var out struct {
+		Responses []json.RawMessage `json:"responses"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return fmt.Errorf("msearch: decode: %w", err)
+	}
+	if len(out.Responses) != len(reqs) {
+		return fmt.Errorf("msearch: %d answers to %d searches", len(out.Responses), len(reqs))
+	}
+	for i, r := range reqs {
+		var status struct {
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if err := json.Unmarshal(out.Responses[i], &status); err != nil {
+			return fmt.Errorf("msearch %s: decode: %w", r.index, err)
+		}
+		if status.Error != nil || status.Status >= 300 {
+			return fmt.Errorf("msearch %s: %d: %.2048s", r.index, status.Status, status.Error)
+		}
+		if err := json.Unmarshal(out.Responses[i], r.out); err != nil {
+			return fmt.Errorf("msearch %s: decode: %w", r.index, err)
+		}
+	}
+	return nil
+}
+
 // get reads the document of key in company from index with only the includes fields of its
 // source (all when none) into out; found is false when there is no such document. The id is
 // escaped as one path segment, so no key can add a parameter (?_source_excludes=blocked), cut

@@ -67,8 +67,10 @@ func newFixture(t testing.TB, cat generate.Config, prepare func(*erpReader)) *fi
 		PageSize: 250, ChunkPages: 50, SafetyLag: time.Millisecond,
 		Document: document.Options{CompanyLanguages: f.erp.CompanyLanguages(t)},
 	}}
-	f.sync(erp.Products, activities.Rebuild)
-	f.sync(erp.Customers, activities.Rebuild)
+	// As the product import does: the company-wide data, then the products.
+	for _, e := range []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations, erp.Products, erp.Customers} {
+		f.sync(e, activities.Rebuild)
+	}
 	srv, err := storefront.New(storefront.Config{ES: es, Prefix: f.index.Prefix(), APIKey: testKey, CustomerList: true, PlainHTTP: true,
 		KeyLimits: storefront.KeyLimits{PerAddress: 1000, Global: 1000, Window: time.Minute}, Log: zaptest.NewLogger(t)})
 	if err != nil {
@@ -189,11 +191,10 @@ func (e *erpReader) change(t testing.TB, method, record string, body any) {
 
 // erpCatalog is what the checker knows from the ERP.
 type erpCatalog struct {
-	products  map[string]row   // "usmf:1000"
-	customers map[string]row   // "usmf:US-001"
-	lines     map[string][]row // "usmf:1000" and "usmf:*" for all-items lines
-	showable  map[string]bool  // visible, not sales-stopped
-	stopped   map[string]bool  // visible but sales-stopped
+	products  map[string]row  // "usmf:1000"
+	customers map[string]row  // "usmf:US-001"
+	showable  map[string]bool // visible, not sales-stopped
+	stopped   map[string]bool // visible but sales-stopped
 	currency  map[string]string
 }
 
@@ -201,7 +202,7 @@ func key(company, k string) string { return strings.ToLower(company) + ":" + k }
 
 func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 	t.Helper()
-	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, lines: map[string][]row{}, showable: map[string]bool{}, stopped: map[string]bool{}, currency: map[string]string{}}
+	c := &erpCatalog{products: map[string]row{}, customers: map[string]row{}, showable: map[string]bool{}, stopped: map[string]bool{}, currency: map[string]string{}}
 	for _, r := range e.All(t, "LegalEntities") {
 		c.currency[strings.ToLower(r.S("LegalEntityId"))] = r.S("CurrencyCode")
 	}
@@ -210,13 +211,6 @@ func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 	}
 	for _, r := range e.All(t, "CustomersV3") {
 		c.customers[key(r.S("dataAreaId"), r.S("CustomerAccount"))] = r
-	}
-	for _, r := range e.All(t, "SalesPriceAgreements") {
-		k := key(r.S("dataAreaId"), r.S("ItemNumber"))
-		if r.S("ItemCode") == "All" {
-			k = key(r.S("dataAreaId"), "*")
-		}
-		c.lines[k] = append(c.lines[k], r)
 	}
 	visibleCat := map[string]bool{}
 	for _, r := range e.All(t, "ProductCategories") {
@@ -237,76 +231,4 @@ func (e *erpReader) catalog(t testing.TB) *erpCatalog {
 		c.stopped[k] = visible[k] && stopped[k]
 	}
 	return c
-}
-
-// expectedPrice is the checker's price: who pays what for an item at a quantity on a date,
-// from the ERP's own rows. ok is false when the customer sees no price. It follows the rules in
-// README.md, written independently of storefront.PriceFor: the first of the levels
-// (customer, group, all) x (item, all items) with a line that applies, its lowest price.
-func (c *erpCatalog) expectedPrice(t testing.TB, company, item, account string, qty int64, date string) (price *big.Rat, currency, level string, ok bool) {
-	p := c.products[key(company, item)]
-	currency = p.S("SalesCurrencyCode")
-	var cust row
-	if account != "" {
-		cust = c.customers[key(company, account)]
-		if hold := cust.S("OnHoldStatus"); hold != "No" && hold != "Never" && hold != "" {
-			return nil, "", "blocked", false
-		}
-		if cur := cust.S("SalesCurrencyCode"); cur != "" {
-			currency = cur
-		}
-	}
-	q := big.NewRat(qty, 1)
-	zero := new(big.Rat)
-	applies := func(l row, accountCode string) bool {
-		if l.S("AccountCode") != accountCode || l.S("PriceCurrencyCode") != currency {
-			return false
-		}
-		switch accountCode {
-		case "Table":
-			if account == "" || l.S("CustomerAccountNumber") != account {
-				return false
-			}
-		case "GroupId":
-			if account == "" || cust.S("PriceCustomerGroupCode") == "" || l.S("PriceCustomerGroupCode") != cust.S("PriceCustomerGroupCode") {
-				return false
-			}
-		}
-		// D365 writes 1900-01-01 and 2154-12-31 for "no date": plain text comparison covers them.
-		if from, to := l.S("PriceApplicableFromDate")[:10], l.S("PriceApplicableToDate")[:10]; date < from || date > to {
-			return false
-		}
-		if rat(t, l, "FromQuantity").Cmp(q) > 0 {
-			return false
-		}
-		if to := rat(t, l, "ToQuantity"); to.Cmp(zero) != 0 && q.Cmp(to) >= 0 {
-			return false
-		}
-		for _, d := range []string{"ProductColorId", "ProductSizeId", "ProductStyleId", "ProductConfigurationId"} {
-			if l.S(d) != "" {
-				return false // a variant's line; the checker asks for the product's own price
-			}
-		}
-		return true
-	}
-	for _, acct := range []string{"Table", "GroupId", "All"} {
-		for _, lines := range [][]row{c.lines[key(company, item)], c.lines[key(company, "*")]} {
-			var best *big.Rat
-			for _, l := range lines {
-				if applies(l, acct) {
-					if x := rat(t, l, "Price"); best == nil || x.Cmp(best) < 0 {
-						best = x
-					}
-				}
-			}
-			if best != nil {
-				return best, currency, acct, true
-			}
-		}
-	}
-	base := rat(t, p, "SalesPrice")
-	if base.Cmp(zero) == 0 || currency != p.S("SalesCurrencyCode") {
-		return nil, currency, "none", false
-	}
-	return base, currency, "base", true
 }

@@ -5,15 +5,18 @@ import (
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/pricing"
 )
 
 // Shopper is the price context of the one customer a request is for, read from the customers
 // index by the storefront, never taken from the client. The zero value is an anonymous visitor:
-// they get the prices for everybody (account code All) in the product's currency.
+// they get the prices for all customers (account code All) in the product's currency.
 type Shopper struct {
 	// Account is the customer account; "" for an anonymous visitor.
-	Account    string
-	PriceGroup string
+	Account string
+	// PriceGroup is the customer's price group; LineDiscountGroup their line discount group.
+	PriceGroup        string
+	LineDiscountGroup string
 	// Currency is the customer's sales currency; "" takes the product's currency.
 	Currency string
 	// Language is the customer's language code ("de"), the default for texts.
@@ -44,157 +47,116 @@ type VariantDims struct {
 // IsZero reports whether no dimension is set.
 func (v VariantDims) IsZero() bool { return v == VariantDims{} }
 
-// Price sources: which rule produced a Quote.
+// Price sources: which agreement gave a Quote's unit price.
 const (
-	SourceCustomer   = "customer"    // a trade agreement line for the customer's account
-	SourcePriceGroup = "price_group" // a line for the customer's price group
-	SourceAll        = "all"         // a line for everybody
-	SourceBase       = "base"        // the released product's sales price, no line applied
+	SourceCustomer   = "customer"    // a sales price agreement for the customer's account
+	SourcePriceGroup = "price_group" // one for the customer's price group
+	SourceAll        = "all"         // one for all customers
+	SourceBase       = "base"        // no agreement applied: the released product's sales price
 )
 
-// Reasons a Quote has no price.
+// Reasons a Quote has no price (pricing's).
 const (
-	ReasonBlocked    = "blocked"     // the customer is on hold
-	ReasonNoPrice    = "no_price"    // no line applies and the product has no base price
-	ReasonNoCurrency = "no_currency" // no line in the customer's currency, base price in another
+	ReasonBlocked    = pricing.ReasonBlocked    // the customer is on hold
+	ReasonNoPrice    = pricing.ReasonNoPrice    // no agreement applies and the base price is zero
+	ReasonNoCurrency = pricing.ReasonNoCurrency // no agreement applies, the base price is in another currency
+	ReasonInvalid    = pricing.ReasonInvalid    // a decimal of the ERP's data is not a decimal
 )
 
-// Quote is the price one shopper pays for one unit at one quantity on one date. When Available
-// is false Price is "" and Reason says why.
+// Quote is what one shopper pays for one unit at one quantity on one date (docs/pricing.md), and
+// where it comes from. When Available is false only Reason (and Currency, when known) are set.
 type Quote struct {
 	Available bool `json:"available"`
-	// Price is the exact unit price as canonical decimal text ("12.5").
+	// Price is the exact price of one unit after the line discount, canonical decimal text.
 	Price    erp.Decimal `json:"price,omitempty"`
 	Currency string      `json:"currency,omitempty"`
-	// Source is one of the Source* constants; RecID is the trade agreement line's id (0 for
-	// the base price).
-	Source string `json:"source,omitempty"`
-	RecID  int64  `json:"rec_id,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	// ListPrice is the released product's sales price when it is in Currency: the shop shows it
+	// struck through when Price is lower.
+	ListPrice erp.Decimal `json:"list_price,omitempty"`
+	// UnitPrice is the price before the line discount; Source says where it comes from and RecID
+	// is its sales price agreement line (0 for the base price).
+	UnitPrice erp.Decimal `json:"unit_price,omitempty"`
+	Source    string      `json:"source,omitempty"`
+	RecID     int64       `json:"rec_id,omitempty"`
+	// DiscountPercent is the combined percentage of the line discount, DiscountAmount the whole
+	// discount per unit (UnitPrice - Price); Discounts are the line discount agreement lines
+	// that gave it, in search order.
+	DiscountPercent erp.Decimal `json:"discount_percent,omitempty"`
+	DiscountAmount  erp.Decimal `json:"discount_amount,omitempty"`
+	Discounts       []Discount  `json:"discounts,omitempty"`
+	Reason          string      `json:"reason,omitempty"`
 }
 
-// PriceFor returns what s pays for one unit of p for q. It is pure and deterministic.
-//
-// The rules, after D365 F&O's trade agreement price search (see README.md):
-//   - A blocked customer gets no price.
-//   - A line applies when it is for the shopper (their account, their price group, or All;
-//     an anonymous visitor only All), in the shopper's currency, valid on q.Date (ValidFrom <=
-//     date <= ValidTo, absent bounds open), its quantity break holds (FromQuantity <= quantity
-//     < ToQuantity, ToQuantity 0 open), and its dimensions are empty or equal the variant's.
-//   - Applicable lines are ranked, first by account (customer, price group, all), then by item
-//     relation (this item before all items), then variant-specific before generic; only the
-//     best rank counts ("find next" off between ranks). Within it the lowest price wins (ties:
-//     the lowest RecID).
-//   - With no applicable line the product's base price applies, when it is in the shopper's
-//     currency.
-func PriceFor(p document.Product, s Shopper, q PriceQuery) Quote {
-	if s.Blocked {
-		return Quote{Reason: ReasonBlocked}
-	}
-	currency := cmp.Or(s.Currency, p.Currency)
-	qty := q.Quantity
-	if qty.IsZero() {
-		qty = "1"
-	}
-	var best *document.Price
-	bestRank := 0
-	for i := range p.Prices {
-		l := &p.Prices[i]
-		r, ok := rank(l, s, currency, qty, q)
-		if !ok {
-			continue
-		}
-		if best == nil || r < bestRank || r == bestRank && cheaper(l, best) {
-			best, bestRank = l, r
-		}
-	}
-	if best != nil {
-		return Quote{Available: true, Price: erp.Decimal(best.Price), Currency: best.Currency, Source: sourceOf(best.AccountCode), RecID: best.RecID}
-	}
-	if p.BasePrice == "" || erp.Decimal(p.BasePrice).IsZero() {
-		return Quote{Reason: ReasonNoPrice}
-	}
-	if p.Currency != "" && currency != p.Currency {
-		return Quote{Reason: ReasonNoCurrency, Currency: currency}
-	}
-	return Quote{Available: true, Price: erp.Decimal(p.BasePrice), Currency: cmp.Or(p.Currency, currency), Source: SourceBase}
+// Discount is a line discount agreement line that contributed to a Quote.
+type Discount struct {
+	RecID int64 `json:"rec_id"`
+	// Relation is the PriceParameters field of its relation, e.g. "SalesLineGroupAll" (customer
+	// line discount group, all items).
+	Relation string `json:"relation"`
 }
 
-// rank returns the precedence of l for the shopper (lower wins) and whether it applies at all.
-func rank(l *document.Price, s Shopper, currency string, qty erp.Decimal, q PriceQuery) (int, bool) {
-	var account int
-	switch l.AccountCode {
-	case erp.AccountCustomer:
-		if s.Anonymous() || l.Customer != s.Account {
-			return 0, false
-		}
-		account = 0
-	case erp.AccountGroup:
-		if s.Anonymous() || s.PriceGroup == "" || l.PriceGroup != s.PriceGroup {
-			return 0, false
-		}
-		account = 1
-	case erp.AccountAll:
-		account = 2
-	default:
-		return 0, false
-	}
-	if l.Currency != currency {
-		return 0, false
-	}
-	if q.Date != "" && (l.ValidFrom != "" && q.Date < l.ValidFrom || l.ValidTo != "" && q.Date > l.ValidTo) {
-		return 0, false
-	}
-	if erp.Decimal(l.FromQuantity).Cmp(qty) > 0 {
-		return 0, false
-	}
-	if to := erp.Decimal(l.ToQuantity); !to.IsZero() && qty.Cmp(to) >= 0 {
-		return 0, false
-	}
-	specific, ok := matchDims(l, q.Variant)
-	if !ok {
-		return 0, false
-	}
-	item := 0
-	if l.AllItems {
-		item = 1
-	}
-	variant := 1
-	if specific {
-		variant = 0
-	}
-	return account*4 + item*2 + variant, true
+// Quoter prices the products of one company for one shopper: the company's activation and the
+// line discounts for item groups and all items that can apply to them, read once for a page of
+// products.
+type Quoter struct {
+	Shopper    Shopper
+	Activation pricing.Activation
+	// Discounts are the line discount lines for item groups and all items (a product's own lines
+	// are on its document).
+	Discounts []document.LineDiscount
 }
 
-// matchDims reports whether l's dimensions fit v (each empty or equal) and whether l names any.
-func matchDims(l *document.Price, v VariantDims) (specific, ok bool) {
-	for _, d := range [][2]string{{l.Color, v.Color}, {l.Size, v.Size}, {l.Style, v.Style}, {l.Configuration, v.Configuration}} {
-		if d[0] == "" {
-			continue
-		}
-		if d[0] != d[1] {
-			return false, false
-		}
-		specific = true
+// Quote returns what q.Shopper pays for one unit of p for pq. It is pure and deterministic.
+func (q Quoter) Quote(p document.Product, pq PriceQuery) Quote {
+	in := pricing.Input{
+		Customer: pricing.Customer{Account: q.Shopper.Account, PriceGroup: q.Shopper.PriceGroup, LineDiscountGroup: q.Shopper.LineDiscountGroup,
+			Currency: q.Shopper.Currency, OnHold: q.Shopper.Blocked},
+		Item:       pricing.Item{Number: p.ItemNumber, DiscountGroup: p.DiscountGroup, Unit: p.Unit, BasePrice: erp.Decimal(p.BasePrice), Currency: p.Currency},
+		Activation: q.Activation,
+		Question: pricing.Question{Quantity: pq.Quantity, Date: pq.Date,
+			Variant: pricing.Dims{Color: pq.Variant.Color, Size: pq.Variant.Size, Style: pq.Variant.Style, Configuration: pq.Variant.Configuration}},
 	}
-	return specific, true
+	for _, l := range p.Prices {
+		in.Prices = append(in.Prices, pricing.PriceLine{RecID: l.RecID, Item: p.ItemNumber, Account: pricing.Code(l.AccountCode),
+			AccountRelation: cmp.Or(l.Customer, l.PriceGroup), Dims: pricing.Dims{Color: l.Color, Size: l.Size, Style: l.Style, Configuration: l.Configuration},
+			Price: erp.Decimal(l.Price), Terms: lineTerms(l.Currency, l.Unit, l.FromQuantity, l.ToQuantity, l.ValidFrom, l.ValidTo, l.FindNext)})
+	}
+	for _, ls := range [][]document.LineDiscount{p.LineDiscounts, q.Discounts} {
+		for _, l := range ls {
+			in.Discounts = append(in.Discounts, pricing.DiscountLine{RecID: l.RecID, Item: pricing.Code(l.ItemCode), ItemRelation: cmp.Or(l.ItemNumber, l.ItemGroup),
+				Account: pricing.Code(l.AccountCode), AccountRelation: cmp.Or(l.Customer, l.CustomerGroup),
+				Dims:     pricing.Dims{Color: l.Color, Size: l.Size, Style: l.Style, Configuration: l.Configuration},
+				Percent1: erp.Decimal(l.Percent1), Percent2: erp.Decimal(l.Percent2), Amount: erp.Decimal(l.Amount),
+				Terms: lineTerms(l.Currency, l.Unit, l.FromQuantity, l.ToQuantity, l.ValidFrom, l.ValidTo, l.FindNext)})
+		}
+	}
+	r := pricing.Quote(in)
+	if !r.Available {
+		return Quote{Reason: r.Reason, Currency: r.Currency}
+	}
+	out := Quote{Available: true, Price: r.NetPrice, Currency: r.Currency, UnitPrice: r.UnitPrice, RecID: r.PriceLine,
+		Source: sourceOf(r.PriceFrom), DiscountPercent: r.DiscountPercent, DiscountAmount: r.DiscountAmount}
+	if p.BasePrice != "" && p.Currency == r.Currency {
+		out.ListPrice = erp.Decimal(p.BasePrice)
+	}
+	for _, d := range r.Discounts {
+		out.Discounts = append(out.Discounts, Discount{RecID: d.RecID, Relation: pricing.ParameterField(pricing.LineDiscount, d.Relation)})
+	}
+	return out
 }
 
-func cheaper(a, b *document.Price) bool {
-	switch erp.Decimal(a.Price).Cmp(erp.Decimal(b.Price)) {
-	case -1:
-		return true
-	case 1:
-		return false
-	}
-	return a.RecID < b.RecID
+func lineTerms(currency, unit, from, to, validFrom, validTo string, findNext bool) pricing.Terms {
+	return pricing.Terms{Currency: currency, Unit: unit, FromQuantity: erp.Decimal(from), ToQuantity: erp.Decimal(to),
+		ValidFrom: validFrom, ValidTo: validTo, FindNext: findNext}
 }
 
-func sourceOf(accountCode string) string {
-	switch accountCode {
-	case erp.AccountCustomer:
+func sourceOf(r pricing.Relation) string {
+	switch {
+	case r.IsZero():
+		return SourceBase
+	case r.Account == pricing.Table:
 		return SourceCustomer
-	case erp.AccountGroup:
+	case r.Account == pricing.Group:
 		return SourcePriceGroup
 	}
 	return SourceAll

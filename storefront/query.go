@@ -3,6 +3,7 @@ package storefront
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -28,7 +29,8 @@ const (
 // dimensionFacets are the variant dimensions offered as facets, in display order.
 func dimensionFacets() []string { return []string{"color", "size", "style", "configuration"} }
 
-// priceRange is one bucket of the price facet: From <= price_min < To (To 0: open).
+// priceRange is one bucket of the price facet: From <= the shopper's "from" price < To (To 0:
+// open).
 type priceRange struct {
 	Key      string
 	From, To float64
@@ -56,7 +58,7 @@ type SearchResult struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Hit is one product in a result list.
+// Hit is one product in a result list: what its card shows.
 type Hit struct {
 	ID          string `json:"id"`
 	Company     string `json:"company"`
@@ -64,7 +66,8 @@ type Hit struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	ImageURL    string `json:"image_url,omitempty"`
-	// Price is what the shopper pays for one unit today.
+	// Price is what the shopper pays for one unit today, with the list price and the agreements
+	// that gave it.
 	Price      Quote    `json:"price"`
 	Colors     []string `json:"colors,omitempty"`
 	Sizes      []string `json:"sizes,omitempty"`
@@ -91,6 +94,7 @@ type searchParams struct {
 	company    string
 	lang       string
 	shopper    Shopper
+	cd         *companyData
 	selected   map[string][]string // facet name -> selected values (category, color, ...)
 	priceMin   *float64
 	priceMax   *float64
@@ -106,15 +110,33 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := s.searchBody(p)
+	// One request: the products, and the line discounts for item groups and all items the shopper
+	// can get (the prices of the page's hits join them).
 	var res esSearch
-	if err := s.search(ctx, s.products, body, &res); err != nil {
+	var discounts discountHits
+	var currencies []string
+	if p.shopper.Currency != "" {
+		currencies = []string{p.shopper.Currency}
+	}
+	reqs := []searchReq{{s.products, s.searchBody(p), &res}}
+	dq := discountQuery(p.company, p.cd, p.shopper, currencies, nil)
+	if dq != nil {
+		reqs = append(reqs, searchReq{s.lineDiscounts, dq, &discounts})
+	}
+	if err := s.msearch(ctx, reqs); err != nil {
 		return err
 	}
 	out := SearchResult{Total: res.Hits.Total.Value, Page: p.page, PerPage: p.size, Language: p.lang, Currency: p.shopper.Currency, Hits: []Hit{}}
-	today := s.today()
-	for _, h := range res.Hits.Hits {
-		out.Hits = append(out.Hits, hitOf(h.Source, p.lang, p.shopper, today))
+	items := make([]document.Product, len(res.Hits.Hits))
+	for i, h := range res.Hits.Hits {
+		items[i] = h.Source
+	}
+	// Prices for this page's hits only: their own lines, the line discounts of their item groups
+	// and of all items, and the company's activation.
+	qt := Quoter{Shopper: p.shopper, Activation: p.cd.activation, Discounts: discounts.lines()}
+	pq := PriceQuery{Quantity: "1", Date: s.today()}
+	for _, it := range items {
+		out.Hits = append(out.Hits, hitOf(it, p.lang, qt.Quote(it, pq)))
 	}
 	if n := len(res.Hits.Hits); n == p.size && int64((p.page-1)*p.size+n) < out.Total || p.after != nil && n == p.size {
 		out.Next = encodeAfter(res.Hits.Hits[n-1].Sort)
@@ -122,6 +144,28 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	out.Facets = facetsOf(res.Aggregations, p)
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// quoter reads what pricing the given products of company for sh needs besides their own
+// documents: the company's activation and the line discounts for their item groups and all
+// items.
+func (s *Server) quoter(ctx context.Context, company string, sh Shopper, items []document.Product) (Quoter, error) {
+	cd, err := s.company(ctx, company)
+	if err != nil {
+		return Quoter{}, err
+	}
+	q := Quoter{Shopper: sh, Activation: cd.activation}
+	if sh.Blocked {
+		return q, nil
+	}
+	var currencies []string
+	for _, it := range items {
+		if c := cmp.Or(sh.Currency, it.Currency); c != "" && !slices.Contains(currencies, c) {
+			currencies = append(currencies, c)
+		}
+	}
+	q.Discounts, err = s.discountLines(ctx, company, cd, sh, currencies, items)
+	return q, err
 }
 
 func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error) {
@@ -196,15 +240,61 @@ func (s *Server) parseSearch(r *http.Request, q url.Values) (searchParams, error
 	if p.shopper, err = s.shopper(r.Context(), p.company, account); err != nil {
 		return p, err
 	}
+	if p.cd, err = s.company(r.Context(), p.company); err != nil {
+		return p, err
+	}
 	p.lang = s.language(r.Context(), lang, p.shopper, p.company)
 	return p, nil
 }
 
-// showable is the filter every product query carries: only what the shop may show.
-func showable(company string) (filter, mustNot []any) {
-	filter = []any{term("company", company), term("visible", true)}
+// showable is the filter every product query carries: only what the shop may show, the
+// products of company in a visible category (cd's visible set: a category's visibility is its
+// own document's, not each product's) that are neither deleted nor sales-stopped.
+func (s *Server) showable(cd *companyData, company string) (filter, mustNot []any) {
+	visible := terms("category_ids", cd.visible)
+	if s.cfg.ShowUncategorized {
+		visible = map[string]any{"bool": map[string]any{"should": []any{
+			visible,
+			map[string]any{"bool": map[string]any{"must_not": map[string]any{"exists": map[string]any{"field": "category_ids"}}}},
+		}, "minimum_should_match": 1}}
+	}
+	filter = []any{term("company", company), visible}
 	mustNot = []any{term("deleted", true), term("sales_stopped", true)}
 	return filter, mustNot
+}
+
+// fromPriceGroups are the groups of the "from" prices (document.FromPrice) that apply to a
+// shopper with price group g: everybody's, and g's own when it has one.
+func fromPriceGroups(g string) []string {
+	if g == "" {
+		return []string{""}
+	}
+	return []string{"", g}
+}
+
+// fromPriceIn matches the products whose "from" price for a shopper with price group g is within
+// [lo, hi) (either open when nil): the group's own entry where the product has one, else
+// everybody's (the plain field from_price).
+func fromPriceIn(g string, lo, hi *float64) map[string]any {
+	rg := map[string]any{}
+	if lo != nil {
+		rg["gte"] = *lo
+	}
+	if hi != nil {
+		rg["lt"] = *hi
+	}
+	everybody := map[string]any{"range": map[string]any{"from_price": rg}}
+	if g == "" {
+		return everybody
+	}
+	own := func(filter ...any) map[string]any {
+		return map[string]any{"nested": map[string]any{"path": "from_prices", "query": map[string]any{"bool": map[string]any{
+			"filter": append([]any{term("from_prices.group", g)}, filter...)}}}}
+	}
+	return map[string]any{"bool": map[string]any{"should": []any{
+		own(map[string]any{"range": map[string]any{"from_prices.price": rg}}),
+		map[string]any{"bool": map[string]any{"filter": []any{everybody}, "must_not": []any{own()}}},
+	}, "minimum_should_match": 1}}
 }
 
 func term(field string, v any) map[string]any {
@@ -237,14 +327,7 @@ func (p searchParams) facetFilter(name string) any {
 		if p.priceMin == nil && p.priceMax == nil {
 			return nil
 		}
-		rg := map[string]any{}
-		if p.priceMin != nil {
-			rg["gte"] = *p.priceMin
-		}
-		if p.priceMax != nil {
-			rg["lt"] = *p.priceMax
-		}
-		return map[string]any{"range": map[string]any{"price_min": rg}}
+		return fromPriceIn(p.shopper.PriceGroup, p.priceMin, p.priceMax)
 	}
 	vs := p.selected[name]
 	if len(vs) == 0 {
@@ -271,7 +354,7 @@ func (p searchParams) facetFilters(except string) []any {
 }
 
 func (s *Server) searchBody(p searchParams) map[string]any {
-	filter, mustNot := showable(p.company)
+	filter, mustNot := s.showable(p.cd, p.company)
 	query := map[string]any{"filter": filter, "must_not": mustNot}
 	if p.text != "" {
 		query["must"] = textQuery(p.text, p.lang)
@@ -280,36 +363,33 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 	switch p.sort {
 	case "name":
 		sort = []any{map[string]any{"name." + p.lang + ".raw": "asc"}}
-	case "price":
-		sort = []any{map[string]any{"price_min": map[string]any{"order": "asc", "missing": "_last"}}}
-	case "price_desc":
-		sort = []any{map[string]any{"price_min": map[string]any{"order": "desc", "missing": "_last"}}}
+	case "price", "price_desc":
+		// The shopper's "from" price: the lowest of everybody's and their group's entry, which is
+		// their group's where it has one (document.FromPrice); everybody's is a plain field too.
+		order := map[string]string{"price": "asc", "price_desc": "desc"}[p.sort]
+		sort = []any{map[string]any{"from_price": map[string]any{"order": order, "missing": "_last"}}}
+		if g := p.shopper.PriceGroup; g != "" {
+			sort = []any{map[string]any{"from_prices.price": map[string]any{"order": order, "mode": "min", "missing": "_last",
+				"nested": map[string]any{"path": "from_prices", "filter": terms("from_prices.group", fromPriceGroups(g))}}}}
+		}
 	default:
 		sort = []any{map[string]any{"_score": "desc"}}
 	}
 	sort = append(sort, map[string]any{"id": "asc"}) // the tie-breaker that makes search_after exact
 
 	aggs := map[string]any{
-		"category": map[string]any{
-			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters("category")}},
-			"aggs": map[string]any{"categories": map[string]any{
-				"nested": map[string]any{"path": "categories"},
-				"aggs": map[string]any{"visible": map[string]any{
-					"filter": term("categories.visible", true),
-					"aggs": map[string]any{"ids": map[string]any{
-						"terms": map[string]any{"field": "categories.id", "size": 100},
-						"aggs": map[string]any{
-							"products": map[string]any{"reverse_nested": map[string]any{}},
-							"name":     map[string]any{"terms": map[string]any{"field": "categories.name.raw", "size": 1}},
-						},
-					}},
-				}},
-			}},
-		},
 		"price": map[string]any{
 			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters("price")}},
-			"aggs":   map[string]any{"ranges": map[string]any{"range": map[string]any{"field": "price_min", "keyed": false, "ranges": esRanges()}}},
+			"aggs":   priceFacet(p.shopper.PriceGroup),
 		},
+	}
+	if len(p.cd.visible) > 0 {
+		// Only the visible categories, named from the company's category documents.
+		aggs["category"] = map[string]any{
+			"filter": map[string]any{"bool": map[string]any{"filter": p.facetFilters("category")}},
+			"aggs": map[string]any{"ids": map[string]any{
+				"terms": map[string]any{"field": "category_ids", "size": 100, "include": p.cd.visible}}},
+		}
 	}
 	for _, d := range dimensionFacets() {
 		aggs[d] = map[string]any{
@@ -334,22 +414,40 @@ func (s *Server) searchBody(p searchParams) map[string]any {
 	return body
 }
 
-func esRanges() []any {
-	var out []any
+// priceFacet counts the products in each price range by the "from" price of a shopper with price
+// group g: "everybody" counts everybody's (the plain field from_price) of the products without an
+// entry of g (all products when g is ""), "own" the entries of g. A product has at most one entry
+// per group, so entries count products, and the two add up per range.
+func priceFacet(g string) map[string]any {
+	var ranges []any
 	for _, r := range priceRanges() {
 		x := map[string]any{"key": r.Key, "from": r.From}
 		if r.To != 0 {
 			x["to"] = r.To
 		}
-		out = append(out, x)
+		ranges = append(ranges, x)
 	}
-	return out
+	rangesOf := func(field string) map[string]any {
+		return map[string]any{"ranges": map[string]any{"range": map[string]any{"field": field, "keyed": false, "ranges": ranges}}}
+	}
+	if g == "" {
+		return map[string]any{"everybody": map[string]any{"filter": map[string]any{"match_all": map[string]any{}}, "aggs": rangesOf("from_price")}}
+	}
+	hasOwn := map[string]any{"nested": map[string]any{"path": "from_prices", "query": term("from_prices.group", g)}}
+	return map[string]any{
+		"everybody": map[string]any{"filter": map[string]any{"bool": map[string]any{"must_not": []any{hasOwn}}}, "aggs": rangesOf("from_price")},
+		"own": map[string]any{"nested": map[string]any{"path": "from_prices"}, "aggs": map[string]any{"group": map[string]any{
+			"filter": term("from_prices.group", g), "aggs": rangesOf("from_prices.price")}}},
+	}
 }
 
-// hitSource are the source fields a result card needs.
+// hitSource are the source fields a result card needs: its texts in the shopper's language, its
+// image, colours and sizes, and what its price is computed from (the product's own price and
+// line discount lines, its base price, unit, currency and item discount group).
 func hitSource(lang string) []string {
 	return []string{"id", "company", "item_number", "language", "name." + lang, "description." + lang,
-		"image_url", "currency", "base_price", "prices", "dimensions", "sub_type"}
+		"image_url", "currency", "unit", "base_price", "discount_group", "prices", "line_discounts",
+		"dimensions.color", "dimensions.size", "sub_type"}
 }
 
 // esSearch is the part of a _search answer the storefront reads.
@@ -387,11 +485,11 @@ func text(m map[string]string, lang, own string) string {
 	return ""
 }
 
-func hitOf(p document.Product, lang string, sh Shopper, today string) Hit {
+func hitOf(p document.Product, lang string, price Quote) Hit {
 	return Hit{
 		ID: p.ID, Company: p.Company, ItemNumber: p.ItemNumber,
 		Name: text(p.Name, lang, p.Language), Description: text(p.Description, lang, p.Language),
-		ImageURL: p.ImageURL, Price: PriceFor(p, sh, PriceQuery{Quantity: "1", Date: today}),
+		ImageURL: p.ImageURL, Price: price,
 		Colors: p.Dimensions.Color, Sizes: p.Dimensions.Size, HasVariant: p.SubType == "ProductMaster",
 	}
 }
@@ -401,38 +499,27 @@ func facetsOf(aggs map[string]json.RawMessage, p searchParams) []Facet {
 	selected := func(name, v string) bool { return slices.Contains(p.selected[name], v) }
 
 	var cat struct {
-		Categories struct {
-			Visible struct {
-				IDs struct {
-					Buckets []struct {
-						Key      string `json:"key"`
-						Products struct {
-							DocCount int64 `json:"doc_count"`
-						} `json:"products"`
-						Name struct {
-							Buckets []struct {
-								Key string `json:"key"`
-							} `json:"buckets"`
-						} `json:"name"`
-					} `json:"buckets"`
-				} `json:"ids"`
-			} `json:"visible"`
-		} `json:"categories"`
+		IDs struct {
+			Buckets []struct {
+				Key      string `json:"key"`
+				DocCount int64  `json:"doc_count"`
+			} `json:"buckets"`
+		} `json:"ids"`
 	}
-	if json.Unmarshal(aggs["category"], &cat) == nil {
-		f := Facet{Name: "category", Values: []FacetValue{}}
-		for _, b := range cat.Categories.Visible.IDs.Buckets {
+	f := Facet{Name: "category", Values: []FacetValue{}}
+	if raw, ok := aggs["category"]; ok && json.Unmarshal(raw, &cat) == nil {
+		for _, b := range cat.IDs.Buckets {
 			label := b.Key
-			if len(b.Name.Buckets) > 0 {
-				label = b.Name.Buckets[0].Key
+			if c, ok := p.cd.categories[b.Key]; ok && c.Name != "" {
+				label = c.Name
 			}
-			f.Values = append(f.Values, FacetValue{Value: b.Key, Label: label, Count: b.Products.DocCount, Selected: selected("category", b.Key)})
+			f.Values = append(f.Values, FacetValue{Value: b.Key, Label: label, Count: b.DocCount, Selected: selected("category", b.Key)})
 		}
-		slices.SortStableFunc(f.Values, func(a, b FacetValue) int {
-			return cmp.Or(-cmp.Compare(a.Count, b.Count), strings.Compare(a.Label, b.Label))
-		})
-		out = append(out, f)
 	}
+	slices.SortStableFunc(f.Values, func(a, b FacetValue) int {
+		return cmp.Or(-cmp.Compare(a.Count, b.Count), strings.Compare(a.Label, b.Label))
+	})
+	out = append(out, f)
 	for _, d := range dimensionFacets() {
 		var agg struct {
 			Values struct {
@@ -451,22 +538,33 @@ func facetsOf(aggs map[string]json.RawMessage, p searchParams) []Facet {
 		}
 		out = append(out, f)
 	}
-	var pr struct {
+	type ranges struct {
 		Ranges struct {
 			Buckets []struct {
-				Key      string   `json:"key"`
-				From     *float64 `json:"from"`
-				To       *float64 `json:"to"`
-				DocCount int64    `json:"doc_count"`
+				DocCount int64 `json:"doc_count"`
 			} `json:"buckets"`
 		} `json:"ranges"`
 	}
+	var pr struct {
+		Everybody ranges `json:"everybody"`
+		Own       struct {
+			Group ranges `json:"group"`
+		} `json:"own"`
+	}
 	if json.Unmarshal(aggs["price"], &pr) == nil {
 		f := Facet{Name: "price", Values: []FacetValue{}}
-		for _, b := range pr.Ranges.Buckets {
-			sel := b.From != nil && p.priceMin != nil && *p.priceMin == *b.From &&
-				(b.To == nil && p.priceMax == nil || b.To != nil && p.priceMax != nil && *p.priceMax == *b.To)
-			f.Values = append(f.Values, FacetValue{Value: b.Key, Label: b.Key, Count: b.DocCount, Selected: sel})
+		everybody, own := pr.Everybody.Ranges.Buckets, pr.Own.Group.Ranges.Buckets
+		for i, r := range priceRanges() {
+			var n int64
+			if i < len(everybody) {
+				n += everybody[i].DocCount
+			}
+			if i < len(own) {
+				n += own[i].DocCount
+			}
+			sel := p.priceMin != nil && *p.priceMin == r.From &&
+				(r.To == 0 && p.priceMax == nil || r.To != 0 && p.priceMax != nil && *p.priceMax == r.To)
+			f.Values = append(f.Values, FacetValue{Value: r.Key, Label: r.Key, Count: n, Selected: sel})
 		}
 		out = append(out, f)
 	}

@@ -56,6 +56,13 @@ type Config struct {
 	// CustomerList enables GET /api/customers (account numbers and names only), for the demo
 	// page's customer picker. Off by default: a production webshop logs its customers in itself.
 	CustomerList bool
+	// ShowUncategorized shows products that have no category at all. By default a product is
+	// shown only when one of its categories is visible in the webshop.
+	ShowUncategorized bool
+	// CompanyDataTTL is how long a company's categories (with their visibility) and trade
+	// agreement activation are kept before they are read again (DefaultCompanyDataTTL): the
+	// longest a change to them takes to show, after the import wrote it.
+	CompanyDataTTL time.Duration
 	// PlainHTTP sends the session cookie without Secure, for a demo page served over plain http
 	// (make dev). Leave it false wherever the storefront is reached over https, directly or
 	// through a TLS-terminating proxy: a Secure cookie never travels in clear text.
@@ -73,12 +80,16 @@ type Config struct {
 // Server is the storefront: an http.Handler serving the JSON API under /api/ and the demo page
 // at /. Create it with New; it is safe for concurrent use.
 type Server struct {
-	cfg       Config
-	es        *elasticsearch.Client
-	products  string
-	customers string
-	log       *zap.Logger
-	mux       *http.ServeMux
+	cfg           Config
+	es            *elasticsearch.Client
+	products      string
+	customers     string
+	categories    string
+	lineDiscounts string
+	activations   string
+	log           *zap.Logger
+	mux           *http.ServeMux
+	companies     *companyCache
 
 	// languages caches each company's own language code, looked up in the index.
 	languages sync.Map
@@ -109,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.SessionTTL = cmp.Or(cfg.SessionTTL, DefaultSessionTTL)
+	cfg.CompanyDataTTL = cmp.Or(cfg.CompanyDataTTL, DefaultCompanyDataTTL)
 	if cfg.KeyLimits == (KeyLimits{}) {
 		cfg.KeyLimits = DefaultKeyLimits()
 	}
@@ -116,8 +128,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storefront: key limits %+v: want positive limits and window", l)
 	}
 	idx := search.New(cfg.ES, cfg.Prefix)
-	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers), log: cfg.Log,
-		sessions: newSessions(cfg.SessionTTL, cfg.Now), throttle: newThrottle(cfg.KeyLimits, cfg.Now)}
+	s := &Server{cfg: cfg, es: cfg.ES, products: idx.Alias(erp.Products), customers: idx.Alias(erp.Customers),
+		categories: idx.Alias(erp.Categories), lineDiscounts: idx.Alias(erp.LineDiscounts), activations: idx.Alias(erp.Activations), log: cfg.Log,
+		sessions: newSessions(cfg.SessionTTL, cfg.Now), throttle: newThrottle(cfg.KeyLimits, cfg.Now), companies: newCompanyCache(cfg.CompanyDataTTL, cfg.Now)}
 	for c, l := range cfg.CompanyLanguages {
 		s.languages.Store(strings.ToLower(c), document.Language(l))
 	}
@@ -312,14 +325,15 @@ func (s *Server) shopper(ctx context.Context, company, account string) (Shopper,
 	}
 	var c document.Customer
 	found, err := s.get(ctx, s.customers, company, account,
-		[]string{"account", "price_group", "currency", "language", "blocked", "deleted"}, &c)
+		[]string{"account", "price_group", "line_discount_group", "currency", "language", "blocked", "deleted"}, &c)
 	if err != nil {
 		return Shopper{}, fmt.Errorf("read customer: %w", err)
 	}
 	if !found || c.Deleted {
 		return Shopper{}, apiError(http.StatusNotFound, "unknown_customer", "no customer %s in company %s", account, company)
 	}
-	return Shopper{Account: c.Account, PriceGroup: c.PriceGroup, Currency: c.Currency, Language: c.Language, Blocked: c.Blocked}, nil
+	return Shopper{Account: c.Account, PriceGroup: c.PriceGroup, LineDiscountGroup: c.LineDiscountGroup, Currency: c.Currency,
+		Language: c.Language, Blocked: c.Blocked}, nil
 }
 
 // language picks the text language: the requested one, else the shopper's, else the company's,

@@ -61,6 +61,9 @@ type ImportInput struct {
 type Checkpoint struct {
 	RunID   string    `json:"run_id"`
 	Started time.Time `json:"started"`
+	// Entities is the import's entity list, fixed when the import starts; empty in runs begun
+	// before it was kept (ProductImport then imported products only).
+	Entities []erp.Entity `json:"entities,omitempty"`
 	// Entity is the index, in the import's entity list, of the entity in progress.
 	Entity int `json:"entity"`
 	// Begun is the entity's BeginResult, nil until it has begun.
@@ -102,6 +105,16 @@ type ImportResult struct {
 	Runs int `json:"runs"`
 }
 
+// Of returns the result of entity e; the zero EntityResult when the import did not run it.
+func (r ImportResult) Of(e erp.Entity) EntityResult {
+	for _, x := range r.Entities {
+		if x.Entity == e {
+			return x
+		}
+	}
+	return EntityResult{}
+}
+
 // Progress is what the progress query and the UI's current details show.
 type Progress struct {
 	Import  string          `json:"import"`
@@ -131,9 +144,32 @@ type Progress struct {
 	PartitionsReading int `json:"partitions_reading,omitempty"`
 }
 
-// ProductImport imports products: every product with everything the webshop shows about it.
+// ProductImport imports products: the company-wide data they are shown and priced with (the
+// category tree with its visibility, the line discounts for item groups and all items, the trade
+// agreement activation), then every product with everything the webshop shows about it.
 func ProductImport(ctx workflow.Context, in ImportInput) (ImportResult, error) {
-	return runImport(ctx, ProductImportName, []erp.Entity{erp.Products}, in)
+	return runImport(ctx, ProductImportName, productEntities(ctx, in), in)
+}
+
+// normalisedProducts is the workflow version from which ProductImport imports the company-wide
+// data before the products (they were part of each product's document before).
+const normalisedProducts = "normalised-products"
+
+// productEntities is ProductImport's entity list. A continued run keeps the list of the import it
+// continues (its checkpoint's, or products only for an import begun before the list was kept); a
+// new run takes the list of the workflow version it records, so that the history of a run begun
+// by an earlier version replays with that version's list.
+func productEntities(ctx workflow.Context, in ImportInput) []erp.Entity {
+	if cp := in.Checkpoint; cp != nil {
+		if len(cp.Entities) > 0 {
+			return cp.Entities
+		}
+		return []erp.Entity{erp.Products}
+	}
+	if workflow.GetVersion(ctx, normalisedProducts, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return []erp.Entity{erp.Products}
+	}
+	return []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations, erp.Products}
 }
 
 // CustomerImport imports customers, contacts and sales representatives, in that order.
@@ -162,7 +198,7 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	r := &importRun{name: name, entities: entities, in: in, cp: in.Checkpoint}
 	if r.cp == nil {
 		info := workflow.GetInfo(ctx)
-		r.cp = &Checkpoint{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Started: workflow.Now(ctx)}
+		r.cp = &Checkpoint{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Started: workflow.Now(ctx), Entities: entities}
 	}
 	for len(r.cp.Counts) < len(entities) {
 		r.cp.Counts = append(r.cp.Counts, activities.Counts{})

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +25,19 @@ func cursorAt(n int) erp.Cursor {
 	return erp.Cursor{Modified: t0.Add(time.Duration(n) * time.Second), Company: "usmf", Key: "k"}
 }
 
-// chunks mocks SyncChunk as a read of n chunks of 10 records, checking that each chunk
-// continues exactly where the previous one stopped.
+// productEntityList is ProductImport's entity list: the company-wide data, then the products.
+var productEntityList = []erp.Entity{erp.Categories, erp.LineDiscounts, erp.Activations, erp.Products}
+
+// chunks mocks SyncChunk as a read of n chunks of 10 products, checking that each chunk continues
+// exactly where the previous one stopped; the company-wide entities before the products read 1
+// record in one chunk each. It returns the number of product chunks.
 func chunks(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int) *int {
 	calls := 0
 	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
+			if in.Entity != erp.Products {
+				return activities.ChunkResult{Done: true, Counts: activities.Counts{Pages: 1, Read: 1, Indexed: 1}}, nil
+			}
 			if want := cursorAt(calls); calls > 0 && in.After != want {
 				t.Errorf("chunk %d starts after %s, want %s", calls, in.After, want)
 			}
@@ -45,16 +53,18 @@ func TestUpdateReadsChunksDeletesAndCommits(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Import{})
 	until := t0.Add(time.Hour)
-	env.OnActivity(a.Begin, mock.Anything, activities.BeginInput{Entity: erp.Products, Mode: activities.Update, RunID: "default-test-workflow-id/default-test-run-id"}).
-		Return(activities.BeginResult{Target: "erpsync-products", Until: until}, nil).Once()
+	for _, e := range productEntityList {
+		env.OnActivity(a.Begin, mock.Anything, activities.BeginInput{Entity: e, Mode: activities.Update, RunID: "default-test-workflow-id/default-test-run-id"}).
+			Return(activities.BeginResult{Target: "erpsync-" + string(e), Until: until}, nil).Once()
+		env.OnActivity(a.ApplyDeletions, mock.Anything, activities.DeletionsInput{Entities: []erp.Entity{e}, Until: until}).
+			Return(activities.DeletionsResult{Next: cursorAt(99), Counts: activities.Counts{Deleted: 4}}, nil).Once()
+	}
 	calls := chunks(t, env, 3)
-	env.OnActivity(a.ApplyDeletions, mock.Anything, activities.DeletionsInput{Entities: []erp.Entity{erp.Products}, Until: until}).
-		Return(activities.DeletionsResult{Next: cursorAt(99), Counts: activities.Counts{Deleted: 4}}, nil).Once()
-	var finished activities.FinishInput
+	var finished []activities.FinishInput
 	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
-		finished = in
+		finished = append(finished, in)
 		return activities.FinishResult{Watermark: erp.Cursor{Modified: in.Until}}, nil
-	}).Once()
+	}).Times(4)
 
 	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update})
 	if err := env.GetWorkflowError(); err != nil {
@@ -67,15 +77,21 @@ func TestUpdateReadsChunksDeletesAndCommits(t *testing.T) {
 	if *calls != 3 {
 		t.Fatalf("%d chunks, want 3", *calls)
 	}
-	got := res.Entities[0].Counts
+	// The company-wide data first, each committed on its own, then the products.
+	for i, e := range productEntityList {
+		if res.Entities[i].Entity != e || finished[i].Entity != e {
+			t.Fatalf("entity %d: %s, finished %s; want %s", i, res.Entities[i].Entity, finished[i].Entity, e)
+		}
+	}
+	got := res.Entities[3].Counts
 	if got.Read != 30 || got.Indexed != 30 || got.Pages != 6 || got.Deleted != 4 {
 		t.Fatalf("counts %+v, want 30 read and indexed, 6 pages, 4 deleted", got)
 	}
 	if res.Outcome != "complete" {
 		t.Fatalf("outcome %q, want complete", res.Outcome)
 	}
-	if !finished.Until.Equal(until) || finished.Deletions != cursorAt(99) || finished.Counts.Read != 30 {
-		t.Fatalf("finish got %+v", finished)
+	if f := finished[3]; !f.Until.Equal(until) || f.Deletions != cursorAt(99) || f.Counts.Read != 30 {
+		t.Fatalf("finish got %+v", f)
 	}
 	env.AssertExpectations(t)
 }
@@ -121,11 +137,14 @@ func TestContinueAsNewCarriesTheCheckpoint(t *testing.T) {
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0.Add(time.Hour)}, nil)
 	chunks(t, env, 100)
 
-	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update, MaxChunksPerRun: 2})
+	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil)
+	// One chunk of each company-wide entity, two of products.
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update, MaxChunksPerRun: 5})
 	err := env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
-		t.Fatalf("want continue-as-new after 2 chunks, got %v", err)
+		t.Fatalf("want continue-as-new after 5 chunks, got %v", err)
 	}
 	if can.WorkflowType.Name != ProductImportName {
 		t.Fatalf("continues as %q", can.WorkflowType.Name)
@@ -135,7 +154,8 @@ func TestContinueAsNewCarriesTheCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := next.Checkpoint
-	if cp == nil || cp.Cursor != cursorAt(2) || cp.Begun == nil || cp.Counts[0].Read != 20 || cp.Runs != 1 || cp.Chunks != 2 {
+	if cp == nil || cp.Entity != 3 || cp.Cursor != cursorAt(2) || cp.Begun == nil || cp.Counts[3].Read != 20 || cp.Runs != 1 || cp.Chunks != 5 ||
+		!slices.Equal(cp.Entities, productEntityList) {
 		t.Fatalf("checkpoint %+v", cp)
 	}
 
@@ -157,10 +177,34 @@ func TestContinueAsNewCarriesTheCheckpoint(t *testing.T) {
 	if err := env2.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Entities[0].Counts.Read != 30 || res.Runs != 2 {
-		t.Fatalf("after continue-as-new: %+v, want 30 read over 2 runs", res)
+	if len(res.Entities) != 4 || res.Entities[3].Counts.Read != 30 || res.Runs != 2 {
+		t.Fatalf("after continue-as-new: %+v, want 30 products read over 2 runs", res)
 	}
 	env2.AssertNotCalled(t, "Begin", mock.Anything, mock.Anything)
+}
+
+// TestAnImportBegunByAnEarlierVersionKeepsItsEntities: a run continued from a checkpoint of an
+// import begun before ProductImport imported the company-wide data goes on with products only.
+func TestAnImportBegunByAnEarlierVersionKeepsItsEntities(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Import{})
+	var synced []erp.Entity
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
+		synced = append(synced, in.Entity)
+		return activities.ChunkResult{Done: true, Counts: activities.Counts{Read: 10}}, nil
+	})
+	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil)
+	cp := &Checkpoint{RunID: "old", Begun: &activities.BeginResult{Target: "erpsync-products"}, Counts: []activities.Counts{{Read: 5}}, Expected: []int{0}, Runs: 1}
+	env.ExecuteWorkflow(ProductImport, ImportInput{Mode: activities.Update, Checkpoint: cp})
+	var res ImportResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Entities) != 1 || res.Entities[0].Entity != erp.Products || res.Entities[0].Counts.Read != 15 || !slices.Equal(synced, []erp.Entity{erp.Products}) {
+		t.Fatalf("result %+v, synced %v: want products only", res, synced)
+	}
 }
 
 func TestPauseStopsBetweenChunksAndResumeGoesOn(t *testing.T) {
@@ -217,9 +261,19 @@ func TestAFailedRebuildIsAbandoned(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Import{})
-	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "gen-7", Until: t0}, nil)
-	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(activities.ChunkResult{},
-		temporal.NewNonRetryableApplicationError("bad credentials", "unauthorized", nil))
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
+		if in.Entity == erp.Products {
+			return activities.BeginResult{Target: "gen-7", Until: t0}, nil
+		}
+		return activities.BeginResult{Target: "gen-" + string(in.Entity), Until: t0}, nil
+	})
+	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChunkInput) (activities.ChunkResult, error) {
+		if in.Entity != erp.Products {
+			return activities.ChunkResult{Done: true}, nil
+		}
+		return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("bad credentials", "unauthorized", nil)
+	})
+	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil).Times(3)
 	var abandoned activities.AbandonInput
 	env.OnActivity(a.Abandon, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AbandonInput) error {
 		abandoned = in
@@ -232,7 +286,7 @@ func TestAFailedRebuildIsAbandoned(t *testing.T) {
 	if abandoned.Target != "gen-7" || abandoned.Entity != erp.Products {
 		t.Fatalf("abandoned %+v, want gen-7 of products", abandoned)
 	}
-	env.AssertNotCalled(t, "Finish", mock.Anything, mock.Anything)
+	env.AssertExpectations(t) // the company-wide data before the products were swapped in
 }
 
 // TestAPartialRunSaysSo: a run in which records were dead-lettered finishes and says it is a
@@ -242,8 +296,8 @@ func TestAPartialRunSaysSo(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Import{})
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Target: "erpsync-products", Until: t0}, nil)
-	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(activities.ChunkResult{Next: cursorAt(1), Done: true,
-		Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 8, Rejected: 1, DeadLettered: 2}}, nil)
+	productsOnly(env, activities.ChunkResult{Next: cursorAt(1), Done: true,
+		Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 8, Rejected: 1, DeadLettered: 2}})
 	env.OnActivity(a.ApplyDeletions, mock.Anything, mock.Anything).Return(activities.DeletionsResult{}, nil)
 	var finished activities.FinishInput
 	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {

@@ -97,6 +97,16 @@ func New(cfg Config) (*Client, error) {
 	for d365, name := range cfg.Names.collections() {
 		c.colls[d365] = newCollection(d365, name, cfg.Names.Fields[d365])
 	}
+	for _, r := range erp.Roots() {
+		if r.NumericKey {
+			c.colls[r.Collection].numeric[r.Key] = true
+		}
+		for _, ch := range r.Children {
+			for _, f := range ch.Numeric {
+				c.colls[ch.Collection].numeric[f] = true
+			}
+		}
+	}
 	switch len(cfg.Companies) {
 	case 0:
 	case 1:

@@ -22,7 +22,7 @@ func (c *Client) Count(ctx context.Context, e erp.Entity, r erp.ReadRequest) (in
 	coll := c.colls[m.Collection]
 	u := c.url(coll,
 		param{"cross-company", "true"},
-		param{"$filter", c.rootFilter(coll, m.Key, r)},
+		param{"$filter", c.rootFilter(coll, m.Key, c.whenFilter(coll, m.When), r)},
 		param{"$count", "true"},
 		param{"$top", "0"},
 	)

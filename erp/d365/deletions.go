@@ -175,8 +175,12 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	co, key := coll.f(fCompany), coll.f(m.Key)
 	var conds []string
 	if r.After.Company != "" || r.After.Key != "" {
+		after := coll.literal(m.Key, r.After.Key)
+		if r.After.Key == "" && m.NumericKey {
+			after = "-9223372036854775808" // the smallest key of the company
+		}
 		conds = append(conds, fmt.Sprintf("(%s gt %s or (%s eq %s and %s gt %s))",
-			co, quote(r.After.Company), co, quote(r.After.Company), key, quote(r.After.Key)))
+			co, quote(r.After.Company), co, quote(r.After.Company), key, after))
 	}
 	if c.companyFilter != "" {
 		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
@@ -184,11 +188,14 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	if p := r.Partition; p != nil {
 		conds = append(conds, co+" eq "+quote(p.Company))
 		if p.After != "" {
-			conds = append(conds, key+" gt "+quote(p.After))
+			conds = append(conds, key+" gt "+coll.literal(m.Key, p.After))
 		}
 		if p.Through != "" {
-			conds = append(conds, key+" le "+quote(p.Through))
+			conds = append(conds, key+" le "+coll.literal(m.Key, p.Through))
 		}
+	}
+	if w := c.whenFilter(coll, m.When); w != "" {
+		conds = append(conds, w)
 	}
 	u := c.url(coll,
 		param{"cross-company", "true"},
@@ -205,7 +212,12 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	for _, rw := range rows {
 		var k checker
 		key := rw.text(m.Key) // as sent, so that the next page continues after it
-		k.str(rw, m.Key)
+		if m.NumericKey {
+			key = keyText(rw, m.Key)
+			k.int(rw, m.Key)
+		} else {
+			k.str(rw, m.Key)
+		}
 		cur := erp.Cursor{Company: k.str(rw, fCompany), Key: key, Modified: k.time(rw, fModified)}
 		if cur.Company == "" {
 			return page, failure.E(failure.Invalid, op, fmt.Errorf("row without %s: %.300s", fCompany, rw.raw))

@@ -57,10 +57,45 @@ func (kd kind[T]) value(rec any) any {
 
 // kinds has an assembler for every root of the model.
 var kinds = map[erp.Entity]assembler{
-	erp.Products:  products,
-	erp.Customers: customers,
-	erp.Contacts:  contacts,
-	erp.SalesReps: salesReps,
+	erp.Categories:    categories,
+	erp.LineDiscounts: lineDiscounts,
+	erp.Activations:   activations,
+	erp.Products:      products,
+	erp.Customers:     customers,
+	erp.Contacts:      contacts,
+	erp.SalesReps:     salesReps,
+}
+
+var categories = kind[erp.Category]{
+	newRecord: func(k *checker, rt *root) *erp.Category {
+		rw := rt.row
+		return &erp.Category{
+			Company:  rt.cur.Company,
+			ID:       rt.cur.Key,
+			Modified: rt.cur.Modified,
+			Name:     k.str(rw, "CategoryName"),
+			ParentID: k.str(rw, "ParentCategoryId"),
+			Visible:  k.yes(rw, "IsVisibleInWebshop"),
+		}
+	},
+}
+
+var lineDiscounts = kind[erp.LineDiscountAgreement]{
+	newRecord: func(k *checker, rt *root) *erp.LineDiscountAgreement {
+		return &erp.LineDiscountAgreement{Company: rt.cur.Company, Modified: rt.cur.Modified, LineDiscount: lineDiscount(k, rt.row, false)}
+	},
+}
+
+var activations = kind[erp.Activation]{
+	newRecord: func(k *checker, rt *root) *erp.Activation {
+		a := &erp.Activation{Company: rt.cur.Company, Modified: rt.cur.Modified}
+		for _, f := range erp.ActivationFields {
+			if k.yes(rt.row, f) {
+				a.Activated = append(a.Activated, f)
+			}
+		}
+		return a
+	},
 }
 
 var products = kind[erp.Product]{
@@ -79,6 +114,8 @@ var products = kind[erp.Product]{
 			SalesUnit:      k.str(rw, "SalesUnitSymbol"),
 			SalesPrice:     k.dec(rw, "SalesPrice"),
 			Currency:       k.currency(rw, "SalesCurrencyCode", true, false),
+			// D365's field of the released product (docs/pricing.md, S12).
+			LineDiscountGroup: k.str(rw, "SalesLineDiscountProductGroupCode"),
 		}
 	},
 	rows: map[string]func(p *erp.Product, k *checker, rw row){
@@ -116,21 +153,9 @@ var products = kind[erp.Product]{
 				DisplayOrder: int(k.int(rw, "DisplayOrder")),
 			})
 		},
-		// An assignment names a category; the category's own row (the next child) fills in its
-		// name and visibility. An assignment to a category that is gone keeps its id and is not
-		// visible.
+		// An assignment names a category; the category itself is a root of its own.
 		"category-assignments": func(p *erp.Product, k *checker, rw row) {
 			p.Categories = append(p.Categories, erp.ProductCategory{ID: k.str(rw, "CategoryId"), DisplayOrder: int(k.int(rw, "DisplayOrder"))})
-		},
-		"categories": func(p *erp.Product, k *checker, rw row) {
-			id := rw.text("CategoryId")
-			for i := range p.Categories {
-				if c := &p.Categories[i]; c.ID == id {
-					c.Name = k.str(rw, "CategoryName")
-					c.ParentID = k.str(rw, "ParentCategoryId")
-					c.Visible = k.yes(rw, "IsVisibleInWebshop")
-				}
-			}
 		},
 		"related": func(p *erp.Product, k *checker, rw row) {
 			p.Related = append(p.Related, erp.RelatedProduct{
@@ -156,8 +181,24 @@ var products = kind[erp.Product]{
 				SalesStopped:     k.yes(rw, "IsSalesStopped"),
 			}
 		},
-		"prices":           func(p *erp.Product, k *checker, rw row) { p.Prices = append(p.Prices, price(k, rw)) },
-		"all-items-prices": func(p *erp.Product, k *checker, rw row) { p.Prices = append(p.Prices, price(k, rw)) },
+		// A conversion of the shared product (EcoResProductSpecificUnitOfMeasureConversionEntity
+		// in Microsoft's Common Data Model; docs/erp-model.md).
+		"unit-conversions": func(p *erp.Product, k *checker, rw row) {
+			p.UnitConversions = append(p.UnitConversions, erp.UnitConversion{
+				From:        k.str(rw, "FromUnitSymbol"),
+				To:          k.str(rw, "ToUnitSymbol"),
+				Factor:      k.dec(rw, "Factor"),
+				Numerator:   k.int(rw, "Numerator"),
+				Denominator: k.int(rw, "Denominator"),
+				InnerOffset: k.dec(rw, "InnerOffset"),
+				OuterOffset: k.dec(rw, "OuterOffset"),
+				Rounding:    k.str(rw, "Rounding"),
+			})
+		},
+		"prices": func(p *erp.Product, k *checker, rw row) { p.Prices = append(p.Prices, price(k, rw)) },
+		"line-discounts": func(p *erp.Product, k *checker, rw row) {
+			p.LineDiscounts = append(p.LineDiscounts, lineDiscount(k, rw, true))
+		},
 	},
 	sort: sortProduct,
 }
@@ -171,13 +212,15 @@ var customers = kind[erp.Customer]{
 			Modified:   rt.cur.Modified,
 			Name:       k.str(rw, "OrganizationName"),
 			Group:      k.str(rw, "CustomerGroupId"),
-			PriceGroup: k.str(rw, "PriceCustomerGroupCode"),
-			Currency:   k.currency(rw, "SalesCurrencyCode", true, false),
-			Language:   k.str(rw, "LanguageId"),
-			OnHold:     k.str(rw, "OnHoldStatus"),
-			SalesGroup: k.str(rw, "CommissionSalesGroupId"),
-			Email:      k.str(rw, "PrimaryContactEmail"),
-			Phone:      k.str(rw, "PrimaryContactPhone"),
+			PriceGroup: k.str(rw, "DiscountPriceGroupId"),
+			// D365's fields of CustomersV3 (docs/pricing.md, S12).
+			LineDiscountGroup: k.str(rw, "LineDiscountCode"),
+			Currency:          k.currency(rw, "SalesCurrencyCode", true, false),
+			Language:          k.str(rw, "LanguageId"),
+			OnHold:            k.str(rw, "OnHoldStatus"),
+			SalesGroup:        k.str(rw, "CommissionSalesGroupId"),
+			Email:             k.str(rw, "PrimaryContactEmail"),
+			Phone:             k.str(rw, "PrimaryContactPhone"),
 		}
 	},
 	rows: map[string]func(c *erp.Customer, k *checker, rw row){
@@ -265,22 +308,48 @@ func dimensions(k *checker, rw row) erp.Dimensions {
 	}
 }
 
+// price reads a sales price agreement line (SalesPriceAgreementEntity in Microsoft's Common
+// Data Model; docs/pricing.md, S3).
 func price(k *checker, rw row) erp.PriceAgreement {
-	itemCode := k.str(rw, "ItemCode")
 	return erp.PriceAgreement{
-		RecID:           k.int(rw, "AgreementRecId"),
-		AllItems:        itemCode == "All",
+		RecID:           k.int(rw, "RecordId"),
 		Dimensions:      dimensions(k, rw),
 		AccountCode:     k.str(rw, "AccountCode"),
 		CustomerAccount: k.str(rw, "CustomerAccountNumber"),
 		PriceGroup:      k.str(rw, "PriceCustomerGroupCode"),
 		Currency:        k.currency(rw, "PriceCurrencyCode", false, true),
 		Price:           k.dec(rw, "Price"),
-		Unit:            k.str(rw, "QuantityUnitSymbol"),
+		Unit:            k.str(rw, "QuantityUnitySymbol"),
 		FromQuantity:    k.dec(rw, "FromQuantity"),
 		ToQuantity:      k.dec(rw, "ToQuantity"),
 		ValidFrom:       k.str(rw, "PriceApplicableFromDate"),
 		ValidTo:         k.str(rw, "PriceApplicableToDate"),
+		FindNext:        k.yes(rw, "WillSearchContinue"),
+	}
+}
+
+// lineDiscount reads a line discount agreement line (SalesLineDiscountAgreementEntity;
+// docs/pricing.md, S4); child is true for a product's own line.
+func lineDiscount(k *checker, rw row, child bool) erp.LineDiscount {
+	return erp.LineDiscount{
+		RecID:           k.int(rw, "RecordId"),
+		ItemCode:        k.str(rw, "ItemCode"),
+		ItemNumber:      k.str(rw, "ItemNumber"),
+		ItemGroup:       k.str(rw, "LineDiscountProductGroupCode"),
+		Dimensions:      dimensions(k, rw),
+		AccountCode:     k.str(rw, "AccountCode"),
+		CustomerAccount: k.str(rw, "CustomerAccountNumber"),
+		CustomerGroup:   k.str(rw, "LineDiscountCustomerGroupCode"),
+		Currency:        k.currency(rw, "DiscountCurrencyCode", false, child),
+		Percent1:        k.dec(rw, "DiscountPercentage1"),
+		Percent2:        k.dec(rw, "DiscountPercentage2"),
+		Amount:          k.dec(rw, "DiscountAmount"),
+		Unit:            k.str(rw, "QuantityUnitSymbol"),
+		FromQuantity:    k.dec(rw, "FromQuantity"),
+		ToQuantity:      k.dec(rw, "ToQuantity"),
+		ValidFrom:       k.str(rw, "DiscountApplicableFromDate"),
+		ValidTo:         k.str(rw, "DiscountApplicableToDate"),
+		FindNext:        k.yes(rw, "WillSearchContinue"),
 	}
 }
 
@@ -308,7 +377,11 @@ func sortProduct(p *erp.Product) {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), cmp.Compare(a.ItemNumber, b.ItemNumber), cmp.Compare(a.RelationType, b.RelationType))
 	})
 	slices.SortFunc(p.Barcodes, func(a, b erp.Barcode) int { return cmp.Compare(a.Barcode, b.Barcode) })
+	slices.SortFunc(p.UnitConversions, func(a, b erp.UnitConversion) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+	})
 	slices.SortFunc(p.Prices, func(a, b erp.PriceAgreement) int { return cmp.Compare(a.RecID, b.RecID) })
+	slices.SortFunc(p.LineDiscounts, func(a, b erp.LineDiscount) int { return cmp.Compare(a.RecID, b.RecID) })
 }
 
 // sortedUnique returns s sorted without duplicates; nil when empty.

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 
 	stamp := end.Modified.Add(time.Second)
 	product := func(item, name string, price json.Number) []any {
-		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
+		return []any{"usmf", item, item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
 	}
 	err := s.store.Load(context.Background(), func(l *store.Loader) error {
 		for _, vals := range [][]any{
@@ -94,9 +96,32 @@ func TestDeletions(t *testing.T) {
 	contacts := s.rows(t, store.ContactPersons)
 	reps := s.rows(t, store.SalesRepresentatives)
 	var stamps []time.Time
+	discounts := s.rows(t, store.SalesLineDiscountAgreements)
 	for _, r := range []store.Record{products[3], products[len(products)-1]} {
 		stamps = append(stamps, s.write(t, func(tx *store.Tx) error { return tx.Delete(store.ReleasedProducts, s.keyOf(store.ReleasedProducts, r)) }))
 		want[del{erp.Products, sv(r, "dataAreaId"), sv(r, "ItemNumber")}] = true
+		// Its own line discounts go with it; line discounts are roots (of the group and
+		// all-items lines), so the log names them as such.
+		for _, d := range discounts {
+			if sv(d, "ItemCode") == "Table" && ck(d, "ItemNumber") == ck(r, "ItemNumber") {
+				want[del{erp.LineDiscounts, sv(d, "dataAreaId"), fmt.Sprint(d["RecordId"])}] = true
+			}
+		}
+	}
+	// A category and a line discount for an item group: roots of their own.
+	cat := s.rows(t, store.ProductCategories)[4]
+	stamps = append(stamps, s.write(t, func(tx *store.Tx) error {
+		return tx.Delete(store.ProductCategories, s.keyOf(store.ProductCategories, cat))
+	}))
+	want[del{erp.Categories, sv(cat, "dataAreaId"), sv(cat, "CategoryId")}] = true
+	for _, d := range discounts {
+		if sv(d, "ItemCode") == "GroupId" {
+			stamps = append(stamps, s.write(t, func(tx *store.Tx) error {
+				return tx.Delete(store.SalesLineDiscountAgreements, s.keyOf(store.SalesLineDiscountAgreements, d))
+			}))
+			want[del{erp.LineDiscounts, sv(d, "dataAreaId"), fmt.Sprint(d["RecordId"])}] = true
+			break
+		}
 	}
 	cu := custs[5]
 	stamps = append(stamps, s.write(t, func(tx *store.Tx) error { return tx.Delete(store.Customers, s.keyOf(store.Customers, cu)) }))
@@ -140,8 +165,17 @@ func TestDeletions(t *testing.T) {
 	}
 	// Until bounds the log; continuing after the end reads nothing.
 	upTo, _, _, _ := readAll(t, c.Deletions, erp.ReadRequest{Until: stamps[1]}, false)
-	if len(upTo) != 2 {
-		t.Errorf("until the second delete: %d deletions, want 2", len(upTo))
+	products2 := 0
+	for _, d := range upTo {
+		if d.Entity == erp.Products {
+			products2++
+		}
+		if d.At.After(stamps[1]) {
+			t.Errorf("deletion %+v after the bound %v", d, stamps[1])
+		}
+	}
+	if products2 != 2 {
+		t.Errorf("until the second delete: %d product deletions, want 2", products2)
 	}
 	if more, _, _, _ := readAll(t, c.Deletions, erp.ReadRequest{After: next}, false); len(more) != 0 {
 		t.Errorf("after the end: %d deletions", len(more))
@@ -154,18 +188,31 @@ func TestKeys(t *testing.T) {
 	for _, companies := range [][]string{nil, {"demf"}} {
 		c := s.client(t, func(c *Config) { c.Companies = companies })
 		for e, kf := range map[erp.Entity]struct{ coll, field string }{
-			erp.Products:  {"ReleasedProductsV2", "ItemNumber"},
-			erp.Customers: {"CustomersV3", "CustomerAccount"},
-			erp.Contacts:  {"ContactPersonsV2", "ContactPersonId"},
-			erp.SalesReps: {"SalesRepresentatives", "PersonnelNumber"},
+			erp.Products:      {"ReleasedProductsV2", "ItemNumber"},
+			erp.Customers:     {"CustomersV3", "CustomerAccount"},
+			erp.Contacts:      {"ContactPersonsV2", "ContactPersonId"},
+			erp.SalesReps:     {"SalesRepresentatives", "PersonnelNumber"},
+			erp.Categories:    {"ProductCategories", "CategoryId"},
+			erp.LineDiscounts: {"SalesLineDiscountAgreements", "RecordId"},
+			erp.Activations:   {"PriceParameters", "Key"},
 		} {
 			var want []erp.Cursor
 			for _, r := range s.rows(t, kf.coll) {
+				if e == erp.LineDiscounts && sv(r, "ItemCode") == "Table" {
+					continue // the products' own lines are not roots
+				}
 				if companies == nil || slices.Contains(companies, sv(r, "dataAreaId")) {
-					want = append(want, erp.Cursor{Company: sv(r, "dataAreaId"), Key: sv(r, kf.field), Modified: tv(r, "ModifiedDateTime")})
+					want = append(want, erp.Cursor{Company: sv(r, "dataAreaId"), Key: fmt.Sprint(r[kf.field]), Modified: tv(r, "ModifiedDateTime")})
 				}
 			}
-			slices.SortFunc(want, func(a, b erp.Cursor) int { return cmp.Or(cmp.Compare(a.Company, b.Company), cmp.Compare(a.Key, b.Key)) })
+			// Numeric keys in number order, as the ERP sorts them.
+			num := func(k string) int { n, _ := strconv.Atoi(k); return n }
+			slices.SortFunc(want, func(a, b erp.Cursor) int {
+				return cmp.Or(cmp.Compare(a.Company, b.Company), cmp.Compare(num(a.Key), num(b.Key)), cmp.Compare(a.Key, b.Key))
+			})
+			if len(want) == 0 {
+				t.Fatalf("%s: no rows in the catalog", e)
+			}
 			var got []erp.Cursor
 			req := erp.KeyRequest{Entity: e, PageSize: 37}
 			for {

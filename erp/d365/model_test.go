@@ -18,9 +18,6 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 	used := map[string]bool{erp.LegalEntities: true, erp.DeletedRecords: true}
 	notInModel := map[string]string{
 		store.CommissionSalesGroups: "a group's name is not on any document; its members are (CommissionSalesRepresentatives)",
-		// Phase 2 of issue 13 declares these and indexes them (docs/pricing.md).
-		store.SalesLineDiscountAgreements: "line discounts: the pricing engine's input, not read by the connector yet",
-		store.PriceParameters:             "trade agreement activation: the pricing engine's input, not read by the connector yet",
 	}
 	table := func(name string) *store.Table {
 		t.Helper()
@@ -42,13 +39,24 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 		if !tb.Root || !slices.Equal(tb.Key, []string{erp.FieldCompany, r.Key}) {
 			t.Errorf("root %s: simulator root=%v key %v, model key %s", r.Collection, tb.Root, tb.Key, r.Key)
 		}
+		if fd, ok := tb.Field(r.Key); ok && (fd.Type == store.Int) != r.NumericKey {
+			t.Errorf("root %s: key %s is numeric %v in the simulator, %v in the model", r.Collection, r.Key, fd.Type == store.Int, r.NumericKey)
+		}
+		checkCond(t, tb, "root "+r.Collection, r.When)
 		if _, ok := kinds[r.Entity]; !ok {
 			t.Errorf("no reader for %s", r.Entity)
 		}
 		for _, c := range r.Children {
 			tb := table(c.Collection)
-			if !slices.Equal(tb.Key, append([]string{erp.FieldCompany}, c.Key...)) {
-				t.Errorf("child %s: simulator key %v, model key %v", c.Name, tb.Key, c.Key)
+			key := append([]string{erp.FieldCompany}, c.Key...)
+			if c.Shared {
+				key = c.Key
+			}
+			if !slices.Equal(tb.Key, key) || tb.Shared != c.Shared {
+				t.Errorf("child %s: simulator key %v (shared %v), model key %v (shared %v)", c.Name, tb.Key, tb.Shared, c.Key, c.Shared)
+			}
+			if _, ok := tb.Field(erp.FieldCompany); ok == c.Shared {
+				t.Errorf("child %s: shared %v, but the simulator's collection has a company field: %v", c.Name, c.Shared, ok)
 			}
 			for _, f := range c.Numeric {
 				if fd, ok := tb.Field(f); !ok || fd.Type != store.Int {
@@ -60,6 +68,7 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 			case c.Link != nil:
 				n++
 				has(tb, c.Link.From, "link of "+c.Name)
+				has(table(r.Collection), c.Link.RootField(&r), "linked to by "+c.Name)
 			case c.Via != nil:
 				n++
 				has(tb, c.Via.From, "link of "+c.Name)
@@ -76,12 +85,15 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 			if n != 1 {
 				t.Errorf("child %s: want exactly one of Link, Via and CompanyWide", c.Name)
 			}
-			if c.When != nil {
-				f, ok := tb.Field(c.When.Field)
-				if !ok || len(f.Enum) > 0 && !slices.Contains(f.Enum, c.When.Value) {
-					t.Errorf("child %s: condition %s = %s does not fit the simulator's field", c.Name, c.When.Field, c.When.Value)
+			if c.Shared && (c.Link == nil || c.Moves) {
+				t.Errorf("child %s: a shared child links (Link) and does not move", c.Name)
+			}
+			for _, o := range r.Children {
+				if o.Collection == c.Collection && o.Shared != c.Shared {
+					t.Errorf("children %s and %s read %s, one shared and one not", c.Name, o.Name, c.Collection)
 				}
 			}
+			checkCond(t, tb, "child "+c.Name, c.When)
 			for _, f := range c.Select {
 				has(tb, f, "selected for "+c.Name)
 			}
@@ -101,5 +113,32 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 			}
 			t.Errorf("the simulator serves %s, which the model does not declare", tb.Name)
 		}
+	}
+}
+
+// checkCond checks that a condition of the model names a field of tb and, for an enum, values it
+// can take.
+func checkCond(t *testing.T, tb *store.Table, what string, c *erp.Cond) {
+	t.Helper()
+	if c == nil {
+		return
+	}
+	f, ok := tb.Field(c.Field)
+	if !ok || len(c.Values) == 0 {
+		t.Errorf("%s: condition on %s: no such field in the simulator, or no values", what, c.Field)
+		return
+	}
+	for _, v := range c.Values {
+		if len(f.Enum) > 0 && !slices.Contains(f.Enum, v) {
+			t.Errorf("%s: condition %s = %s does not fit the simulator's field", what, c.Field, v)
+		}
+	}
+}
+
+// TestActivationFieldsAreTheSimulators: the activation fields the connector reads are the
+// simulator's PriceParameters fields.
+func TestActivationFieldsAreTheSimulators(t *testing.T) {
+	if !slices.Equal(erp.ActivationFields, store.ActivationFields) {
+		t.Errorf("erp.ActivationFields %v, the simulator's %v", erp.ActivationFields, store.ActivationFields)
 	}
 }

@@ -27,14 +27,52 @@ type collection struct {
 	d365, name string
 	toEnv      map[string]string // D365 field -> environment field (overrides only)
 	fromEnv    map[string]string
+	// numeric are the key fields (D365's names) whose values are numbers: literals of them are
+	// not quoted.
+	numeric map[string]bool
 }
 
 func newCollection(d365, name string, fields map[string]string) *collection {
-	c := &collection{d365: d365, name: name, toEnv: map[string]string{}, fromEnv: map[string]string{}}
+	c := &collection{d365: d365, name: name, toEnv: map[string]string{}, fromEnv: map[string]string{}, numeric: map[string]bool{}}
 	for from, to := range fields {
 		c.toEnv[from], c.fromEnv[to] = to, from
 	}
 	return c
+}
+
+// literal writes v as an OData literal of field: a number for a numeric field when v is an
+// integer, a string otherwise.
+func (c *collection) literal(field, v string) string {
+	if c.numeric[field] {
+		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return v
+		}
+	}
+	return quote(v)
+}
+
+// list writes "('a','b')" (or "(1,2)" for a numeric field).
+func (c *collection) list(field string, values []string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(c.literal(field, v))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// keyText returns a key field's value as text: a string as sent, a number's literal; "" when
+// it is neither.
+func keyText(rw row, field string) string {
+	switch v := rw.get(field); v.kind {
+	case kindString, kindNumber:
+		return v.text
+	}
+	return ""
 }
 
 // f returns the environment's name of D365 field name.
@@ -324,14 +362,18 @@ func (c *Client) nextLink(link string) (string, error) {
 	return link, nil
 }
 
-// fetchIn reads the rows of coll in one company whose field is one of values (and that match
-// cond, if not empty), in as few requests as the URL length allows.
+// fetchIn reads the rows of coll in one company ("": with no condition on the company) whose
+// field is one of values (and that match cond, if not empty), in as few requests as the URL
+// length allows.
 func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, company, cond, field string, values []string, sel []string) ([]row, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	op := "read " + coll.name
-	prefix := coll.f(fCompany) + " eq " + quote(company) + " and "
+	prefix := ""
+	if company != "" {
+		prefix = coll.f(fCompany) + " eq " + quote(company) + " and "
+	}
 	if cond != "" {
 		prefix += cond + " and "
 	}
@@ -341,7 +383,7 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 		selText = coll.fs(sel...)
 	}
 	build := func(list []string) string {
-		return c.url(coll, param{"cross-company", "true"}, param{"$filter", prefix + quoteList(list)}, param{"$select", selText})
+		return c.url(coll, param{"cross-company", "true"}, param{"$filter", prefix + coll.list(field, list)}, param{"$select", selText})
 	}
 	var out []row
 	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
@@ -429,20 +471,14 @@ type root struct {
 
 // keyset is the $filter condition "strictly after after" in (ModifiedDateTime, dataAreaId,
 // key...) order, for a collection whose key fields (after dataAreaId) are key; numeric key fields
-// are written as numbers. after.Key holds the key as erp.JoinKey writes it.
-func keyset(coll *collection, key, numeric []string, after erp.Cursor) (string, error) {
+// are written as numbers. after.Key holds the key as erp.JoinKey writes it. A shared collection
+// (rows of no company) is ordered by (ModifiedDateTime, key...).
+func keyset(coll *collection, key []string, shared bool, after erp.Cursor) (string, error) {
 	values, err := erp.SplitKey(after.Key, len(key))
 	if err != nil {
 		return "", err
 	}
-	literal := func(i int) string {
-		if slices.Contains(numeric, key[i]) {
-			if _, err := strconv.ParseInt(values[i], 10, 64); err == nil {
-				return values[i]
-			}
-		}
-		return quote(values[i])
-	}
+	literal := func(i int) string { return coll.literal(key[i], values[i]) }
 	// Inner to outer: k_n gt v_n, then (k_i gt v_i or (k_i eq v_i and <inner>)).
 	cond := coll.f(key[len(key)-1]) + " gt " + literal(len(key)-1)
 	for i := len(key) - 2; i >= 0; i-- {
@@ -451,14 +487,18 @@ func keyset(coll *collection, key, numeric []string, after erp.Cursor) (string, 
 	}
 	m, co := coll.f(fModified), coll.f(fCompany)
 	t := timeLiteral(after.Modified)
+	if shared {
+		return fmt.Sprintf("(%s gt %s or (%s eq %s and %s))", m, t, m, t, cond), nil
+	}
 	return fmt.Sprintf("(%s gt %s or (%s eq %s and (%s gt %s or (%s eq %s and %s))))",
 		m, t, m, t, co, quote(after.Company), co, quote(after.Company), cond), nil
 }
 
 // changeFilter is the $filter of a keyset read of a collection by its own stamps: strictly after
 // after in (ModifiedDateTime, dataAreaId, key...) order, up to until, in the configured
-// companies.
-func (c *Client) changeFilter(coll *collection, key, numeric []string, after erp.Cursor, until time.Time) (string, error) {
+// companies; for a shared collection (rows of no company) in (ModifiedDateTime, key...) order,
+// every row.
+func (c *Client) changeFilter(coll *collection, key []string, shared bool, after erp.Cursor, until time.Time) (string, error) {
 	var conds []string
 	if !after.IsZero() {
 		if after.Company == "" && after.Key == "" {
@@ -466,7 +506,7 @@ func (c *Client) changeFilter(coll *collection, key, numeric []string, after erp
 			// from it on, as the keyset condition with an empty company would say.
 			conds = append(conds, coll.f(fModified)+" ge "+timeLiteral(after.Modified))
 		} else {
-			k, err := keyset(coll, key, numeric, after)
+			k, err := keyset(coll, key, shared, after)
 			if err != nil {
 				return "", err
 			}
@@ -476,46 +516,59 @@ func (c *Client) changeFilter(coll *collection, key, numeric []string, after erp
 	if !until.IsZero() {
 		conds = append(conds, coll.f(fModified)+" le "+timeLiteral(until))
 	}
-	if c.companyFilter != "" {
-		conds = append(conds, strings.Replace(c.companyFilter, fCompany, coll.f(fCompany), 1))
+	if !shared {
+		conds = append(conds, c.companiesFilter(coll))
 	}
-	return strings.Join(conds, " and "), nil
+	return and(conds...), nil
+}
+
+// companiesFilter is the condition that a row of coll is of one of the configured companies;
+// "" when every company is read.
+func (c *Client) companiesFilter(coll *collection) string {
+	if c.companyFilter == "" {
+		return ""
+	}
+	return strings.Replace(c.companyFilter, fCompany, coll.f(fCompany), 1)
+}
+
+// and joins the non-empty conditions with "and".
+func and(conds ...string) string {
+	return strings.Join(slices.DeleteFunc(conds, func(s string) bool { return s == "" }), " and ")
 }
 
 // rootFilter is the $filter of a keyset read of roots: strictly after r.After in
-// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies and in
-// r.Partition when it is set.
-func (c *Client) rootFilter(coll *collection, keyField string, r erp.ReadRequest) string {
-	f, _ := c.changeFilter(coll, []string{keyField}, nil, r.After, r.Until) // a one-field key always splits
+// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies, in
+// r.Partition when it is set, and meeting cond when it is not empty.
+func (c *Client) rootFilter(coll *collection, keyField, cond string, r erp.ReadRequest) string {
+	f, _ := c.changeFilter(coll, []string{keyField}, false, r.After, r.Until) // a one-field key always splits
+	var conds []string
 	if p := r.Partition; p != nil {
-		conds := []string{coll.f(fCompany) + " eq " + quote(p.Company)}
+		conds = append(conds, coll.f(fCompany)+" eq "+quote(p.Company))
 		if p.After != "" {
-			conds = append(conds, coll.f(keyField)+" gt "+quote(p.After))
+			conds = append(conds, coll.f(keyField)+" gt "+coll.literal(keyField, p.After))
 		}
 		if p.Through != "" {
-			conds = append(conds, coll.f(keyField)+" le "+quote(p.Through))
+			conds = append(conds, coll.f(keyField)+" le "+coll.literal(keyField, p.Through))
 		}
-		if f != "" {
-			conds = append(conds, f)
-		}
-		f = strings.Join(conds, " and ")
 	}
-	return f
+	return and(append(conds, f, cond)...)
 }
 
-// readRoots reads one page of roots of coll after r.After, in change order
-// (ModifiedDateTime, dataAreaId, key), never with $skip.
-func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, keyField string, r erp.ReadRequest) ([]*root, int, error) {
+// readRoots reads one page of the rows of m's collection after r.After, in change order
+// (ModifiedDateTime, dataAreaId, key), never with $skip. It reads every row, also those that do
+// not meet the root's condition (m.When): the caller reports them as gone.
+func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.ReadRequest) ([]*root, int, error) {
+	coll, keyField := c.colls[m.Collection], m.Key
 	size := r.PageSize
 	if size <= 0 {
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
-	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
+	mod, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
 	u := c.url(coll,
 		param{"cross-company", "true"},
-		param{"$filter", c.rootFilter(coll, keyField, r)},
-		param{"$orderby", strings.Join([]string{m, co, key}, ",")},
+		param{"$filter", c.rootFilter(coll, keyField, "", r)},
+		param{"$orderby", strings.Join([]string{mod, co, key}, ",")},
 		param{"$top", strconv.Itoa(size)},
 	)
 	op := "read " + coll.name + " page"
@@ -526,7 +579,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 	roots := make([]*root, len(rows))
 	prev := r.After.Modified
 	for i, rw := range rows {
-		rt, err := newRoot(op, rw, keyField)
+		rt, err := newRoot(op, rw, m)
 		if err != nil {
 			return nil, size, err
 		}
@@ -539,13 +592,20 @@ func (c *Client) readRoots(ctx context.Context, n *counter, coll *collection, ke
 	return roots, size, nil
 }
 
-// newRoot reads a root row's place in change order. The cursor keeps the key as sent even when
-// it is bad text, so that a keyset read continues after it; the root's checker rejects it.
-func newRoot(op string, rw row, keyField string) (*root, error) {
+// newRoot reads a root row of m's collection and its place in change order. The cursor keeps the
+// key as sent even when it is bad text, so that a keyset read continues after it; the root's
+// checker rejects it.
+func newRoot(op string, rw row, m *erp.Root) (*root, error) {
 	rt := &root{row: rw}
 	var k checker
+	keyField := m.Key
 	key := rw.text(keyField)
-	rt.chk.str(rw, keyField)
+	if m.NumericKey {
+		key = keyText(rw, keyField)
+		rt.chk.int(rw, keyField)
+	} else {
+		rt.chk.str(rw, keyField)
+	}
 	rt.cur = erp.Cursor{Modified: k.time(rw, fModified), Company: k.str(rw, fCompany), Key: key}
 	if !k.ok() || rt.cur.Company == "" {
 		// Without its place in change order the page cannot continue after it.
@@ -559,27 +619,6 @@ func newRoot(op string, rw row, keyField string) (*root, error) {
 
 // companyKey identifies a root within the page.
 type companyKey struct{ company, key string }
-
-// keysByCompany groups the keys of roots that have one by company, in page order.
-func keysByCompany(roots []*root) (companies []string, keys map[string][]string) {
-	keys = map[string][]string{}
-	seen := map[companyKey]bool{}
-	for _, rt := range roots {
-		if rt.cur.Key == "" {
-			continue
-		}
-		ck := companyKey{rt.cur.Company, rt.cur.Key}
-		if seen[ck] {
-			continue
-		}
-		seen[ck] = true
-		if _, ok := keys[ck.company]; !ok {
-			companies = append(companies, ck.company)
-		}
-		keys[ck.company] = append(keys[ck.company], ck.key)
-	}
-	return companies, keys
-}
 
 // pageEnd fills a page's cursor and Done from its roots.
 func pageEnd(roots []*root, size int, after erp.Cursor) (next erp.Cursor, done bool) {

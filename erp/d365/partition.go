@@ -137,7 +137,7 @@ func (c *Client) keyAfter(ctx context.Context, m *erp.Root, co, after string, un
 	key := coll.f(m.Key)
 	conds := []string{coll.f(fCompany) + " eq " + quote(co)}
 	if after != "" {
-		conds = append(conds, key+" gt "+quote(after))
+		conds = append(conds, key+" gt "+coll.literal(m.Key, after))
 	}
 	if !until.IsZero() {
 		conds = append(conds, coll.f(fModified)+" le "+timeLiteral(until))

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +20,15 @@ import (
 
 // fullRead reads every entity from the beginning.
 type fullRead struct {
-	products  []erp.Product
-	customers []erp.Customer
-	contacts  []erp.Contact
-	salesReps []erp.SalesRep
-	ends      map[erp.Entity]erp.Cursor
-	requests  int
+	products      []erp.Product
+	customers     []erp.Customer
+	contacts      []erp.Contact
+	salesReps     []erp.SalesRep
+	categories    []erp.Category
+	lineDiscounts []erp.LineDiscountAgreement
+	activations   []erp.Activation
+	ends          map[erp.Entity]erp.Cursor
+	requests      int
 }
 
 func readEverything(t testing.TB, c *Client, after map[erp.Entity]erp.Cursor, pageSize int, retry bool) fullRead {
@@ -37,8 +44,20 @@ func readEverything(t testing.TB, c *Client, after map[erp.Entity]erp.Cursor, pa
 	f.requests += n
 	f.salesReps, _, f.ends[erp.SalesReps], n = readAll(t, c.SalesReps, erp.ReadRequest{After: after[erp.SalesReps], PageSize: pageSize}, retry)
 	f.requests += n
+	f.categories, _, f.ends[erp.Categories], n = readAll(t, c.Categories, erp.ReadRequest{After: after[erp.Categories], PageSize: pageSize}, retry)
+	f.requests += n
+	f.lineDiscounts, _, f.ends[erp.LineDiscounts], n = readAll(t, c.LineDiscounts, erp.ReadRequest{After: after[erp.LineDiscounts], PageSize: pageSize}, retry)
+	f.requests += n
+	f.activations, _, f.ends[erp.Activations], n = readAll(t, c.Activations, erp.ReadRequest{After: after[erp.Activations], PageSize: pageSize}, retry)
+	f.requests += n
 	return f
 }
+
+func categoryKey(c erp.Category) companyKey { return companyKey{c.Company, c.ID} }
+func lineDiscountKey(d erp.LineDiscountAgreement) companyKey {
+	return companyKey{d.Company, strconv.FormatInt(d.RecID, 10)}
+}
+func activationKey(a erp.Activation) companyKey { return companyKey{a.Company, "0"} }
 
 func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 	t.Parallel()
@@ -53,6 +72,12 @@ func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 	compare(t, "customer", got.customers, w.customers, customerKey)
 	compare(t, "contact", got.contacts, w.contacts, contactKey)
 	compare(t, "sales rep", got.salesReps, w.salesReps, salesRepKey)
+	compare(t, "category", got.categories, w.categories, categoryKey)
+	compare(t, "line discount", got.lineDiscounts, w.lineDiscounts, lineDiscountKey)
+	compare(t, "activation", got.activations, w.activations, activationKey)
+	if len(w.categories) == 0 || len(w.lineDiscounts) == 0 || len(w.activations) != 3 {
+		t.Fatalf("the catalog has %d categories, %d group and all-items line discounts, %d activations", len(w.categories), len(w.lineDiscounts), len(w.activations))
+	}
 
 	// The catalog really has every child kind, across companies.
 	kinds := map[string]int{}
@@ -61,7 +86,7 @@ func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 		companies[p.Company] = true
 		for name, n := range map[string]int{"dimension values": len(p.DimensionValues), "variants": len(p.Variants),
 			"translations": len(p.Translations), "attachments": len(p.Attachments), "categories": len(p.Categories),
-			"related": len(p.Related), "barcodes": len(p.Barcodes), "prices": len(p.Prices)} {
+			"related": len(p.Related), "barcodes": len(p.Barcodes), "prices": len(p.Prices), "line discounts": len(p.LineDiscounts)} {
 			kinds[name] += n
 		}
 		if p.OrderSettings != nil {
@@ -70,7 +95,7 @@ func TestFullReadReturnsEveryRootOnceWithAllChildren(t *testing.T) {
 	}
 	// (Sales prices are item specific, as in D365: the simulator has no "all items" price lines
 	// any more, see docs/pricing.md.)
-	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "order settings"} {
+	for _, k := range []string{"dimension values", "variants", "translations", "attachments", "categories", "related", "barcodes", "prices", "line discounts", "order settings"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s read", k)
 		}
@@ -107,18 +132,46 @@ func TestIncrementalReadReturnsExactlyTheChangedRoots(t *testing.T) {
 	c := s.client(t, nil)
 	before := readEverything(t, c, nil, 200, false)
 
-	wantProducts, wantCustomers, wantContacts, wantReps, _ := editEveryKind(t, s)
+	ed := editEveryKind(t, s)
 	after := readEverything(t, c, before.ends, 50, false)
 	w := s.want(t)
-	compare(t, "changed product", after.products, only(w.products, wantProducts), productKey)
-	compare(t, "changed customer", after.customers, only(w.customers, wantCustomers), customerKey)
-	compare(t, "changed contact", after.contacts, only(w.contacts, wantContacts), contactKey)
-	compare(t, "changed sales rep", after.salesReps, only(w.salesReps, wantReps), salesRepKey)
-	t.Logf("changed: %d products, %d customers, %d contacts, %d reps", len(wantProducts), len(wantCustomers), len(wantContacts), len(wantReps))
+	// An ERP add-on bumps the products a category or a group's line discount concerns: they are
+	// read again (their documents stay as they were).
+	compare(t, "changed product", after.products, only(w.products, union(ed.products, ed.bumpedOnly)), productKey)
+	compare(t, "changed customer", after.customers, only(w.customers, ed.customers), customerKey)
+	compare(t, "changed contact", after.contacts, only(w.contacts, ed.contacts), contactKey)
+	compare(t, "changed sales rep", after.salesReps, only(w.salesReps, ed.reps), salesRepKey)
+	compare(t, "changed category", after.categories, only(w.categories, ed.categories), categoryKey)
+	compare(t, "changed line discount", after.lineDiscounts, only(w.lineDiscounts, ed.lineDiscounts), lineDiscountKey)
+	compare(t, "changed activation", after.activations, only(w.activations, ed.activations), activationKey)
+	t.Logf("changed: %d products (%d more bumped), %d customers, %d contacts, %d reps, %d categories, %d line discounts, %d activations",
+		len(ed.products), len(ed.bumpedOnly), len(ed.customers), len(ed.contacts), len(ed.reps), len(ed.categories), len(ed.lineDiscounts), len(ed.activations))
+	// The line discount that became one item's is gone from the line discounts, at its stamp.
+	gone, _, _, _ := readAll(t, func(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Deletion], error) {
+		p, err := c.Read(ctx, erp.LineDiscounts, r)
+		return erp.Page[erp.Deletion]{Records: p.Gone, Next: p.Next, Done: p.Done}, err
+	}, erp.ReadRequest{After: before.ends[erp.LineDiscounts]}, false)
+	// (Every other line met is one item's: never a root, its "gone" finds no document.)
+	table := map[companyKey]bool{}
+	for _, r := range s.rows(t, store.SalesLineDiscountAgreements) {
+		table[companyKey{sv(r, "dataAreaId"), fmt.Sprint(r["RecordId"])}] = sv(r, "ItemCode") == "Table"
+	}
+	moved := false
+	for _, g := range gone {
+		k := companyKey{g.Company, g.Key}
+		moved = moved || k == ed.movedDiscount
+		if !table[k] {
+			t.Errorf("gone from the line discounts: %v, which is not one item's line", k)
+		}
+	}
+	if !moved {
+		t.Errorf("gone from the line discounts: %+v, want %v among them", gone, ed.movedDiscount)
+	}
 
 	// Nothing more after the incremental read.
 	again := readEverything(t, c, after.ends, 50, false)
-	if n := len(again.products) + len(again.customers) + len(again.contacts) + len(again.salesReps); n != 0 {
+	if n := len(again.products) + len(again.customers) + len(again.contacts) + len(again.salesReps) +
+		len(again.categories) + len(again.lineDiscounts) + len(again.activations); n != 0 {
 		t.Errorf("a read after the end returned %d roots", n)
 	}
 }
@@ -295,15 +348,38 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 }
 
+// edits are the roots the edits of editEveryKind belong to, by entity.
+type edits struct {
+	products, customers, contacts, reps    map[companyKey]bool
+	categories, lineDiscounts, activations map[companyKey]bool
+	// byDelete are the products changed by deleting a child only (no stamp in stock D365).
+	byDelete map[companyKey]bool
+	// bumpedOnly are the products an ERP add-on bumps for a change of company-wide or
+	// group-wide data (a category, a group's line discount) whose own data did not change.
+	bumpedOnly map[companyKey]bool
+	// movedDiscount is the line discount for all items that became one item's.
+	movedDiscount companyKey
+}
+
+func union(sets ...map[companyKey]bool) map[companyKey]bool {
+	out := map[companyKey]bool{}
+	for _, s := range sets {
+		maps.Copy(out, s)
+	}
+	return out
+}
+
 // editEveryKind makes one edit of every child kind (each on another product where it can be),
-// a category visibility flip, and customer, contact,
-// sales group and membership changes, and returns the roots each edit belongs to by the seed's
-// rule (the roots an ERP add-on bumps). byDelete are the products whose only change is the
-// delete of a child row, which no stamp shows in an ERP without the add-on.
-func editEveryKind(t *testing.T, s *sim) (wantProducts, wantCustomers, wantContacts, wantReps, byDelete map[companyKey]bool) {
+// a category visibility flip, edits of a group's line discount and of a company's activation, a
+// line discount for all items changed to one item's, and customer, contact, sales group and
+// membership changes, and returns the roots each edit belongs to.
+func editEveryKind(t *testing.T, s *sim) edits {
 	t.Helper()
-	byDelete = map[companyKey]bool{}
-	wantProducts, wantCustomers, wantContacts, wantReps = map[companyKey]bool{}, map[companyKey]bool{}, map[companyKey]bool{}, map[companyKey]bool{}
+	ed := edits{byDelete: map[companyKey]bool{}, bumpedOnly: map[companyKey]bool{}}
+	for _, m := range []*map[companyKey]bool{&ed.products, &ed.customers, &ed.contacts, &ed.reps, &ed.categories, &ed.lineDiscounts, &ed.activations} {
+		*m = map[companyKey]bool{}
+	}
+	wantProducts, wantCustomers, wantContacts, wantReps, byDelete := ed.products, ed.customers, ed.contacts, ed.reps, ed.byDelete
 	used := map[companyKey]bool{}
 	// pick returns the first row of table in company co whose product (field) is not used yet.
 	pick := func(table, co, field string) store.Record {
@@ -343,6 +419,24 @@ func editEveryKind(t *testing.T, s *sim) (wantProducts, wantCustomers, wantConta
 	bc := pick(store.ProductBarcodes, "demf", "ItemNumber")
 	create(store.ProductBarcodes, store.Record{"dataAreaId": "demf", "Barcode": "9990000000017", "ItemNumber": sv(bc, "ItemNumber"), "BarcodeSetupId": "UPC"})
 	update(store.ItemDefaultOrderSettings, pick(store.ItemDefaultOrderSettings, "usmf", "ItemNumber"), store.Record{"IsSalesStopped": "Yes", "SalesMultipleQuantity": json.Number("4")})
+	// A unit conversion of a shared product released by every company: all its releases change.
+	releases := map[string][]companyKey{}
+	for _, r := range s.rows(t, store.ReleasedProducts) {
+		releases[sv(r, "ProductNumber")] = append(releases[sv(r, "ProductNumber")], ck(r, "ItemNumber"))
+	}
+	conversion := func() store.Record {
+		for _, r := range s.rows(t, store.ProductUnitOfMeasureConversions) {
+			if ks := releases[sv(r, "ProductNumber")]; len(ks) == 3 && !slices.ContainsFunc(ks, func(k companyKey) bool { return used[k] }) {
+				return r
+			}
+		}
+		t.Fatal("no unit conversion of a product released by three companies")
+		return nil
+	}()
+	for _, k := range releases[sv(conversion, "ProductNumber")] {
+		used[k], wantProducts[k] = true, true
+	}
+	update(store.ProductUnitOfMeasureConversions, conversion, store.Record{"Factor": json.Number("14"), "Rounding": "Up"})
 	var tablePrice store.Record
 	for _, r := range s.rows(t, store.SalesPriceAgreements) {
 		if sv(r, "dataAreaId") == "demf" && sv(r, "ItemCode") == "Table" && !used[ck(r, "ItemNumber")] {
@@ -361,14 +455,70 @@ func editEveryKind(t *testing.T, s *sim) (wantProducts, wantCustomers, wantConta
 		}
 	}
 	update(store.ProductCategories, cat, store.Record{"IsVisibleInWebshop": map[bool]string{true: "No", false: "Yes"}[sv(cat, "IsVisibleInWebshop") == "Yes"]})
+	ed.categories[ck(cat, "CategoryId")] = true
 	for _, r := range s.rows(t, store.ProductCategoryAssignments) {
 		if sv(r, "dataAreaId") == "demf" && sv(r, "CategoryId") == sv(cat, "CategoryId") {
-			wantProducts[ck(r, "ItemNumber")] = true
+			ed.bumpedOnly[ck(r, "ItemNumber")] = true
 		}
 	}
-	// (No edit of a company-wide price line: sales prices are item specific, as in D365, and the
-	// simulator has no "all items" price lines any more, see docs/pricing.md. The company-wide
-	// line discounts join the model with the pricing engine.)
+	// Line discounts: one item's (a child of the product), an item group's (a root of its own;
+	// the add-on bumps the group's products), and one for all items that becomes one item's.
+	discounts := s.rows(t, store.SalesLineDiscountAgreements)
+	recKey := func(r store.Record) companyKey { return companyKey{sv(r, "dataAreaId"), fmt.Sprint(r["RecordId"])} }
+	for _, r := range discounts {
+		if sv(r, "dataAreaId") == "usmf" && sv(r, "ItemCode") == "Table" && !used[ck(r, "ItemNumber")] {
+			used[ck(r, "ItemNumber")], wantProducts[ck(r, "ItemNumber")] = true, true
+			update(store.SalesLineDiscountAgreements, r, store.Record{"DiscountPercentage1": json.Number("7.5")})
+			break
+		}
+	}
+	for _, r := range discounts {
+		if sv(r, "dataAreaId") == "usmf" && sv(r, "ItemCode") == "GroupId" {
+			update(store.SalesLineDiscountAgreements, r, store.Record{"DiscountPercentage1": json.Number("4.25")})
+			ed.lineDiscounts[recKey(r)] = true
+			for _, p := range s.rows(t, store.ReleasedProducts) {
+				if sv(p, "dataAreaId") == "usmf" && sv(p, "SalesLineDiscountProductGroupCode") == sv(r, "LineDiscountProductGroupCode") {
+					ed.bumpedOnly[ck(p, "ItemNumber")] = true
+				}
+			}
+			break
+		}
+	}
+	for _, r := range discounts {
+		if sv(r, "dataAreaId") == "gbsi" && sv(r, "ItemCode") == "All" {
+			item := pick(store.ReleasedProducts, "gbsi", "ItemNumber")
+			update(store.SalesLineDiscountAgreements, r, store.Record{"ItemCode": "Table", "ItemNumber": sv(item, "ItemNumber")})
+			ed.movedDiscount = recKey(r)
+			for _, p := range s.rows(t, store.ReleasedProducts) { // an all-items line concerned them all
+				if sv(p, "dataAreaId") == "gbsi" {
+					ed.bumpedOnly[ck(p, "ItemNumber")] = true
+				}
+			}
+			break
+		}
+	}
+	// A line discount for one demf item that becomes one for an item group: the item loses it
+	// (an add-on bumps the item and the group's products).
+	for _, r := range discounts {
+		if sv(r, "dataAreaId") == "demf" && sv(r, "ItemCode") == "Table" && !used[ck(r, "ItemNumber")] {
+			used[ck(r, "ItemNumber")], wantProducts[ck(r, "ItemNumber")] = true, true
+			update(store.SalesLineDiscountAgreements, r, store.Record{"ItemCode": "GroupId", "ItemNumber": "", "LineDiscountProductGroupCode": "FURN"})
+			ed.lineDiscounts[recKey(r)] = true
+			for _, p := range s.rows(t, store.ReleasedProducts) {
+				if sv(p, "dataAreaId") == "demf" && sv(p, "SalesLineDiscountProductGroupCode") == "FURN" {
+					ed.bumpedOnly[ck(p, "ItemNumber")] = true
+				}
+			}
+			break
+		}
+	}
+	if ed.movedDiscount.key == "" || len(ed.lineDiscounts) == 0 {
+		t.Fatal("the catalog lacks a line discount for an item group in usmf or for all items in gbsi")
+	}
+	// The activation of usmf (bumps nothing).
+	act := s.rows(t, store.PriceParameters)[0]
+	update(store.PriceParameters, act, store.Record{"SalesLineAllAll": map[bool]string{true: "No", false: "Yes"}[sv(act, "SalesLineAllAll") == "Yes"]})
+	ed.activations[companyKey{sv(act, "dataAreaId"), "0"}] = true
 
 	// Customers: an address, a sales group change (bumps the reps of the old and new group).
 	custs := s.rows(t, store.Customers)
@@ -419,6 +569,8 @@ func editEveryKind(t *testing.T, s *sim) (wantProducts, wantCustomers, wantConta
 		}
 	}
 	wantReps[ck(rep, "PersonnelNumber")] = true
-
-	return wantProducts, wantCustomers, wantContacts, wantReps, byDelete
+	for k := range ed.products {
+		delete(ed.bumpedOnly, k)
+	}
+	return ed
 }

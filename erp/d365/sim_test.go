@@ -155,23 +155,31 @@ func ck(r store.Record, f string) companyKey { return companyKey{sv(r, store.Fie
 
 // want is what the store holds, mapped to records independently of the client's decoding.
 type want struct {
-	products  map[companyKey]erp.Product
-	customers map[companyKey]erp.Customer
-	contacts  map[companyKey]erp.Contact
-	salesReps map[companyKey]erp.SalesRep
+	products      map[companyKey]erp.Product
+	customers     map[companyKey]erp.Customer
+	contacts      map[companyKey]erp.Contact
+	salesReps     map[companyKey]erp.SalesRep
+	categories    map[companyKey]erp.Category
+	lineDiscounts map[companyKey]erp.LineDiscountAgreement
+	activations   map[companyKey]erp.Activation
 }
 
 func (s *sim) want(t testing.TB) want {
 	t.Helper()
 	w := want{products: map[companyKey]erp.Product{}, customers: map[companyKey]erp.Customer{},
-		contacts: map[companyKey]erp.Contact{}, salesReps: map[companyKey]erp.SalesRep{}}
+		contacts: map[companyKey]erp.Contact{}, salesReps: map[companyKey]erp.SalesRep{},
+		categories: map[companyKey]erp.Category{}, lineDiscounts: map[companyKey]erp.LineDiscountAgreement{},
+		activations: map[companyKey]erp.Activation{}}
 	ps := map[companyKey]*erp.Product{}
+	byProductNumber := map[string][]companyKey{} // the releases of each shared product
 	for _, r := range s.rows(t, store.ReleasedProducts) {
+		byProductNumber[sv(r, "ProductNumber")] = append(byProductNumber[sv(r, "ProductNumber")], ck(r, "ItemNumber"))
 		ps[ck(r, "ItemNumber")] = &erp.Product{
 			Company: sv(r, "dataAreaId"), ItemNumber: sv(r, "ItemNumber"), Modified: tv(r, "ModifiedDateTime"),
 			Name: sv(r, "ProductName"), SearchName: sv(r, "ProductSearchName"), Description: sv(r, "ProductDescription"),
 			SubType: sv(r, "ProductSubType"), DimensionGroup: sv(r, "ProductDimensionGroupName"), ProductGroup: sv(r, "ProductGroupId"),
 			SalesUnit: sv(r, "SalesUnitSymbol"), SalesPrice: dv(t, r, "SalesPrice"), Currency: sv(r, "SalesCurrencyCode"),
+			LineDiscountGroup: sv(r, "SalesLineDiscountProductGroupCode"),
 		}
 	}
 	dims := func(r store.Record) erp.Dimensions {
@@ -200,15 +208,13 @@ func (s *sim) want(t testing.TB) want {
 				FileName: sv(r, "FileName"), Title: sv(r, "Title"), URL: sv(r, "Url"), DefaultImage: yv(r, "IsDefaultImage"), DisplayOrder: iv(r, "DisplayOrder")})
 		}
 	}
-	cats := map[companyKey]store.Record{}
 	for _, r := range s.rows(t, store.ProductCategories) {
-		cats[ck(r, "CategoryId")] = r
+		w.categories[ck(r, "CategoryId")] = erp.Category{Company: sv(r, "dataAreaId"), ID: sv(r, "CategoryId"), Modified: tv(r, "ModifiedDateTime"),
+			Name: sv(r, "CategoryName"), ParentID: sv(r, "ParentCategoryId"), Visible: yv(r, "IsVisibleInWebshop")}
 	}
 	for _, r := range s.rows(t, store.ProductCategoryAssignments) {
 		if p := ps[ck(r, "ItemNumber")]; p != nil {
-			c := cats[ck(r, "CategoryId")]
-			p.Categories = append(p.Categories, erp.ProductCategory{ID: sv(r, "CategoryId"), Name: sv(c, "CategoryName"),
-				ParentID: sv(c, "ParentCategoryId"), Visible: yv(c, "IsVisibleInWebshop"), DisplayOrder: iv(r, "DisplayOrder")})
+			p.Categories = append(p.Categories, erp.ProductCategory{ID: sv(r, "CategoryId"), DisplayOrder: iv(r, "DisplayOrder")})
 		}
 	}
 	for _, r := range s.rows(t, store.RelatedProducts) {
@@ -227,21 +233,47 @@ func (s *sim) want(t testing.TB) want {
 				MultipleQuantity: dv(t, r, "SalesMultipleQuantity"), StandardQuantity: dv(t, r, "SalesStandardQuantity"), SalesStopped: yv(r, "IsSalesStopped")}
 		}
 	}
+	// A unit conversion is the shared product's: every company's release of it has it.
+	for _, r := range s.rows(t, store.ProductUnitOfMeasureConversions) {
+		for _, k := range byProductNumber[sv(r, "ProductNumber")] {
+			ps[k].UnitConversions = append(ps[k].UnitConversions, erp.UnitConversion{From: sv(r, "FromUnitSymbol"), To: sv(r, "ToUnitSymbol"),
+				Factor: dv(t, r, "Factor"), Numerator: int64(iv(r, "Numerator")), Denominator: int64(iv(r, "Denominator")),
+				InnerOffset: dv(t, r, "InnerOffset"), OuterOffset: dv(t, r, "OuterOffset"), Rounding: sv(r, "Rounding")})
+		}
+	}
 	for _, r := range s.rows(t, store.SalesPriceAgreements) {
-		pa := erp.PriceAgreement{RecID: int64(iv(r, "AgreementRecId")), AllItems: sv(r, "ItemCode") == "All", Dimensions: dims(r),
+		pa := erp.PriceAgreement{RecID: int64(iv(r, "RecordId")), Dimensions: dims(r),
 			AccountCode: sv(r, "AccountCode"), CustomerAccount: sv(r, "CustomerAccountNumber"), PriceGroup: sv(r, "PriceCustomerGroupCode"),
-			Currency: sv(r, "PriceCurrencyCode"), Price: dv(t, r, "Price"), Unit: sv(r, "QuantityUnitSymbol"),
+			Currency: sv(r, "PriceCurrencyCode"), Price: dv(t, r, "Price"), Unit: sv(r, "QuantityUnitySymbol"),
 			FromQuantity: dv(t, r, "FromQuantity"), ToQuantity: dv(t, r, "ToQuantity"),
-			ValidFrom: sv(r, "PriceApplicableFromDate"), ValidTo: sv(r, "PriceApplicableToDate")}
-		if pa.AllItems {
-			for k, p := range ps {
-				if k.company == sv(r, "dataAreaId") {
-					p.Prices = append(p.Prices, pa)
-				}
-			}
-		} else if p := ps[ck(r, "ItemNumber")]; p != nil {
+			ValidFrom: sv(r, "PriceApplicableFromDate"), ValidTo: sv(r, "PriceApplicableToDate"), FindNext: yv(r, "WillSearchContinue")}
+		if p := ps[ck(r, "ItemNumber")]; p != nil {
 			p.Prices = append(p.Prices, pa)
 		}
+	}
+	for _, r := range s.rows(t, store.SalesLineDiscountAgreements) {
+		ld := erp.LineDiscount{RecID: int64(iv(r, "RecordId")), ItemCode: sv(r, "ItemCode"), ItemNumber: sv(r, "ItemNumber"),
+			ItemGroup: sv(r, "LineDiscountProductGroupCode"), Dimensions: dims(r), AccountCode: sv(r, "AccountCode"),
+			CustomerAccount: sv(r, "CustomerAccountNumber"), CustomerGroup: sv(r, "LineDiscountCustomerGroupCode"),
+			Currency: sv(r, "DiscountCurrencyCode"), Percent1: dv(t, r, "DiscountPercentage1"), Percent2: dv(t, r, "DiscountPercentage2"),
+			Amount: dv(t, r, "DiscountAmount"), Unit: sv(r, "QuantityUnitSymbol"), FromQuantity: dv(t, r, "FromQuantity"),
+			ToQuantity: dv(t, r, "ToQuantity"), ValidFrom: sv(r, "DiscountApplicableFromDate"), ValidTo: sv(r, "DiscountApplicableToDate"),
+			FindNext: yv(r, "WillSearchContinue")}
+		if ld.ItemCode != "Table" {
+			k := companyKey{sv(r, "dataAreaId"), fmt.Sprint(ld.RecID)}
+			w.lineDiscounts[k] = erp.LineDiscountAgreement{Company: k.company, Modified: tv(r, "ModifiedDateTime"), LineDiscount: ld}
+		} else if p := ps[ck(r, "ItemNumber")]; p != nil {
+			p.LineDiscounts = append(p.LineDiscounts, ld)
+		}
+	}
+	for _, r := range s.rows(t, store.PriceParameters) {
+		a := erp.Activation{Company: sv(r, "dataAreaId"), Modified: tv(r, "ModifiedDateTime")}
+		for _, f := range store.ActivationFields {
+			if yv(r, f) {
+				a.Activated = append(a.Activated, f)
+			}
+		}
+		w.activations[companyKey{a.Company, fmt.Sprint(iv(r, "Key"))}] = a
 	}
 	for k, p := range ps {
 		sortProduct(p)
@@ -258,8 +290,9 @@ func (s *sim) want(t testing.TB) want {
 	cs := map[companyKey]*erp.Customer{}
 	for _, r := range s.rows(t, store.Customers) {
 		c := &erp.Customer{Company: sv(r, "dataAreaId"), Account: sv(r, "CustomerAccount"), Modified: tv(r, "ModifiedDateTime"),
-			Name: sv(r, "OrganizationName"), Group: sv(r, "CustomerGroupId"), PriceGroup: sv(r, "PriceCustomerGroupCode"),
-			Currency: sv(r, "SalesCurrencyCode"), Language: sv(r, "LanguageId"), OnHold: sv(r, "OnHoldStatus"),
+			Name: sv(r, "OrganizationName"), Group: sv(r, "CustomerGroupId"), PriceGroup: sv(r, "DiscountPriceGroupId"),
+			LineDiscountGroup: sv(r, "LineDiscountCode"),
+			Currency:          sv(r, "SalesCurrencyCode"), Language: sv(r, "LanguageId"), OnHold: sv(r, "OnHoldStatus"),
 			SalesGroup: sv(r, "CommissionSalesGroupId"), Email: sv(r, "PrimaryContactEmail"), Phone: sv(r, "PrimaryContactPhone")}
 		cs[ck(r, "CustomerAccount")] = c
 		custOfGroup[ck(r, "CommissionSalesGroupId")] = append(custOfGroup[ck(r, "CommissionSalesGroupId")], c.Account)

@@ -29,7 +29,7 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 	query := func(sel string) string {
 		return c.url(coll,
 			param{"cross-company", "true"},
-			param{"$filter", c.rootFilter(coll, md.Key, r)},
+			param{"$filter", c.rootFilter(coll, md.Key, "", r)},
 			param{"$orderby", strings.Join([]string{m, co, key}, ",")},
 			param{"$select", sel},
 			param{"$top", "2"},

@@ -24,8 +24,20 @@ func (c *Client) SalesReps(ctx context.Context, r erp.ReadRequest) (erp.Page[erp
 	return typed[erp.SalesRep](c.Read(ctx, erp.SalesReps, r))
 }
 
+func (c *Client) Categories(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Category], error) {
+	return typed[erp.Category](c.Read(ctx, erp.Categories, r))
+}
+
+func (c *Client) LineDiscounts(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.LineDiscountAgreement], error) {
+	return typed[erp.LineDiscountAgreement](c.Read(ctx, erp.LineDiscounts, r))
+}
+
+func (c *Client) Activations(ctx context.Context, r erp.ReadRequest) (erp.Page[erp.Activation], error) {
+	return typed[erp.Activation](c.Read(ctx, erp.Activations, r))
+}
+
 func typed[T any](p erp.Page[erp.Record], err error) (erp.Page[T], error) {
-	out := erp.Page[T]{Rejected: p.Rejected, Missing: p.Missing, Next: p.Next, Done: p.Done, Requests: p.Requests}
+	out := erp.Page[T]{Rejected: p.Rejected, Missing: p.Missing, Gone: p.Gone, Next: p.Next, Done: p.Done, Requests: p.Requests}
 	for _, r := range p.Records {
 		out.Records = append(out.Records, r.Value.(T))
 	}

@@ -138,7 +138,7 @@ type gen struct {
 	stats  map[string]int64
 	stamp  time.Time
 	nBatch int
-	recID  int64 // the last SalesPriceAgreements AgreementRecId
+	recID  int64 // the last SalesPriceAgreements RecordId
 	discID int64 // the last SalesLineDiscountAgreements RecordId
 	ean    int64
 }
@@ -212,7 +212,7 @@ func (g *gen) company(ci int, c company) error {
 	if err := g.insert(store.LegalEntities, c.id, c.id, c.name, c.lang, c.currency, stamp); err != nil {
 		return err
 	}
-	if err := g.insert(store.PriceParameters, append(append([]any{c.id}, activation(ci, rng)...), stamp)...); err != nil {
+	if err := g.insert(store.PriceParameters, append(append([]any{c.id, int64(0)}, activation(ci, rng)...), stamp)...); err != nil {
 		return err
 	}
 	priceGroups := []string{"Retail", "Wholesale", "Distributor", "VIP", "Export", "Education", "Government", "Partner"}
@@ -485,9 +485,16 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	if rng.IntN(5) > 0 {
 		discGroup = itemDiscountGroup(n.top)
 	}
-	if err := g.insert(store.ReleasedProducts, c.id, item, name, search, desc, subType, dimGroup,
+	// The released product's shared product is numbered like the item (D365's default), so
+	// item 1000 of every company releases product 1000.
+	if err := g.insert(store.ReleasedProducts, c.id, item, item, name, search, desc, subType, dimGroup,
 		strings.ToUpper(topCategories[n.top][0][:4]), unit, price, c.currency, discGroup, stamp); err != nil {
 		return err
+	}
+	if c.index == 0 {
+		if err := g.unitConversions(item, i, unit, stamp); err != nil {
+			return err
+		}
 	}
 	for _, lid := range cfg.Languages {
 		tn, td := productText(lang(lid), brand, n, adj, model, years)
@@ -683,6 +690,29 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			amount: dec(max(1, priceCents/50), 2), findNext: findNext()}, stamp); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// unitConversions writes the product-specific unit conversions of shared product number, once
+// for every company that releases it (they belong to the product, not to a company): every third
+// product comes in boxes, every ninth also on pallets of 40 boxes, to its sales unit. They are
+// derived from the product's position, not drawn, so that the rest of the data set stays as it
+// was before conversions existed.
+func (g *gen) unitConversions(number string, i int, unit string, stamp time.Time) error {
+	if i%3 != 0 {
+		return nil
+	}
+	box := []int64{6, 10, 12, 24}[(i/3)%4]
+	conv := func(from string, factor int64) error {
+		return g.insert(store.ProductUnitOfMeasureConversions, from, unit, number, dec(factor, 0), int64(1), int64(1),
+			dec(0, 0), dec(0, 0), "Nearest", stamp)
+	}
+	if err := conv("box", box); err != nil {
+		return err
+	}
+	if i%9 == 0 {
+		return conv("pallet", 40*box)
 	}
 	return nil
 }

@@ -90,8 +90,13 @@ func TestCatalogContents(t *testing.T) {
 		"dated discounts":                 count(store.SalesLineDiscountAgreements, `DiscountApplicableFromDate <> '1900-01-01'`),
 		"items in a discount group":       count(store.ReleasedProducts, `SalesLineDiscountProductGroupCode <> ''`),
 		"customers in a discount group":   count(store.Customers, `LineDiscountCode <> ''`),
-		"customers without a price group": count(store.Customers, `PriceCustomerGroupCode = ''`),
+		"customers without a price group": count(store.Customers, `DiscountPriceGroupId = ''`),
 		"deactivated relations":           count(store.PriceParameters, `SalesLineAllAll = 'No'`),
+		"pallet conversions":              count(store.ProductUnitOfMeasureConversions, `FromUnitSymbol = 'pallet'`),
+		// A conversion is the shared product's: products released by several companies have one.
+		"conversions of products released in demf and gbsi": count(store.ProductUnitOfMeasureConversions,
+			`ProductNumber IN (SELECT ProductNumber FROM ReleasedProductsV2 WHERE dataAreaId = 'demf') AND
+			 ProductNumber IN (SELECT ProductNumber FROM ReleasedProductsV2 WHERE dataAreaId = 'gbsi')`),
 	} {
 		if n == 0 {
 			t.Errorf("no %s", what)
@@ -114,10 +119,10 @@ func TestCatalogContents(t *testing.T) {
 	}
 	// The demo customers (erpsim/README.md).
 	for where, acct := range map[string]string{
-		`PriceCustomerGroupCode = 'Wholesale' AND LineDiscountCode = ''`:                "US-001",
-		`PriceCustomerGroupCode = '' AND LineDiscountCode = ''`:                         "US-002",
-		`PriceCustomerGroupCode = '' AND LineDiscountCode = 'Reseller'`:                 "US-003",
-		`PriceCustomerGroupCode = '' AND LineDiscountCode = '' AND OnHoldStatus = 'No'`: "US-004",
+		`DiscountPriceGroupId = 'Wholesale' AND LineDiscountCode = ''`:                "US-001",
+		`DiscountPriceGroupId = '' AND LineDiscountCode = ''`:                         "US-002",
+		`DiscountPriceGroupId = '' AND LineDiscountCode = 'Reseller'`:                 "US-003",
+		`DiscountPriceGroupId = '' AND LineDiscountCode = '' AND OnHoldStatus = 'No'`: "US-004",
 		`OnHoldStatus = 'All'`: "US-005",
 	} {
 		if count(store.Customers, `dataAreaId = 'usmf' AND CustomerAccount = '`+acct+`' AND `+where) != 1 {
@@ -158,7 +163,7 @@ func TestEANCheck(t *testing.T) {
 func TestChildQueriesUseForeignKeyIndexes(t *testing.T) {
 	s, _ := generated(t, Config{Seed: 1, Products: 900, Customers: 30, SalesReps: 6})
 	for table, order := range map[string]string{
-		store.SalesPriceAgreements:       "AgreementRecId",
+		store.SalesPriceAgreements:       "RecordId",
 		store.ProductBarcodes:            "Barcode",
 		store.ProductTranslations:        "ItemNumber, LanguageId",
 		store.ProductCategoryAssignments: "ItemNumber, CategoryId",

@@ -90,7 +90,9 @@ func rootStamps(t testing.TB, s *Store) map[string]time.Time {
 	t.Helper()
 	out := map[string]time.Time{}
 	for _, tb := range s.Schema().Tables {
-		if !tb.Root {
+		// The roots that bump rules stamp (the seed's roots); categories, line discounts and the
+		// activation are roots too, but only their own edits stamp them.
+		if !tb.Root || !slices.Contains([]string{ReleasedProducts, Customers, ContactPersons, SalesRepresentatives}, tb.Name) {
 			continue
 		}
 		page, err := s.Query(context.Background(), Query{Table: tb.Name, Top: -1, PageSize: 10000})
@@ -168,7 +170,7 @@ func TestBumpRules(t *testing.T) {
 			return err
 		}, []string{p("usmf", "P1")}},
 		{"trade agreement for one item", func(tx *Tx) error {
-			_, err := tx.Update(SalesPriceAgreements, Record{FieldCompany: "usmf", "AgreementRecId": int64(1)}, Record{"Price": json.Number("8.75")})
+			_, err := tx.Update(SalesPriceAgreements, Record{FieldCompany: "usmf", "RecordId": int64(1)}, Record{"Price": json.Number("8.75")})
 			return err
 		}, []string{p("usmf", "P1")}},
 		{"line discount for one item", func(tx *Tx) error {
@@ -196,7 +198,7 @@ func TestBumpRules(t *testing.T) {
 			return err
 		}, []string{p("usmf", "P2")}},
 		{"the trade agreement activation bumps nothing (read by its own stamp)", func(tx *Tx) error {
-			_, err := tx.Update(PriceParameters, Record{FieldCompany: "usmf"}, Record{"SalesLineAllAll": "Yes"})
+			_, err := tx.Update(PriceParameters, Record{FieldCompany: "usmf", "Key": int64(0)}, Record{"SalesLineAllAll": "Yes"})
 			return err
 		}, nil},
 		{"customer name change", func(tx *Tx) error {
@@ -294,18 +296,24 @@ func TestDeleteRootWritesDeletedRecordsAndCascades(t *testing.T) {
 			t.Errorf("%s: %d records of P2 left", table, n)
 		}
 	}
+	// The product's row, and one for its own line discount (line discounts are roots too).
 	page, err := s.Query(ctx, Query{Table: DeletedRecords, Top: -1, PageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Rows) != 1 {
-		t.Fatalf("DeletedRecords has %d rows, want 1", len(page.Rows))
+	var rows []Record
+	for _, row := range page.Rows {
+		r := Record{}
+		for i, f := range page.Fields {
+			r[f.Name] = row[i]
+		}
+		rows = append(rows, r)
 	}
-	r := Record{}
-	for i, f := range page.Fields {
-		r[f.Name] = page.Rows[0][i]
+	if len(rows) != 2 || rows[0]["EntityName"] != SalesLineDiscountAgreements {
+		t.Fatalf("DeletedRecords %v, want the product's line discount and the product", rows)
 	}
-	want := Record{FieldCompany: "usmf", "RecId": int64(1), "EntityName": ReleasedProducts, "RecordKey": "ItemNumber='P2'",
+	r := rows[1]
+	want := Record{FieldCompany: "usmf", "RecId": int64(2), "EntityName": ReleasedProducts, "RecordKey": "ItemNumber='P2'",
 		"DeletedDateTime": stamp, FieldModified: stamp}
 	if !maps.EqualFunc(r, want, func(a, b any) bool { return a == b }) {
 		t.Errorf("DeletedRecords row %v, want %v", r, want)
@@ -425,5 +433,75 @@ func TestDecimalsExact(t *testing.T) {
 	}
 	if r["SalesPrice"] != json.Number("123456789.123456") {
 		t.Errorf("SalesPrice read back as %v", r["SalesPrice"])
+	}
+}
+
+// TestSharedRowsBelongToEveryCompany: a product-specific unit conversion belongs to the shared
+// product, not to a company (D365 keeps it on EcoResProduct): it has no dataAreaId, a request
+// without cross-company sees it, its change bumps every company's release of the product (the
+// released products whose ProductNumber is the row's), and deleting one release keeps it.
+func TestSharedRowsBelongToEveryCompany(t *testing.T) {
+	s := fixture(t)
+	ctx := context.Background()
+	mustWrite(t, s, func(tx *Tx) error {
+		// demf releases P1 too (ProductNumber defaults to the item number); usmf's X1 releases
+		// product P3 under another item number.
+		if _, err := tx.Create(ReleasedProducts, Record{FieldCompany: "demf", "ItemNumber": "P1"}); err != nil {
+			return err
+		}
+		_, err := tx.Create(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "X1", "ProductNumber": "P3"})
+		return err
+	})
+	p := func(co, item string) string { return ReleasedProducts + "/" + co + "/ItemNumber='" + item + "'" }
+	bumped := func(change func(tx *Tx) error) []string {
+		t.Helper()
+		before := rootStamps(t, s)
+		stamp := mustWrite(t, s, change)
+		var got []string
+		for k, v := range rootStamps(t, s) {
+			if b, ok := before[k]; ok && !v.Equal(b) && v.Equal(stamp) {
+				got = append(got, k)
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	key := Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P1"}
+	got := bumped(func(tx *Tx) error {
+		_, err := tx.Create(ProductUnitOfMeasureConversions, Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P1", "Factor": json.Number("12")})
+		return err
+	})
+	if want := []string{p("demf", "P1"), p("usmf", "P1")}; !slices.Equal(got, want) {
+		t.Errorf("creating P1's conversion bumped %q, want %q", got, want)
+	}
+	got = bumped(func(tx *Tx) error {
+		_, err := tx.Create(ProductUnitOfMeasureConversions, Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P3"})
+		return err
+	})
+	if want := []string{p("demf", "P3"), p("usmf", "X1")}; !slices.Equal(got, want) {
+		t.Errorf("creating P3's conversion bumped %q, want %q", got, want)
+	}
+	r, err := s.Get(ctx, ProductUnitOfMeasureConversions, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r[FieldCompany]; ok || r["Numerator"] != int64(1) || r["Denominator"] != int64(1) || r["Rounding"] != "Nearest" {
+		t.Errorf("conversion as stored: %v; want no company, numerator and denominator 1, rounding Nearest", r)
+	}
+	page, err := s.Query(ctx, Query{Table: ProductUnitOfMeasureConversions, Company: DefaultCompany, Top: -1, PageSize: 10})
+	if err != nil || len(page.Rows) != 2 {
+		t.Fatalf("conversions seen without cross-company: %v, %v; want both", page, err)
+	}
+	if got := bumped(func(tx *Tx) error {
+		return tx.Delete(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "P1"})
+	}); len(got) != 0 {
+		t.Errorf("deleting usmf's P1 bumped %q", got)
+	}
+	if _, err := s.Get(ctx, ProductUnitOfMeasureConversions, key); err != nil {
+		t.Errorf("after deleting one release of P1, its conversion: %v", err)
+	}
+	got = bumped(func(tx *Tx) error { return tx.Delete(ProductUnitOfMeasureConversions, key) })
+	if want := []string{p("demf", "P1")}; !slices.Equal(got, want) {
+		t.Errorf("deleting P1's conversion bumped %q, want %q", got, want)
 	}
 }

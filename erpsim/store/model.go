@@ -1,32 +1,35 @@
 package store
 
+import "encoding/json"
+
 // This file is docs/erp-model.md as data: every collection, its key, its fields and the rules
 // by which a change bumps root records. The trade agreement collections and their fields follow
 // D365's (docs/pricing.md).
 
 // Collection names.
 const (
-	ReleasedProducts               = "ReleasedProductsV2"
-	ProductMasterDimensionValues   = "ProductMasterDimensionValues"
-	ReleasedProductVariants        = "ReleasedProductVariantsV2"
-	ProductTranslations            = "ProductTranslations"
-	ProductAttachments             = "ProductAttachments"
-	ProductCategories              = "ProductCategories"
-	ProductCategoryAssignments     = "ProductCategoryAssignments"
-	RelatedProducts                = "RelatedProducts"
-	ProductBarcodes                = "ProductBarcodes"
-	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
-	SalesPriceAgreements           = "SalesPriceAgreements"
-	SalesLineDiscountAgreements    = "SalesLineDiscountAgreements"
-	PriceParameters                = "PriceParameters"
-	Customers                      = "CustomersV3"
-	CustomerPostalAddresses        = "CustomerPostalAddresses"
-	ContactPersons                 = "ContactPersonsV2"
-	SalesRepresentatives           = "SalesRepresentatives"
-	CommissionSalesGroups          = "CommissionSalesGroups"
-	CommissionSalesRepresentatives = "CommissionSalesRepresentatives"
-	LegalEntities                  = "LegalEntities"
-	DeletedRecords                 = "DeletedRecords"
+	ReleasedProducts                = "ReleasedProductsV2"
+	ProductMasterDimensionValues    = "ProductMasterDimensionValues"
+	ReleasedProductVariants         = "ReleasedProductVariantsV2"
+	ProductTranslations             = "ProductTranslations"
+	ProductAttachments              = "ProductAttachments"
+	ProductCategories               = "ProductCategories"
+	ProductCategoryAssignments      = "ProductCategoryAssignments"
+	RelatedProducts                 = "RelatedProducts"
+	ProductBarcodes                 = "ProductBarcodes"
+	ItemDefaultOrderSettings        = "ItemDefaultOrderSettings"
+	ProductUnitOfMeasureConversions = "ProductUnitOfMeasureConversions"
+	SalesPriceAgreements            = "SalesPriceAgreements"
+	SalesLineDiscountAgreements     = "SalesLineDiscountAgreements"
+	PriceParameters                 = "PriceParameters"
+	Customers                       = "CustomersV3"
+	CustomerPostalAddresses         = "CustomerPostalAddresses"
+	ContactPersons                  = "ContactPersonsV2"
+	SalesRepresentatives            = "SalesRepresentatives"
+	CommissionSalesGroups           = "CommissionSalesGroups"
+	CommissionSalesRepresentatives  = "CommissionSalesRepresentatives"
+	LegalEntities                   = "LegalEntities"
+	DeletedRecords                  = "DeletedRecords"
 )
 
 // Well-known field names.
@@ -62,6 +65,11 @@ func fields(fs ...Field) []Field {
 	return append(out, Field{Name: FieldModified, Type: DateTime})
 }
 
+// sharedFields appends ModifiedDateTime: the fields of a table that belongs to no company.
+func sharedFields(fs ...Field) []Field {
+	return append(append([]Field(nil), fs...), Field{Name: FieldModified, Type: DateTime})
+}
+
 func strs(names ...string) []Field {
 	out := make([]Field, len(names))
 	for i, n := range names {
@@ -93,7 +101,9 @@ func NewSchema() *Schema {
 		&Table{
 			Name: ReleasedProducts, Root: true,
 			Key: []string{FieldCompany, "ItemNumber"},
-			Fields: fields(cat(strs("ItemNumber", "ProductName", "ProductSearchName", "ProductDescription"),
+			// ProductNumber names the shared product (EcoResProduct) the item releases; D365
+			// numbers it like the item unless told otherwise.
+			Fields: fields(cat(strs("ItemNumber", "ProductNumber", "ProductName", "ProductSearchName", "ProductDescription"),
 				[]Field{enum("ProductSubType", "Product", "ProductMaster")},
 				strs("ProductDimensionGroupName", "ProductGroupId", "SalesUnitSymbol"),
 				[]Field{dec("SalesPrice"), str("SalesCurrencyCode"), str("SalesLineDiscountProductGroupCode")})...),
@@ -109,8 +119,11 @@ func NewSchema() *Schema {
 				productChild(ItemDefaultOrderSettings, "ItemNumber"),
 				productChild(SalesPriceAgreements, "ItemNumber"),
 				productChild(SalesLineDiscountAgreements, "ItemNumber"),
+				// Unit conversions belong to the shared product: deleting one company's release
+				// of it keeps them.
 			},
-			Indexes: [][]string{{FieldCompany, "SalesLineDiscountProductGroupCode"}},
+			FillFrom: map[string]string{"ProductNumber": "ItemNumber"},
+			Indexes:  [][]string{{FieldCompany, "SalesLineDiscountProductGroupCode"}, {"ProductNumber"}},
 		},
 		&Table{
 			Name: ProductMasterDimensionValues,
@@ -139,8 +152,10 @@ func NewSchema() *Schema {
 				str("FileName"), str("Title"), str("Url"), enum("IsDefaultImage", noYes...), integer("DisplayOrder")),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
+		// Categories, the line discounts for item groups and all items, and the activation are
+		// roots of the connector's model (each stored once per company), so deleting one is logged.
 		&Table{
-			Name:   ProductCategories,
+			Name: ProductCategories, Root: true,
 			Key:    []string{FieldCompany, "CategoryId"},
 			Fields: fields(str("CategoryId"), str("CategoryName"), str("ParentCategoryId"), enum("IsVisibleInWebshop", noYes...)),
 			Bumps: []Bump{{Root: ReleasedProducts, Via: &Via{
@@ -179,30 +194,37 @@ func NewSchema() *Schema {
 				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
 			Bumps: []Bump{productBump("ItemNumber")},
 		},
-		// Sales prices are item specific: D365 has no item-group or all-items price relation, and
-		// the generator makes none. ItemCode still accepts All, which the connector's model
-		// declares (a company-wide child) until it reads the pricing engine's collections.
+		// Product-specific unit conversions (EcoResProductSpecificUnitOfMeasureConversionEntity,
+		// public name ProductUnitOfMeasureConversions): kept on the shared product, so no
+		// dataAreaId; a change bumps the product's release in every company (the add-on's parent
+		// stamps). The simulator gives new rows a Factor, Numerator and Denominator of 1.
 		&Table{
-			Name: SalesPriceAgreements, AutoKey: "AgreementRecId",
-			Key: []string{FieldCompany, "AgreementRecId"},
-			Fields: fields(cat([]Field{integer("AgreementRecId"), enum("ItemCode", "Table", "All"), str("ItemNumber")},
+			Name: ProductUnitOfMeasureConversions, Shared: true,
+			Key: []string{"FromUnitSymbol", "ToUnitSymbol", "ProductNumber"},
+			Fields: sharedFields(str("FromUnitSymbol"), str("ToUnitSymbol"), str("ProductNumber"),
+				Field{Name: "Factor", Type: Decimal, Default: json.Number("1")},
+				Field{Name: "Numerator", Type: Int, Default: int64(1)}, Field{Name: "Denominator", Type: Int, Default: int64(1)},
+				dec("InnerOffset"), dec("OuterOffset"), enum("Rounding", "Nearest", "Up", "Down")),
+			Bumps:   []Bump{{Root: ReleasedProducts, On: []Link{{From: "ProductNumber", To: "ProductNumber"}}}},
+			Indexes: [][]string{{"ProductNumber"}},
+		},
+		// Sales prices are item specific: D365 has no item-group or all-items price relation
+		// (docs/pricing.md), so ItemCode takes only Table.
+		&Table{
+			Name: SalesPriceAgreements, AutoKey: "RecordId",
+			Key: []string{FieldCompany, "RecordId"},
+			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table"), str("ItemNumber")},
 				strs(variantDims...),
 				[]Field{enum("AccountCode", "Table", "GroupId", "All"), str("CustomerAccountNumber"), str("PriceCustomerGroupCode"),
-					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitSymbol"), dec("FromQuantity"), dec("ToQuantity"),
+					str("PriceCurrencyCode"), dec("Price"), str("QuantityUnitySymbol"), dec("FromQuantity"), dec("ToQuantity"),
 					date("PriceApplicableFromDate"), date("PriceApplicableToDate"), enum("WillSearchContinue", noYes...)})...),
-			Bumps: []Bump{
-				{Root: ReleasedProducts, On: []Link{{From: "ItemNumber", To: "ItemNumber"}},
-					When: func(r Record) bool { return r["ItemCode"] != "All" }},
-				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
-			},
-			// (dataAreaId, ItemCode) finds a company's all-items lines without a scan of its
-			// item lines; it comes after the item index, which item lookups use.
-			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "ItemCode"}},
+			Bumps:   []Bump{productBump("ItemNumber")},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}},
 		},
 		// Line discounts name an item, an item line discount group or all items; a change bumps
 		// the products the line is for (the add-on's parent stamps).
 		&Table{
-			Name: SalesLineDiscountAgreements, AutoKey: "RecordId",
+			Name: SalesLineDiscountAgreements, AutoKey: "RecordId", Root: true,
 			Key: []string{FieldCompany, "RecordId"},
 			Fields: fields(cat([]Field{integer("RecordId"), enum("ItemCode", "Table", "GroupId", "All"), str("ItemNumber"),
 				str("LineDiscountProductGroupCode")},
@@ -218,20 +240,21 @@ func NewSchema() *Schema {
 					When: func(r Record) bool { return r["ItemCode"] == "GroupId" && r["LineDiscountProductGroupCode"] != "" }},
 				{Root: ReleasedProducts, When: func(r Record) bool { return r["ItemCode"] == "All" }},
 			},
-			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}, {FieldCompany, "ItemCode"}},
+			Indexes: [][]string{{FieldCompany, "ItemNumber"}, {FieldCompany, "LineDiscountProductGroupCode"}},
 		},
 		// The trade agreement activation ("Activate price/discount"): one row per company, which
-		// relations the price and line discount search visits. Company-wide settings bump no
-		// product: a reader takes them by their own stamp.
+		// relations the price and line discount search visits, keyed like D365's parameter
+		// tables by Key (ParametersKey, always 0). Company-wide settings bump no product: a
+		// reader takes them by their own stamp.
 		&Table{
-			Name: PriceParameters, PerCompany: true,
-			Key:    []string{FieldCompany},
-			Fields: fields(activationFields()...),
+			Name: PriceParameters, PerCompany: true, Root: true,
+			Key:    []string{FieldCompany, "Key"},
+			Fields: fields(append([]Field{integer("Key")}, activationFields()...)...),
 		},
 		&Table{
 			Name: Customers, Root: true,
 			Key: []string{FieldCompany, "CustomerAccount"},
-			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "PriceCustomerGroupCode",
+			Fields: fields(cat(strs("CustomerAccount", "OrganizationName", "CustomerGroupId", "DiscountPriceGroupId",
 				"LineDiscountCode", "SalesCurrencyCode", "LanguageId"),
 				[]Field{enum("OnHoldStatus", "No", "Invoice", "All", "Payment", "Requisition", "Never")},
 				strs("CommissionSalesGroupId", "PrimaryContactEmail", "PrimaryContactPhone"))...),

@@ -20,6 +20,7 @@ type Query struct {
 	OrderBy []odata.OrderKey // the store appends the key fields for a total order
 	Select  []string         // nil: every field
 	// Company limits the read to one dataAreaId; "" reads every company (cross-company=true).
+	// A shared table's rows belong to no company: every read sees them all.
 	Company string
 	Top     int // -1: no $top
 	Skip    int
@@ -126,7 +127,7 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 
 	var where []string
 	var args []any
-	if q.Company != "" {
+	if q.Company != "" && !t.Shared {
 		where = append(where, quote(FieldCompany)+" = ?")
 		args = append(args, q.Company)
 	}

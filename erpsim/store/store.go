@@ -208,6 +208,9 @@ func (s *Store) indexes() (create, drop []string) {
 			append([]string{FieldModified, FieldCompany}, keyRest...),
 			append([]string{FieldCompany, FieldModified}, keyRest...),
 		}
+		if t.Shared { // no company: by (ModifiedDateTime, key) only
+			idx = [][]string{append([]string{FieldModified}, keyRest...)}
+		}
 		idx = append(idx, t.Indexes...)
 		for i, cols := range idx {
 			name := quote(indexName(t, i))
@@ -218,7 +221,7 @@ func (s *Store) indexes() (create, drop []string) {
 	return create, drop
 }
 
-// indexName names t's i-th secondary index: 0 and 1 are the paging indexes, 2... t.Indexes.
+// indexName names t's i-th secondary index: the paging indexes first, then t.Indexes.
 func indexName(t *Table, i int) string { return fmt.Sprintf("%s_%d", t.Name, i) }
 
 func quoteList(names []string) string {

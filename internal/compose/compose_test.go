@@ -252,8 +252,9 @@ func TestEverySecretIsRequired(t *testing.T) {
 
 // TestElasticsearchCredentials: the elastic superuser's password reaches Elasticsearch and the
 // one-shot es-keys only. The worker and the storefront read API keys of their own from volumes
-// of their own that es-keys fills; the storefront's allows read on the products and customers
-// aliases and nothing else, the worker's no more than managing the prefix's indexes.
+// of their own that es-keys fills; the storefront's allows read on the aliases it queries
+// (products, the company-wide categories, line discounts and activations, customers) and
+// nothing else, the worker's no more than managing the prefix's indexes.
 func TestElasticsearchCredentials(t *testing.T) {
 	c, _ := load(t)
 	for name, s := range c.Services {
@@ -303,8 +304,8 @@ func TestElasticsearchCredentials(t *testing.T) {
 		}
 		for _, ix := range r.Indices {
 			for _, n := range ix.Names {
-				if n != "erpsync-products" && n != "erpsync-customers" {
-					t.Errorf("storefront key reaches %s: only the products and customers aliases", n)
+				if !slices.Contains([]string{"erpsync-products", "erpsync-categories", "erpsync-linediscounts", "erpsync-activations", "erpsync-customers"}, n) {
+					t.Errorf("storefront key reaches %s: only the aliases the storefront queries", n)
 				}
 			}
 			if !slices.Equal(ix.Privileges, []string{"read"}) {

@@ -37,7 +37,7 @@ type Answer struct {
 	Reason   string // blocked, no_price, no_currency (when not OK)
 	Currency string
 	Price    string // the unit price before the line discount
-	// PriceRec is the AgreementRecId of the price line, "" for the base price; PriceAccount its
+	// PriceRec is the RecordId of the price line, "" for the base price; PriceAccount its
 	// AccountCode.
 	PriceRec, PriceAccount string
 	Net, DiscountPercent   string
@@ -105,7 +105,7 @@ func Expect(d Data, a Ask) (Answer, error) {
 				return false, nil
 			}
 		case "GroupId":
-			lineGroup, custGroup := l["PriceCustomerGroupCode"], "PriceCustomerGroupCode"
+			lineGroup, custGroup := l["PriceCustomerGroupCode"], "DiscountPriceGroupId"
 			if kind == "discount" {
 				lineGroup, custGroup = l["LineDiscountCustomerGroupCode"], "LineDiscountCode"
 			}
@@ -116,14 +116,16 @@ func Expect(d Data, a Ask) (Answer, error) {
 		default:
 			return false, nil
 		}
-		cur, from, to := l["PriceCurrencyCode"], l["PriceApplicableFromDate"], l["PriceApplicableToDate"]
+		// D365 spells the price entity's unit QuantityUnitySymbol (sic), the discount entity's
+		// QuantityUnitSymbol.
+		cur, from, to, unit := l["PriceCurrencyCode"], l["PriceApplicableFromDate"], l["PriceApplicableToDate"], l["QuantityUnitySymbol"]
 		if kind == "discount" {
-			cur, from, to = l["DiscountCurrencyCode"], l["DiscountApplicableFromDate"], l["DiscountApplicableToDate"]
+			cur, from, to, unit = l["DiscountCurrencyCode"], l["DiscountApplicableFromDate"], l["DiscountApplicableToDate"], l["QuantityUnitSymbol"]
 		}
 		if cur != currency {
 			return false, nil
 		}
-		if u := l["QuantityUnitSymbol"]; u != "" && u != p["SalesUnitSymbol"] {
+		if unit != "" && unit != p["SalesUnitSymbol"] {
 			return false, nil
 		}
 		if a.Date != "" && (from != "" && a.Date < from[:10] || to != "" && a.Date > to[:10]) {
@@ -162,7 +164,7 @@ func Expect(d Data, a Ask) (Answer, error) {
 	// R3, R4.
 	var best *big.Int
 	var left bool
-	prices := byRec(d.Prices, "AgreementRecId")
+	prices := byRec(d.Prices, "RecordId")
 	stopped := false
 	for ri, r := range priceRelations {
 		for _, l := range prices {
@@ -191,7 +193,7 @@ func Expect(d Data, a Ask) (Answer, error) {
 			}
 			ans.PricesVisited++
 			if best == nil || v.Cmp(best) < 0 {
-				best, ans.PriceRec, ans.PriceAccount = v, l["AgreementRecId"], r.account
+				best, ans.PriceRec, ans.PriceAccount = v, l["RecordId"], r.account
 			}
 			if l["WillSearchContinue"] != "Yes" {
 				stopped = true

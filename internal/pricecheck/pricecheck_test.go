@@ -9,14 +9,14 @@ import (
 func TestExamples(t *testing.T) {
 	product := Row{"ItemNumber": "1000", "SalesPrice": "100", "SalesCurrencyCode": "USD", "SalesUnitSymbol": "ea",
 		"SalesLineDiscountProductGroupCode": "FURN"}
-	customer := Row{"CustomerAccount": "US-001", "PriceCustomerGroupCode": "Wholesale", "LineDiscountCode": "Reseller",
+	customer := Row{"CustomerAccount": "US-001", "DiscountPriceGroupId": "Wholesale", "LineDiscountCode": "Reseller",
 		"SalesCurrencyCode": "USD", "OnHoldStatus": "No"}
 	all := Row{}
 	for _, r := range append(slices.Clone(priceRelations), lineRelations...) {
 		all[r.field] = "Yes"
 	}
 	price := func(rec, account, group, p, next string) Row {
-		return Row{"AgreementRecId": rec, "ItemCode": "Table", "ItemNumber": "1000", "AccountCode": account, "PriceCustomerGroupCode": group,
+		return Row{"RecordId": rec, "ItemCode": "Table", "ItemNumber": "1000", "AccountCode": account, "PriceCustomerGroupCode": group,
 			"PriceCurrencyCode": "USD", "Price": p, "FromQuantity": "1", "ToQuantity": "0", "WillSearchContinue": next}
 	}
 	disc := func(rec, item, account, p1, p2, amount, next string) Row {

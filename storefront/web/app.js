@@ -44,28 +44,57 @@ async function api(path, params) {
   return body;
 }
 
-function money(quote) {
-  if (!quote || !quote.available) return null;
+function money(amount, currency) {
   // Intl formats from the exact decimal text; no arithmetic happens here.
   try {
-    return new Intl.NumberFormat(state.params.get("lang") || navigator.language || "en", { style: "currency", currency: quote.currency }).format(quote.price);
-  } catch (e) { return quote.currency + " " + quote.price; }
+    return new Intl.NumberFormat(state.params.get("lang") || navigator.language || "en", { style: "currency", currency }).format(amount);
+  } catch (e) { return currency + " " + amount; }
 }
 
+// below reports whether decimal text a is below b, comparing the exact text (no floats): both are
+// canonical decimals from the API.
+function below(a, b) {
+  const [ai, af = ""] = a.split("."), [bi, bf = ""] = b.split(".");
+  if (ai.length !== bi.length) return ai.length < bi.length;
+  if (ai !== bi) return ai < bi;
+  const n = Math.max(af.length, bf.length);
+  return af.padEnd(n, "0") < bf.padEnd(n, "0");
+}
+
+// The kinds of agreement, by the API's price source and the line discount relations (D365's
+// PriceParameters field names).
+const SOURCES = { customer: "your price", price_group: "your group's price", all: "price for all customers" };
+const RELATIONS = {
+  SalesLineAccountItem: "your discount on this item", SalesLineAccountGroup: "your discount on this product group",
+  SalesLineAccountAll: "your discount on everything", SalesLineGroupItem: "your group's discount on this item",
+  SalesLineGroupGroup: "your group's discount on this product group", SalesLineGroupAll: "your group's discount on everything",
+  SalesLineAllItem: "discount on this item", SalesLineAllGroup: "discount on this product group", SalesLineAllAll: "volume discount",
+};
+
+// agreement says which trade agreements gave a price: "your group's price · −5 % your group's
+// discount on this product group"; "" for the list price.
+function agreement(quote) {
+  const parts = [];
+  if (SOURCES[quote.source]) parts.push(SOURCES[quote.source]);
+  const discounts = (quote.discounts || []).map((d) => RELATIONS[d.relation] || d.relation);
+  if (discounts.length && quote.discount_percent && quote.discount_percent !== "0") parts.push("−" + quote.discount_percent + " % " + discounts.join(" + "));
+  else if (discounts.length) parts.push(discounts.join(" + "));
+  return parts.join(" · ");
+}
+
+// priceEl shows what the shopper pays, the list price struck through when they pay less, and
+// the kind of agreement that gave their price.
 function priceEl(quote) {
-  const text = money(quote);
-  if (!text) {
+  if (!quote || !quote.available) {
     const why = quote && quote.reason === "blocked" ? "Account on hold — no prices" : "Price on request";
     return h("span", { class: "price none", dataset: { reason: (quote && quote.reason) || "" } }, why);
   }
-  return h("span", { class: "price" + (quote.source === "customer" ? " special" : ""), dataset: { price: quote.price, currency: quote.currency, source: quote.source } }, text);
-}
-
-function sourceTag(quote) {
-  if (!quote || !quote.available) return null;
-  if (quote.source === "customer") return h("span", { class: "tag" }, "Your price");
-  if (quote.source === "price_group") return h("span", { class: "tag group" }, "Group price");
-  return null;
+  const reduced = quote.list_price && below(quote.price, quote.list_price);
+  const kind = agreement(quote);
+  return h("span", { class: "quote" },
+    h("span", { class: "price" + (reduced ? " special" : ""), dataset: { price: quote.price, currency: quote.currency, source: quote.source } }, money(quote.price, quote.currency)),
+    reduced ? h("s", { class: "list-price", dataset: { listPrice: quote.list_price } }, money(quote.list_price, quote.currency)) : null,
+    kind ? h("span", { class: "agreement", dataset: { relations: (quote.discounts || []).map((d) => d.relation).join(" ") } }, kind) : null);
 }
 
 function media(item, name, image) {
@@ -88,7 +117,7 @@ function card(hit) {
       h("span", { class: "sku" }, "Item " + hit.item_number),
       h("span", { class: "name" }, hit.name),
       dots.length ? h("div", { class: "dots" }, dots) : null,
-      h("div", { class: "price-row" }, priceEl(hit.price), sourceTag(hit.price))));
+      h("div", { class: "price-row" }, priceEl(hit.price))));
 }
 
 function setParam(k, v) {
@@ -184,6 +213,7 @@ async function openProduct(item) {
   const fact = (k, v) => v && facts.append(h("dt", {}, k), h("dd", {}, v));
   fact("Item number", d.item_number);
   fact("Unit", d.unit);
+  fact("Packaging", (d.unit_conversions || []).map((c) => "1 " + c.from + " = " + c.quantity + " " + c.to).join(", "));
   fact("Category", (d.categories || []).map((c) => c.name).join(", "));
   fact("Bar code", (d.barcodes || []).slice(0, 3).join(", "));
   if (d.order) {
@@ -207,7 +237,7 @@ async function openProduct(item) {
       h("div", {},
         h("span", { class: "sku" }, "Item " + d.item_number),
         h("h2", {}, d.name),
-        h("div", { class: "price-row" }, priceEl(d.price), sourceTag(d.price)),
+        h("div", { class: "price-row" }, priceEl(d.price)),
         h("p", {}, d.description),
         facts,
         docs.length ? h("ul", { class: "attachments" }, docs.map((a) => h("li", {}, webURL(a.url) ? h("a", { href: webURL(a.url), target: "_blank", rel: "noopener" }, "📄 " + (a.title || a.file_name)) : "📄 " + (a.title || a.file_name)))) : null)),
