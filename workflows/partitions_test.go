@@ -78,6 +78,7 @@ func (c *partChunks) sync(_ context.Context, in activities.ChunkInput) (activiti
 func newPartitionedEnv(t *testing.T, b activities.BeginResult, per int) (*testsuite.TestWorkflowEnvironment, *partChunks, *[]activities.FinishInput) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	productsOnlyList(env)
 	env.RegisterActivity(&activities.Import{})
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
 		if !in.Partitioned {
@@ -247,6 +248,7 @@ func TestAPartitionedRebuildContinuesAsNewWithEveryCursor(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env2 := s.NewTestWorkflowEnvironment()
+	productsOnlyList(env2)
 	env2.RegisterActivity(&activities.Import{})
 	c.t = t
 	env2.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(c.sync)
@@ -269,6 +271,7 @@ func TestAPartitionedRebuildContinuesAsNewWithEveryCursor(t *testing.T) {
 func TestCancelReachesEveryPartition(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	productsOnlyList(env)
 	env.RegisterActivity(&activities.Import{})
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(plan(6, 3), nil)
 	c := &partChunks{t: t, per: 5, calls: map[string]int{}}
@@ -303,6 +306,7 @@ func TestCancelReachesEveryPartition(t *testing.T) {
 func TestAPartitionedAuditAuditsEveryPartition(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	productsOnlyList(env)
 	env.RegisterActivity(&activities.Import{})
 	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginInput) (activities.BeginResult, error) {
 		if !in.Partitioned || in.Mode != activities.Audit {
@@ -338,4 +342,11 @@ func TestAPartitionedAuditAuditsEveryPartition(t *testing.T) {
 		t.Fatalf("audited %v, finished %+v: want 2 chunks of each of 3 partitions, one finish with 60 compared", audited, finished)
 	}
 	env.AssertNotCalled(t, "SyncChunk", mock.Anything, mock.Anything)
+}
+
+// productsOnlyList makes ProductImport import the products only, as it did before the company-
+// wide data became entities of their own (the normalised-products version): these tests are
+// about the partitions of one entity.
+func productsOnlyList(env *testsuite.TestWorkflowEnvironment) {
+	env.OnGetVersion(normalisedProducts, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/erpsync/erpsync/erpsim/odata"
 )
 
-// A reader of a root collection asks, for every page of roots, for the company-wide rows of
-// each company on the page ("dataAreaId eq 'usmf' and ItemCode eq 'All'"): the same answer
-// every time until something is written. queryCache keeps the pages of such queries, those
+// A query whose $filter selects a company's rows of one kind ("dataAreaId eq 'usmf' and
+// ItemCode eq 'All'") gets the same answer every time until something is written; a reader
+// that asks it with every page of roots would otherwise scan the company's rows each time.
+// queryCache keeps the pages of such queries, those
 // whose $filter selects rows by equalities only (no ranges, no in lists: keyset pages and
 // batch lookups are different every time), so that a read of a large catalog does not scan a
 // company's rows once per page. Any write empties it.
