@@ -12,8 +12,8 @@ import (
 	"github.com/erpsync/erpsync/search"
 )
 
-// AuditChunk compares up to in.MaxPages pages of the roots of in.Entity, in (company, key) order
-// after in.After, with their documents in in.Target. For each page it reads the roots' keys, the
+// AuditChunk compares up to in.MaxPages pages of the roots of in.Entity (of in.Partition, when
+// set), in (company, key) order after in.After, with their documents in in.Target. For each page it reads the roots' keys, the
 // digests of their ERP rows (keys and ModifiedDateTime of the root and every child row, nothing
 // else) and the digests the documents were built from, then re-reads and writes the roots whose
 // digests differ or that have no document. This finds what no timestamp shows: a child row
@@ -49,7 +49,7 @@ func (a *Import) auditChunk(ctx context.Context, in AuditInput) (AuditResult, er
 	defer beat.stop()
 	deadline := a.now().Add(s.ChunkDuration)
 	for n := 0; n < maxPages; n++ {
-		keys, err := a.Source.Keys(ctx, erp.KeyRequest{Entity: in.Entity, After: res.Next, PageSize: s.PageSize})
+		keys, err := a.Source.Keys(ctx, erp.KeyRequest{Entity: in.Entity, After: res.Next, PageSize: s.PageSize, Partition: in.Partition})
 		if err != nil {
 			return res, fmt.Errorf("read %s keys: %w", in.Entity, err)
 		}

@@ -4,6 +4,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,18 @@ type Settings struct {
 	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
 	// (RunEnded) deletes older ones.
 	DeadLetterMaxAge time.Duration
+	// Partitions is how many partitions of a rebuild are read at once (default 4), each a
+	// stream of chunks from its own cursor on whichever worker is free; a run may ask for
+	// another number (ImportInput.Partitions), bounded by MaxPartitions.
+	Partitions int
+	// MaxPartitions is what the ERP allows: its concurrent requests over the requests one
+	// stream has in flight (config derives it from erp.max-concurrent-requests and
+	// erp.concurrency); 0 is no bound.
+	MaxPartitions int
+	// PartitionSize is about how many roots one partition holds (default 10,000: ten pages, so
+	// that a rebuild of 100,000 products in 3 companies has 12 partitions and the last ones to
+	// finish leave Elasticsearch little time alone with one stream).
+	PartitionSize int
 }
 
 // Detection is how update runs find what changed in the ERP.
@@ -123,7 +136,23 @@ func (s Settings) withDefaults() Settings {
 	if s.DeadLetterMaxAge == 0 {
 		s.DeadLetterMaxAge = 30 * 24 * time.Hour
 	}
+	if s.Partitions == 0 {
+		s.Partitions = 4
+	}
+	if s.PartitionSize == 0 {
+		s.PartitionSize = 10_000
+	}
 	return s
+}
+
+// inFlight is how many partitions a rebuild reads at once: what the run asks for (0: the
+// settings' number), at least 1 and at most what the ERP allows.
+func (s Settings) inFlight(asked int) int {
+	n := cmp.Or(asked, s.Partitions)
+	if s.MaxPartitions > 0 {
+		n = min(n, s.MaxPartitions)
+	}
+	return max(n, 1)
 }
 
 // Recorder receives what the activities did, for the worker's metrics (*metrics.Metrics).
@@ -275,7 +304,16 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		return BeginResult{}, err
 	}
 	res.Until = now.Add(-s.SafetyLag).Truncate(time.Microsecond)
-	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
+	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) {
+		until := res.Until
+		if in.Mode == Audit {
+			until = time.Time{} // an audit compares every root, whatever its stamp
+		}
+		if err := a.partition(ctx, in, until, &res); err != nil {
+			return BeginResult{}, err
+		}
+	}
+	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps && res.Partitions == nil {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {
 			r = erp.ReadRequest{}
@@ -308,6 +346,37 @@ func checkWebshops(st search.State, shops []webshop.Webshop) error {
 	}
 	return invalid("begin", "%s changed since the last rebuild of the %s index (%s): run a rebuild (starter run %s --mode rebuild); "+
 		"until then updates refuse to mix documents of both configurations", "the webshops", st.Entity, strings.Join(changes, "; "), imp)
+}
+
+// partition plans a partitioned rebuild or audit: the partitions of the entity's roots stamped
+// up to until (zero: all), as the ERP gives them (erp.Partitioner), and how many to read at
+// once. A source that
+// cannot partition, or whose answers to the plan's requests cannot be used (invalid, not
+// found: an answer over the size bound, a service that ignores the filter), leaves the rebuild
+// one stream, which copes with bad answers page by page; an error that may pass (the ERP down,
+// a rate limit) fails the begin, which is retried.
+func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, res *BeginResult) error {
+	p, ok := a.Source.(erp.Partitioner)
+	if !ok {
+		return nil
+	}
+	s := a.settings()
+	parts, err := p.Partitions(ctx, in.Entity, until, s.PartitionSize)
+	if k := failure.KindOf(err); k == failure.Invalid || k == failure.NotFound {
+		a.log(ctx).Warn("cannot partition the run: reading in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("partition %s: %w", in.Entity, err)
+	}
+	res.Partitions = parts
+	for _, pt := range parts {
+		res.Expected += pt.Expected
+	}
+	res.InFlight = s.inFlight(in.Partitions)
+	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
+		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
+	return nil
 }
 
 // collectionWatermarks returns the watermark of every collection of st's entity: its own where
@@ -384,10 +453,15 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		maxDur = s.ChunkDuration
 	}
 	res := ChunkResult{Next: in.After}
+	// A retried attempt resumes from its last heartbeat. The attempt before it may have written
+	// pages after that (those it had in flight and those acknowledged since the heartbeat the
+	// server has): their documents the index holds already, built from the same ERP rows (the
+	// digest), are not sent again.
+	resumed := false
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
 		var hb chunkHeartbeat
 		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil {
-			res.Next, res.Counts = hb.Cursor, hb.Counts
+			res.Next, res.Counts, resumed = hb.Cursor, hb.Counts, true
 			a.log(ctx).Info("chunk resumes from its last heartbeat", zap.Stringer("cursor", hb.Cursor), zap.Int("pages_done", hb.Counts.Pages))
 		}
 	}
@@ -397,64 +471,39 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	}
 	hb := startHeartbeat(ctx, chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
 	defer hb.stop()
-	// An update (into the alias) writes only what changed; a rebuild fills an empty generation.
+	// An update (into the alias) writes only what changed; a rebuild fills an empty generation,
+	// except where a retry resumes it: the pages after its last heartbeat may be there already.
 	update := in.Target == a.Index.Alias(in.Entity)
 
-	// Pages are read one ahead of the writer, at the size sz says when each read begins. A page
-	// that fails as a whole (see readFault, writeFault) is read again at half the size, down to
-	// one root, which is then stepped past (stepPast); the size stays small until the reads
+	// Pages are read one ahead of the writer, at the size sz says when each read begins, and
+	// written writeDepth at a time: the next page's bulk request goes out while Elasticsearch
+	// still acknowledges the one before, so it does not wait between pages. Their outcomes are
+	// taken in page order and the heartbeat's cursor moves only past pages acknowledged in
+	// order: a crash never skips a page, and a retry writes again at most the pages in flight
+	// and those since the last heartbeat.
+	//
+	// A page that fails as a whole (see readFault, writeFault) is read again at half the size,
+	// down to one root, which is then stepped past (stepPast); the writes of later pages in
+	// flight are waited for, and those pages read again. The size stays small until the reads
 	// are past the roots where the failure lies (window), then it is the full size again.
 	var sz pageSize
 	sz.set(s.PageSize)
 	window := 0
-	pages := a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
-	// Stop the read ahead and wait for it: no ERP request outlives the activity.
-	defer func() { pages.stop() }()
+	from := func(after erp.Cursor) erp.ReadRequest {
+		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition}
+	}
+	pages := a.startPager(ctx, in.Entity, from(res.Next), &sz)
+	var writes pageWrites
+	// Wait for the writes, then stop the read ahead and wait for it: no Elasticsearch or ERP
+	// request outlives the activity.
+	defer func() { writes.drop(); pages.stop() }()
 	deadline := a.now().Add(maxDur)
-	for n := 0; n < maxPages; {
-		f, ok := pages.next()
-		if !ok {
-			return res, ctx.Err()
-		}
-		err := f.err
-		var c Counts
-		if err == nil {
-			if !update {
-				f.page.built = nil
-			}
-			if c, err = a.writePage(ctx, in.Entity, targets, f.page); err != nil && !writeFault(err) {
-				return res, err
-			}
-		} else if !readFault(err) {
-			return res, err
-		}
-		if err != nil {
-			pages.stop()
-			if size := sz.get(); size > 1 {
-				window = size
-				sz.set(size / 2)
-				a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
-					zap.Int("page_size", size/2), zap.Error(err))
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: res.Next, Until: in.Until}, &sz)
-				continue
-			}
-			var failed *page
-			if f.err == nil {
-				failed = &f.page
-			}
-			step, err := a.stepPast(ctx, in.Entity, targets, res.Next, in.Until, err, failed)
-			if err != nil {
-				return res, err
-			}
-			c, f.page.next, f.page.done = step.counts, step.next, step.done
-			window = 0
-			sz.set(s.PageSize)
-			if !step.done {
-				pages = a.startPager(ctx, in.Entity, erp.ReadRequest{After: step.next, Until: in.Until}, &sz)
-			}
-		} else if window > 0 {
+	n, reading := 0, true
+	// settle counts a page that went through (or was stepped past) and heartbeats its cursor.
+	settle := func(p page, c Counts) {
+		if window > 0 {
 			// A page inside the window read fine: the failure lies in the rest of it.
-			if window -= f.page.size; window <= 0 {
+			if window -= p.size; window <= 0 {
 				window = 0
 				sz.set(s.PageSize)
 			} else {
@@ -462,15 +511,93 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 			}
 		}
 		n++
-		res.Next, res.Done = f.page.next, f.page.done
+		res.Next, res.Done = p.next, p.done
 		res.Counts = res.Counts.Add(c)
 		a.record(in.Entity, c)
 		hb.set(chunkHeartbeat{Cursor: res.Next, Counts: res.Counts})
-		if res.Done || a.now().After(deadline) {
-			break
+		reading = reading && !res.Done && !a.now().After(deadline)
+	}
+	for {
+		// failed is the error of a page that failed as a whole, and the page when it was read
+		// and its write failed.
+		var failed struct {
+			err     error
+			written *page
+		}
+		// write takes the oldest write's outcome: false when it failed as a whole, which is
+		// then failed (later writes are dropped); an error that is not about the page ends the
+		// chunk.
+		write := func() (bool, error) {
+			w := writes.next()
+			if w.err == nil {
+				settle(w.page, w.counts)
+				return true, nil
+			}
+			if !writeFault(w.err) {
+				return false, w.err
+			}
+			writes.drop()
+			failed.err, failed.written = w.err, &w.page
+			return false, nil
+		}
+		switch {
+		case reading && writes.len() < writeDepth && n+writes.len() < maxPages:
+			f, ok := pages.next()
+			if !ok {
+				return res, ctx.Err()
+			}
+			if f.err == nil {
+				if !update && !resumed {
+					f.page.built = nil
+				}
+				writes.submit(f.page, func(p page) (Counts, error) { return a.writePage(ctx, in.Entity, targets, p) })
+				reading = !f.page.done
+				continue
+			}
+			// The read failed: the pages before it come first.
+			failed.err = f.err
+			for writes.len() > 0 {
+				if ok, err := write(); err != nil {
+					return res, err
+				} else if !ok {
+					break
+				}
+			}
+			if failed.written == nil && !readFault(f.err) {
+				return res, f.err
+			}
+		case writes.len() > 0:
+			if ok, err := write(); err != nil {
+				return res, err
+			} else if ok {
+				continue
+			}
+		default:
+			return res, nil
+		}
+
+		// The page after res.Next failed as a whole, and no write is in flight.
+		pages.stop()
+		reading = true
+		if size := sz.get(); size > 1 {
+			window = size
+			sz.set(size / 2)
+			a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
+				zap.Int("page_size", size/2), zap.Error(failed.err))
+			pages = a.startPager(ctx, in.Entity, from(res.Next), &sz)
+			continue
+		}
+		step, err := a.stepPast(ctx, in.Entity, targets, from(res.Next), failed.err, failed.written)
+		if err != nil {
+			return res, err
+		}
+		window = 0
+		sz.set(s.PageSize)
+		settle(page{next: step.next, done: step.done}, step.counts)
+		if reading {
+			pages = a.startPager(ctx, in.Entity, from(step.next), &sz)
 		}
 	}
-	return res, nil
 }
 
 // targets are where an entity's writes go: the given target, and a generation a rebuild is

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -52,20 +51,20 @@ type step struct {
 	counts Counts
 }
 
-// stepPast is called when the one-root page after `after` failed as a whole with cause (failed
+// stepPast is called when the one-root page after r.After (of r's partition) failed as a whole with cause (failed
 // is that page when it was read and its write failed). It asks the source for that root
 // (erp.Skipper) and reads the root after it: when that one reads and writes fine, the failure
 // was the root's own, and the root is dead-lettered with cause as the reason; the step ends
 // after the neighbour. When the neighbour fails too it is stepped past the same way, up to
 // maxSkipsInARow roots; more, or a source that cannot skip or does not answer, return cause:
 // nothing is dead-lettered then.
-func (a *Import) stepPast(ctx context.Context, e erp.Entity, targets []string, after erp.Cursor, until time.Time, cause error, failed *page) (step, error) {
+func (a *Import) stepPast(ctx context.Context, e erp.Entity, targets []string, r erp.ReadRequest, cause error, failed *page) (step, error) {
 	skipper, ok := a.Source.(erp.Skipper)
 	if !ok {
 		return step{}, cause
 	}
 	var skipped []erp.Rejection
-	cur := after
+	cur := r.After
 	for range maxSkipsInARow {
 		reason := "its page fails as a whole, also alone, while the next root reads fine: " + cause.Error()
 		var (
@@ -78,7 +77,7 @@ func (a *Import) stepPast(ctx context.Context, e erp.Entity, targets []string, a
 		} else {
 			var found bool
 			var err error
-			rej, next, done, found, err = skipper.Skip(ctx, e, erp.ReadRequest{After: cur, Until: until}, reason)
+			rej, next, done, found, err = skipper.Skip(ctx, e, erp.ReadRequest{After: cur, Until: r.Until, Partition: r.Partition}, reason)
 			if err != nil {
 				return step{}, fmt.Errorf("%w; and the root cannot be stepped past: %v", cause, err)
 			}
@@ -91,7 +90,7 @@ func (a *Import) stepPast(ctx context.Context, e erp.Entity, targets []string, a
 		if done {
 			s = step{next: next, done: true}
 		} else {
-			p, err := a.readPage(ctx, e, erp.ReadRequest{After: next, Until: until, PageSize: 1})
+			p, err := a.readPage(ctx, e, erp.ReadRequest{After: next, Until: r.Until, PageSize: 1, Partition: r.Partition})
 			var c Counts
 			if err == nil {
 				if c, err = a.writePage(ctx, e, targets, p); err != nil && !writeFault(err) {
@@ -167,7 +166,7 @@ func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadReque
 	out := make(chan fetched, 1)
 	go func() {
 		defer close(out)
-		for {
+		for ctx.Err() == nil {
 			req.PageSize = sz.get()
 			p, err := a.readPage(ctx, e, req)
 			select {

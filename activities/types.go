@@ -86,6 +86,12 @@ type BeginInput struct {
 	Entity erp.Entity `json:"entity"`
 	Mode   Mode       `json:"mode"`
 	RunID  string     `json:"run_id"`
+	// Partitioned asks a rebuild or an audit for its partitions (BeginResult.Partitions); runs
+	// begun before partitions existed read in one stream.
+	Partitioned bool `json:"partitioned,omitempty"`
+	// Partitions is how many partitions the run asks to read at once (0: the worker's
+	// setting); the worker bounds it by what the ERP allows.
+	Partitions int `json:"partitions,omitempty"`
 }
 
 // BeginResult says what the run reads and where it writes.
@@ -109,6 +115,10 @@ type BeginResult struct {
 	// Changes are where a ChildStamps update reads each collection of the entity's model from
 	// (D365's collection name -> cursor): its watermark minus the overlap window.
 	Changes map[string]erp.Cursor `json:"changes,omitempty"`
+	// Partitions are a partitioned rebuild's or audit's parts, each read from its own cursor
+	// (nil: one stream), and InFlight how many to read at once.
+	Partitions []erp.Partition `json:"partitions,omitempty"`
+	InFlight   int             `json:"in_flight,omitempty"`
 }
 
 // ChangesInput asks SyncChanges to continue a ChildStamps update of one entity: read the changed
@@ -136,6 +146,8 @@ type AuditInput struct {
 	After  erp.Cursor `json:"after"`
 	// MaxPages bounds the chunk (zero: the worker's default chunk size).
 	MaxPages int `json:"max_pages,omitempty"`
+	// Partition, when set, limits the audit to one partition's roots.
+	Partition *erp.Partition `json:"partition,omitempty"`
 }
 
 // AuditResult is where the audit stopped and what it found.
@@ -154,6 +166,8 @@ type ChunkInput struct {
 	// MaxPages and MaxDuration bound the chunk (zero: the worker's defaults).
 	MaxPages    int           `json:"max_pages,omitempty"`
 	MaxDuration time.Duration `json:"max_duration,omitempty"`
+	// Partition, when set, limits the read to one partition of a rebuild.
+	Partition *erp.Partition `json:"partition,omitempty"`
 }
 
 // ChunkResult is where a chunk stopped and what it did. Records never cross this boundary.

@@ -2,9 +2,11 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CPUSet is a set of CPU numbers, as taskset and /sys write them ("0", "0-3", "0,2-3").
@@ -36,6 +38,37 @@ func ParseCPUSet(s string, n int) (CPUSet, error) {
 	}
 	slices.Sort(set)
 	return set, nil
+}
+
+// Idle returns how long the CPUs of c have been idle and how long they have run so far, summed
+// over them (/proc/stat, in clock ticks of 1/100 s).
+func (c CPUSet) Idle() (idle, total time.Duration, err error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(f[0], "cpu"))
+		if err != nil || !slices.Contains(c, n) {
+			continue
+		}
+		for i, v := range f[1:] {
+			t, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("/proc/stat: %q", line)
+			}
+			d := time.Duration(t) * 10 * time.Millisecond
+			total += d
+			if i == 3 || i == 4 { // idle, iowait
+				idle += d
+			}
+		}
+	}
+	return idle, total, nil
 }
 
 // Others returns the CPUs below n that are not in c.

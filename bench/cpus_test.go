@@ -26,3 +26,11 @@ func TestCPUSet(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleOfCPUs: the idle time of this machine's first CPU is at most its total.
+func TestIdleOfCPUs(t *testing.T) {
+	idle, total, err := CPUSet{0}.Idle()
+	if err != nil || total == 0 || idle > total {
+		t.Fatalf("idle %s of %s (%v)", idle, total, err)
+	}
+}

@@ -43,6 +43,7 @@ func (s *suite) pinCPUs() string {
 		s.b.Log("Elasticsearch runs on another machine: every local process shares every CPU")
 		return ""
 	}
+	s.pipeline = rest
 	all := CPUSet(nil).Others(n) // every CPU
 	s.taskset(es, esPID)
 	s.b.Cleanup(func() { s.taskset(all, esPID) })

@@ -69,3 +69,13 @@ func TestProcessFigures(t *testing.T) {
 		t.Errorf("machine %+v", m)
 	}
 }
+
+// TestActivityTimeIsTheUnionOfTheirSpans: activities that run at once (a partitioned rebuild's
+// chunks) count once: spans 0-10 s, 2-5 s, 8-12 s and 20-21 s cover 13 s, not 20.
+func TestActivityTimeIsTheUnionOfTheirSpans(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	spans := [][2]time.Time{{at(8), at(12)}, {at(0), at(10)}, {at(20), at(21)}, {at(2), at(5)}}
+	if got := union(spans); got != 13*time.Second {
+		t.Fatalf("union %s, want 13s", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,6 +70,9 @@ type suite struct {
 	queue    string
 	bins     struct{ worker, starter, erpsim string }
 	tmp      string
+	// pipeline are the CPUs of the simulator, the worker and the rest when Elasticsearch has
+	// CPUs of its own (pinCPUs); nil when every process shares every CPU.
+	pipeline CPUSet
 }
 
 func newSuite(b *testing.B) *suite {
@@ -347,10 +351,11 @@ func (s *suite) starter(prefix string, args ...string) []byte {
 	return out
 }
 
-// runImport runs an import of products with the starter and returns its result and wall time.
-func (s *suite) runImport(prefix, mode string) (workflows.ImportResult, time.Duration) {
+// runImport runs an import of products with the starter (and its extra flags) and returns its
+// result and wall time.
+func (s *suite) runImport(prefix, mode string, extra ...string) (workflows.ImportResult, time.Duration) {
 	start := time.Now()
-	out := s.starter(prefix, "run", "products", "--mode", mode, "--wait", "--json")
+	out := s.starter(prefix, append([]string{"run", "products", "--mode", mode, "--wait", "--json"}, extra...)...)
 	took := time.Since(start)
 	var res workflows.ImportResult
 	if err := json.Unmarshal(out, &res); err != nil || res.Of(erp.Products).Entity != erp.Products {
@@ -361,8 +366,11 @@ func (s *suite) runImport(prefix, mode string) (workflows.ImportResult, time.Dur
 
 // orchestration reads the history of the last execution of workflow id, following
 // continue-as-new back to its first run, and returns its wall time (first start to last close)
-// and the time its activities executed (started -> completed, summed).
+// and the time at least one of its activities executed (the union of their started ->
+// completed spans: a partitioned rebuild runs several at once).
 func (s *suite) orchestration(id string) (wall, inActivities time.Duration, runs, activities int) {
+	var spans [][2]time.Time
+	defer func() { inActivities = union(spans) }()
 	ctx := context.Background()
 	d, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
@@ -388,7 +396,7 @@ func (s *suite) orchestration(id string) (wall, inActivities time.Duration, runs
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
 				started[ev.GetEventId()] = t
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-				inActivities += t.Sub(started[ev.GetActivityTaskCompletedEventAttributes().GetStartedEventId()])
+				spans = append(spans, [2]time.Time{started[ev.GetActivityTaskCompletedEventAttributes().GetStartedEventId()], t})
 				activities++
 			}
 			if runs == 1 && isClose(ev) {
@@ -398,6 +406,23 @@ func (s *suite) orchestration(id string) (wall, inActivities time.Duration, runs
 		runID = prev
 	}
 	return last.Sub(first), inActivities, runs, activities
+}
+
+// union returns the time covered by at least one of the spans.
+func union(spans [][2]time.Time) time.Duration {
+	slices.SortFunc(spans, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	var total time.Duration
+	var end time.Time
+	for _, sp := range spans {
+		if sp[0].After(end) {
+			total += sp[1].Sub(sp[0])
+			end = sp[1]
+		} else if sp[1].After(end) {
+			total += sp[1].Sub(end)
+			end = sp[1]
+		}
+	}
+	return total
 }
 
 func isClose(ev *historypb.HistoryEvent) bool {
@@ -491,6 +516,18 @@ func (e *erpHTTP) do(ctx context.Context, method, path string, body, out any) (i
 		return res.StatusCode, json.Unmarshal(raw, out)
 	}
 	return res.StatusCode, nil
+}
+
+// setLatency makes the simulator answer every OData request d later (its latency fault).
+func (e *erpHTTP) setLatency(b *testing.B, d time.Duration) {
+	var f erpsim.Faults
+	if _, err := e.do(context.Background(), http.MethodGet, "/admin/faults", nil, &f); err != nil {
+		b.Fatal(err)
+	}
+	f.Latency = erpsim.Duration(d)
+	if _, err := e.do(context.Background(), http.MethodPut, "/admin/faults", f, nil); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // productPath is the OData path of one released product.

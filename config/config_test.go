@@ -503,3 +503,32 @@ token-secret-file = "/run/secrets/de.key"
 		t.Errorf("a worker without webshops: %v %v %v", c.Webshops, c.ERP.Companies, err)
 	}
 }
+
+// TestPartitionsAreBoundedByWhatTheERPAllows: a rebuild's partitions in flight times the
+// requests each has in flight (erp.concurrency) may not exceed the requests the ERP allows
+// (erp.max-concurrent-requests, D365's 52 by default).
+func TestPartitionsAreBoundedByWhatTheERPAllows(t *testing.T) {
+	for _, tc := range []struct {
+		env     env
+		max     int
+		wantErr string
+	}{
+		{env{}, 13, ""},
+		{env{"ERPSYNC_PARTITIONS": "13"}, 13, ""},
+		{env{"ERPSYNC_PARTITIONS": "14"}, 13, "exceed the 52 requests the ERP allows"},
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERPSYNC_PARTITIONS": "2"}, 2, ""},
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERP_CONCURRENCY": "8", "ERPSYNC_PARTITIONS": "2"}, 1, "want at most 1"},
+	} {
+		e := minimal()
+		for k, v := range tc.env {
+			e[k] = v
+		}
+		c, _, err := parse(t, ForWorker, e)
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%v: error %v, want %q", tc.env, err, tc.wantErr)
+		}
+		if c.Import.MaxPartitions != tc.max {
+			t.Errorf("%v: at most %d partitions, want %d", tc.env, c.Import.MaxPartitions, tc.max)
+		}
+	}
+}

@@ -36,6 +36,9 @@ type Config struct {
 	// Webshops are the webshops the index serves (docs/webshops.md): the worker indexes for them,
 	// the storefront serves them.
 	Webshops []webshop.Webshop
+
+	// erpMaxRequests is erp.max-concurrent-requests, which bounds Import.MaxPartitions.
+	erpMaxRequests int
 }
 
 // Index is the shape of the search indexes.
@@ -107,6 +110,12 @@ type Storefront struct {
 	// which issues shopper tokens for the webshops' demo accounts.
 	PlainHTTP, Demo bool
 }
+
+// DefaultERPMaxConcurrentRequests is D365 F&O's user-based service protection limit on
+// concurrent requests per user and application (learn.microsoft.com/dynamics365/
+// fin-ops-core/dev-itpro/data-entities/service-protection-api-limits); resource-based
+// throttling may answer 429 earlier, which the client waits out (Retry-After).
+const DefaultERPMaxConcurrentRequests = 52
 
 // Defaults that are not another package's.
 const (
@@ -306,6 +315,11 @@ func (c *Config) declareERP(s *Set, required bool) {
 			}},
 		&Setting{Key: "erp.concurrency", Env: []string{"ERP_CONCURRENCY"}, Flag: "erp-concurrency", Default: strconv.Itoa(d365.DefaultConcurrency),
 			Help: "Child-collection requests of one page in flight.", Value: Int(&e.Concurrency), Check: between(&e.Concurrency, 1, 64)},
+		&Setting{Key: "erp.max-concurrent-requests", Env: []string{"ERP_MAX_CONCURRENT_REQUESTS"}, Flag: "erp-max-concurrent-requests",
+			Default: strconv.Itoa(DefaultERPMaxConcurrentRequests),
+			Help: "Requests the ERP allows one integration to have in flight (D365's user-based service protection limit is 52); " +
+				"a rebuild reads at most this over erp.concurrency partitions at once.",
+			Value: Int(&c.erpMaxRequests), Check: atLeast(&c.erpMaxRequests, 1)},
 		&Setting{Key: "erp.collections", Env: []string{"ERP_COLLECTIONS"}, Flag: "erp-collections", DefaultText: "D365's public names",
 			Help:  "Collection names of this environment that differ from D365's, keyed by D365's name: CustomersV3=CustomersV2 (docs/erp-model.md lists them).",
 			Value: Map(&e.Names.Collections)},
@@ -316,6 +330,7 @@ func (c *Config) declareERP(s *Set, required bool) {
 	)
 	s.Derive(func() error {
 		e.PageSize = c.Import.PageSize
+		c.Import.MaxPartitions = max(c.erpMaxRequests/max(e.Concurrency, 1), 1)
 		if e.TenantID != "" {
 			if err := s.SetDerived("erp.token-url", d365.EntraTokenURL(e.TenantID), "derived from erp.tenant"); err != nil {
 				return err
@@ -380,6 +395,23 @@ func (c *Config) declareImport(s *Set) {
 		&Setting{Key: "import.chunk-pages", Env: []string{"ERPSYNC_CHUNK_PAGES"}, Flag: "chunk-pages", Default: strconv.Itoa(d.ChunkPages),
 			Help:  "Pages per chunk activity (pause, cancel and progress act between chunks).",
 			Value: Int(&i.ChunkPages), Check: between(&i.ChunkPages, 1, 1000)},
+		&Setting{Key: "import.partitions", Env: []string{"ERPSYNC_PARTITIONS"}, Flag: "partitions", Default: strconv.Itoa(d.Partitions),
+			Help: "Partitions of a rebuild read at once, each a stream of pages on whichever worker is free " +
+				"(at most erp.max-concurrent-requests over erp.concurrency).",
+			Value: Int(&i.Partitions),
+			Check: func() error {
+				if i.Partitions < 1 {
+					return errors.New("want at least 1")
+				}
+				if i.MaxPartitions > 0 && i.Partitions > i.MaxPartitions {
+					return fmt.Errorf("%d partitions of %d requests each (erp.concurrency) exceed the %d requests the ERP allows (erp.max-concurrent-requests): want at most %d",
+						i.Partitions, c.ERP.Concurrency, c.erpMaxRequests, i.MaxPartitions)
+				}
+				return nil
+			}},
+		&Setting{Key: "import.partition-size", Env: []string{"ERPSYNC_PARTITION_SIZE"}, Flag: "partition-size", Default: strconv.Itoa(d.PartitionSize),
+			Help:  "About how many roots one partition of a rebuild holds; each company has at least one partition.",
+			Value: Int(&i.PartitionSize), Check: atLeast(&i.PartitionSize, 1)},
 		&Setting{Key: "import.max-delete-share", Env: []string{"ERPSYNC_MAX_DELETE_SHARE"}, Flag: "max-delete-share",
 			Default: strconv.FormatFloat(d.MaxDeleteShare, 'g', -1, 64),
 			Help:    "A reconcile run refuses (deleting nothing) when the documents the ERP no longer has exceed this share of the index.",

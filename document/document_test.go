@@ -385,6 +385,8 @@ func TestNumbersWithoutADoubleAreRefused(t *testing.T) {
 		"base price":     {erp.Product{Company: "usmf", ItemNumber: "1", SalesPrice: huge}, "SalesPrice 10000000000000000000... (100001 characters)"},
 		"negative price": {erp.Product{Company: "usmf", ItemNumber: "1", SalesPrice: "-" + huge}, "SalesPrice -1000000000000000000..."},
 		"price line":     {erp.Product{Company: "usmf", ItemNumber: "1", Prices: []erp.PriceAgreement{{RecID: 7, AccountCode: erp.AccountAll, Price: huge}}}, "price line 7: Price"},
+		"unit conversion": {erp.Product{Company: "usmf", ItemNumber: "1", UnitConversions: []erp.UnitConversion{{From: "box", To: "ea", Factor: huge}}},
+			"unit conversion box to ea: Factor"},
 	} {
 		d, err := FromProduct(c.p, Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "usmf:1") {

@@ -66,6 +66,9 @@ type Product struct {
 
 	SalesStopped  bool           `json:"sales_stopped"`
 	OrderSettings *OrderSettings `json:"order_settings,omitempty"`
+	// UnitConversions are the product's own unit conversions (of the shared product, alike in
+	// every company that releases it), by from and to unit.
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
 
 	// CategoryIDs are the ids of the categories the product is assigned to, in the product's
 	// display order (then by id), each once: the category facet and the visibility filter.
@@ -142,6 +145,22 @@ type OrderSettings struct {
 	MaximumQuantity  string `json:"maximum_quantity"`
 	MultipleQuantity string `json:"multiple_quantity"`
 	StandardQuantity string `json:"standard_quantity"`
+}
+
+// UnitConversion is a product-specific unit conversion (ProductUnitOfMeasureConversions): a
+// quantity q in From is (q + InnerOffset) * Factor * Numerator / Denominator + OuterOffset in To,
+// rounded as Rounding says ("Nearest", "Up", "Down") to the To unit's decimals. Factor and the
+// offsets are exact decimal text; FactorValue is Factor as a double, for ranges and sorting.
+type UnitConversion struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Factor      string  `json:"factor"`
+	FactorValue float64 `json:"factor_value"`
+	Numerator   int64   `json:"numerator"`
+	Denominator int64   `json:"denominator"`
+	InnerOffset string  `json:"inner_offset"`
+	OuterOffset string  `json:"outer_offset"`
+	Rounding    string  `json:"rounding,omitempty"`
 }
 
 // Price is a sales price agreement line of the product (SalesPriceAgreements). Price,
@@ -240,6 +259,7 @@ func FromProduct(p erp.Product, o Options) (Product, error) {
 	d.DiscountGroup = p.LineDiscountGroup
 	d.Prices = prices(p.Prices)
 	d.FromPrices = fromPrices(&n, d.BasePriceValue, p.Currency, p.Prices)
+	d.UnitConversions = unitConversions(&n, p.UnitConversions)
 	if n.err != nil {
 		return Product{}, fmt.Errorf("product %s: %w", d.ID, n.err)
 	}
@@ -507,6 +527,20 @@ func prices(lines []erp.PriceAgreement) []Price {
 			strings.Compare(a.ValidFrom, b.ValidFrom),
 			cmp.Compare(a.RecID, b.RecID),
 		)
+	})
+	return out
+}
+
+func unitConversions(n *numbers, cs []erp.UnitConversion) []UnitConversion {
+	var out []UnitConversion
+	for _, c := range cs {
+		out = append(out, UnitConversion{From: c.From, To: c.To, Factor: c.Factor.String(),
+			FactorValue: n.value(c.Factor, "unit conversion "+c.From+" to "+c.To+": Factor", 0),
+			Numerator:   c.Numerator, Denominator: c.Denominator,
+			InnerOffset: c.InnerOffset.String(), OuterOffset: c.OuterOffset.String(), Rounding: c.Rounding})
+	}
+	slices.SortFunc(out, func(a, b UnitConversion) int {
+		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
 	})
 	return out
 }

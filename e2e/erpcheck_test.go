@@ -87,6 +87,9 @@ func (e *erpReader) expectedProducts(t testing.TB) map[string]expected {
 	barcodes := group("ProductBarcodes", byItem)
 	settings := group("ItemDefaultOrderSettings", byItem)
 	prices := group("SalesPriceAgreements", byItem)
+	// Unit conversions belong to the shared product (ProductNumber), not to a company: every
+	// company's release of the product carries them.
+	conversions := group("ProductUnitOfMeasureConversions", func(r row) string { return r.S("ProductNumber") })
 	discounts := group("SalesLineDiscountAgreements", func(r row) string {
 		if r.S("ItemCode") != "Table" {
 			return "" // an item group's or all items': not on a product
@@ -101,7 +104,11 @@ func (e *erpReader) expectedProducts(t testing.TB) map[string]expected {
 			"currency":       p.S("SalesCurrencyCode"),
 			"discount_group": p.S("SalesLineDiscountProductGroupCode"),
 		}
-		var vs, bs, cs, rs, as, ps, ds, ts []string
+		var vs, bs, cs, rs, as, ps, ds, ts, us []string
+		for _, u := range conversions[p.S("ProductNumber")] {
+			us = append(us, fmt.Sprintf("%s>%s=%s*%s/%s+%s,%s %s", u.S("FromUnitSymbol"), u.S("ToUnitSymbol"), dec(t, u, "Factor"),
+				u.S("Numerator"), u.S("Denominator"), dec(t, u, "InnerOffset"), dec(t, u, "OuterOffset"), u.S("Rounding")))
+		}
 		for _, v := range variants[id] {
 			vs = append(vs, v.S("ProductVariantNumber"))
 		}
@@ -149,6 +156,7 @@ func (e *erpReader) expectedProducts(t testing.TB) map[string]expected {
 		}
 		x["variants"], x["barcodes"], x["categories"], x["related"] = set(vs), set(bs), set(cs), set(rs)
 		x["attachments"], x["prices"], x["line_discounts"], x["translations"] = set(as), set(ps), set(ds), set(ts)
+		x["unit_conversions"] = set(us)
 		x["sales_stopped"] = "false"
 		if s := settings[id]; len(s) == 1 {
 			x["sales_stopped"] = fmt.Sprint(s[0].Yes("IsSalesStopped"))
@@ -245,6 +253,12 @@ func actualProduct(t testing.TB, src json.RawMessage) expected {
 		OrderSettings *struct {
 			MinimumQuantity string `json:"minimum_quantity"`
 		} `json:"order_settings"`
+		UnitConversions []struct {
+			From, To, Factor, Rounding string
+			Numerator, Denominator     int64
+			InnerOffset                string `json:"inner_offset"`
+			OuterOffset                string `json:"outer_offset"`
+		} `json:"unit_conversions"`
 	}
 	if err := json.Unmarshal(src, &d); err != nil {
 		t.Fatal(err)
@@ -255,7 +269,10 @@ func actualProduct(t testing.TB, src json.RawMessage) expected {
 	}
 	x := expected{"item_number": d.ItemNumber, "base_price": base, "currency": d.Currency, "discount_group": d.DiscountGroup,
 		"sales_stopped": fmt.Sprint(d.SalesStopped)}
-	var vs, rs, as, ps, ds, fs, ts []string
+	var vs, rs, as, ps, ds, fs, ts, us []string
+	for _, u := range d.UnitConversions {
+		us = append(us, fmt.Sprintf("%s>%s=%s*%d/%d+%s,%s %s", u.From, u.To, u.Factor, u.Numerator, u.Denominator, u.InnerOffset, u.OuterOffset, u.Rounding))
+	}
 	for _, v := range d.Variants {
 		vs = append(vs, v.VariantNumber)
 	}
@@ -282,6 +299,7 @@ func actualProduct(t testing.TB, src json.RawMessage) expected {
 	}
 	x["variants"], x["barcodes"], x["categories"], x["related"] = set(vs), set(append([]string(nil), d.Barcodes...)), set(append([]string(nil), d.CategoryIDs...)), set(rs)
 	x["attachments"], x["prices"], x["line_discounts"], x["from_prices"], x["translations"] = set(as), set(ps), set(ds), set(fs), set(ts)
+	x["unit_conversions"] = set(us)
 	if d.OrderSettings != nil {
 		x["minimum_quantity"] = d.OrderSettings.MinimumQuantity
 	}

@@ -237,7 +237,7 @@ func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
 	s.run(workflows.ProductImportName, activities.Rebuild)
 	stamp := time.Now().UTC()
 	err := s.sim.Store.Load(context.Background(), func(l *store.Loader) error {
-		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", "", stamp)
+		return l.Insert(store.ReleasedProducts, "", "NO-COMPANY", "NO-COMPANY", "Nobody's chair", "", "", "Product", "", "", "ea", json.Number("1"), "USD", "", stamp)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +16,18 @@ import (
 	"github.com/erpsync/erpsync/workflows"
 )
 
-var recordHistory = flag.Bool("record-history", false, "write the history of an update run to workflows/testdata for the replay test")
+var recordHistory = flag.Bool("record-history", false, "write the histories of a partitioned rebuild, an update run and a customer rebuild to workflows/testdata for the replay test")
 
 // TestRebuildEqualsTheERP: a rebuild of a seeded catalog leaves the index equal to the ERP,
 // field by field; an update run right after finds nothing new to write.
 func TestRebuildEqualsTheERP(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, simtest.Catalog(11), erpsim.Config{}, activities.Settings{PageSize: 50, ChunkPages: 3})
-	res := s.run(workflows.ProductImportName, activities.Rebuild)
+	s := newStack(t, simtest.Catalog(11), erpsim.Config{}, activities.Settings{PageSize: 50, ChunkPages: 3, PartitionSize: 50, Partitions: 2})
+	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
+	res := s.wait(run)
+	if *recordHistory {
+		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_partitioned.json")
+	}
 	c := res.Of(erp.Products).Counts
 	t.Logf("rebuild: %+v", c)
 	if c.Read == 0 || c.Read != c.Indexed || c.Rejected != 0 || c.DeadLettered != 0 {
@@ -160,6 +166,24 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 	e.Write(t, "PATCH", "SalesLineDiscountAgreements(dataAreaId='gbsi',RecordId="+all.S("RecordId")+")", map[string]any{"DiscountPercentage1": 1.5})
 	gone := e.First(t, "ReleasedProductsV2", "dataAreaId eq 'demf'")
 	e.Write(t, "DELETE", "ReleasedProductsV2"+key("demf", "ItemNumber", gone.S("ItemNumber")), nil)
+	// Unit conversions belong to the shared product (no company): an edit, a delete and a new one
+	// each reach the product's release in every company.
+	conversion := func(r row) string {
+		return fmt.Sprintf("ProductUnitOfMeasureConversions(FromUnitSymbol='%s',ToUnitSymbol='%s',ProductNumber='%s')",
+			r.S("FromUnitSymbol"), r.S("ToUnitSymbol"), r.S("ProductNumber"))
+	}
+	pallet := e.First(t, "ProductUnitOfMeasureConversions", "FromUnitSymbol eq 'pallet'")
+	e.Write(t, "PATCH", conversion(pallet), map[string]any{"Factor": 500, "Rounding": "Down"})
+	box := e.First(t, "ProductUnitOfMeasureConversions", "FromUnitSymbol eq 'box' and ProductNumber ne '"+pallet.S("ProductNumber")+"'")
+	e.Write(t, "DELETE", conversion(box), nil)
+	boxReleases := 0
+	for _, p := range e.All(t, "ReleasedProductsV2") {
+		if p.S("ProductNumber") == box.S("ProductNumber") {
+			boxReleases++
+		}
+	}
+	e.Write(t, "POST", "ProductUnitOfMeasureConversions", map[string]any{"FromUnitSymbol": "dozen", "ToUnitSymbol": master.S("SalesUnitSymbol"),
+		"ProductNumber": master.S("ProductNumber"), "Factor": 12})
 
 	// Customers, contacts, sales representatives.
 	cust := e.First(t, "CustomersV3", "dataAreaId eq 'usmf' and CommissionSalesGroupId ne ''")
@@ -187,6 +211,51 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 	for _, r := range c.Entities {
 		t.Logf("update: %s %+v", r.Entity, r.Counts)
 	}
+	// The unit conversions' changes are in the index after the update run, in every company's
+	// release of their product: the edit and the new one in both modes, the delete where an
+	// add-on stamps the products (stock D365 shows no deletes: the audit's, below).
+	docs := s.docs(erp.Products)
+	seen := map[string]int{}
+	for _, p := range e.All(t, "ReleasedProductsV2") {
+		src, ok := docs[idOf(p.S("dataAreaId"), p.S("ItemNumber"))]
+		if !ok {
+			continue
+		}
+		var d struct {
+			UnitConversions []struct{ From, Factor, Rounding string } `json:"unit_conversions"`
+		}
+		if err := json.Unmarshal(src, &d); err != nil {
+			t.Fatal(err)
+		}
+		has := func(from, factor, rounding string) bool {
+			for _, c := range d.UnitConversions {
+				if c.From == from && c.Factor == factor && c.Rounding == rounding {
+					return true
+				}
+			}
+			return false
+		}
+		number := p.S("ProductNumber")
+		check := func(what string, ok bool) {
+			seen[what]++
+			if !ok {
+				t.Errorf("after the update, %s:%s (product %s) shows unit conversions %+v: %s", p.S("dataAreaId"), p.S("ItemNumber"), number, d.UnitConversions, what)
+			}
+		}
+		if number == pallet.S("ProductNumber") {
+			check("the edited pallet, 500 rounded down", has("pallet", "500", "Down"))
+		}
+		if number == master.S("ProductNumber") {
+			check("the new dozen of 12", has("dozen", "12", "Nearest"))
+		}
+		if number == box.S("ProductNumber") && mode == activities.ParentStamps {
+			check("the box deleted", !has("box", dec(t, box, "Factor"), box.S("Rounding")))
+		}
+	}
+	t.Logf("unit conversions after the update: %v releases checked", seen)
+	if seen["the edited pallet, 500 rounded down"] < 2 || seen["the new dozen of 12"] == 0 {
+		t.Errorf("releases with the changed unit conversions: %v, want the pallet's product in two companies or more", seen)
+	}
 	if mode == activities.ChildStamps {
 		// Stock D365 shows no deletes: the audit repairs the roots whose children were deleted
 		// (a variant, an attachment, a category assignment, a membership), the reconcile run
@@ -197,10 +266,12 @@ func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behavi
 		pa := s.run(workflows.ProductImportName, activities.Audit).Of(erp.Products).Counts
 		ca := s.run(workflows.CustomerImportName, activities.Audit)
 		t.Logf("audit: products %+v", pa)
-		// A deleted variant, attachment and category assignment: up to three products, fewer
-		// when one of them was also edited (the update rewrote it then).
-		if pa.Repaired < 1 || pa.Repaired > 3 {
-			t.Errorf("audit repaired %d products, want 1 to 3 (a deleted variant, attachment and category assignment)", pa.Repaired)
+		// A deleted variant, attachment and category assignment: up to three products, and a
+		// deleted unit conversion: every release of its product; fewer when one of them was also
+		// edited (the update rewrote it then).
+		if pa.Repaired < 1 || pa.Repaired > 3+boxReleases {
+			t.Errorf("audit repaired %d products, want 1 to %d (a deleted variant, attachment, category assignment and unit conversion of %d releases)",
+				pa.Repaired, 3+boxReleases, boxReleases)
 		}
 		var reps activities.Counts
 		for _, r := range ca.Entities {

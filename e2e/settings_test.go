@@ -57,9 +57,18 @@ worker:
 
 	res := s.wait(s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild}))
 	c := res.Of(erp.Products).Counts
-	// 300 products in pages of 70: four full pages and one of 20, which ends the read.
-	if want := (cat.Products + pageSize - 1) / pageSize; c.Pages != want || c.Read != cat.Products {
-		t.Errorf("rebuild with ERP_PAGE_SIZE=%d: %d pages, %d read; want %d pages of %d products", pageSize, c.Pages, c.Read, want, cat.Products)
+	// The rebuild reads each company's products (one partition each) in pages of 70: 100
+	// products are a full page and one of 30, which ends the read.
+	perCompany := map[string]int{}
+	for _, p := range s.erp.All(t, "ReleasedProductsV2") {
+		perCompany[p.S("dataAreaId")]++
+	}
+	want := 0
+	for _, n := range perCompany {
+		want += (n + pageSize - 1) / pageSize
+	}
+	if c.Pages != want || c.Read != cat.Products {
+		t.Errorf("rebuild with ERP_PAGE_SIZE=%d: %d pages, %d read; want %d pages of %d products in %d companies", pageSize, c.Pages, c.Read, want, cat.Products, len(perCompany))
 	}
 
 	res2, err := s.es.Indices.GetMapping(s.es.Indices.GetMapping.WithIndex(s.index.Alias(erp.Products)))

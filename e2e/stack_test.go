@@ -217,7 +217,7 @@ func (s *stack) checkProductsExcept(except map[string]bool) {
 		}
 	}
 	for _, k := range []string{"variants", "barcodes", "categories", "related", "attachments", "prices", "line_discounts", "from_prices",
-		"discount_group", "translations", "sales_stopped", "minimum_quantity"} {
+		"discount_group", "translations", "sales_stopped", "minimum_quantity", "unit_conversions"} {
 		if filled[k] == 0 {
 			s.t.Fatalf("no product in the ERP has %s: the catalog cannot show that the index carries them", k)
 		}

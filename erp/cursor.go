@@ -14,7 +14,8 @@ import (
 type Cursor struct {
 	// Modified is the last record's ModifiedDateTime (UTC).
 	Modified time.Time `json:"modified"`
-	// Company is the last record's dataAreaId.
+	// Company is the last record's dataAreaId; "" in a collection of no company (a shared
+	// product's rows, ordered by ModifiedDateTime and key).
 	Company string `json:"company,omitempty"`
 	// Key is the last record's key as the ERP spells it (ItemNumber, CustomerAccount, ...).
 	Key string `json:"key,omitempty"`

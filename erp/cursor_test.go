@@ -36,3 +36,13 @@ func TestCursorAtAnInstant(t *testing.T) {
 		t.Fatalf("ParseCursor = %+v, %v", got, err)
 	}
 }
+
+// TestCursorOfNoCompany: the cursor of a collection of no company (a shared product's rows) has
+// no company and a key of several fields; it reads back from its text.
+func TestCursorOfNoCompany(t *testing.T) {
+	c := Cursor{Modified: time.Date(2026, 5, 1, 12, 0, 0, 1000, time.UTC), Key: JoinKey([]string{"box", "ea/pcs", "1000"})}
+	got, err := ParseCursor(c.String())
+	if err != nil || got != c {
+		t.Fatalf("ParseCursor(%q) = %+v, %v; want %+v", c.String(), got, err, c)
+	}
+}

@@ -11,39 +11,52 @@ import "slices"
 // D365's public collection names, the defaults of the connector's configuration
 // (d365.Names.Collections renames them for an environment that differs).
 const (
-	ReleasedProducts               = "ReleasedProductsV2"
-	ProductMasterDimensionValues   = "ProductMasterDimensionValues"
-	ReleasedProductVariants        = "ReleasedProductVariantsV2"
-	ProductTranslations            = "ProductTranslations"
-	ProductAttachments             = "ProductAttachments"
-	ProductCategories              = "ProductCategories"
-	ProductCategoryAssignments     = "ProductCategoryAssignments"
-	RelatedProducts                = "RelatedProducts"
-	ProductBarcodes                = "ProductBarcodes"
-	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
-	SalesPriceAgreements           = "SalesPriceAgreements"
-	SalesLineDiscountAgreements    = "SalesLineDiscountAgreements"
-	PriceParameters                = "PriceParameters"
-	CustomersV3                    = "CustomersV3"
-	CustomerPostalAddresses        = "CustomerPostalAddresses"
-	ContactPersonsV2               = "ContactPersonsV2"
-	SalesRepresentatives           = "SalesRepresentatives"
-	CommissionSalesGroups          = "CommissionSalesGroups"
-	CommissionSalesRepresentatives = "CommissionSalesRepresentatives"
-	LegalEntities                  = "LegalEntities"
-	DeletedRecords                 = "DeletedRecords"
+	ReleasedProducts             = "ReleasedProductsV2"
+	ProductMasterDimensionValues = "ProductMasterDimensionValues"
+	ReleasedProductVariants      = "ReleasedProductVariantsV2"
+	ProductTranslations          = "ProductTranslations"
+	ProductAttachments           = "ProductAttachments"
+	ProductCategories            = "ProductCategories"
+	ProductCategoryAssignments   = "ProductCategoryAssignments"
+	RelatedProducts              = "RelatedProducts"
+	ProductBarcodes              = "ProductBarcodes"
+	ItemDefaultOrderSettings     = "ItemDefaultOrderSettings"
+	// ProductUnitOfMeasureConversions are the product-specific unit conversions
+	// (EcoResProductSpecificUnitOfMeasureConversionEntity), rows of the shared product.
+	ProductUnitOfMeasureConversions = "ProductUnitOfMeasureConversions"
+	SalesPriceAgreements            = "SalesPriceAgreements"
+	SalesLineDiscountAgreements     = "SalesLineDiscountAgreements"
+	PriceParameters                 = "PriceParameters"
+	CustomersV3                     = "CustomersV3"
+	CustomerPostalAddresses         = "CustomerPostalAddresses"
+	ContactPersonsV2                = "ContactPersonsV2"
+	SalesRepresentatives            = "SalesRepresentatives"
+	CommissionSalesGroups           = "CommissionSalesGroups"
+	CommissionSalesRepresentatives  = "CommissionSalesRepresentatives"
+	LegalEntities                   = "LegalEntities"
+	DeletedRecords                  = "DeletedRecords"
 )
 
-// Fields every collection carries.
+// Fields every collection carries (dataAreaId all but those of a Shared child).
 const (
 	FieldCompany  = "dataAreaId"
 	FieldModified = "ModifiedDateTime"
 )
 
-// Link says that a child row belongs to the roots whose key equals the row's From field (in the
-// row's company).
+// Link says that a child row belongs to the roots whose field To (the root's key when To is "")
+// equals the row's From field: in the row's company, or in every company for a Shared child.
 type Link struct {
 	From string
+	// To is a field of the root's collection; "" is the root's key.
+	To string
+}
+
+// RootField returns the field of r that l links to: To, or r's key.
+func (l *Link) RootField(r *Root) string {
+	if l.To == "" {
+		return r.Key
+	}
+	return l.To
 }
 
 // Via says that a child row reaches its roots through the rows of another child of the same
@@ -86,7 +99,11 @@ type Child struct {
 	Via     *Via
 	// CompanyWide rows belong to every root of their company.
 	CompanyWide bool
-	When        *Cond
+	// Shared rows belong to no company: the collection has no dataAreaId (D365 keeps such data
+	// on the shared product, EcoResProduct, rather than per legal entity), and a row belongs to
+	// the roots of every company whose Link.To field equals its Link.From. Shared requires Link.
+	Shared bool
+	When   *Cond
 	// Moves is true when a row can change the root it belongs to (its link field is not part of
 	// its key: a bar code moved to another item). Change detection then also asks the index
 	// which documents hold the row (Indexed) and re-reads them.
@@ -209,6 +226,12 @@ var model = []Root{
 				return c
 			}(),
 			item("order-settings", ItemDefaultOrderSettings, "ItemNumber"),
+			// Product-specific unit conversions are the shared product's, not the company's (the
+			// entity has no dataAreaId; docs/erp-model.md): a row reaches the released product of
+			// every company whose ProductNumber is its own.
+			{Name: "unit-conversions", Collection: ProductUnitOfMeasureConversions,
+				Key:  []string{"FromUnitSymbol", "ToUnitSymbol", "ProductNumber"},
+				Link: &Link{From: "ProductNumber", To: "ProductNumber"}, Shared: true},
 			// Sales prices are item specific in D365 (docs/pricing.md).
 			func() Child {
 				c := item("prices", SalesPriceAgreements, "RecordId")

@@ -30,6 +30,9 @@ type Product struct {
 	Related         []RelatedProduct  `json:"related,omitempty"`
 	Barcodes        []Barcode         `json:"barcodes,omitempty"`
 	OrderSettings   *OrderSettings    `json:"order_settings,omitempty"`
+	// UnitConversions are the product-specific unit conversions of the shared product the item
+	// releases (the same in every company that releases it).
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
 	// Prices are the item's sales price agreement lines (D365 has no others).
 	Prices []PriceAgreement `json:"prices,omitempty"`
 	// LineDiscounts are the line discount agreement lines for this item (ItemCode Table); those
@@ -124,6 +127,22 @@ type OrderSettings struct {
 	MultipleQuantity Decimal `json:"multiple_quantity,omitempty"` // 0 = any
 	StandardQuantity Decimal `json:"standard_quantity,omitempty"`
 	SalesStopped     bool    `json:"sales_stopped,omitempty"`
+}
+
+// UnitConversion is a product-specific unit of measure conversion (D365's
+// EcoResProductSpecificUnitOfMeasureConversionEntity): a quantity q in From is
+// (q + InnerOffset) * Factor * Numerator / Denominator + OuterOffset in To, rounded as Rounding
+// says to the To unit's decimals (docs/erp-model.md).
+type UnitConversion struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Factor      Decimal `json:"factor"`
+	Numerator   int64   `json:"numerator"`
+	Denominator int64   `json:"denominator"`
+	InnerOffset Decimal `json:"inner_offset,omitempty"`
+	OuterOffset Decimal `json:"outer_offset,omitempty"`
+	// Rounding is "Nearest", "Up" or "Down" (UnitOfMeasureConversionRounding).
+	Rounding string `json:"rounding,omitempty"`
 }
 
 // Account codes of a trade agreement: who it is for.

@@ -5,6 +5,7 @@ package erp
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -48,6 +49,35 @@ type ReadRequest struct {
 	Until time.Time
 	// PageSize is the number of roots per page; zero means the source's default.
 	PageSize int
+	// Partition, when set, limits the read to the roots of one partition (a rebuild's part);
+	// nil reads every root.
+	Partition *Partition
+}
+
+// Partition is a part of one entity's roots that a rebuild reads on its own: the roots of one
+// company (dataAreaId, as the ERP spells it) whose key lies after After (exclusive; "" from the
+// first key) up to Through (inclusive; "" up to the last key), in the ERP's own order of keys,
+// the order its $orderby and its key comparisons share. The partitions of a plan are disjoint
+// and together hold every root, whatever changes between planning and reading: their bounds
+// are keys, not positions. Within a partition roots are read in change order, as any read.
+type Partition struct {
+	Company string `json:"company"`
+	After   string `json:"after,omitempty"`
+	Through string `json:"through,omitempty"`
+	// Expected is the number of roots it held up to the run's bound when it was planned.
+	Expected int `json:"expected,omitempty"`
+}
+
+// String writes p for logs and the UI: "usmf (1000, 2000]", "usmf (2000, end]".
+func (p Partition) String() string {
+	after, through := p.After, p.Through
+	if after == "" {
+		after = "start"
+	}
+	if through == "" {
+		through = "end"
+	}
+	return fmt.Sprintf("%s (%s, %s]", p.Company, after, through)
 }
 
 // Page is one page of roots of type T with their children.
@@ -162,6 +192,8 @@ type KeyRequest struct {
 	// After is the (company, key) to continue after; zero from the beginning.
 	After    Cursor
 	PageSize int
+	// Partition, when set, limits the keys to those of one partition.
+	Partition *Partition
 }
 
 // Source is the ERP as the import activities see it: a pull interface over pages, driven by the
@@ -197,8 +229,20 @@ type Source interface {
 // Counter is implemented by sources that can count the roots a read would return, for progress
 // bars and ETAs. It is optional: imports work without it.
 type Counter interface {
-	// Count returns the number of roots of e after r.After up to r.Until.
+	// Count returns the number of roots of e after r.After up to r.Until, in r.Partition when
+	// it is set.
 	Count(ctx context.Context, e Entity, r ReadRequest) (int, error)
+}
+
+// Partitioner is implemented by sources that can split an entity's roots into partitions that a
+// rebuild reads side by side, each from its own cursor. It is optional: without it a rebuild
+// reads every root in one stream.
+type Partitioner interface {
+	// Partitions splits the roots of e stamped up to until into partitions of about size roots
+	// each: at least one per company that has roots, more where a company has more than size.
+	// The bounds come from the ERP itself (counts and the keys at the boundaries), read with
+	// a few small requests per partition; the partitions are in (company, key) order.
+	Partitions(ctx context.Context, e Entity, until time.Time, size int) ([]Partition, error)
 }
 
 // Skipper is implemented by sources that can step past one root without reading it whole. An

@@ -304,14 +304,15 @@ func storeError(w http.ResponseWriter, err error) {
 	}
 }
 
-// visible reports whether a record can be seen by the request (company rule).
-func visible(r *http.Request, rec store.Record) bool {
-	return crossCompany(r) || rec[store.FieldCompany] == store.DefaultCompany
+// visible reports whether a record of t can be seen by the request (company rule; a shared
+// table's rows belong to no company and are seen by every request).
+func visible(r *http.Request, t *store.Table, rec store.Record) bool {
+	return crossCompany(r) || t.Shared || rec[store.FieldCompany] == store.DefaultCompany
 }
 
 func (h *dataHandler) get(w http.ResponseWriter, r *http.Request, t *store.Table, key store.Record) {
 	rec, err := h.store.Get(r.Context(), t.Name, key)
-	if err == nil && !visible(r, rec) {
+	if err == nil && !visible(r, t, rec) {
 		err = store.Errorf(store.NotFound, "no %s record with key (%s) in company %s: add cross-company=true to read other companies",
 			t.Name, store.FormatKey(t, rec, true), store.DefaultCompany)
 	}

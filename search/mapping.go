@@ -123,6 +123,18 @@ func (x *Index) productProperties() map[string]any {
 			"standard_quantity": stored(),
 		}),
 
+		"unit_conversions": object(map[string]any{
+			"from":         keyword(),
+			"to":           keyword(),
+			"factor":       stored(),
+			"factor_value": typ("double"),
+			"numerator":    typ("long"),
+			"denominator":  typ("long"),
+			"inner_offset": stored(),
+			"outer_offset": stored(),
+			"rounding":     keyword(),
+		}),
+
 		"categories": nested(map[string]any{
 			"id":            keyword(),
 			"name":          textWithRaw(),

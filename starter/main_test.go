@@ -29,6 +29,10 @@ func TestProgressLine(t *testing.T) {
 			t.Errorf("progress line %q lacks %q", got, want)
 		}
 	}
+	p.Partitions, p.PartitionsDone, p.PartitionsReading = 12, 5, 4
+	if got := progressLine(p); !strings.Contains(got, "partitions: 5 of 12 read, 4 reading") {
+		t.Errorf("a partitioned rebuild's progress line %q does not count its partitions", got)
+	}
 	p.Expected = 0
 	p.Paused = true
 	got = progressLine(p)
@@ -55,7 +59,7 @@ func TestHelpAndBadInput(t *testing.T) {
 			t.Errorf("--help lacks %s", want)
 		}
 	}
-	for _, args := range [][]string{{"frobnicate"}, {"run", "orders"}, {"run", "products", "--mode", "sometimes"}, {"schedules", "explode"},
+	for _, args := range [][]string{{"frobnicate"}, {"run", "orders"}, {"run", "products", "--mode", "sometimes"}, {"run", "products", "--partitions", "-1"}, {"schedules", "explode"},
 		{"schedules", "apply", "--change-detection", "psychic"}, {"schedules", "apply", "--update-every", "10ms"}} {
 		if err := run(t.Context(), args, noEnv, &out); err == nil {
 			t.Errorf("starter %s: want an error", strings.Join(args, " "))

@@ -61,10 +61,11 @@ func (e *cli) details() string {
 
 func runImport(ctx context.Context, e *cli, args []string) error {
 	out := e.out
-	fs := e.flags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--wait] [--json]")
+	fs := e.flags("run", "run products|customers [--mode update|rebuild|reconcile|audit] [--partitions N] [--wait] [--json]")
 	mode := fs.String("mode", "update", "update (what changed since the last run), rebuild (everything into a new index, then swap) reconcile (delete what the ERP no longer has) or audit (compare what every document was built from with the ERP, re-sync what differs)")
 	wait := fs.Bool("wait", false, "wait for the import to finish, showing a progress bar")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	partitions := fs.Int("partitions", 0, "partitions of a rebuild read at once (0: the worker's import.partitions; the worker bounds it by erp.max-concurrent-requests)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -81,6 +82,9 @@ func runImport(ctx context.Context, e *cli, args []string) error {
 	if !m.Valid() {
 		return fmt.Errorf("--mode %q: want update, rebuild, reconcile or audit", *mode)
 	}
+	if *partitions < 0 {
+		return fmt.Errorf("--partitions %d: want 0 (the worker's setting) or more", *partitions)
+	}
 	c, err := e.temporal(ctx)
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func runImport(ctx context.Context, e *cli, args []string) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            summary(name, m, "started with starter run"),
 		StaticDetails:            e.details(),
-	}, name, workflows.ImportInput{Mode: m})
+	}, name, workflows.ImportInput{Mode: m, Partitions: *partitions})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
@@ -177,6 +181,9 @@ func progressLine(p workflows.Progress) string {
 		fmt.Fprintf(&b, "%s read", thousands(p.Totals.Read))
 	}
 	fmt.Fprintf(&b, "  %.0f/s  %s indexed  %s", p.RecordsPerSecond, thousands(p.Totals.Indexed), p.Phase)
+	if p.Partitions > 0 {
+		fmt.Fprintf(&b, " (partitions: %d of %d read, %d reading)", p.PartitionsDone, p.Partitions, p.PartitionsReading)
+	}
 	if p.Paused {
 		b.WriteString(" (PAUSED: signal resume to go on)")
 	}

@@ -60,6 +60,7 @@ func TestAPI(t *testing.T) {
 	t.Run("shoppers", func(t *testing.T) { testShoppers(t, f) })
 	t.Run("demo login", func(t *testing.T) { testDemoLogin(t, f) })
 	// Last: they change the ERP and the index.
+	t.Run("unit conversions", func(t *testing.T) { testUnitConversions(t, f, cat) })
 	t.Run("deleted product disappears", func(t *testing.T) { testDeleted(t, f, cat) })
 	t.Run("only the document asked for", func(t *testing.T) { testOnlyTheDocumentAskedFor(t, f, cat) })
 }

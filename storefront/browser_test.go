@@ -366,6 +366,7 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshot: %s", png)
 	}
 
+	t.Run("unit conversions on the product page", func(t *testing.T) { testConversionsInPage(t, f, masters.Hits) })
 	t.Run("hostile attachment URLs", func(t *testing.T) { testHostileURLsInPage(t, f, detail) })
 }
 
@@ -398,6 +399,31 @@ func testWebshopLanguage(t *testing.T, f *fixture, shop webshop.Webshop) {
 			t.Errorf("demf card %s is priced in %s", c.item, c.currency)
 		}
 	}
+}
+
+// testConversionsInPage opens the page of a product with unit conversions and finds each as the
+// API states it: "1 box = 12 ea".
+func testConversionsInPage(t *testing.T, f *fixture, hits []storefront.Hit) {
+	for _, h := range hits {
+		var d storefront.Product
+		if st, body := f.get("/api/products/usmf/"+h.ItemNumber, nil, &d); st != http.StatusOK {
+			t.Fatalf("detail %s: %d %s", h.ItemNumber, st, body)
+		}
+		if len(d.UnitConversions) == 0 {
+			continue
+		}
+		dom := chromium(t, f.demoPage(f.webshops[0].ID, storefront.KindGuest, url.Values{"product": {h.ItemNumber}}), "--dump-dom")
+		if !strings.Contains(dom, `data-ready="product"`) {
+			t.Fatalf("the product page of %s did not open:\n%.3000s", h.ItemNumber, dom)
+		}
+		for _, c := range d.UnitConversions {
+			if text := "1 " + c.From + " = " + c.Quantity + " " + c.To; !strings.Contains(dom, text) {
+				t.Errorf("the page of %s does not say %q", h.ItemNumber, text)
+			}
+		}
+		return
+	}
+	t.Fatal("no product with unit conversions among the hits")
 }
 
 // checkCard compares a card the page shows with the API's hit: the price, its currency and source,

@@ -3,8 +3,10 @@ package storefront
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/erpsync/erpsync/document"
 	"github.com/erpsync/erpsync/erp"
@@ -32,6 +34,16 @@ type Product struct {
 	Related     []RelatedProduct          `json:"related,omitempty"`
 	// Order holds the order quantities; absent when the ERP has no order settings.
 	Order *OrderQuantities `json:"order,omitempty"`
+	// UnitConversions say how many of another unit one unit is ("1 box = 12 ea"), by from unit.
+	UnitConversions []UnitConversion `json:"unit_conversions,omitempty"`
+}
+
+// UnitConversion is a product's unit conversion as its page shows it: one From is Quantity To.
+type UnitConversion struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Quantity is exact decimal text; at most 6 decimals, rounded as the conversion says.
+	Quantity string `json:"quantity"`
 }
 
 // CategoryRef is a visible category of a product.
@@ -179,8 +191,66 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 	for _, r := range related {
 		out.Related = append(out.Related, RelatedProduct{Hit: hitOf(r.doc, lang, qt.Quote(r.doc, pq)), RelationType: r.relation})
 	}
+	for _, c := range p.UnitConversions {
+		if q, ok := perUnit(c); ok {
+			out.UnitConversions = append(out.UnitConversions, UnitConversion{From: c.From, To: c.To, Quantity: q})
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// perUnit returns how many of c.To one c.From is, by D365's rule for a unit conversion: a
+// quantity q in the from unit is (q + inner offset) * factor * numerator / denominator + outer
+// offset in the to unit ("Unit conversions (form)", Microsoft Dynamics AX 2012,
+// learn.microsoft.com/dynamicsax-2012/unit-conversions-form; docs/erp-model.md). D365 rounds
+// the result to the to unit's decimals (UnitsOfMeasure, which erpsync does not read); the page
+// shows it exactly up to 6 decimals and beyond them rounds as the conversion says: Up, Down or
+// to the nearest (UnitOfMeasureConversionRounding). ok is false for a conversion that cannot
+// convert (a zero denominator, a number that is not decimal text).
+func perUnit(c document.UnitConversion) (q string, ok bool) {
+	num := func(s string) (*big.Rat, bool) {
+		if s == "" {
+			return new(big.Rat), true
+		}
+		return new(big.Rat).SetString(s)
+	}
+	f, ok1 := num(c.Factor)
+	in, ok2 := num(c.InnerOffset)
+	out, ok3 := num(c.OuterOffset)
+	if !ok1 || !ok2 || !ok3 || c.Denominator == 0 {
+		return "", false
+	}
+	r := new(big.Rat).Add(big.NewRat(1, 1), in)
+	r.Mul(r, f).Mul(r, big.NewRat(c.Numerator, c.Denominator)).Add(r, out)
+	const decimals = 6
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(decimals), nil)))
+	n, rem := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int)) // toward zero
+	if rem.Sign() != 0 {
+		sign := big.NewInt(int64(r.Sign()))
+		switch c.Rounding {
+		case "Up":
+			if r.Sign() > 0 {
+				n.Add(n, sign)
+			}
+		case "Down":
+			if r.Sign() < 0 {
+				n.Add(n, sign)
+			}
+		default: // Nearest, half away from zero
+			if new(big.Int).Mul(new(big.Int).Abs(rem), big.NewInt(2)).Cmp(scaled.Denom()) >= 0 {
+				n.Add(n, sign)
+			}
+		}
+	}
+	text := new(big.Rat).SetFrac(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(decimals), nil)).FloatString(decimals)
+	if strings.Contains(text, ".") {
+		text = strings.TrimRight(strings.TrimRight(text, "0"), ".")
+	}
+	if text == "-0" {
+		text = "0"
+	}
+	return text, true
 }
 
 // relatedDoc is a related product's document and how it relates.

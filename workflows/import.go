@@ -50,6 +50,9 @@ type ImportInput struct {
 	// MaxChunksPerRun makes the workflow continue as new after this many chunks even if Temporal
 	// does not suggest it yet (default 1000).
 	MaxChunksPerRun int `json:"max_chunks_per_run,omitempty"`
+	// Partitions is how many partitions of a rebuild to read at once (zero: the worker's
+	// import.partitions); the worker bounds it by what the ERP allows.
+	Partitions int `json:"partitions,omitempty"`
 	// Checkpoint is where a continued run resumes. Leave it empty.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
@@ -66,6 +69,9 @@ type Checkpoint struct {
 	// Begun is the entity's BeginResult, nil until it has begun.
 	Begun  *activities.BeginResult `json:"begun,omitempty"`
 	Cursor erp.Cursor              `json:"cursor"`
+	// Parts are the partitions of a partitioned rebuild in progress, each with its own cursor
+	// and counts (nil: the entity is read in one stream from Cursor).
+	Parts []Part `json:"parts,omitempty"`
 	// Changes are the collection cursors of a child-stamps update in progress.
 	Changes map[string]erp.Cursor `json:"changes,omitempty"`
 	// Counts has one entry per entity of the import, in order.
@@ -130,6 +136,12 @@ type Progress struct {
 	// RecordsPerSecond is records read per second of wall time since the import started.
 	RecordsPerSecond float64 `json:"records_per_second"`
 	Runs             int     `json:"runs"`
+	// Partitions is the number of partitions of a partitioned rebuild in progress (0: one
+	// stream), PartitionsDone how many are read and PartitionsReading how many are being
+	// read now; Cursor then names where each of those is.
+	Partitions        int `json:"partitions,omitempty"`
+	PartitionsDone    int `json:"partitions_done,omitempty"`
+	PartitionsReading int `json:"partitions_reading,omitempty"`
 }
 
 // ProductImport imports products: the company-wide data they are shown and priced with (the
@@ -174,6 +186,8 @@ type importRun struct {
 	in       ImportInput
 	cp       *Checkpoint
 	phase    string
+	// reading marks the partitions (Checkpoint.Parts) with a chunk in flight.
+	reading []bool
 }
 
 func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (res ImportResult, err error) {
@@ -227,20 +241,30 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		e := entities[r.cp.Entity]
 		if r.cp.Begun == nil {
 			r.phase = "beginning " + string(e)
+			bin := activities.BeginInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID}
+			if r.partitioned(ctx) {
+				bin.Partitioned, bin.Partitions = true, in.Partitions
+			}
 			var begun activities.BeginResult
-			if err := workflow.ExecuteActivity(shortCtx(ctx), a.Begin, activities.BeginInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID}).Get(ctx, &begun); err != nil {
+			if err := workflow.ExecuteActivity(shortCtx(ctx), a.Begin, bin).Get(ctx, &begun); err != nil {
 				return res, fmt.Errorf("begin %s: %w", e, err)
 			}
 			r.cp.Begun = &begun
 			r.cp.Cursor = begun.From
 			r.cp.Changes = begun.Changes
 			r.cp.Expected[r.cp.Entity] = begun.Expected
+			r.cp.Parts = newParts(begun.Partitions)
 		}
 		r.phase = "reading " + string(e)
 		if in.Mode == activities.Audit {
 			r.phase = "auditing " + string(e)
 		}
-		for done := false; !done; {
+		if r.cp.Parts != nil {
+			if err := r.readParts(ctx, e, pause, resume); err != nil {
+				return res, err
+			}
+		}
+		for done := r.cp.Parts != nil; !done; {
 			r.drainSignals(pause, resume)
 			if r.cp.Paused {
 				r.phase = "paused"
@@ -288,6 +312,7 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 		r.cp.Begun = nil
 		r.cp.Cursor = erp.Cursor{}
 		r.cp.Changes = nil
+		r.cp.Parts = nil
 		r.showDetails(ctx)
 	}
 	r.phase = "done"
@@ -403,6 +428,7 @@ func (r *importRun) progress(ctx workflow.Context) Progress {
 	if secs := workflow.Now(ctx).Sub(r.cp.Started).Seconds(); secs > 0 {
 		p.RecordsPerSecond = float64(p.Totals.Read) / secs
 	}
+	r.partsProgress(&p)
 	return p
 }
 
@@ -418,6 +444,9 @@ func (r *importRun) showDetails(ctx workflow.Context) {
 	for i, e := range p.Entities {
 		c := p.Counts[i]
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d |\n", e, c.Pages, c.Read, c.Indexed, c.Deleted, c.DeadLettered, c.Rejected)
+	}
+	if p.Partitions > 0 {
+		fmt.Fprintf(&b, "\npartitions: %d of %d read, %d being read\n", p.PartitionsDone, p.Partitions, p.PartitionsReading)
 	}
 	fmt.Fprintf(&b, "\ncursor: `%s` · %.0f records/s · run %d", p.Cursor, p.RecordsPerSecond, p.Runs)
 	if p.Totals.DeadLettered > 0 {

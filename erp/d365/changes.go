@@ -13,12 +13,14 @@ import (
 )
 
 // Changes reads one page of the rows of r.Collection changed after r.After up to r.Until, by
-// the collection's own ModifiedDateTime, in (ModifiedDateTime, dataAreaId, key) order, reading
-// only the fields that place a row in the model. It returns the roots of r.Entity those rows
-// belong to: the root itself for a root row, the linked root for a child row, the roots reached
-// through a link collection (one more request per company) for a child that goes through
-// another, every root of the company for a company-wide row, and, for a child whose rows can
-// move, the values to look up in the index (Changes.Held).
+// the collection's own ModifiedDateTime, in (ModifiedDateTime, dataAreaId, key) order
+// ((ModifiedDateTime, key) for a collection of no company), reading only the fields that place a
+// row in the model. It returns the roots of r.Entity those rows belong to: the root itself for a
+// root row, the linked root for a child row, the roots reached through a link collection (one
+// more request per company) for a child that goes through another, the roots of every company
+// with the row's value for a shared child (one more request), every root of the company for a
+// company-wide row, and, for a child whose rows can move, the values to look up in the index
+// (Changes.Held).
 //
 // This is how an update run finds what changed in an ERP that stamps only the rows that changed
 // (stock D365): a collection whose rows did not change costs one request.
@@ -41,10 +43,14 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		return out, failure.E(failure.Invalid, op, fmt.Errorf("%s is not a collection of %s", r.Collection, r.Entity))
 	}
 	key := []string{m.Key}
+	shared := false // rows of no company (a shared child's collection)
 	if !isRoot {
-		key = children[0].Key
+		key, shared = children[0].Key, children[0].Shared
 	}
-	sel := append([]string{erp.FieldCompany, erp.FieldModified}, key...)
+	sel := append([]string{erp.FieldModified}, key...)
+	if !shared {
+		sel = append(sel, erp.FieldCompany)
+	}
 	if isRoot && m.When != nil {
 		sel = append(sel, m.When.Field)
 	}
@@ -60,11 +66,14 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
-	filter, err := c.changeFilter(coll, key, r.After, r.Until)
+	filter, err := c.changeFilter(coll, key, shared, r.After, r.Until)
 	if err != nil {
 		return out, failure.E(failure.Invalid, op, err)
 	}
-	orderBy := []string{coll.f(fModified), coll.f(fCompany)}
+	orderBy := []string{coll.f(fModified)}
+	if !shared {
+		orderBy = append(orderBy, coll.f(fCompany))
+	}
 	for _, f := range key {
 		orderBy = append(orderBy, coll.f(f))
 	}
@@ -85,6 +94,7 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 	companies := map[string]bool{}
 	held := map[[2]string][]string{}                // (company, field) -> values
 	through := map[*erp.Child]map[string][]string{} // child -> company -> values
+	linked := map[string]map[string][]string{}      // root field -> company ("" for shared rows) -> values
 	prev := r.After.Modified
 	for _, rw := range rows {
 		var k checker
@@ -94,7 +104,7 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 			values[i] = keyText(rw, f)
 		}
 		cur.Key = erp.JoinKey(values)
-		if !k.ok() || cur.Company == "" {
+		if !k.ok() || cur.Company == "" && !shared {
 			return out, failure.E(failure.Invalid, op, fmt.Errorf("row without a readable %s and %s: %s: %.300s", fModified, fCompany, k.reason(), rw.raw))
 		}
 		if cur.Modified.Before(prev) {
@@ -126,6 +136,16 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 				continue
 			}
 			switch {
+			case ch.Link != nil && (ch.Shared || ch.Link.RootField(m) != m.Key):
+				// A row of no company, or one linked to another field of the root than its key:
+				// its roots are asked of the root's collection below.
+				if v := rw.text(ch.Link.From); v != "" {
+					f := ch.Link.RootField(m)
+					if linked[f] == nil {
+						linked[f] = map[string][]string{}
+					}
+					linked[f][co] = append(linked[f][co], v)
+				}
 			case ch.Link != nil:
 				if key := rw.text(ch.Link.From); key != "" {
 					roots[erp.Ref{Entity: r.Entity, Company: co, Key: key}] = true
@@ -158,6 +178,28 @@ func (c *Client) Changes(ctx context.Context, r erp.ChangeRequest) (erp.Changes,
 			for _, rw := range rs {
 				if key := rw.text(via.Link.From); key != "" {
 					roots[erp.Ref{Entity: r.Entity, Company: co, Key: key}] = true
+				}
+			}
+		}
+	}
+
+	// Children linked to another field of the root (a shared product's rows, by the released
+	// products' ProductNumber): one more request per company, or one for every configured
+	// company for rows of no company.
+	rc := c.colls[m.Collection]
+	for f, byCompany := range linked {
+		for co, values := range byCompany {
+			cond := c.whenFilter(rc, m.When)
+			if co == "" {
+				cond = and(cond, c.companiesFilter(rc))
+			}
+			rs, err := c.fetchIn(ctx, &n, rc, co, cond, f, sortedUnique(values), []string{erp.FieldCompany, m.Key, f})
+			if err != nil {
+				return out, fmt.Errorf("read roots of changed %s: %w", coll.name, err)
+			}
+			for _, rw := range rs {
+				if key := keyText(rw, m.Key); key != "" && rw.text(erp.FieldCompany) != "" {
+					roots[erp.Ref{Entity: r.Entity, Company: rw.text(erp.FieldCompany), Key: key}] = true
 				}
 			}
 		}

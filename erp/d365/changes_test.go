@@ -2,6 +2,7 @@ package d365
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -259,5 +260,123 @@ func TestChangesOfRowsSharingOneStamp(t *testing.T) {
 	}
 	if got := fmt.Sprint(erp.JoinKey([]string{"1000", "it's, \"x\""})); !strings.HasPrefix(got, "[") {
 		t.Errorf("JoinKey of two fields = %s", got)
+	}
+}
+
+// TestSharedRowsReachEveryCompanysRoots: a product-specific unit conversion belongs to no
+// company (D365 keeps it on the shared product). Read by its own stamps it reaches the product's
+// release in every configured company, and only those, with one more request; rows that share a
+// stamp are read once each in pages of any size, ordered without a company. Its delete, which
+// leaves no stamp in stock D365, changes the digest of every release: what the audit compares.
+func TestSharedRowsReachEveryCompanysRoots(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newSim(t, smallCatalog())
+	s.store.SetBehaviour(store.Behaviour{NoBumps: true, NoDeletionLog: true})
+	releases := map[string][]erp.Ref{}
+	for _, r := range s.rows(t, store.ReleasedProducts) {
+		n := sv(r, "ProductNumber")
+		releases[n] = append(releases[n], erp.Ref{Entity: erp.Products, Company: sv(r, "dataAreaId"), Key: sv(r, "ItemNumber")})
+	}
+	var conv store.Record
+	for _, r := range s.rows(t, store.ProductUnitOfMeasureConversions) {
+		if len(releases[sv(r, "ProductNumber")]) == 3 {
+			conv = r
+			break
+		}
+	}
+	if conv == nil {
+		t.Fatal("no conversion of a product released by three companies")
+	}
+	number, refs := sv(conv, "ProductNumber"), releases[sv(conv, "ProductNumber")]
+	all := s.client(t, nil)
+	digests := func() map[erp.Ref]string {
+		t.Helper()
+		d, err := all.Digests(ctx, erp.Products, refs)
+		if err != nil || len(d.Of) != 3 {
+			t.Fatalf("digests: %v, %v", d.Of, err)
+		}
+		return d.Of
+	}
+	before := digests()
+
+	mark := s.store.Clock().Next()
+	s.write(t, func(tx *store.Tx) error {
+		if _, err := tx.Update(store.ProductUnitOfMeasureConversions, s.keyOf(store.ProductUnitOfMeasureConversions, conv), store.Record{"Factor": json.Number("7")}); err != nil {
+			return err
+		}
+		for _, unit := range []string{"bag", "crate", "dozen"} {
+			if _, err := tx.Create(store.ProductUnitOfMeasureConversions, store.Record{"FromUnitSymbol": unit, "ToUnitSymbol": "ea", "ProductNumber": number}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		companies []string
+		want      []string
+	}{{nil, []string{"demf", "gbsi", "usmf"}}, {[]string{"GBSI", "demf"}, []string{"demf", "gbsi"}}} {
+		c := s.client(t, func(c *Config) { c.Companies = tc.companies })
+		for _, size := range []int{1, 3, 4, 5} {
+			req := erp.ChangeRequest{Entity: erp.Products, Collection: store.ProductUnitOfMeasureConversions, After: erp.Cursor{Modified: mark}, PageSize: size}
+			rows, seen, roots := 0, map[string]bool{}, map[erp.Ref]bool{}
+			for pages := 0; ; pages++ {
+				ch, err := c.Changes(ctx, req)
+				if err != nil {
+					t.Fatalf("companies %v, page size %d: %v", tc.companies, size, err)
+				}
+				if ch.Rows > 0 && (seen[ch.Next.Key] || ch.Next.Company != "") {
+					t.Fatalf("companies %v, page size %d: cursor %s (read before: %v)", tc.companies, size, ch.Next, seen[ch.Next.Key])
+				}
+				seen[ch.Next.Key], rows = true, rows+ch.Rows
+				if ch.Rows > 0 && ch.Requests != 2 {
+					t.Errorf("companies %v, page size %d: %d requests for a page of changed rows, want 2 (the rows, their roots)", tc.companies, size, ch.Requests)
+				}
+				for _, r := range ch.Roots {
+					roots[r] = true
+				}
+				if ch.Done {
+					break
+				}
+				if pages > 10 {
+					t.Fatal("no end")
+				}
+				req.After = ch.Next
+			}
+			var got []string
+			for r := range roots {
+				if r.Key != sv(conv, "ProductNumber") { // numbered like the product in the generated data
+					t.Errorf("root %v: not a release of %s", r, number)
+				}
+				got = append(got, r.Company)
+			}
+			slices.Sort(got)
+			if rows != 4 || !slices.Equal(got, tc.want) {
+				t.Errorf("companies %v, page size %d: %d rows reaching %v, want 4 reaching %v", tc.companies, size, rows, got, tc.want)
+			}
+		}
+	}
+
+	edited := digests()
+	s.write(t, func(tx *store.Tx) error {
+		return tx.Delete(store.ProductUnitOfMeasureConversions, s.keyOf(store.ProductUnitOfMeasureConversions, conv))
+	})
+	after := digests()
+	looked, err := all.Lookup(ctx, erp.Products, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range looked.Records {
+		if before[r.Ref] == edited[r.Ref] || edited[r.Ref] == after[r.Ref] || after[r.Ref] != r.Digest {
+			t.Errorf("%v: digests %s (before), %s (edited), %s (deleted), read whole %s: want each change to show, and the last two alike",
+				r.Ref, before[r.Ref], edited[r.Ref], after[r.Ref], r.Digest)
+		}
+		var units []string
+		for _, u := range r.Value.(erp.Product).UnitConversions {
+			units = append(units, u.From)
+		}
+		if want := []string{"bag", "crate", "dozen"}; !slices.Equal(units, want) {
+			t.Errorf("%v: conversions from %v, want %v", r.Ref, units, want)
+		}
 	}
 }

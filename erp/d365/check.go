@@ -49,11 +49,15 @@ func (c *Client) Collections() []Collection {
 	for _, r := range erp.Roots() {
 		add(r.Collection, fCompany, fModified, r.Key)
 		for _, ch := range r.Children {
-			add(ch.Collection, fCompany, fModified)
+			if !ch.Shared {
+				add(ch.Collection, fCompany)
+			}
+			add(ch.Collection, fModified)
 			add(ch.Collection, ch.Key...)
 			add(ch.Collection, ch.Select...)
 			if ch.Link != nil {
 				add(ch.Collection, ch.Link.From)
+				add(r.Collection, ch.Link.RootField(&r))
 			}
 			if ch.Via != nil {
 				add(ch.Collection, ch.Via.From)

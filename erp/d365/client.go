@@ -48,6 +48,10 @@ type Client struct {
 
 var _ erp.Source = (*Client)(nil)
 
+// maxIdleConns is how many idle connections to the service a Client keeps: at least the
+// requests one worker may have in flight (D365 allows 52 per user and application).
+const maxIdleConns = 64
+
 // New returns a Client for cfg, or cfg's problems. It does not contact the service: the first
 // read fetches the token (a wrong secret then fails with failure.Unauthorized).
 func New(cfg Config) (*Client, error) {
@@ -59,7 +63,12 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("d365 config: %w", err)
 	}
-	hc := &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	// Keep as many connections as requests may be in flight: the default transport keeps two
+	// per host and closes the rest after each answer, so a rebuild reading partitions side by
+	// side opened a connection (a TLS handshake with D365) for most of its requests.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = maxIdleConns
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		// Go drops Authorization on a redirect to another domain, but keeps it on one from
 		// https to http of the same host; refuse both, and loops.
 		if !sameOrigin(req.URL, via[0].URL) {

@@ -155,8 +155,9 @@ func parseRecordKey(s string) (string, error) {
 	return values[0], nil
 }
 
-// Keys reads one page of the keys of every root of r.Entity in (dataAreaId, key) order, after
-// r.After's Company and Key. Each Cursor carries the root's ModifiedDateTime too.
+// Keys reads one page of the keys of every root of r.Entity (of r.Partition, when set) in
+// (dataAreaId, key) order, after r.After's Company and Key. Each Cursor carries the root's
+// ModifiedDateTime too.
 func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Cursor], error) {
 	var n counter
 	var page erp.Page[erp.Cursor]
@@ -183,6 +184,15 @@ func (c *Client) Keys(ctx context.Context, r erp.KeyRequest) (erp.Page[erp.Curso
 	}
 	if c.companyFilter != "" {
 		conds = append(conds, strings.Replace(c.companyFilter, fCompany, co, 1))
+	}
+	if p := r.Partition; p != nil {
+		conds = append(conds, co+" eq "+quote(p.Company))
+		if p.After != "" {
+			conds = append(conds, key+" gt "+coll.literal(m.Key, p.After))
+		}
+		if p.Through != "" {
+			conds = append(conds, key+" le "+coll.literal(m.Key, p.Through))
+		}
 	}
 	if w := c.whenFilter(coll, m.When); w != "" {
 		conds = append(conds, w)

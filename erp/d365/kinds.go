@@ -181,6 +181,20 @@ var products = kind[erp.Product]{
 				SalesStopped:     k.yes(rw, "IsSalesStopped"),
 			}
 		},
+		// A conversion of the shared product (EcoResProductSpecificUnitOfMeasureConversionEntity
+		// in Microsoft's Common Data Model; docs/erp-model.md).
+		"unit-conversions": func(p *erp.Product, k *checker, rw row) {
+			p.UnitConversions = append(p.UnitConversions, erp.UnitConversion{
+				From:        k.str(rw, "FromUnitSymbol"),
+				To:          k.str(rw, "ToUnitSymbol"),
+				Factor:      k.dec(rw, "Factor"),
+				Numerator:   k.int(rw, "Numerator"),
+				Denominator: k.int(rw, "Denominator"),
+				InnerOffset: k.dec(rw, "InnerOffset"),
+				OuterOffset: k.dec(rw, "OuterOffset"),
+				Rounding:    k.str(rw, "Rounding"),
+			})
+		},
 		"prices": func(p *erp.Product, k *checker, rw row) { p.Prices = append(p.Prices, price(k, rw)) },
 		"line-discounts": func(p *erp.Product, k *checker, rw row) {
 			p.LineDiscounts = append(p.LineDiscounts, lineDiscount(k, rw, true))
@@ -363,6 +377,9 @@ func sortProduct(p *erp.Product) {
 		return cmp.Or(cmp.Compare(a.DisplayOrder, b.DisplayOrder), cmp.Compare(a.ItemNumber, b.ItemNumber), cmp.Compare(a.RelationType, b.RelationType))
 	})
 	slices.SortFunc(p.Barcodes, func(a, b erp.Barcode) int { return cmp.Compare(a.Barcode, b.Barcode) })
+	slices.SortFunc(p.UnitConversions, func(a, b erp.UnitConversion) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+	})
 	slices.SortFunc(p.Prices, func(a, b erp.PriceAgreement) int { return cmp.Compare(a.RecID, b.RecID) })
 	slices.SortFunc(p.LineDiscounts, func(a, b erp.LineDiscount) int { return cmp.Compare(a.RecID, b.RecID) })
 }

@@ -24,7 +24,7 @@ func TestBadRecordsAreRejectedOneByOne(t *testing.T) {
 
 	stamp := end.Modified.Add(time.Second)
 	product := func(item, name string, price json.Number) []any {
-		return []any{"usmf", item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
+		return []any{"usmf", item, item, name, "", "", "Product", "", "", "ea", price, "USD", "", stamp}
 	}
 	err := s.store.Load(context.Background(), func(l *store.Loader) error {
 		for _, vals := range [][]any{

@@ -48,8 +48,15 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 		}
 		for _, c := range r.Children {
 			tb := table(c.Collection)
-			if !slices.Equal(tb.Key, append([]string{erp.FieldCompany}, c.Key...)) {
-				t.Errorf("child %s: simulator key %v, model key %v", c.Name, tb.Key, c.Key)
+			key := append([]string{erp.FieldCompany}, c.Key...)
+			if c.Shared {
+				key = c.Key
+			}
+			if !slices.Equal(tb.Key, key) || tb.Shared != c.Shared {
+				t.Errorf("child %s: simulator key %v (shared %v), model key %v (shared %v)", c.Name, tb.Key, tb.Shared, c.Key, c.Shared)
+			}
+			if _, ok := tb.Field(erp.FieldCompany); ok == c.Shared {
+				t.Errorf("child %s: shared %v, but the simulator's collection has a company field: %v", c.Name, c.Shared, ok)
 			}
 			for _, f := range c.Numeric {
 				if fd, ok := tb.Field(f); !ok || fd.Type != store.Int {
@@ -61,6 +68,7 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 			case c.Link != nil:
 				n++
 				has(tb, c.Link.From, "link of "+c.Name)
+				has(table(r.Collection), c.Link.RootField(&r), "linked to by "+c.Name)
 			case c.Via != nil:
 				n++
 				has(tb, c.Via.From, "link of "+c.Name)
@@ -76,6 +84,14 @@ func TestModelAgreesWithTheSimulator(t *testing.T) {
 			}
 			if n != 1 {
 				t.Errorf("child %s: want exactly one of Link, Via and CompanyWide", c.Name)
+			}
+			if c.Shared && (c.Link == nil || c.Moves) {
+				t.Errorf("child %s: a shared child links (Link) and does not move", c.Name)
+			}
+			for _, o := range r.Children {
+				if o.Collection == c.Collection && o.Shared != c.Shared {
+					t.Errorf("children %s and %s read %s, one shared and one not", c.Name, o.Name, c.Collection)
+				}
 			}
 			checkCond(t, tb, "child "+c.Name, c.When)
 			for _, f := range c.Select {

@@ -362,14 +362,18 @@ func (c *Client) nextLink(link string) (string, error) {
 	return link, nil
 }
 
-// fetchIn reads the rows of coll in one company whose field is one of values (and that match
-// cond, if not empty), in as few requests as the URL length allows.
+// fetchIn reads the rows of coll in one company ("": with no condition on the company) whose
+// field is one of values (and that match cond, if not empty), in as few requests as the URL
+// length allows.
 func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, company, cond, field string, values []string, sel []string) ([]row, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	op := "read " + coll.name
-	prefix := coll.f(fCompany) + " eq " + quote(company) + " and "
+	prefix := ""
+	if company != "" {
+		prefix = coll.f(fCompany) + " eq " + quote(company) + " and "
+	}
 	if cond != "" {
 		prefix += cond + " and "
 	}
@@ -467,8 +471,9 @@ type root struct {
 
 // keyset is the $filter condition "strictly after after" in (ModifiedDateTime, dataAreaId,
 // key...) order, for a collection whose key fields (after dataAreaId) are key; numeric key fields
-// are written as numbers. after.Key holds the key as erp.JoinKey writes it.
-func keyset(coll *collection, key []string, after erp.Cursor) (string, error) {
+// are written as numbers. after.Key holds the key as erp.JoinKey writes it. A shared collection
+// (rows of no company) is ordered by (ModifiedDateTime, key...).
+func keyset(coll *collection, key []string, shared bool, after erp.Cursor) (string, error) {
 	values, err := erp.SplitKey(after.Key, len(key))
 	if err != nil {
 		return "", err
@@ -482,14 +487,18 @@ func keyset(coll *collection, key []string, after erp.Cursor) (string, error) {
 	}
 	m, co := coll.f(fModified), coll.f(fCompany)
 	t := timeLiteral(after.Modified)
+	if shared {
+		return fmt.Sprintf("(%s gt %s or (%s eq %s and %s))", m, t, m, t, cond), nil
+	}
 	return fmt.Sprintf("(%s gt %s or (%s eq %s and (%s gt %s or (%s eq %s and %s))))",
 		m, t, m, t, co, quote(after.Company), co, quote(after.Company), cond), nil
 }
 
 // changeFilter is the $filter of a keyset read of a collection by its own stamps: strictly after
 // after in (ModifiedDateTime, dataAreaId, key...) order, up to until, in the configured
-// companies.
-func (c *Client) changeFilter(coll *collection, key []string, after erp.Cursor, until time.Time) (string, error) {
+// companies; for a shared collection (rows of no company) in (ModifiedDateTime, key...) order,
+// every row.
+func (c *Client) changeFilter(coll *collection, key []string, shared bool, after erp.Cursor, until time.Time) (string, error) {
 	var conds []string
 	if !after.IsZero() {
 		if after.Company == "" && after.Key == "" {
@@ -497,7 +506,7 @@ func (c *Client) changeFilter(coll *collection, key []string, after erp.Cursor, 
 			// from it on, as the keyset condition with an empty company would say.
 			conds = append(conds, coll.f(fModified)+" ge "+timeLiteral(after.Modified))
 		} else {
-			k, err := keyset(coll, key, after)
+			k, err := keyset(coll, key, shared, after)
 			if err != nil {
 				return "", err
 			}
@@ -507,24 +516,42 @@ func (c *Client) changeFilter(coll *collection, key []string, after erp.Cursor, 
 	if !until.IsZero() {
 		conds = append(conds, coll.f(fModified)+" le "+timeLiteral(until))
 	}
-	if c.companyFilter != "" {
-		conds = append(conds, strings.Replace(c.companyFilter, fCompany, coll.f(fCompany), 1))
+	if !shared {
+		conds = append(conds, c.companiesFilter(coll))
 	}
-	return strings.Join(conds, " and "), nil
+	return and(conds...), nil
+}
+
+// companiesFilter is the condition that a row of coll is of one of the configured companies;
+// "" when every company is read.
+func (c *Client) companiesFilter(coll *collection) string {
+	if c.companyFilter == "" {
+		return ""
+	}
+	return strings.Replace(c.companyFilter, fCompany, coll.f(fCompany), 1)
+}
+
+// and joins the non-empty conditions with "and".
+func and(conds ...string) string {
+	return strings.Join(slices.DeleteFunc(conds, func(s string) bool { return s == "" }), " and ")
 }
 
 // rootFilter is the $filter of a keyset read of roots: strictly after r.After in
-// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies, and
-// meeting cond when it is not empty.
+// (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies, in
+// r.Partition when it is set, and meeting cond when it is not empty.
 func (c *Client) rootFilter(coll *collection, keyField, cond string, r erp.ReadRequest) string {
-	f, _ := c.changeFilter(coll, []string{keyField}, r.After, r.Until) // a one-field key always splits
-	if cond != "" {
-		if f != "" {
-			f += " and "
+	f, _ := c.changeFilter(coll, []string{keyField}, false, r.After, r.Until) // a one-field key always splits
+	var conds []string
+	if p := r.Partition; p != nil {
+		conds = append(conds, coll.f(fCompany)+" eq "+quote(p.Company))
+		if p.After != "" {
+			conds = append(conds, coll.f(keyField)+" gt "+coll.literal(keyField, p.After))
 		}
-		f += cond
+		if p.Through != "" {
+			conds = append(conds, coll.f(keyField)+" le "+coll.literal(keyField, p.Through))
+		}
 	}
-	return f
+	return and(append(conds, f, cond)...)
 }
 
 // readRoots reads one page of the rows of m's collection after r.After, in change order
@@ -592,27 +619,6 @@ func newRoot(op string, rw row, m *erp.Root) (*root, error) {
 
 // companyKey identifies a root within the page.
 type companyKey struct{ company, key string }
-
-// keysByCompany groups the keys of roots that have one by company, in page order.
-func keysByCompany(roots []*root) (companies []string, keys map[string][]string) {
-	keys = map[string][]string{}
-	seen := map[companyKey]bool{}
-	for _, rt := range roots {
-		if rt.cur.Key == "" {
-			continue
-		}
-		ck := companyKey{rt.cur.Company, rt.cur.Key}
-		if seen[ck] {
-			continue
-		}
-		seen[ck] = true
-		if _, ok := keys[ck.company]; !ok {
-			companies = append(companies, ck.company)
-		}
-		keys[ck.company] = append(keys[ck.company], ck.key)
-	}
-	return companies, keys
-}
 
 // pageEnd fills a page's cursor and Done from its roots.
 func pageEnd(roots []*root, size int, after erp.Cursor) (next erp.Cursor, done bool) {

@@ -98,7 +98,8 @@ func (c *Client) Digests(ctx context.Context, e erp.Entity, keys []erp.Ref) (out
 	if m.When != nil {
 		sel = append(sel, m.When.Field)
 	}
-	roots, _, err := c.rootsByKey(ctx, &n, m, keys, sel)
+	sel = append(sel, linkedFields(m)...)
+	roots, _, err := c.rootsByKey(ctx, &n, m, keys, sortedUnique(sel))
 	if err != nil {
 		return out, err
 	}
@@ -177,14 +178,8 @@ func cmpStrings(a1, b1, a2, b2 string) int {
 // only the fields that place a row (keys, links, stamps) and returns records with their
 // Digest and no Value.
 func (c *Client) assemble(ctx context.Context, n *counter, m *erp.Root, kd assembler, roots []*root, digestOnly bool) ([]erp.Record, []erp.Rejection, error) {
-	companies, keys := keysByCompany(roots)
-	owner := make(map[companyKey]int, len(roots))
-	for i, rt := range roots {
-		if rt.cur.Key != "" {
-			owner[companyKey{rt.cur.Company, rt.cur.Key}] = i
-		}
-	}
-	rows, err := c.readChildren(ctx, n, m, companies, keys, digestOnly)
+	links := linksOf(m, roots)
+	rows, err := c.readChildren(ctx, n, m, links, digestOnly)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -217,9 +212,7 @@ func (c *Client) assemble(ctx context.Context, n *counter, m *erp.Root, kd assem
 			var is []int
 			switch {
 			case ch.Link != nil:
-				if i, ok := owner[companyKey{co, rw.text(ch.Link.From)}]; ok {
-					is = []int{i}
-				}
+				is = links.owners(m, ch, rw)
 			case ch.CompanyWide:
 				for i, rt := range roots {
 					if rt.cur.Company == co && rt.cur.Key != "" {
@@ -272,10 +265,78 @@ func viaFields(m *erp.Root, name string) []string {
 	return out
 }
 
+// links indexes the roots of one page by the fields children link to: for each such field (the
+// key, or Link.To) and company, the values the roots have and which roots have each. Company
+// "" holds every company's, for shared children.
+type links struct {
+	companies []string // the roots' companies, in page order
+	// values[field][company] are the distinct values in page order; roots[field] who has each.
+	values map[string]map[string][]string
+	roots  map[string]map[companyKey][]int
+}
+
+// linksOf indexes roots by every field m's linked children link to.
+func linksOf(m *erp.Root, roots []*root) links {
+	l := links{values: map[string]map[string][]string{}, roots: map[string]map[companyKey][]int{}}
+	for _, rt := range roots {
+		if rt.cur.Key != "" && !slices.Contains(l.companies, rt.cur.Company) {
+			l.companies = append(l.companies, rt.cur.Company)
+		}
+	}
+	for _, f := range append([]string{m.Key}, linkedFields(m)...) {
+		if l.values[f] != nil {
+			continue
+		}
+		values, owners := map[string][]string{}, map[companyKey][]int{}
+		for i, rt := range roots {
+			if rt.cur.Key == "" {
+				continue
+			}
+			v := rt.cur.Key
+			if f != m.Key {
+				v = rt.text(f)
+			}
+			if v == "" {
+				continue
+			}
+			for _, co := range []string{rt.cur.Company, ""} {
+				ck := companyKey{co, v}
+				if len(owners[ck]) == 0 {
+					values[co] = append(values[co], v)
+				}
+				owners[ck] = append(owners[ck], i)
+			}
+		}
+		l.values[f], l.roots[f] = values, owners
+	}
+	return l
+}
+
+// owners returns the roots a row of the linked child ch belongs to.
+func (l links) owners(m *erp.Root, ch *erp.Child, rw row) []int {
+	co := ""
+	if !ch.Shared {
+		co = rw.text(erp.FieldCompany)
+	}
+	return l.roots[ch.Link.RootField(m)][companyKey{co, rw.text(ch.Link.From)}]
+}
+
+// linkedFields are the fields of m's root rows that children link to besides its key (Link.To).
+func linkedFields(m *erp.Root) []string {
+	var out []string
+	for _, c := range m.Children {
+		if c.Link != nil && c.Link.To != "" && c.Link.To != m.Key && !slices.Contains(out, c.Link.To) {
+			out = append(out, c.Link.To)
+		}
+	}
+	return out
+}
+
 // readChildren reads the rows of every child of m for the roots of one page: first the children
 // linked to the roots and the company-wide ones, then those that go through them. Rows are
 // keyed by child name.
-func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, companies []string, keys map[string][]string, digestOnly bool) (map[string][]row, error) {
+func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, links links, digestOnly bool) (map[string][]row, error) {
+	companies := links.companies
 	var mu sync.Mutex
 	out := map[string][]row{}
 	add := func(name string, rs []row) {
@@ -296,11 +357,22 @@ func (c *Client) readChildren(ctx context.Context, n *counter, m *erp.Root, comp
 			if digestOnly {
 				sel = placeFields(m, ch)
 			}
+			if ch.Shared {
+				// Rows of no company: one read for the roots of every company.
+				values := sortedUnique(links.values[ch.Link.RootField(m)][""])
+				tasks = append(tasks, func(ctx context.Context) error {
+					rs, err := c.fetchIn(ctx, n, coll, "", cond, ch.Link.From, values, sel)
+					add(ch.Name, rs)
+					return err
+				})
+				continue
+			}
 			for _, co := range companies {
 				switch {
 				case ch.Link != nil:
+					values := links.values[ch.Link.RootField(m)][co]
 					tasks = append(tasks, func(ctx context.Context) error {
-						rs, err := c.fetchIn(ctx, n, coll, co, cond, ch.Link.From, keys[co], sel)
+						rs, err := c.fetchIn(ctx, n, coll, co, cond, ch.Link.From, values, sel)
 						add(ch.Name, rs)
 						return err
 					})
@@ -354,7 +426,10 @@ func (c *Client) whenFilter(coll *collection, when *erp.Cond) string {
 // placeFields are the fields that place a row of ch in the model: company, key, stamp, the
 // fields it links through and the fields other children go through.
 func placeFields(m *erp.Root, ch *erp.Child) []string {
-	fs := []string{erp.FieldCompany}
+	var fs []string
+	if !ch.Shared {
+		fs = append(fs, erp.FieldCompany)
+	}
 	fs = append(fs, ch.Key...)
 	switch {
 	case ch.Link != nil:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -418,6 +419,24 @@ func editEveryKind(t *testing.T, s *sim) edits {
 	bc := pick(store.ProductBarcodes, "demf", "ItemNumber")
 	create(store.ProductBarcodes, store.Record{"dataAreaId": "demf", "Barcode": "9990000000017", "ItemNumber": sv(bc, "ItemNumber"), "BarcodeSetupId": "UPC"})
 	update(store.ItemDefaultOrderSettings, pick(store.ItemDefaultOrderSettings, "usmf", "ItemNumber"), store.Record{"IsSalesStopped": "Yes", "SalesMultipleQuantity": json.Number("4")})
+	// A unit conversion of a shared product released by every company: all its releases change.
+	releases := map[string][]companyKey{}
+	for _, r := range s.rows(t, store.ReleasedProducts) {
+		releases[sv(r, "ProductNumber")] = append(releases[sv(r, "ProductNumber")], ck(r, "ItemNumber"))
+	}
+	conversion := func() store.Record {
+		for _, r := range s.rows(t, store.ProductUnitOfMeasureConversions) {
+			if ks := releases[sv(r, "ProductNumber")]; len(ks) == 3 && !slices.ContainsFunc(ks, func(k companyKey) bool { return used[k] }) {
+				return r
+			}
+		}
+		t.Fatal("no unit conversion of a product released by three companies")
+		return nil
+	}()
+	for _, k := range releases[sv(conversion, "ProductNumber")] {
+		used[k], wantProducts[k] = true, true
+	}
+	update(store.ProductUnitOfMeasureConversions, conversion, store.Record{"Factor": json.Number("14"), "Rounding": "Up"})
 	var tablePrice store.Record
 	for _, r := range s.rows(t, store.SalesPriceAgreements) {
 		if sv(r, "dataAreaId") == "demf" && sv(r, "ItemCode") == "Table" && !used[ck(r, "ItemNumber")] {

@@ -171,7 +171,9 @@ func (s *sim) want(t testing.TB) want {
 		categories: map[companyKey]erp.Category{}, lineDiscounts: map[companyKey]erp.LineDiscountAgreement{},
 		activations: map[companyKey]erp.Activation{}}
 	ps := map[companyKey]*erp.Product{}
+	byProductNumber := map[string][]companyKey{} // the releases of each shared product
 	for _, r := range s.rows(t, store.ReleasedProducts) {
+		byProductNumber[sv(r, "ProductNumber")] = append(byProductNumber[sv(r, "ProductNumber")], ck(r, "ItemNumber"))
 		ps[ck(r, "ItemNumber")] = &erp.Product{
 			Company: sv(r, "dataAreaId"), ItemNumber: sv(r, "ItemNumber"), Modified: tv(r, "ModifiedDateTime"),
 			Name: sv(r, "ProductName"), SearchName: sv(r, "ProductSearchName"), Description: sv(r, "ProductDescription"),
@@ -229,6 +231,14 @@ func (s *sim) want(t testing.TB) want {
 		if p := ps[ck(r, "ItemNumber")]; p != nil {
 			p.OrderSettings = &erp.OrderSettings{MinimumQuantity: dv(t, r, "SalesMinimumQuantity"), MaximumQuantity: dv(t, r, "SalesMaximumQuantity"),
 				MultipleQuantity: dv(t, r, "SalesMultipleQuantity"), StandardQuantity: dv(t, r, "SalesStandardQuantity"), SalesStopped: yv(r, "IsSalesStopped")}
+		}
+	}
+	// A unit conversion is the shared product's: every company's release of it has it.
+	for _, r := range s.rows(t, store.ProductUnitOfMeasureConversions) {
+		for _, k := range byProductNumber[sv(r, "ProductNumber")] {
+			ps[k].UnitConversions = append(ps[k].UnitConversions, erp.UnitConversion{From: sv(r, "FromUnitSymbol"), To: sv(r, "ToUnitSymbol"),
+				Factor: dv(t, r, "Factor"), Numerator: int64(iv(r, "Numerator")), Denominator: int64(iv(r, "Denominator")),
+				InnerOffset: dv(t, r, "InnerOffset"), OuterOffset: dv(t, r, "OuterOffset"), Rounding: sv(r, "Rounding")})
 		}
 	}
 	for _, r := range s.rows(t, store.SalesPriceAgreements) {

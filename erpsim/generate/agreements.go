@@ -43,9 +43,10 @@ func demoKind(ci, i int) (demo, bool) {
 	return 0, false
 }
 
-// demoAccount returns the account of the company's demo customer of kind k.
+// demoAccount returns the account of the company's demo customer of kind k. Demo customers are
+// a company's first (demoKind), so only those are looked at: it is asked for every product.
 func demoAccount(c company, accounts []string, k demo) (string, bool) {
-	for i, a := range accounts {
+	for i, a := range accounts[:min(len(accounts), int(demoOnHold)+1)] {
 		if d, ok := demoKind(c.index, i); ok && d == k {
 			return a, true
 		}

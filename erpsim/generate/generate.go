@@ -379,13 +379,16 @@ func (g *gen) company(ci int, c company) error {
 	// Products.
 	g.nBatch = 0
 	products := share(cfg.Products, len(cfg.Companies), ci)
+	// The accounts random agreements may name, once per company (per product it took a walk
+	// over every customer: hours for 1,000,000 products and 200,000 customers).
+	others := randomAccounts(c.index, accounts)
 	for i := range products {
 		if i%10_000 == 0 {
 			if err := g.ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := g.product(rng, c, i, products, priceGroups, accounts, leavesByTop); err != nil {
+		if err := g.product(rng, c, i, products, priceGroups, accounts, others, leavesByTop); err != nil {
 			return err
 		}
 	}
@@ -473,7 +476,7 @@ const SystemLanguage = "en-us"
 
 func itemNumber(i int) string { return strconv.Itoa(1000 + i) }
 
-func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts []string, leavesByTop [][]string) error {
+func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, accounts, others []string, leavesByTop [][]string) error {
 	cfg := g.cfg
 	stamp := g.tick()
 	item := itemNumber(i)
@@ -505,9 +508,16 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 	if rng.IntN(5) > 0 {
 		discGroup = itemDiscountGroup(n.top)
 	}
-	if err := g.insert(store.ReleasedProducts, c.id, item, name, search, desc, subType, dimGroup,
+	// The released product's shared product is numbered like the item (D365's default), so
+	// item 1000 of every company releases product 1000.
+	if err := g.insert(store.ReleasedProducts, c.id, item, item, name, search, desc, subType, dimGroup,
 		strings.ToUpper(topCategories[n.top][0][:4]), unit, price, c.currency, discGroup, stamp); err != nil {
 		return err
+	}
+	if c.index == 0 {
+		if err := g.unitConversions(item, i, unit, stamp); err != nil {
+			return err
+		}
 	}
 	for _, lid := range cfg.Languages {
 		tn, td := productText(lang(lid), brand, n, adj, model, years)
@@ -656,7 +666,7 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(3) == 0 {
+	if len(others) > 0 && rng.IntN(3) == 0 {
 		from := time.Date(2026, time.Month(1+rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC)
 		if err := agreement(variant{}, "Table", others[rng.IntN(len(others))], "", c.currency, priceCents*85/100, 1, 0,
 			from.Format(time.DateOnly), from.AddDate(0, 3, -1).Format(time.DateOnly)); err != nil {
@@ -691,7 +701,7 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			return err
 		}
 	}
-	if others := randomAccounts(c.index, accounts); len(others) > 0 && rng.IntN(20) == 0 {
+	if len(others) > 0 && rng.IntN(20) == 0 {
 		if err := g.discount(c, discountLine{item: "Table", itemRel: item, account: "Table", accountRel: others[rng.IntN(len(others))],
 			currency: c.currency, unit: unit, pct1: dec(3, 0), findNext: findNext()}, stamp); err != nil {
 			return err
@@ -703,6 +713,29 @@ func (g *gen) product(rng *rand.Rand, c company, i, products int, priceGroups, a
 			amount: dec(max(1, priceCents/50), 2), findNext: findNext()}, stamp); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// unitConversions writes the product-specific unit conversions of shared product number, once
+// for every company that releases it (they belong to the product, not to a company): every third
+// product comes in boxes, every ninth also on pallets of 40 boxes, to its sales unit. They are
+// derived from the product's position, not drawn, so that the rest of the data set stays as it
+// was before conversions existed.
+func (g *gen) unitConversions(number string, i int, unit string, stamp time.Time) error {
+	if i%3 != 0 {
+		return nil
+	}
+	box := []int64{6, 10, 12, 24}[(i/3)%4]
+	conv := func(from string, factor int64) error {
+		return g.insert(store.ProductUnitOfMeasureConversions, from, unit, number, dec(factor, 0), int64(1), int64(1),
+			dec(0, 0), dec(0, 0), "Nearest", stamp)
+	}
+	if err := conv("box", box); err != nil {
+		return err
+	}
+	if i%9 == 0 {
+		return conv("pallet", 40*box)
 	}
 	return nil
 }

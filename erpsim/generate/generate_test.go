@@ -92,6 +92,11 @@ func TestCatalogContents(t *testing.T) {
 		"customers in a discount group":   count(store.Customers, `LineDiscountCode <> ''`),
 		"customers without a price group": count(store.Customers, `DiscountPriceGroupId = ''`),
 		"deactivated relations":           count(store.PriceParameters, `SalesLineAllAll = 'No'`),
+		"pallet conversions":              count(store.ProductUnitOfMeasureConversions, `FromUnitSymbol = 'pallet'`),
+		// A conversion is the shared product's: products released by several companies have one.
+		"conversions of products released in demf and gbsi": count(store.ProductUnitOfMeasureConversions,
+			`ProductNumber IN (SELECT ProductNumber FROM ReleasedProductsV2 WHERE dataAreaId = 'demf') AND
+			 ProductNumber IN (SELECT ProductNumber FROM ReleasedProductsV2 WHERE dataAreaId = 'gbsi')`),
 	} {
 		if n == 0 {
 			t.Errorf("no %s", what)

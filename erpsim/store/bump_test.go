@@ -435,3 +435,73 @@ func TestDecimalsExact(t *testing.T) {
 		t.Errorf("SalesPrice read back as %v", r["SalesPrice"])
 	}
 }
+
+// TestSharedRowsBelongToEveryCompany: a product-specific unit conversion belongs to the shared
+// product, not to a company (D365 keeps it on EcoResProduct): it has no dataAreaId, a request
+// without cross-company sees it, its change bumps every company's release of the product (the
+// released products whose ProductNumber is the row's), and deleting one release keeps it.
+func TestSharedRowsBelongToEveryCompany(t *testing.T) {
+	s := fixture(t)
+	ctx := context.Background()
+	mustWrite(t, s, func(tx *Tx) error {
+		// demf releases P1 too (ProductNumber defaults to the item number); usmf's X1 releases
+		// product P3 under another item number.
+		if _, err := tx.Create(ReleasedProducts, Record{FieldCompany: "demf", "ItemNumber": "P1"}); err != nil {
+			return err
+		}
+		_, err := tx.Create(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "X1", "ProductNumber": "P3"})
+		return err
+	})
+	p := func(co, item string) string { return ReleasedProducts + "/" + co + "/ItemNumber='" + item + "'" }
+	bumped := func(change func(tx *Tx) error) []string {
+		t.Helper()
+		before := rootStamps(t, s)
+		stamp := mustWrite(t, s, change)
+		var got []string
+		for k, v := range rootStamps(t, s) {
+			if b, ok := before[k]; ok && !v.Equal(b) && v.Equal(stamp) {
+				got = append(got, k)
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	key := Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P1"}
+	got := bumped(func(tx *Tx) error {
+		_, err := tx.Create(ProductUnitOfMeasureConversions, Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P1", "Factor": json.Number("12")})
+		return err
+	})
+	if want := []string{p("demf", "P1"), p("usmf", "P1")}; !slices.Equal(got, want) {
+		t.Errorf("creating P1's conversion bumped %q, want %q", got, want)
+	}
+	got = bumped(func(tx *Tx) error {
+		_, err := tx.Create(ProductUnitOfMeasureConversions, Record{"FromUnitSymbol": "box", "ToUnitSymbol": "ea", "ProductNumber": "P3"})
+		return err
+	})
+	if want := []string{p("demf", "P3"), p("usmf", "X1")}; !slices.Equal(got, want) {
+		t.Errorf("creating P3's conversion bumped %q, want %q", got, want)
+	}
+	r, err := s.Get(ctx, ProductUnitOfMeasureConversions, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r[FieldCompany]; ok || r["Numerator"] != int64(1) || r["Denominator"] != int64(1) || r["Rounding"] != "Nearest" {
+		t.Errorf("conversion as stored: %v; want no company, numerator and denominator 1, rounding Nearest", r)
+	}
+	page, err := s.Query(ctx, Query{Table: ProductUnitOfMeasureConversions, Company: DefaultCompany, Top: -1, PageSize: 10})
+	if err != nil || len(page.Rows) != 2 {
+		t.Fatalf("conversions seen without cross-company: %v, %v; want both", page, err)
+	}
+	if got := bumped(func(tx *Tx) error {
+		return tx.Delete(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": "P1"})
+	}); len(got) != 0 {
+		t.Errorf("deleting usmf's P1 bumped %q", got)
+	}
+	if _, err := s.Get(ctx, ProductUnitOfMeasureConversions, key); err != nil {
+		t.Errorf("after deleting one release of P1, its conversion: %v", err)
+	}
+	got = bumped(func(tx *Tx) error { return tx.Delete(ProductUnitOfMeasureConversions, key) })
+	if want := []string{p("demf", "P1")}; !slices.Equal(got, want) {
+		t.Errorf("deleting P1's conversion bumped %q, want %q", got, want)
+	}
+}

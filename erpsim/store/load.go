@@ -31,6 +31,7 @@ const (
 func (s *Store) Load(ctx context.Context, fn func(l *Loader) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	defer s.cache.invalidate()
 	if err := s.load(ctx, fn); err != nil {
 		return err
 	}

@@ -1,32 +1,35 @@
 package store
 
+import "encoding/json"
+
 // This file is docs/erp-model.md as data: every collection, its key, its fields and the rules
 // by which a change bumps root records. The trade agreement collections and their fields follow
 // D365's (docs/pricing.md).
 
 // Collection names.
 const (
-	ReleasedProducts               = "ReleasedProductsV2"
-	ProductMasterDimensionValues   = "ProductMasterDimensionValues"
-	ReleasedProductVariants        = "ReleasedProductVariantsV2"
-	ProductTranslations            = "ProductTranslations"
-	ProductAttachments             = "ProductAttachments"
-	ProductCategories              = "ProductCategories"
-	ProductCategoryAssignments     = "ProductCategoryAssignments"
-	RelatedProducts                = "RelatedProducts"
-	ProductBarcodes                = "ProductBarcodes"
-	ItemDefaultOrderSettings       = "ItemDefaultOrderSettings"
-	SalesPriceAgreements           = "SalesPriceAgreements"
-	SalesLineDiscountAgreements    = "SalesLineDiscountAgreements"
-	PriceParameters                = "PriceParameters"
-	Customers                      = "CustomersV3"
-	CustomerPostalAddresses        = "CustomerPostalAddresses"
-	ContactPersons                 = "ContactPersonsV2"
-	SalesRepresentatives           = "SalesRepresentatives"
-	CommissionSalesGroups          = "CommissionSalesGroups"
-	CommissionSalesRepresentatives = "CommissionSalesRepresentatives"
-	LegalEntities                  = "LegalEntities"
-	DeletedRecords                 = "DeletedRecords"
+	ReleasedProducts                = "ReleasedProductsV2"
+	ProductMasterDimensionValues    = "ProductMasterDimensionValues"
+	ReleasedProductVariants         = "ReleasedProductVariantsV2"
+	ProductTranslations             = "ProductTranslations"
+	ProductAttachments              = "ProductAttachments"
+	ProductCategories               = "ProductCategories"
+	ProductCategoryAssignments      = "ProductCategoryAssignments"
+	RelatedProducts                 = "RelatedProducts"
+	ProductBarcodes                 = "ProductBarcodes"
+	ItemDefaultOrderSettings        = "ItemDefaultOrderSettings"
+	ProductUnitOfMeasureConversions = "ProductUnitOfMeasureConversions"
+	SalesPriceAgreements            = "SalesPriceAgreements"
+	SalesLineDiscountAgreements     = "SalesLineDiscountAgreements"
+	PriceParameters                 = "PriceParameters"
+	Customers                       = "CustomersV3"
+	CustomerPostalAddresses         = "CustomerPostalAddresses"
+	ContactPersons                  = "ContactPersonsV2"
+	SalesRepresentatives            = "SalesRepresentatives"
+	CommissionSalesGroups           = "CommissionSalesGroups"
+	CommissionSalesRepresentatives  = "CommissionSalesRepresentatives"
+	LegalEntities                   = "LegalEntities"
+	DeletedRecords                  = "DeletedRecords"
 )
 
 // Well-known field names.
@@ -62,6 +65,11 @@ func fields(fs ...Field) []Field {
 	return append(out, Field{Name: FieldModified, Type: DateTime})
 }
 
+// sharedFields appends ModifiedDateTime: the fields of a table that belongs to no company.
+func sharedFields(fs ...Field) []Field {
+	return append(append([]Field(nil), fs...), Field{Name: FieldModified, Type: DateTime})
+}
+
 func strs(names ...string) []Field {
 	out := make([]Field, len(names))
 	for i, n := range names {
@@ -93,7 +101,9 @@ func NewSchema() *Schema {
 		&Table{
 			Name: ReleasedProducts, Root: true,
 			Key: []string{FieldCompany, "ItemNumber"},
-			Fields: fields(cat(strs("ItemNumber", "ProductName", "ProductSearchName", "ProductDescription"),
+			// ProductNumber names the shared product (EcoResProduct) the item releases; D365
+			// numbers it like the item unless told otherwise.
+			Fields: fields(cat(strs("ItemNumber", "ProductNumber", "ProductName", "ProductSearchName", "ProductDescription"),
 				[]Field{enum("ProductSubType", "Product", "ProductMaster")},
 				strs("ProductDimensionGroupName", "ProductGroupId", "SalesUnitSymbol"),
 				[]Field{dec("SalesPrice"), str("SalesCurrencyCode"), str("SalesLineDiscountProductGroupCode")})...),
@@ -109,8 +119,11 @@ func NewSchema() *Schema {
 				productChild(ItemDefaultOrderSettings, "ItemNumber"),
 				productChild(SalesPriceAgreements, "ItemNumber"),
 				productChild(SalesLineDiscountAgreements, "ItemNumber"),
+				// Unit conversions belong to the shared product: deleting one company's release
+				// of it keeps them.
 			},
-			Indexes: [][]string{{FieldCompany, "SalesLineDiscountProductGroupCode"}},
+			FillFrom: map[string]string{"ProductNumber": "ItemNumber"},
+			Indexes:  [][]string{{FieldCompany, "SalesLineDiscountProductGroupCode"}, {"ProductNumber"}},
 		},
 		&Table{
 			Name: ProductMasterDimensionValues,
@@ -180,6 +193,20 @@ func NewSchema() *Schema {
 			Fields: fields(str("ItemNumber"), dec("SalesMinimumQuantity"), dec("SalesMaximumQuantity"),
 				dec("SalesMultipleQuantity"), dec("SalesStandardQuantity"), enum("IsSalesStopped", noYes...)),
 			Bumps: []Bump{productBump("ItemNumber")},
+		},
+		// Product-specific unit conversions (EcoResProductSpecificUnitOfMeasureConversionEntity,
+		// public name ProductUnitOfMeasureConversions): kept on the shared product, so no
+		// dataAreaId; a change bumps the product's release in every company (the add-on's parent
+		// stamps). The simulator gives new rows a Factor, Numerator and Denominator of 1.
+		&Table{
+			Name: ProductUnitOfMeasureConversions, Shared: true,
+			Key: []string{"FromUnitSymbol", "ToUnitSymbol", "ProductNumber"},
+			Fields: sharedFields(str("FromUnitSymbol"), str("ToUnitSymbol"), str("ProductNumber"),
+				Field{Name: "Factor", Type: Decimal, Default: json.Number("1")},
+				Field{Name: "Numerator", Type: Int, Default: int64(1)}, Field{Name: "Denominator", Type: Int, Default: int64(1)},
+				dec("InnerOffset"), dec("OuterOffset"), enum("Rounding", "Nearest", "Up", "Down")),
+			Bumps:   []Bump{{Root: ReleasedProducts, On: []Link{{From: "ProductNumber", To: "ProductNumber"}}}},
+			Indexes: [][]string{{"ProductNumber"}},
 		},
 		// Sales prices are item specific: D365 has no item-group or all-items price relation
 		// (docs/pricing.md), so ItemCode takes only Table.

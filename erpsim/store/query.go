@@ -20,6 +20,7 @@ type Query struct {
 	OrderBy []odata.OrderKey // the store appends the key fields for a total order
 	Select  []string         // nil: every field
 	// Company limits the read to one dataAreaId; "" reads every company (cross-company=true).
+	// A shared table's rows belong to no company: every read sees them all.
 	Company string
 	Top     int // -1: no $top
 	Skip    int
@@ -50,8 +51,28 @@ type skipToken struct {
 	Top    int   `json:"t"`
 }
 
-// Query runs q. Its errors are *Error values (Invalid for bad fields, types or tokens).
+// Query runs q. Its errors are *Error values (Invalid for bad fields, types or tokens). The
+// page of a query by equalities only may come from the cache of such pages (queryCache); the
+// caller must not modify a page.
 func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
+	key, ok := cacheKey(q)
+	if !ok {
+		return s.read(ctx, q)
+	}
+	hit, gen := s.cache.get(key)
+	if hit != nil {
+		return hit, nil
+	}
+	p, err := s.read(ctx, q)
+	if err == nil {
+		s.cache.put(key, gen, p)
+	}
+	return p, err
+}
+
+// read runs q against the database.
+func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
+	s.reads.Add(1)
 	t, ok := s.schema.Table(q.Table)
 	if !ok {
 		return nil, Errorf(NotFound, "unknown collection %q", q.Table)
@@ -106,7 +127,7 @@ func (s *Store) Query(ctx context.Context, q Query) (*Page, error) {
 
 	var where []string
 	var args []any
-	if q.Company != "" {
+	if q.Company != "" && !t.Shared {
 		where = append(where, quote(FieldCompany)+" = ?")
 		args = append(args, q.Company)
 	}

@@ -25,6 +25,9 @@ type Field struct {
 	Type Type
 	// Enum lists the allowed values of an enum field (OData enums are strings); nil for free text.
 	Enum []string
+	// Default, if not nil, is the value a create gives the field when it leaves it out, in the
+	// Record representation; nil takes the type's zero (see zero).
+	Default any
 }
 
 // Link maps a field of a record to a field of another table (the same company is implied).
@@ -85,6 +88,14 @@ type Table struct {
 	// PerCompany tables hold one row per company (key dataAreaId and a constant): settings that are edited,
 	// never created or deleted after the company (the change driver only edits them).
 	PerCompany bool
+	// Shared tables belong to no company: they have no dataAreaId field, every request sees every
+	// row (cross-company or not), and their bump rules reach roots in every company. D365 keeps
+	// product data such as product-specific unit conversions on the shared product (EcoResProduct),
+	// not per legal entity.
+	Shared bool
+	// FillFrom maps a field to another field of the record whose value a create gives it when the
+	// create leaves it empty (a released product's ProductNumber is its ItemNumber unless given).
+	FillFrom map[string]string
 
 	fieldIndex map[string]int
 }

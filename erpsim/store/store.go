@@ -31,6 +31,9 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared queries by SQL text
 
+	cache queryCache   // pages of queries by equalities: company-wide rows
+	reads atomic.Int64 // queries answered from the database (not the cache)
+
 	noBumps, noDeletionLog atomic.Bool // see Behaviour
 }
 
@@ -158,8 +161,12 @@ func (s *Store) Schema() *Schema { return s.schema }
 // Clock returns the stamp source, to set its skew.
 func (s *Store) Clock() *Clock { return s.clock }
 
-// DB returns the underlying database, for bulk loading.
-func (s *Store) DB() *sql.DB { return s.db }
+// DB returns the underlying database, for bulk loading. Queries answered before are
+// forgotten.
+func (s *Store) DB() *sql.DB {
+	s.cache.invalidate()
+	return s.db
+}
 
 func quote(name string) string { return `"` + name + `"` }
 
@@ -201,6 +208,9 @@ func (s *Store) indexes() (create, drop []string) {
 			append([]string{FieldModified, FieldCompany}, keyRest...),
 			append([]string{FieldCompany, FieldModified}, keyRest...),
 		}
+		if t.Shared { // no company: by (ModifiedDateTime, key) only
+			idx = [][]string{append([]string{FieldModified}, keyRest...)}
+		}
 		idx = append(idx, t.Indexes...)
 		for i, cols := range idx {
 			name := quote(indexName(t, i))
@@ -211,7 +221,7 @@ func (s *Store) indexes() (create, drop []string) {
 	return create, drop
 }
 
-// indexName names t's i-th secondary index: 0 and 1 are the paging indexes, 2... t.Indexes.
+// indexName names t's i-th secondary index: the paging indexes first, then t.Indexes.
 func indexName(t *Table, i int) string { return fmt.Sprintf("%s_%d", t.Name, i) }
 
 func quoteList(names []string) string {

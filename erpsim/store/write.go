@@ -61,7 +61,9 @@ func (s *Store) write(ctx context.Context, stamp time.Time, fn func(tx *Tx) erro
 		sqlTx.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	s.cache.invalidate()
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -238,6 +240,9 @@ func jsonText(v any) string {
 
 // zero returns the value a create gives a field it does not set.
 func zero(f Field) any {
+	if f.Default != nil {
+		return f.Default
+	}
 	switch f.Type {
 	case Int:
 		return int64(0)
@@ -293,7 +298,7 @@ func (tx *Tx) create(t *Table, in Record) (Record, error) {
 			r[FieldCompany] = strings.ToLower(id)
 		}
 	}
-	if _, ok := r[FieldCompany]; !ok {
+	if _, ok := r[FieldCompany]; !ok && !t.Shared {
 		r[FieldCompany] = DefaultCompany
 	}
 	if t.PerCompany {
@@ -312,6 +317,11 @@ func (tx *Tx) create(t *Table, in Record) (Record, error) {
 				return nil, fmt.Errorf("next %s: %w", t.AutoKey, err)
 			}
 			r[t.AutoKey] = next
+		}
+	}
+	for field, from := range t.FillFrom {
+		if v, _ := r[field].(string); v == "" {
+			r[field] = r[from]
 		}
 	}
 	for _, k := range t.Key {
@@ -514,7 +524,7 @@ func (tx *Tx) bump(t *Table, old, new Record) error {
 			if r == nil || (b.When != nil && !b.When(r)) {
 				continue
 			}
-			if err := tx.bumpRoots(b, r); err != nil {
+			if err := tx.bumpRoots(b, r, t.Shared); err != nil {
 				return err
 			}
 		}
@@ -522,15 +532,23 @@ func (tx *Tx) bump(t *Table, old, new Record) error {
 	return nil
 }
 
-func (tx *Tx) bumpRoots(b Bump, r Record) error {
+// bumpRoots stamps the roots rule b names for record r: those of r's company, or of every
+// company when r's table is shared (it has no company).
+func (tx *Tx) bumpRoots(b Bump, r Record, shared bool) error {
 	stamp := tx.stamp.UnixMicro()
-	conds := []string{quote(FieldCompany) + " = ?", quote(FieldModified) + " < ?"}
-	args := []any{stamp, r[FieldCompany], stamp}
+	conds := []string{quote(FieldModified) + " < ?"}
+	args := []any{stamp, stamp}
+	if !shared {
+		conds = append(conds, quote(FieldCompany)+" = ?")
+		args = append(args, r[FieldCompany])
+	}
 	for _, l := range b.On {
 		conds = append(conds, quote(l.To)+" = ?")
 		args = append(args, r[l.From])
 	}
 	if v := b.Via; v != nil {
+		// (A shared table's rules name their roots by On: its rows have no company to go
+		// through a company's link table in.)
 		sub := []string{quote(FieldCompany) + " = ?"}
 		args = append(args, r[FieldCompany])
 		for _, l := range v.On {

@@ -234,6 +234,7 @@ async function openProduct(item) {
   const fact = (k, v) => v && facts.append(h("dt", {}, k), h("dd", {}, v));
   fact("Item number", d.item_number);
   fact("Unit", d.unit);
+  fact("Packaging", (d.unit_conversions || []).map((c) => "1 " + c.from + " = " + c.quantity + " " + c.to).join(", "));
   fact("Category", (d.categories || []).map((c) => c.name).join(", "));
   fact("Bar code", (d.barcodes || []).slice(0, 3).join(", "));
   if (d.order) {

@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+)
+
+// TestBeginPlansAPartitionedRebuild: a rebuild that asks for partitions gets the source's plan,
+// the expected total and how many partitions to read at once: what the run asks for, bounded
+// by what the ERP allows; one that does not ask (a run begun before partitions existed) and an
+// update get none; an audit gets them too.
+func TestBeginPlansAPartitionedRebuild(t *testing.T) {
+	ctx := context.Background()
+	a := &Import{Source: &fakeSource{n: 95}, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
+	for _, tc := range []struct {
+		asked, want int
+	}{{0, 3}, {5, 5}, {9, 6}} {
+		b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true, Partitions: tc.asked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Partitions) != 5 || b.Expected != 95 || b.InFlight != tc.want {
+			t.Fatalf("asked for %d at once: %d partitions, %d expected, %d at once; want 5, 95, %d", tc.asked, len(b.Partitions), b.Expected, b.InFlight, tc.want)
+		}
+	}
+	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r"})
+	if err != nil || b.Partitions != nil || b.InFlight != 0 {
+		t.Fatalf("a rebuild that does not ask: %+v, %v", b, err)
+	}
+	b, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Update, Partitioned: true})
+	if err != nil || b.Partitions != nil {
+		t.Fatalf("an update: %+v, %v", b, err)
+	}
+	b, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Audit, Partitioned: true})
+	if err != nil || len(b.Partitions) != 5 || b.Expected != 95 || b.Target != "erpsync-products" {
+		t.Fatalf("an audit: %+v, %v; want 5 partitions of the alias", b, err)
+	}
+}
+
+// TestAPartitionReadsItsOwnRootsAndStepsPastItsOwnPoison: a chunk of partition (0029, 0059]
+// reads only its 30 roots; pages that always fail while they hold root 37 or the partition's
+// last root 59 are split down to that root, which is dead-lettered and stepped past without
+// leaving the partition (stepping past 59 without it wrote 60).
+func TestAPartitionReadsItsOwnRootsAndStepsPastItsOwnPoison(t *testing.T) {
+	src := &fakeSource{n: 100, failPage: func(i int) error {
+		if i == 37 || i == 59 {
+			return failure.E(failure.Unavailable, "read ReleasedProductsV2", errors.New("HTTP 500"))
+		}
+		return nil
+	}}
+	ix := newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 8}}
+	p := &erp.Partition{Company: "usmf", After: "0029", Through: "0059"}
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 100, MaxDuration: time.Hour, Partition: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := slices.Sorted(slices.Values(ix.written["erpsync-products-gen2"]))
+	var want []string
+	for i := 30; i <= 59; i++ {
+		if i != 37 && i != 59 {
+			want = append(want, fmt.Sprintf("usmf:%04d", i))
+		}
+	}
+	if !res.Done || res.Counts.Indexed != len(want) || res.Counts.DeadLettered != 2 || fmt.Sprint(written) != fmt.Sprint(want) {
+		t.Fatalf("result %+v, written %v; want %v indexed, 2 dead-lettered", res, written, want)
+	}
+	if len(ix.rejected) != 2 || ix.rejected[0].Key != "0037" || ix.rejected[1].Key != "0059" {
+		t.Fatalf("dead letters %+v, want 0037 and 0059", ix.rejected)
+	}
+}
+
+// badPlans is a partitioner whose plan fails with err.
+type badPlans struct {
+	*fakeSource
+	err error
+}
+
+func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, int) ([]erp.Partition, error) {
+	return nil, b.err
+}
+
+// TestARebuildThatCannotBePartitionedIsOneStream: an ERP answer the plan cannot use (one over
+// the size bound, as the fault soak's oversized answer was) leaves the rebuild one stream
+// instead of failing it for good; an outage fails the begin, which Temporal retries.
+func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
+	ctx := context.Background()
+	oversized := failure.E(failure.Invalid, "count ReleasedProductsV2", errors.New("answer larger than 2097152 bytes"))
+	a := &Import{Source: badPlans{&fakeSource{n: 10}, oversized}, Index: newFakeIndex()}
+	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
+	if err != nil || b.Partitions != nil || b.Target == "" {
+		t.Fatalf("with an unusable plan: %+v, %v; want one stream", b, err)
+	}
+	down := failure.E(failure.Unavailable, "count ReleasedProductsV2", errors.New("503"))
+	a = &Import{Source: badPlans{&fakeSource{n: 10}, down}, Index: newFakeIndex()}
+	if _, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true}); err == nil || isNonRetryable(err) {
+		t.Fatalf("with the ERP down: %v, want a retryable error", err)
+	}
+}

@@ -1,0 +1,44 @@
+package activities
+
+// writeDepth is how many page writes a chunk has in flight: two, so that the next page's bulk
+// request is on its way while Elasticsearch acknowledges the one before it (one at a time left
+// Elasticsearch idle for about a tenth of a rebuild, between one page's bulk and the next).
+const writeDepth = 2
+
+// pageWrite is the outcome of one page's write.
+type pageWrite struct {
+	page   page
+	counts Counts
+	err    error
+}
+
+// pageWrites are a chunk's page writes in flight, oldest first. Its owner, the chunk's loop,
+// takes their outcomes in page order; it is not safe for concurrent use.
+type pageWrites struct{ q []chan pageWrite }
+
+func (w *pageWrites) len() int { return len(w.q) }
+
+// submit starts writing p with write.
+func (w *pageWrites) submit(p page, write func(page) (Counts, error)) {
+	ch := make(chan pageWrite, 1)
+	go func() {
+		c, err := write(p)
+		ch <- pageWrite{page: p, counts: c, err: err}
+	}()
+	w.q = append(w.q, ch)
+}
+
+// next waits for the oldest write and returns its outcome.
+func (w *pageWrites) next() pageWrite {
+	r := <-w.q[0]
+	w.q = w.q[1:]
+	return r
+}
+
+// drop waits for every write in flight and forgets their outcomes: their pages are read again.
+func (w *pageWrites) drop() {
+	for _, ch := range w.q {
+		<-ch
+	}
+	w.q = nil
+}

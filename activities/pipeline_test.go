@@ -1,0 +1,169 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/search"
+)
+
+// gatedIndex holds each page's write (named by its first document) until the test releases it.
+type gatedIndex struct {
+	*fakeIndex
+	started chan string
+	mu      sync.Mutex
+	release map[string]chan struct{}
+}
+
+func (g *gatedIndex) gate(id string) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.release[id] == nil {
+		g.release[id] = make(chan struct{})
+	}
+	return g.release[id]
+}
+
+func (g *gatedIndex) Write(ctx context.Context, target string, ops []search.Op) (search.Counts, error) {
+	if len(ops) == 0 {
+		return g.fakeIndex.Write(ctx, target, ops)
+	}
+	id := ops[0].ID
+	g.started <- id
+	select {
+	case <-g.gate(id):
+	case <-ctx.Done():
+		return search.Counts{}, ctx.Err()
+	}
+	return g.fakeIndex.Write(ctx, target, ops)
+}
+
+// TestTheNextPageIsWrittenWhileThePreviousIsAcknowledged: the second page's bulk write starts
+// while Elasticsearch still holds the first; when the second is acknowledged first, the
+// heartbeat does not move past the first until that one is acknowledged too, so a retry never
+// skips a page. (One page at a time, the second write started only after the first.)
+func TestTheNextPageIsWrittenWhileThePreviousIsAcknowledged(t *testing.T) {
+	ix := &gatedIndex{fakeIndex: newFakeIndex(), started: make(chan string, 10), release: map[string]chan struct{}{}}
+	a := &Import{Source: &fakeSource{n: 30}, Index: ix, Settings: Settings{PageSize: 10}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	var (
+		mu    sync.Mutex
+		beats []erp.Cursor
+	)
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var hb chunkHeartbeat
+		if err := details.Get(&hb); err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		beats = append(beats, hb.Cursor)
+		mu.Unlock()
+	})
+	heartbeated := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var keys []string
+		for _, c := range beats {
+			keys = append(keys, c.Key)
+		}
+		return keys
+	}
+	// await waits for the writes of the pages starting with want to start, in any order.
+	await := func(want ...string) {
+		t.Helper()
+		left := map[string]bool{}
+		for _, w := range want {
+			left[w] = true
+		}
+		for len(left) > 0 {
+			select {
+			case id := <-ix.started:
+				if !left[id] {
+					t.Fatalf("the write of %s started, want %v", id, want)
+				}
+				delete(left, id)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the writes of %v did not start while the writes before them were in flight (heartbeats %v)", left, heartbeated())
+			}
+		}
+	}
+	done := make(chan error, 1)
+	var res ChunkResult
+	go func() {
+		v, err := env.ExecuteActivity(a.SyncChunk, ChunkInput{Entity: erp.Products, Target: "erpsync-products", MaxPages: 10, MaxDuration: time.Hour})
+		if err == nil {
+			err = v.Get(&res)
+		}
+		done <- err
+	}()
+	await("usmf:0000", "usmf:0010")
+	close(ix.gate("usmf:0010")) // the second page is acknowledged first
+	time.Sleep(100 * time.Millisecond)
+	for _, k := range heartbeated() {
+		if k == "0019" {
+			t.Fatalf("the heartbeat moved past the first page before it was acknowledged: %v", heartbeated())
+		}
+	}
+	close(ix.gate("usmf:0000"))
+	await("usmf:0020")
+	close(ix.gate("usmf:0020"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !res.Done || res.Counts.Indexed != 30 || res.Next.Key != "0029" {
+		t.Fatalf("result %+v", res)
+	}
+	seen := map[string]bool{}
+	for _, k := range heartbeated() {
+		if k == "0019" && !seen["0009"] || k == "0029" && !seen["0019"] {
+			t.Fatalf("heartbeats %v skip a page", heartbeated())
+		}
+		seen[k] = true
+	}
+}
+
+// TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote: an attempt wrote 30 products, but the
+// server holds its heartbeat after the 10th (the heartbeats after it were lost with the worker).
+// The retried attempt reads from the 10th on and sends only the documents the index does not
+// hold with the same content: 19 are unchanged, one the ERP changed meanwhile is sent again,
+// and the 10 after are new.
+func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
+	src, ix := &fakeSource{n: 40}, newFakeIndex()
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 10}}
+	if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 3, MaxDuration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	src.edit = func(i int, p *erp.Product) {
+		if i == 25 {
+			p.Name = "changed"
+		}
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	env.SetHeartbeatDetails(chunkHeartbeat{Cursor: erp.Cursor{Modified: t0.Add(9 * time.Microsecond), Company: "usmf", Key: "0009"},
+		Counts: Counts{Pages: 1, Read: 10, Indexed: 10}})
+	v, err := env.ExecuteActivity(a.SyncChunk, ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 10, MaxDuration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ChunkResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	again := ix.written["erpsync-products-gen2"][30:]
+	if !res.Done || res.Counts.Read != 40 || res.Counts.Unchanged != 19 || len(again) != 11 || !slices.Contains(again, "usmf:0025") {
+		t.Fatalf("result %+v; written again %v: want 19 current, 0025 and the 10 new ones written", res, again)
+	}
+}

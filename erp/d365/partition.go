@@ -1,0 +1,159 @@
+package d365
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/failure"
+)
+
+var _ erp.Partitioner = (*Client)(nil)
+
+// maxCompanies bounds the walk over the companies that have roots: D365 installations have
+// tens of legal entities, not thousands; more means the service ignores the filter.
+const maxCompanies = 10_000
+
+// Partitions splits the roots of e stamped up to until into partitions of about size roots,
+// from what the ERP says, with OData options D365 documents for its data entities ($filter,
+// $orderby, $select, $top, $skip, $count: "Open Data Protocol (OData)", learn.microsoft.com/
+// dynamics365/fin-ops-core/dev-itpro/data-entities/odata):
+//
+//   - the companies: the configured ones, else each company that has roots, one request each
+//     ($orderby=dataAreaId, $top=1, after the previous one);
+//   - per company, $count of its roots up to until, and n = ceil(count/size) partitions;
+//   - the n-1 boundaries, each the key count/n roots after the previous boundary, read with
+//     $select of the key only ($orderby=key, $skip=count/n-1, $top=1, after the previous
+//     boundary): a keyset step, so the boundaries stay in order whatever changes meanwhile.
+//
+// A change between these reads makes partitions uneven, never incomplete: a partition is a
+// range of keys, so the partitions of a company hold every key. Companies are read in
+// parallel (Config.Concurrency), the boundaries of one company one after the other.
+func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, size int) ([]erp.Partition, error) {
+	if size <= 0 {
+		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d: want at least 1", size))
+	}
+	m, ok := erp.Model(e)
+	if !ok {
+		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("unknown entity %q", e))
+	}
+	companies := slices.Clone(c.cfg.Companies)
+	if len(companies) == 0 {
+		var err error
+		if companies, err = c.companiesWithRoots(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(companies)
+	parts := make([][]erp.Partition, len(companies))
+	var tasks []func(context.Context) error
+	for i, co := range companies {
+		tasks = append(tasks, func(ctx context.Context) error {
+			p, err := c.companyPartitions(ctx, m, co, until, size)
+			parts[i] = p
+			return err
+		})
+	}
+	if err := c.parallel(ctx, tasks); err != nil {
+		return nil, err
+	}
+	var out []erp.Partition
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// companiesWithRoots returns the companies that have roots of m, in the ERP's order, one
+// request per company.
+func (c *Client) companiesWithRoots(ctx context.Context, m *erp.Root) ([]string, error) {
+	coll := c.colls[m.Collection]
+	co := coll.f(fCompany)
+	op := "read the companies of " + coll.name
+	var out []string
+	for {
+		if len(out) >= maxCompanies {
+			return nil, failure.E(failure.Invalid, op, fmt.Errorf("more than %d companies: the service ignores $filter on %s", maxCompanies, co))
+		}
+		filter := ""
+		if len(out) > 0 {
+			filter = co + " gt " + quote(out[len(out)-1])
+		}
+		var n counter
+		rows, err := c.fetch(ctx, op, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter},
+			param{"$orderby", co}, param{"$select", co}, param{"$top", "1"}), 1, 1, &n)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			return out, nil
+		}
+		next := rows[0].text(fCompany)
+		if slices.Contains(out, next) {
+			return nil, failure.E(failure.Invalid, op, fmt.Errorf("company %q again: the service ignores $filter on %s", next, co))
+		}
+		out = append(out, next)
+	}
+}
+
+// companyPartitions splits the roots of m in company co stamped up to until.
+func (c *Client) companyPartitions(ctx context.Context, m *erp.Root, co string, until time.Time, size int) ([]erp.Partition, error) {
+	whole := erp.Partition{Company: co}
+	count, err := c.Count(ctx, m.Entity, erp.ReadRequest{Until: until, Partition: &whole})
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	n := (count + size - 1) / size
+	step := count / n
+	var out []erp.Partition
+	after := ""
+	for range n - 1 {
+		b, ok, err := c.keyAfter(ctx, m, co, after, until, step)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || b == "" {
+			break // fewer roots than counted: the last partition holds the rest
+		}
+		out = append(out, erp.Partition{Company: co, After: after, Through: b, Expected: step})
+		after = b
+	}
+	out = append(out, erp.Partition{Company: co, After: after, Expected: count - step*len(out)})
+	return out, nil
+}
+
+// keyAfter returns the key of the root of m in company co that lies skip roots after the key
+// after (from the first key when after is ""), counting only roots stamped up to until; ok is
+// false when there are fewer.
+func (c *Client) keyAfter(ctx context.Context, m *erp.Root, co, after string, until time.Time, skip int) (string, bool, error) {
+	coll := c.colls[m.Collection]
+	key := coll.f(m.Key)
+	conds := []string{coll.f(fCompany) + " eq " + quote(co)}
+	if after != "" {
+		conds = append(conds, key+" gt "+coll.literal(m.Key, after))
+	}
+	if !until.IsZero() {
+		conds = append(conds, coll.f(fModified)+" le "+timeLiteral(until))
+	}
+	op := "read a partition boundary of " + coll.name
+	var n counter
+	rows, err := c.fetch(ctx, op, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", strings.Join(conds, " and ")},
+		param{"$orderby", key}, param{"$select", key}, param{"$skip", strconv.Itoa(skip - 1)}, param{"$top", "1"}), 1, 1, &n)
+	if err != nil || len(rows) == 0 {
+		return "", false, err
+	}
+	// Keys compare in the ERP's collation (SQL Server's is case-insensitive), which Go does
+	// not know: only the same key again is known to be wrong.
+	b := rows[0].text(m.Key)
+	if after != "" && b == after {
+		return "", false, failure.E(failure.Invalid, op, fmt.Errorf("key %q after %q: the service ignores $filter on %s", b, after, key))
+	}
+	return b, true, nil
+}

@@ -1,0 +1,157 @@
+package d365
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erpsim/store"
+)
+
+// readPartitions reads every partition to its end and returns the products read, and how many
+// each partition returned.
+func readPartitions(t *testing.T, c *Client, parts []erp.Partition) ([]erp.Product, []int) {
+	t.Helper()
+	var all []erp.Product
+	sizes := make([]int, len(parts))
+	for i := range parts {
+		got, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 17, Partition: &parts[i]}, false)
+		all = append(all, got...)
+		sizes[i] = len(got)
+	}
+	return all, sizes
+}
+
+// TestPartitionsHoldEveryRootOnce: 450 products over three companies, in partitions of about 40:
+// each company is split by key ranges the ERP gives, the partitions read side by side return
+// every product exactly once with all its children, each about 40 roots, as planned.
+func TestPartitionsHoldEveryRootOnce(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	w := s.want(t)
+	perCompany := map[string]int{}
+	for k := range w.products {
+		perCompany[k.company]++
+	}
+	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partsOf := map[string]int{}
+	for _, p := range parts {
+		partsOf[p.Company]++
+	}
+	for co, n := range perCompany {
+		if want := (n + 39) / 40; partsOf[co] != want {
+			t.Errorf("%s has %d products in %d partitions, want %d: %v", co, n, partsOf[co], want, parts)
+		}
+	}
+	got, sizes := readPartitions(t, c, parts)
+	compare(t, "product", got, w.products, productKey)
+	for i, p := range parts {
+		if sizes[i] != p.Expected || sizes[i] < 30 || sizes[i] > 50 {
+			t.Errorf("partition %s: %d products read, %d expected; want about 40", p, sizes[i], p.Expected)
+		}
+		n, err := c.Count(context.Background(), erp.Products, erp.ReadRequest{Partition: &parts[i]})
+		if err != nil || n != sizes[i] {
+			t.Errorf("partition %s counts %d (%v), read %d", p, n, err, sizes[i])
+		}
+	}
+	t.Logf("%d partitions: %v", len(parts), parts)
+}
+
+// TestPartitionsStayCompleteWhileTheERPChanges: the plan is made, then products are created
+// before the first key, between boundaries and after the last, and the boundary products
+// themselves are deleted: reading the partitions still returns every product the ERP has, once.
+func TestPartitionsStayCompleteWhileTheERPChanges(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.write(t, func(tx *store.Tx) error {
+		for i, p := range parts {
+			if p.Through != "" {
+				if err := tx.Delete(store.ReleasedProducts, store.Record{"dataAreaId": p.Company, "ItemNumber": p.Through}); err != nil {
+					return err
+				}
+				// Just after the boundary, and the boundary's key again but longer.
+				for _, k := range []string{p.Through + "0", p.Through + "-new"} {
+					if _, err := tx.Create(store.ReleasedProducts, store.Record{"dataAreaId": p.Company, "ItemNumber": k, "ProductName": "new"}); err != nil {
+						return err
+					}
+				}
+			}
+			// Before the first key (item numbers start at 1000) and after the last.
+			for _, k := range []string{fmt.Sprintf("0-%d", i), fmt.Sprintf("~%d", i)} {
+				if _, err := tx.Create(store.ReleasedProducts, store.Record{"dataAreaId": p.Company, "ItemNumber": k, "ProductName": "new"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	got, _ := readPartitions(t, c, parts)
+	compare(t, "product", got, s.want(t).products, productKey)
+}
+
+// TestPartitionsOfConfiguredCompanies: with erp.companies set, only those companies are split,
+// and a company without roots gives no partition.
+func TestPartitionsOfConfiguredCompanies(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, smallCatalog())
+	c := s.client(t, func(c *Config) { c.Companies = []string{"gbsi", "nope"} })
+	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 1 || parts[0].Company != "gbsi" || parts[0].After != "" || parts[0].Through != "" || parts[0].Expected == 0 {
+		t.Fatalf("partitions %v, want gbsi whole", parts)
+	}
+}
+
+// TestKeysOfAPartition: an audit's key pages of one partition hold exactly its keys, in
+// (company, key) order, and its pages of all partitions every key once.
+func TestKeysOfAPartition(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[companyKey]bool{}
+	for i := range parts {
+		req := erp.KeyRequest{Entity: erp.Products, PageSize: 7, Partition: &parts[i]}
+		n := 0
+		for {
+			p, err := c.Keys(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range p.Records {
+				ck := companyKey{k.Company, k.Key}
+				if seen[ck] || k.Company != parts[i].Company || (parts[i].After != "" && k.Key <= parts[i].After) || (parts[i].Through != "" && k.Key > parts[i].Through) {
+					t.Fatalf("key %s in partition %s (or seen before)", ck, parts[i])
+				}
+				seen[ck] = true
+				n++
+			}
+			req.After = p.Next
+			if p.Done {
+				break
+			}
+		}
+		if n != parts[i].Expected {
+			t.Errorf("partition %s: %d keys, %d expected", parts[i], n, parts[i].Expected)
+		}
+	}
+	if w := s.want(t); len(seen) != len(w.products) {
+		t.Fatalf("%d keys read over the partitions, %d products", len(seen), len(w.products))
+	}
+}
