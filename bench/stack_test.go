@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,9 +130,11 @@ func (s *suite) registerNamespace() {
 }
 
 // catalogFile returns the path of a generated catalog, generating it into the cache when it is
-// not there yet (into a temporary name, so an interrupted run leaves nothing half-made).
+// not there yet (into a temporary name, so an interrupted run leaves nothing half-made). The
+// name carries a hash of the generator's and the simulator store's source: a catalog made by
+// other code (another schema, other rows) is made again, not served.
 func catalogFile(b *testing.B, cat generate.Config) string {
-	path := filepath.Join(catalogDir, fmt.Sprintf("catalog-v1-%dp-%dc-seed%d.db", cat.Products, cat.Customers, cat.Seed))
+	path := filepath.Join(catalogDir, fmt.Sprintf("catalog-%s-%dp-%dc-seed%d.db", generatorHash(b), cat.Products, cat.Customers, cat.Seed))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
@@ -158,6 +162,31 @@ func catalogFile(b *testing.B, cat generate.Config) string {
 	}
 	b.Logf("generated %s: %d records in %s", path, stats.Total(), stats.Took.Round(time.Second))
 	return path
+}
+
+// generatorHash is a short hash of the non-test Go source of erpsim/generate and erpsim/store,
+// which decide what a generated catalog holds.
+func generatorHash(b *testing.B) string {
+	h := sha256.New()
+	for _, dir := range []string{"../erpsim/generate", "../erpsim/store"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			b.Fatalf("the generator's source in %s: %v", dir, err)
+		}
+		slices.Sort(files)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(src))
+			h.Write(src)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // sim is a simulator process serving a private copy of a cached catalog.
