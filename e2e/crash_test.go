@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -154,27 +153,11 @@ func (s *stack) awaitHeartbeat(id, activity string, into any, done func() bool) 
 }
 
 // indexWrites is the number of index operations Elasticsearch counted on an entity's live
-// generation so far.
+// generation so far (see indexOps).
 func (s *stack) indexWrites(e erp.Entity) int {
 	s.t.Helper()
-	res, err := s.es.Indices.Stats(s.es.Indices.Stats.WithIndex(s.index.Alias(e)), s.es.Indices.Stats.WithMetric("indexing"))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct {
-		All struct {
-			Primaries struct {
-				Indexing struct {
-					IndexTotal int `json:"index_total"`
-				} `json:"indexing"`
-			} `json:"primaries"`
-		} `json:"_all"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		s.t.Fatal(err)
-	}
-	return out.All.Primaries.Indexing.IndexTotal
+	indexed, _ := s.indexOps(e)
+	return indexed
 }
 
 // TestWorkerKilledMidChildStampsUpdate: with stock D365 (child-stamps), an update that re-reads
