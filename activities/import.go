@@ -304,16 +304,8 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		return BeginResult{}, err
 	}
 	res.Until = now.Add(-s.SafetyLag).Truncate(time.Microsecond)
-	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) {
-		until := res.Until
-		if in.Mode == Audit {
-			until = time.Time{} // an audit compares every root, whatever its stamp
-		}
-		if err := a.partition(ctx, in, until, &res); err != nil {
-			return BeginResult{}, err
-		}
-	}
-	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps && res.Partitions == nil {
+	counted := false
+	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {
 			r = erp.ReadRequest{}
@@ -322,7 +314,18 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		if err != nil {
 			a.log(ctx).Warn("cannot count records for progress", zap.Error(err))
 		}
-		res.Expected = n
+		res.Expected, counted = n, err == nil
+	}
+	// An entity of no more roots than one partition holds (the company-wide data, a small
+	// catalog) is read in one stream: a plan would cost more requests than it saves.
+	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) && !(counted && res.Expected <= s.PartitionSize) {
+		until := res.Until
+		if in.Mode == Audit {
+			until = time.Time{} // an audit compares every root, whatever its stamp
+		}
+		if err := a.partition(ctx, in, until, &res); err != nil {
+			return BeginResult{}, err
+		}
 	}
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
@@ -369,7 +372,7 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 	if err != nil {
 		return fmt.Errorf("partition %s: %w", in.Entity, err)
 	}
-	res.Partitions = parts
+	res.Partitions, res.Expected = parts, 0
 	for _, pt := range parts {
 		res.Expected += pt.Expected
 	}

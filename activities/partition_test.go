@@ -104,3 +104,40 @@ func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
 		t.Fatalf("with the ERP down: %v, want a retryable error", err)
 	}
 }
+
+// countedSource is a fakeSource that counts its roots (erp.Counter) and how often it planned.
+type countedSource struct {
+	*fakeSource
+	plans int
+}
+
+func (c *countedSource) Count(context.Context, erp.Entity, erp.ReadRequest) (int, error) {
+	return c.n, nil
+}
+
+func (c *countedSource) Partitions(ctx context.Context, e erp.Entity, until time.Time, size int) ([]erp.Partition, error) {
+	c.plans++
+	return c.fakeSource.Partitions(ctx, e, until, size)
+}
+
+// TestAnEntityOfOnePartitionIsNotPlanned: an entity of no more roots than a partition holds
+// (the company-wide data, a small catalog) is read in one stream, without the plan's requests;
+// a bigger one is planned, and its expected total is the plan's.
+func TestAnEntityOfOnePartitionIsNotPlanned(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ size, plans, parts int }{{95, 0, 0}, {100, 0, 0}, {94, 1, 2}, {20, 1, 5}} {
+		src := &countedSource{fakeSource: &fakeSource{n: 95}}
+		a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: tc.size, Partitions: 3, MaxPartitions: 6}}
+		for _, mode := range []Mode{Rebuild, Audit} {
+			src.plans = 0
+			b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: mode, RunID: "r", Partitioned: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.plans != tc.plans || len(b.Partitions) != tc.parts || b.Expected != 95 {
+				t.Errorf("%s of 95 roots, partitions of %d: %d plans, %d partitions, %d expected; want %d, %d, 95",
+					mode, tc.size, src.plans, len(b.Partitions), b.Expected, tc.plans, tc.parts)
+			}
+		}
+	}
+}
