@@ -49,7 +49,10 @@ func TestConnectionsAreKeptForEveryRequestInFlight(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := opened.Load(); n > 4*4+4 {
+	// 16 requests at most in flight, and the plan's requests before them: a connection a
+	// request finds busy under load may still be opened beside them (21 seen once under the
+	// race detector), but one per request is hundreds (213 for 576 before).
+	if n := opened.Load(); n > 2*(4*4+4) {
 		t.Fatalf("%d connections opened for %d requests, 16 at most in flight", n, requests.Load())
 	}
 	t.Logf("%d connections for %d requests", opened.Load(), requests.Load())
