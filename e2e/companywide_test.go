@@ -27,12 +27,7 @@ import (
 // the shop no longer shows the category's products and prices with the new discount.
 func TestCompanyWideEditsWriteAHandfulOfDocuments(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			companyWideEdits(t, d.mode, d.erp)
-		})
-	}
+	inEachMode(t, companyWideEdits)
 }
 
 func companyWideEdits(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {

@@ -120,12 +120,7 @@ func (e *erpReader) relations(t *testing.T, company string) relations {
 // reconcile run, which its schedules run beside the updates (docs/webshops.md).
 func TestRelationsFreshness(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			relationsFreshness(t, d.mode, d.erp)
-		})
-	}
+	inEachMode(t, relationsFreshness)
 }
 
 func relationsFreshness(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {

@@ -20,12 +20,7 @@ import (
 // D365 (the rows are products' translations, which stamp only themselves).
 func TestNothingIsMissed(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			nothingIsMissed(t, d.mode, d.erp)
-		})
-	}
+	inEachMode(t, nothingIsMissed)
 }
 
 func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
@@ -124,56 +119,53 @@ func nothingIsMissed(t *testing.T, mode activities.Detection, behaviour store.Be
 // edits of children, in both change detection modes.
 func TestImportWithFailingERP(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			faults := erpsim.Faults{ErrorShare: 0.08, RateLimitShare: 0.06, RetryAfter: erpsim.Duration(time.Second), TruncateShare: 0.06}
-			s := newStack(t, simtest.Catalog(15), erpsim.Config{Faults: faults, Seed: 5, Behaviour: d.erp},
-				activities.Settings{PageSize: 60, SafetyLag: time.Second, Detection: d.mode})
-			p := s.run(workflows.ProductImportName, activities.Rebuild)
-			c := s.run(workflows.CustomerImportName, activities.Rebuild)
-			t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Of(erp.Products).Counts)
-			// Children change: a translation of every tenth product, an address of every fifth
-			// customer (read from a healthy ERP, written in one transaction).
-			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil {
-				t.Fatal(err)
-			}
-			translations, addresses := s.erp.All(t, "ProductTranslations"), s.erp.All(t, "CustomerPostalAddresses")
-			if _, err := s.sim.Store.Write(context.Background(), func(tx *store.Tx) error {
-				for i, r := range translations {
-					if i%30 == 0 {
-						if _, err := tx.Update("ProductTranslations", store.Record{"dataAreaId": r.S("dataAreaId"), "ItemNumber": r.S("ItemNumber"),
-							"LanguageId": r.S("LanguageId")}, store.Record{"ProductName": "Changed under faults"}); err != nil {
-							return err
-						}
+	inEachMode(t, func(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
+		faults := erpsim.Faults{ErrorShare: 0.08, RateLimitShare: 0.06, RetryAfter: erpsim.Duration(time.Second), TruncateShare: 0.06}
+		s := newStack(t, simtest.Catalog(15), erpsim.Config{Faults: faults, Seed: 5, Behaviour: behaviour},
+			activities.Settings{PageSize: 60, SafetyLag: time.Second, Detection: mode})
+		p := s.run(workflows.ProductImportName, activities.Rebuild)
+		c := s.run(workflows.CustomerImportName, activities.Rebuild)
+		t.Logf("with 20%% of ERP answers failing: products %+v; customers %+v", p.Of(erp.Products).Counts, c.Of(erp.Products).Counts)
+		// Children change: a translation of every tenth product, an address of every fifth
+		// customer (read from a healthy ERP, written in one transaction).
+		if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil {
+			t.Fatal(err)
+		}
+		translations, addresses := s.erp.All(t, "ProductTranslations"), s.erp.All(t, "CustomerPostalAddresses")
+		if _, err := s.sim.Store.Write(context.Background(), func(tx *store.Tx) error {
+			for i, r := range translations {
+				if i%30 == 0 {
+					if _, err := tx.Update("ProductTranslations", store.Record{"dataAreaId": r.S("dataAreaId"), "ItemNumber": r.S("ItemNumber"),
+						"LanguageId": r.S("LanguageId")}, store.Record{"ProductName": "Changed under faults"}); err != nil {
+						return err
 					}
 				}
-				for i, r := range addresses {
-					if i%5 == 0 {
-						if _, err := tx.Update("CustomerPostalAddresses", store.Record{"dataAreaId": r.S("dataAreaId"), "CustomerAccount": r.S("CustomerAccount"),
-							"AddressLocationId": r.S("AddressLocationId")}, store.Record{"AddressCity": "Faultville"}); err != nil {
-							return err
-						}
+			}
+			for i, r := range addresses {
+				if i%5 == 0 {
+					if _, err := tx.Update("CustomerPostalAddresses", store.Record{"dataAreaId": r.S("dataAreaId"), "CustomerAccount": r.S("CustomerAccount"),
+						"AddressLocationId": r.S("AddressLocationId")}, store.Record{"AddressCity": "Faultville"}); err != nil {
+						return err
 					}
 				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
 			}
-			if err := s.sim.Server.SetFaults(faults); err != nil {
-				t.Fatal(err)
-			}
-			s.pastSafetyLag()
-			up := s.run(workflows.ProductImportName, activities.Update)
-			uc := s.run(workflows.CustomerImportName, activities.Update)
-			t.Logf("updates under faults: products %+v; customers %+v", up.Of(erp.Products).Counts, uc.Of(erp.Products).Counts)
-			if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
-				t.Fatal(err)
-			}
-			s.checkProducts()
-			s.checkCustomers()
-		})
-	}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.sim.Server.SetFaults(faults); err != nil {
+			t.Fatal(err)
+		}
+		s.pastSafetyLag()
+		up := s.run(workflows.ProductImportName, activities.Update)
+		uc := s.run(workflows.CustomerImportName, activities.Update)
+		t.Logf("updates under faults: products %+v; customers %+v", up.Of(erp.Products).Counts, uc.Of(erp.Products).Counts)
+		if err := s.sim.Server.SetFaults(erpsim.Faults{}); err != nil { // the checker reads a healthy ERP
+			t.Fatal(err)
+		}
+		s.checkProducts()
+		s.checkCustomers()
+	})
 }
 
 // TestRebuildWhileTheERPChanges: the change driver creates, edits and deletes while a rebuild
@@ -181,12 +173,7 @@ func TestImportWithFailingERP(t *testing.T) {
 // D365 also an audit and a reconcile run, which find the deletes), the index equals the ERP.
 func TestRebuildWhileTheERPChanges(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			rebuildWhileTheERPChanges(t, d.mode, d.erp)
-		})
-	}
+	inEachMode(t, rebuildWhileTheERPChanges)
 }
 
 func rebuildWhileTheERPChanges(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {

@@ -70,29 +70,26 @@ func TestCustomerRebuildEqualsTheERP(t *testing.T) {
 // request per collection of the model, whatever the catalog size.
 func TestUpdateWithNothingChanged(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			// An overlap of 1 ms: the catalog generated a moment ago is not re-read.
-			s := newStack(t, simtest.Catalog(14), erpsim.Config{Behaviour: d.erp},
-				activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Millisecond, Detection: d.mode})
-			s.run(workflows.ProductImportName, activities.Rebuild)
-			s.run(workflows.CustomerImportName, activities.Rebuild)
-			s.pastSafetyLag()
-			for _, wf := range []string{workflows.ProductImportName, workflows.CustomerImportName} {
-				for _, r := range s.run(wf, activities.Update).Entities {
-					t.Logf("%s: %+v", r.Entity, r.Counts)
-					if r.Counts.Indexed != 0 || r.Counts.Read != 0 {
-						t.Errorf("%s: an update with nothing changed read %d and wrote %d", r.Entity, r.Counts.Read, r.Counts.Indexed)
-					}
-					m, _ := erp.Model(r.Entity)
-					if d.mode == activities.ChildStamps && r.Counts.Requests != len(m.Collections()) {
-						t.Errorf("%s: %d ERP requests, want one per collection of the model (%d)", r.Entity, r.Counts.Requests, len(m.Collections()))
-					}
+	inEachMode(t, func(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
+		// An overlap of 1 ms: the catalog generated a moment ago is not re-read.
+		s := newStack(t, simtest.Catalog(14), erpsim.Config{Behaviour: behaviour},
+			activities.Settings{PageSize: 50, SafetyLag: time.Second, Overlap: time.Millisecond, Detection: mode})
+		s.run(workflows.ProductImportName, activities.Rebuild)
+		s.run(workflows.CustomerImportName, activities.Rebuild)
+		s.pastSafetyLag()
+		for _, wf := range []string{workflows.ProductImportName, workflows.CustomerImportName} {
+			for _, r := range s.run(wf, activities.Update).Entities {
+				t.Logf("%s: %+v", r.Entity, r.Counts)
+				if r.Counts.Indexed != 0 || r.Counts.Read != 0 {
+					t.Errorf("%s: an update with nothing changed read %d and wrote %d", r.Entity, r.Counts.Read, r.Counts.Indexed)
+				}
+				m, _ := erp.Model(r.Entity)
+				if mode == activities.ChildStamps && r.Counts.Requests != len(m.Collections()) {
+					t.Errorf("%s: %d ERP requests, want one per collection of the model (%d)", r.Entity, r.Counts.Requests, len(m.Collections()))
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // key builds an OData key segment: key("usmf", "ItemNumber", "1000") = (dataAreaId='usmf',ItemNumber='1000').
@@ -114,18 +111,25 @@ var detections = []struct {
 	{activities.ChildStamps, store.Behaviour{NoBumps: true, NoDeletionLog: true}},
 }
 
+// inEachMode runs test as a parallel subtest in each change detection mode, against a simulator
+// playing the ERP that mode is for.
+func inEachMode(t *testing.T, test func(t *testing.T, mode activities.Detection, behaviour store.Behaviour)) {
+	t.Helper()
+	for _, d := range detections {
+		t.Run(string(d.mode), func(t *testing.T) {
+			t.Parallel()
+			test(t, d.mode, d.erp)
+		})
+	}
+}
+
 // TestUpdateSeesEveryKindOfChange: after a rebuild, one edit of each entity kind of the source
 // document (and deletes of roots and children) reaches the index: with an ERP add-on, with one
 // update run; with stock D365, with one update run, one audit (deleted children) and one
 // reconcile (deleted roots).
 func TestUpdateSeesEveryKindOfChange(t *testing.T) {
 	t.Parallel()
-	for _, d := range detections {
-		t.Run(string(d.mode), func(t *testing.T) {
-			t.Parallel()
-			updateSeesEveryKindOfChange(t, d.mode, d.erp)
-		})
-	}
+	inEachMode(t, updateSeesEveryKindOfChange)
 }
 
 func updateSeesEveryKindOfChange(t *testing.T, mode activities.Detection, behaviour store.Behaviour) {
