@@ -182,11 +182,9 @@ type Price struct {
 	ValidFrom    string `json:"valid_from,omitempty"`
 	ValidTo      string `json:"valid_to,omitempty"`
 	// FindNext is D365's Find next (WillSearchContinue).
-	FindNext      bool   `json:"find_next"`
-	Color         string `json:"color,omitempty"`
-	Size          string `json:"size,omitempty"`
-	Style         string `json:"style,omitempty"`
-	Configuration string `json:"configuration,omitempty"`
+	FindNext bool `json:"find_next"`
+	// Dimensions are the variant the line is for (none: the item and every variant).
+	erp.Dimensions
 }
 
 // LineDiscount is a line discount agreement line (SalesLineDiscountAgreements), on the product it
@@ -215,10 +213,8 @@ type LineDiscount struct {
 	ValidFrom     string `json:"valid_from,omitempty"`
 	ValidTo       string `json:"valid_to,omitempty"`
 	FindNext      bool   `json:"find_next"`
-	Color         string `json:"color,omitempty"`
-	Size          string `json:"size,omitempty"`
-	Style         string `json:"style,omitempty"`
-	Configuration string `json:"configuration,omitempty"`
+	// Dimensions are as on Price.
+	erp.Dimensions
 }
 
 // FromPrice is the "from" price of the product for one customer price group, in the product's
@@ -497,22 +493,19 @@ func prices(lines []erp.PriceAgreement) []Price {
 	var out []Price
 	for _, l := range lines {
 		out = append(out, Price{
-			RecID:         l.RecID,
-			AccountCode:   l.AccountCode,
-			Customer:      l.CustomerAccount,
-			PriceGroup:    l.PriceGroup,
-			Currency:      l.Currency,
-			Price:         l.Price.String(),
-			Unit:          l.Unit,
-			FromQuantity:  l.FromQuantity.String(),
-			ToQuantity:    l.ToQuantity.String(),
-			ValidFrom:     date(l.ValidFrom),
-			ValidTo:       date(l.ValidTo),
-			FindNext:      l.FindNext,
-			Color:         l.Color,
-			Size:          l.Size,
-			Style:         l.Style,
-			Configuration: l.Configuration,
+			RecID:        l.RecID,
+			AccountCode:  l.AccountCode,
+			Customer:     l.CustomerAccount,
+			PriceGroup:   l.PriceGroup,
+			Currency:     l.Currency,
+			Price:        l.Price.String(),
+			Unit:         l.Unit,
+			FromQuantity: l.FromQuantity.String(),
+			ToQuantity:   l.ToQuantity.String(),
+			ValidFrom:    date(l.ValidFrom),
+			ValidTo:      date(l.ValidTo),
+			FindNext:     l.FindNext,
+			Dimensions:   l.Dimensions,
 		})
 	}
 	slices.SortFunc(out, func(a, b Price) int {
@@ -565,10 +558,7 @@ func LineDiscountOf(l erp.LineDiscount) LineDiscount {
 		ValidFrom:     date(l.ValidFrom),
 		ValidTo:       date(l.ValidTo),
 		FindNext:      l.FindNext,
-		Color:         l.Color,
-		Size:          l.Size,
-		Style:         l.Style,
-		Configuration: l.Configuration,
+		Dimensions:    l.Dimensions,
 	}
 }
 

@@ -118,14 +118,14 @@ func (q Quoter) Quote(p document.Product, pq PriceQuery) Quote {
 	}
 	for _, l := range p.Prices {
 		in.Prices = append(in.Prices, pricing.PriceLine{RecID: l.RecID, Item: p.ItemNumber, Account: pricing.Code(l.AccountCode),
-			AccountRelation: cmp.Or(l.Customer, l.PriceGroup), Dims: pricing.Dims{Color: l.Color, Size: l.Size, Style: l.Style, Configuration: l.Configuration},
+			AccountRelation: cmp.Or(l.Customer, l.PriceGroup), Dims: pricing.Dims(l.Dimensions),
 			Price: erp.Decimal(l.Price), Terms: lineTerms(l.Currency, l.Unit, l.FromQuantity, l.ToQuantity, l.ValidFrom, l.ValidTo, l.FindNext)})
 	}
 	for _, ls := range [][]document.LineDiscount{p.LineDiscounts, q.Discounts} {
 		for _, l := range ls {
 			in.Discounts = append(in.Discounts, pricing.DiscountLine{RecID: l.RecID, Item: pricing.Code(l.ItemCode), ItemRelation: cmp.Or(l.ItemNumber, l.ItemGroup),
 				Account: pricing.Code(l.AccountCode), AccountRelation: cmp.Or(l.Customer, l.CustomerGroup),
-				Dims:     pricing.Dims{Color: l.Color, Size: l.Size, Style: l.Style, Configuration: l.Configuration},
+				Dims:     pricing.Dims(l.Dimensions),
 				Percent1: erp.Decimal(l.Percent1), Percent2: erp.Decimal(l.Percent2), Amount: erp.Decimal(l.Amount),
 				Terms: lineTerms(l.Currency, l.Unit, l.FromQuantity, l.ToQuantity, l.ValidFrom, l.ValidTo, l.FindNext)})
 		}

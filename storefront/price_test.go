@@ -17,7 +17,7 @@ func TestQuoterFeedsTheEngine(t *testing.T) {
 	p := document.Product{ItemNumber: "1000", Currency: "USD", Unit: "ea", BasePrice: "100", DiscountGroup: "FURN",
 		Prices: []document.Price{
 			{RecID: 1, AccountCode: erp.AccountGroup, PriceGroup: "Wholesale", Currency: "USD", Price: "90", FromQuantity: "1", ToQuantity: "0", FindNext: true},
-			{RecID: 2, AccountCode: erp.AccountAll, Currency: "USD", Price: "95", FromQuantity: "1", ToQuantity: "0", Color: "RED"},
+			{RecID: 2, AccountCode: erp.AccountAll, Currency: "USD", Price: "95", FromQuantity: "1", ToQuantity: "0", Dimensions: erp.Dimensions{Color: "RED"}},
 		},
 		LineDiscounts: []document.LineDiscount{
 			{RecID: 7, ItemCode: erp.ItemTable, ItemNumber: "1000", AccountCode: erp.AccountCustomer, Customer: "US-009", Currency: "USD",
