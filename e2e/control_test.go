@@ -33,17 +33,7 @@ func TestPauseResumeAndCancel(t *testing.T) {
 	for s.progress(run.GetID()).Totals.Pages < 3 {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := s.temporal.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalPause, nil); err != nil {
-		t.Fatal(err)
-	}
-	var paused workflows.Progress
-	for deadline := time.Now().Add(time.Minute); !paused.Paused || paused.Phase != "paused"; {
-		if time.Now().After(deadline) {
-			t.Fatalf("not paused a minute after the signal: %+v", paused)
-		}
-		paused = s.progress(run.GetID())
-		time.Sleep(20 * time.Millisecond)
-	}
+	paused := s.pause(run.GetID())
 	time.Sleep(2 * time.Second)
 	still := s.progress(run.GetID())
 	if still.Totals.Pages != paused.Totals.Pages || still.Cursor != paused.Cursor {
@@ -217,4 +207,22 @@ func TestSchedulesFromTheStarter(t *testing.T) {
 		}
 	}
 	t.Logf("starter status:\n%s", status)
+}
+
+// pause signals the run to pause and waits, at most a minute, until its progress says it is
+// paused; it returns that progress.
+func (s *stack) pause(id string) workflows.Progress {
+	s.t.Helper()
+	if err := s.temporal.SignalWorkflow(context.Background(), id, "", workflows.SignalPause, nil); err != nil {
+		s.t.Fatal(err)
+	}
+	var p workflows.Progress
+	for deadline := time.Now().Add(time.Minute); !p.Paused || p.Phase != "paused"; {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("not paused a minute after the signal: %+v", p)
+		}
+		p = s.progress(id)
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
 }

@@ -111,14 +111,7 @@ func (s *stack) pausedRebuild() client.WorkflowRun {
 			s.t.Fatal("the rebuild wrote no page of products within a minute")
 		}
 	}
-	if err := s.temporal.SignalWorkflow(context.Background(), run.GetID(), "", workflows.SignalPause, nil); err != nil {
-		s.t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); s.progress(run.GetID()).Phase != "paused"; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			s.t.Fatal("the rebuild did not pause within a minute")
-		}
-	}
+	s.pause(run.GetID())
 	s.t.Cleanup(func() { _ = s.temporal.TerminateWorkflow(context.Background(), run.GetID(), "", "test ends") })
 	return run
 }

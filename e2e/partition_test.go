@@ -145,17 +145,7 @@ func TestAPartitionedRebuildPausedAndResumed(t *testing.T) {
 	for p := s.progress(run.GetID()); p.Entity != erp.Products || entityCounts(p, erp.Products).Pages < 5 || p.PartitionsReading < 3; p = s.progress(run.GetID()) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := s.temporal.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalPause, nil); err != nil {
-		t.Fatal(err)
-	}
-	var paused workflows.Progress
-	for deadline := time.Now().Add(time.Minute); paused.Phase != "paused"; {
-		if time.Now().After(deadline) {
-			t.Fatalf("not paused a minute after the signal: %+v", paused)
-		}
-		paused = s.progress(run.GetID())
-		time.Sleep(20 * time.Millisecond)
-	}
+	paused := s.pause(run.GetID())
 	time.Sleep(2 * time.Second)
 	still := s.progress(run.GetID())
 	if still.Totals.Pages != paused.Totals.Pages || still.PartitionsReading != 0 || still.PartitionsDone == still.Partitions {
