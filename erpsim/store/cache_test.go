@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/erpsync/erpsync/erpsim/odata"
@@ -73,25 +74,16 @@ func TestCompanyWideRowsAreReadOnceUntilAWrite(t *testing.T) {
 // of millions of rows for every page).
 func TestItemLinesAreFoundByTheirIndex(t *testing.T) {
 	s := openTest(t)
+	const filter = "dataAreaId eq 'usmf' and ItemCode eq 'Table' and ItemNumber in ('P1')"
+	e, err := odata.ParseFilter(filter)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, table := range []string{SalesPriceAgreements, SalesLineDiscountAgreements} {
 		tb, _ := s.Schema().Table(table)
-		for filter, want := range map[string]string{
-			"dataAreaId eq 'usmf' and ItemCode eq 'Table' and ItemNumber in ('P1')": "ItemNumber",
-		} {
-			e, err := odata.ParseFilter(filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hint := indexHint(tb, Query{Filter: e})
-			i := -1
-			for j, cols := range tb.Indexes {
-				if cols[1] == want {
-					i = j
-				}
-			}
-			if i < 0 || hint != " INDEXED BY "+quote(indexName(tb, 2+i)) {
-				t.Errorf("%s where %s: hint %q, want the (dataAreaId, %s) index", table, filter, hint, want)
-			}
+		i := slices.IndexFunc(tb.Indexes, func(cols []string) bool { return cols[1] == "ItemNumber" })
+		if hint := indexHint(tb, Query{Filter: e}); i < 0 || hint != " INDEXED BY "+quote(indexName(tb, 2+i)) {
+			t.Errorf("%s where %s: hint %q, want the (dataAreaId, ItemNumber) index", table, filter, hint)
 		}
 	}
 }
