@@ -351,10 +351,10 @@ func checkWebshops(st search.State, shops []webshop.Webshop) error {
 		"until then updates refuse to mix documents of both configurations", "the webshops", st.Entity, strings.Join(changes, "; "), imp)
 }
 
-// partition plans a partitioned rebuild or audit: the partitions of the entity's roots stamped
-// up to until (zero: all), as the ERP gives them (erp.Partitioner), and how many to read at
-// once. A source that
-// cannot partition, or whose answers to the plan's requests cannot be used (invalid, not
+// partition plans a partitioned rebuild or audit: how many partitions to read at once, and the
+// partitions of the entity's roots stamped up to until (zero: all) as the ERP gives them
+// (erp.Partitioner), a multiple of that many (erp.PartitionPlan). A source that cannot
+// partition, or whose answers to the plan's requests cannot be used (invalid, not
 // found: an answer over the size bound, a service that ignores the filter), leaves the rebuild
 // one stream, which copes with bad answers page by page; an error that may pass (the ERP down,
 // a rate limit) fails the begin, which is retried.
@@ -364,7 +364,8 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 		return nil
 	}
 	s := a.settings()
-	parts, err := p.Partitions(ctx, in.Entity, until, s.PartitionSize)
+	inFlight := s.inFlight(in.Partitions)
+	parts, err := p.Partitions(ctx, in.Entity, until, erp.PartitionPlan{Size: s.PartitionSize, Slots: inFlight})
 	if k := failure.KindOf(err); k == failure.Invalid || k == failure.NotFound {
 		a.log(ctx).Warn("cannot partition the run: reading in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
 		return nil
@@ -376,7 +377,7 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 	for _, pt := range parts {
 		res.Expected += pt.Expected
 	}
-	res.InFlight = s.inFlight(in.Partitions)
+	res.InFlight = inFlight
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
 	return nil

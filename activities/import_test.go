@@ -92,8 +92,10 @@ func inPartition(p *erp.Partition, c erp.Cursor) bool {
 	return p == nil || (c.Company == p.Company && (p.After == "" || c.Key > p.After) && (p.Through == "" || c.Key <= p.Through))
 }
 
-// Partitions splits the products into partitions of size (erp.Partitioner).
-func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, size int) ([]erp.Partition, error) {
+// Partitions splits the products into partitions of plan.Size (erp.Partitioner); it does not
+// share them out to fill plan.Slots as the d365 client does.
+func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
+	size := plan.Size
 	var out []erp.Partition
 	for lo := 0; lo < f.n; lo += size {
 		p := erp.Partition{Company: "usmf", Expected: min(size, f.n-lo)}

@@ -18,7 +18,8 @@ import (
 // update get none; an audit gets them too.
 func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 	ctx := context.Background()
-	a := &Import{Source: &fakeSource{n: 95}, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
+	src := &countedSource{fakeSource: &fakeSource{n: 95}}
+	a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
 	for _, tc := range []struct {
 		asked, want int
 	}{{0, 3}, {5, 5}, {9, 6}} {
@@ -28,6 +29,10 @@ func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 		}
 		if len(b.Partitions) != 5 || b.Expected != 95 || b.InFlight != tc.want {
 			t.Fatalf("asked for %d at once: %d partitions, %d expected, %d at once; want 5, 95, %d", tc.asked, len(b.Partitions), b.Expected, b.InFlight, tc.want)
+		}
+		// The source shares the partitions out to fill the slots: it is told how many.
+		if want := (erp.PartitionPlan{Size: 20, Slots: tc.want}); src.plan != want {
+			t.Fatalf("asked for %d at once: planned with %+v, want %+v", tc.asked, src.plan, want)
 		}
 	}
 	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r"})
@@ -83,7 +88,7 @@ type badPlans struct {
 	err error
 }
 
-func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, int) ([]erp.Partition, error) {
+func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, error) {
 	return nil, b.err
 }
 
@@ -105,19 +110,22 @@ func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
 	}
 }
 
-// countedSource is a fakeSource that counts its roots (erp.Counter) and how often it planned.
+// countedSource is a fakeSource that counts its roots (erp.Counter), how often it planned and
+// with what plan.
 type countedSource struct {
 	*fakeSource
 	plans int
+	plan  erp.PartitionPlan
 }
 
 func (c *countedSource) Count(context.Context, erp.Entity, erp.ReadRequest) (int, error) {
 	return c.n, nil
 }
 
-func (c *countedSource) Partitions(ctx context.Context, e erp.Entity, until time.Time, size int) ([]erp.Partition, error) {
+func (c *countedSource) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
 	c.plans++
-	return c.fakeSource.Partitions(ctx, e, until, size)
+	c.plan = plan
+	return c.fakeSource.Partitions(ctx, e, until, plan)
 }
 
 // TestAnEntityOfOnePartitionIsNotPlanned: an entity of no more roots than a partition holds

@@ -238,11 +238,61 @@ type Counter interface {
 // rebuild reads side by side, each from its own cursor. It is optional: without it a rebuild
 // reads every root in one stream.
 type Partitioner interface {
-	// Partitions splits the roots of e stamped up to until into partitions of about size roots
-	// each: at least one per company that has roots, more where a company has more than size.
+	// Partitions splits the roots of e stamped up to until as plan says (PartitionPlan.Counts):
+	// at least one partition per company that has roots, each a range of one company's keys.
 	// The bounds come from the ERP itself (counts and the keys at the boundaries), read with
 	// a few small requests per partition; the partitions are in (company, key) order.
-	Partitions(ctx context.Context, e Entity, until time.Time, size int) ([]Partition, error)
+	Partitions(ctx context.Context, e Entity, until time.Time, plan PartitionPlan) ([]Partition, error)
+}
+
+// PartitionPlan says how a rebuild's roots are split: into partitions of at most about Size
+// roots, as many as a multiple of Slots (the partitions read at once), so that every wave of
+// partitions fills the slots and the last one does not leave a reader alone.
+type PartitionPlan struct {
+	Size  int `json:"size"`
+	Slots int `json:"slots"`
+}
+
+// Counts returns how many partitions each company gets, given how many roots each has
+// (perCompany, in the plan's company order): the smallest multiple of Slots that keeps
+// partitions within Size and gives every company with roots one, shared out by the highest
+// averages method (D'Hondt), which makes the largest partition as small as it can be. A company
+// never gets more partitions than roots, so the total may fall short of the multiple.
+func (p PartitionPlan) Counts(perCompany []int) []int {
+	size, slots := max(p.Size, 1), max(p.Slots, 1)
+	out := make([]int, len(perCompany))
+	total, companies := 0, 0
+	for _, n := range perCompany {
+		total += max(n, 0)
+		if n > 0 {
+			companies++
+		}
+	}
+	if total == 0 {
+		return out
+	}
+	want := max((total+size-1)/size, companies)
+	want = (want + slots - 1) / slots * slots
+	given := 0
+	for i, n := range perCompany {
+		if n > 0 {
+			out[i], given = 1, given+1
+		}
+	}
+	for ; given < want; given++ {
+		best := -1
+		for i, n := range perCompany {
+			// n/out[i] > m/out[best], without division.
+			if out[i] > 0 && out[i] < n && (best < 0 || n*out[best] > perCompany[best]*out[i]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break // every company has a partition per root
+		}
+		out[best]++
+	}
+	return out
 }
 
 // Skipper is implemented by sources that can step past one root without reading it whole. An

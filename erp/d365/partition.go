@@ -18,24 +18,24 @@ var _ erp.Partitioner = (*Client)(nil)
 // tens of legal entities, not thousands; more means the service ignores the filter.
 const maxCompanies = 10_000
 
-// Partitions splits the roots of e stamped up to until into partitions of about size roots,
-// from what the ERP says, with OData options D365 documents for its data entities ($filter,
-// $orderby, $select, $top, $skip, $count: "Open Data Protocol (OData)", learn.microsoft.com/
-// dynamics365/fin-ops-core/dev-itpro/data-entities/odata):
+// Partitions splits the roots of e stamped up to until as plan says, from what the ERP says,
+// with OData options D365 documents for its data entities ($filter, $orderby, $select, $top,
+// $skip, $count: "Open Data Protocol (OData)", learn.microsoft.com/dynamics365/fin-ops-core/
+// dev-itpro/data-entities/odata):
 //
 //   - the companies: the configured ones, else each company that has roots, one request each
 //     ($orderby=dataAreaId, $top=1, after the previous one);
-//   - per company, $count of its roots up to until, and n = ceil(count/size) partitions;
-//   - the n-1 boundaries, each the key count/n roots after the previous boundary, read with
-//     $select of the key only ($orderby=key, $skip=count/n-1, $top=1, after the previous
+//   - per company, $count of its roots up to until; plan.Counts shares the partitions out;
+//   - a company's n-1 boundaries, each the key count/n roots after the previous boundary, read
+//     with $select of the key only ($orderby=key, $skip=count/n-1, $top=1, after the previous
 //     boundary): a keyset step, so the boundaries stay in order whatever changes meanwhile.
 //
 // A change between these reads makes partitions uneven, never incomplete: a partition is a
-// range of keys, so the partitions of a company hold every key. Companies are read in
-// parallel (Config.Concurrency), the boundaries of one company one after the other.
-func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, size int) ([]erp.Partition, error) {
-	if size <= 0 {
-		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d: want at least 1", size))
+// range of keys, so the partitions of a company hold every key. Companies are counted and
+// split in parallel (Config.Concurrency), the boundaries of one company one after the other.
+func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
+	if plan.Size <= 0 || plan.Slots <= 0 {
+		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
 	}
 	m, ok := erp.Model(e)
 	if !ok {
@@ -49,11 +49,27 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 		}
 	}
 	slices.Sort(companies)
-	parts := make([][]erp.Partition, len(companies))
+	counts := make([]int, len(companies))
 	var tasks []func(context.Context) error
 	for i, co := range companies {
 		tasks = append(tasks, func(ctx context.Context) error {
-			p, err := c.companyPartitions(ctx, m, co, until, size)
+			var err error
+			counts[i], err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until, Partition: &erp.Partition{Company: co}})
+			return err
+		})
+	}
+	if err := c.parallel(ctx, tasks); err != nil {
+		return nil, err
+	}
+	shares := plan.Counts(counts)
+	parts := make([][]erp.Partition, len(companies))
+	tasks = nil
+	for i, co := range companies {
+		if shares[i] == 0 {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) error {
+			p, err := c.companyPartitions(ctx, m, co, until, counts[i], shares[i])
 			parts[i] = p
 			return err
 		})
@@ -100,17 +116,9 @@ func (c *Client) companiesWithRoots(ctx context.Context, m *erp.Root) ([]string,
 	}
 }
 
-// companyPartitions splits the roots of m in company co stamped up to until.
-func (c *Client) companyPartitions(ctx context.Context, m *erp.Root, co string, until time.Time, size int) ([]erp.Partition, error) {
-	whole := erp.Partition{Company: co}
-	count, err := c.Count(ctx, m.Entity, erp.ReadRequest{Until: until, Partition: &whole})
-	if err != nil {
-		return nil, err
-	}
-	if count == 0 {
-		return nil, nil
-	}
-	n := (count + size - 1) / size
+// companyPartitions splits the count roots of m in company co stamped up to until into n
+// partitions.
+func (c *Client) companyPartitions(ctx context.Context, m *erp.Root, co string, until time.Time, count, n int) ([]erp.Partition, error) {
 	step := count / n
 	var out []erp.Partition
 	after := ""
