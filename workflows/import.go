@@ -7,6 +7,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,10 @@ type ImportInput struct {
 	// Partitions is how many partitions of a rebuild to read at once (zero: the worker's
 	// import.partitions); the worker bounds it by what the ERP allows.
 	Partitions int `json:"partitions,omitempty"`
+	// Entities limits the import to these of its entities, in its order. A rebuild sets it for
+	// the child workflow that reads the company-wide data beside the products; that run
+	// reports its end through its parent. Leave it empty.
+	Entities []erp.Entity `json:"entities,omitempty"`
 	// Checkpoint is where a continued run resumes. Leave it empty.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
@@ -69,6 +74,9 @@ type Checkpoint struct {
 	// Begun is the entity's BeginResult, nil until it has begun.
 	Begun  *activities.BeginResult `json:"begun,omitempty"`
 	Cursor erp.Cursor              `json:"cursor"`
+	// Beside is the child workflow that reads the company-wide data of a rebuild beside the
+	// products (nil: none).
+	Beside *Beside `json:"beside,omitempty"`
 	// Parts are the partitions of a partitioned rebuild in progress, each with its own cursor
 	// and counts (nil: the entity is read in one stream from Cursor).
 	Parts []Part `json:"parts,omitempty"`
@@ -151,6 +159,19 @@ func ProductImport(ctx workflow.Context, in ImportInput) (ImportResult, error) {
 	return runImport(ctx, ProductImportName, productEntities(ctx, in), in)
 }
 
+// only returns the entities of in.Entities when each is one of all, all otherwise.
+func only(all []erp.Entity, in ImportInput) ([]erp.Entity, error) {
+	if len(in.Entities) == 0 {
+		return all, nil
+	}
+	for _, e := range in.Entities {
+		if !slices.Contains(all, e) {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("entity %q: this import has %v", e, all), "invalid", nil)
+		}
+	}
+	return in.Entities, nil
+}
+
 // normalisedProducts is the workflow version from which ProductImport imports the company-wide
 // data before the products (they were part of each product's document before).
 const normalisedProducts = "normalised-products"
@@ -188,12 +209,19 @@ type importRun struct {
 	phase    string
 	// reading marks the partitions (Checkpoint.Parts) with a chunk in flight.
 	reading []bool
+	// beside is the child workflow that reads the company-wide data (Checkpoint.Beside), when
+	// this run started it.
+	beside workflow.ChildWorkflowFuture
 }
 
 func runImport(ctx workflow.Context, name string, entities []erp.Entity, in ImportInput) (res ImportResult, err error) {
 	if !in.Mode.Valid() {
 		return ImportResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("mode %q: want update, rebuild, reconcile or audit", in.Mode), "invalid", nil)
+	}
+	entities, err = only(entities, in)
+	if err != nil {
+		return ImportResult{}, err
 	}
 	r := &importRun{name: name, entities: entities, in: in, cp: in.Checkpoint}
 	if r.cp == nil {
@@ -211,7 +239,8 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	}
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
-	if r.announce(ctx) {
+	// A run of some of the entities (Entities) reports its end through its parent.
+	if r.announce(ctx) && len(in.Entities) == 0 {
 		defer func() { r.end(ctx, res, err) }()
 	}
 
@@ -237,6 +266,7 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveChannel) (ImportResult, error) {
 	in, entities := r.in, r.entities
 	res := ImportResult{Mode: in.Mode}
+	r.startBeside(ctx)
 	for ; r.cp.Entity < len(entities); r.cp.Entity++ {
 		e := entities[r.cp.Entity]
 		if r.cp.Begun == nil {
@@ -265,7 +295,7 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 			}
 		}
 		for done := r.cp.Parts != nil; !done; {
-			r.drainSignals(pause, resume)
+			r.drainSignals(ctx, pause, resume)
 			if r.cp.Paused {
 				r.phase = "paused"
 				r.showDetails(ctx)
@@ -283,10 +313,8 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 			done = chunk.Done
 			r.showDetails(ctx)
 			if !done && r.shouldContinueAsNew(ctx) {
-				r.drainSignals(pause, resume)
-				next := r.in
-				next.Checkpoint = r.cp
-				return res, workflow.NewContinueAsNewError(ctx, r.name, next)
+				r.drainSignals(ctx, pause, resume)
+				return res, r.continueAsNew(ctx)
 			}
 		}
 
@@ -302,6 +330,9 @@ func (r *importRun) read(ctx workflow.Context, pause, resume workflow.ReceiveCha
 			r.cp.Counts[r.cp.Entity] = r.cp.Counts[r.cp.Entity].Add(del.Counts)
 		}
 
+		if err := r.awaitBeside(ctx); err != nil {
+			return res, err
+		}
 		r.phase = "committing " + string(e)
 		var fin activities.FinishResult
 		finIn := activities.FinishInput{Entity: e, Mode: in.Mode, RunID: r.cp.RunID, Target: r.cp.Begun.Target,
@@ -381,19 +412,25 @@ func (r *importRun) reconcile(ctx workflow.Context) (ImportResult, error) {
 
 // drainSignals applies the pause and resume signals received so far, in order of arrival per
 // channel; a resume after a pause wins because both are drained before the flag is read.
-func (r *importRun) drainSignals(pause, resume workflow.ReceiveChannel) {
+func (r *importRun) drainSignals(ctx workflow.Context, pause, resume workflow.ReceiveChannel) {
 	for pause.ReceiveAsync(nil) {
 		r.cp.Paused = true
+		r.tellBeside(ctx, SignalPause)
 	}
 	for resume.ReceiveAsync(nil) {
 		r.cp.Paused = false
+		r.tellBeside(ctx, SignalResume)
 	}
 }
 
 func (r *importRun) awaitResume(ctx workflow.Context, pause, resume workflow.ReceiveChannel) error {
 	for r.cp.Paused {
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.cp.Paused = false })
+		sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			r.cp.Paused = false
+			r.tellBeside(ctx, SignalResume)
+		})
 		sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.Select(ctx)
@@ -447,6 +484,9 @@ func (r *importRun) showDetails(ctx workflow.Context) {
 	}
 	if p.Partitions > 0 {
 		fmt.Fprintf(&b, "\npartitions: %d of %d read, %d being read\n", p.PartitionsDone, p.Partitions, p.PartitionsReading)
+	}
+	if bs := r.cp.Beside; bs != nil && !bs.Done {
+		fmt.Fprintf(&b, "\n%s: read beside, by workflow `%s`; counted here when it ends\n", r.besideNames(), bs.WorkflowID)
 	}
 	fmt.Fprintf(&b, "\ncursor: `%s` · %.0f records/s · run %d", p.Cursor, p.RecordsPerSecond, p.Runs)
 	if p.Totals.DeadLettered > 0 {

@@ -101,7 +101,7 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 		})
 	}
 	for {
-		r.drainSignals(pause, resume)
+		r.drainSignals(ctx, pause, resume)
 		if failed == nil && !r.cp.Paused && !continuing {
 			for i := range r.cp.Parts {
 				if pending < inFlight && !r.cp.Parts[i].Done && !r.reading[i] {
@@ -117,9 +117,7 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 			case r.partsDone():
 				return nil
 			case continuing:
-				next := r.in
-				next.Checkpoint = r.cp
-				return workflow.NewContinueAsNewError(ctx, r.name, next)
+				return r.continueAsNew(ctx)
 			case r.cp.Paused:
 				r.phase = "paused"
 				r.showDetails(ctx)
