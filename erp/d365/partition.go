@@ -26,13 +26,14 @@ const maxCompanies = 10_000
 //   - the companies: the configured ones, else each company that has roots, one request each
 //     ($orderby=dataAreaId, $top=1, after the previous one);
 //   - per company, $count of its roots up to until; plan.Counts shares the partitions out;
-//   - a company's n-1 boundaries, each the key count/n roots after the previous boundary, read
-//     with $select of the key only ($orderby=key, $skip=count/n-1, $top=1, after the previous
-//     boundary): a keyset step, so the boundaries stay in order whatever changes meanwhile.
+//   - a company's n-1 boundaries, the k-th the key k*count/n roots from its first, read with
+//     $select of the key only ($orderby=key, $skip=k*count/n-1, $top=1).
 //
 // A change between these reads makes partitions uneven, never incomplete: a partition is a
-// range of keys, so the partitions of a company hold every key. Companies are counted and
-// split in parallel (Config.Concurrency), the boundaries of one company one after the other.
+// range of keys that begins where the one before it ends, so the partitions of a company hold
+// every key. The counts and the boundaries are read side by side (Config.Concurrency): at
+// 150 ms per request, a plan of 13 partitions over three companies takes about 8 requests.
+// time, most of them the walk over the companies.
 func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
 		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
@@ -117,18 +118,34 @@ func (c *Client) companiesWithRoots(ctx context.Context, m *erp.Root) ([]string,
 }
 
 // companyPartitions splits the count roots of m in company co stamped up to until into n
-// partitions.
+// partitions. Its n-1 boundaries are read side by side, the k-th the key k*count/n roots from
+// the company's first. Roots created or deleted between those reads can shift a boundary; the
+// partitions still hold every key, because each begins where the one before it ends: a
+// boundary that came out behind the one before it makes that partition empty and lets the next
+// read some keys again, never lose one. A boundary equal to the one before it is dropped.
 func (c *Client) companyPartitions(ctx context.Context, m *erp.Root, co string, until time.Time, count, n int) ([]erp.Partition, error) {
 	step := count / n
+	bounds := make([]string, n-1)
+	found := make([]bool, n-1)
+	var tasks []func(context.Context) error
+	for k := range bounds {
+		tasks = append(tasks, func(ctx context.Context) error {
+			var err error
+			bounds[k], found[k], err = c.keyAfter(ctx, m, co, "", until, (k+1)*step)
+			return err
+		})
+	}
+	if err := c.parallel(ctx, tasks); err != nil {
+		return nil, err
+	}
 	var out []erp.Partition
 	after := ""
-	for range n - 1 {
-		b, ok, err := c.keyAfter(ctx, m, co, after, until, step)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || b == "" {
+	for k, b := range bounds {
+		if !found[k] || b == "" {
 			break // fewer roots than counted: the last partition holds the rest
+		}
+		if b == after {
+			continue
 		}
 		out = append(out, erp.Partition{Company: co, After: after, Through: b, Expected: step})
 		after = b
