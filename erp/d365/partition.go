@@ -32,8 +32,8 @@ const maxCompanies = 10_000
 // A change between these reads makes partitions uneven, never incomplete: a partition is a
 // range of keys that begins where the one before it ends, so the partitions of a company hold
 // every key. The counts and the boundaries are read side by side (Config.Concurrency): at
-// 150 ms per request, a plan of 13 partitions over three companies takes about 8 requests.
-// time, most of them the walk over the companies.
+// 150 ms per request, a plan of 13 partitions over three companies takes about 8 requests'
+// time, half of it the walk over the companies.
 func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
 		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
