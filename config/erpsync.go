@@ -410,7 +410,7 @@ func (c *Config) declareImport(s *Set) {
 				return nil
 			}},
 		&Setting{Key: "import.partition-size", Env: []string{"ERPSYNC_PARTITION_SIZE"}, Flag: "partition-size", Default: strconv.Itoa(d.PartitionSize),
-			Help:  "About how many roots one partition of a rebuild holds; each company has at least one partition.",
+			Help:  "About how many roots one partition of a rebuild holds at most; each company has at least one partition, and their number is a multiple of import.partitions.",
 			Value: Int(&i.PartitionSize), Check: atLeast(&i.PartitionSize, 1)},
 		&Setting{Key: "import.max-delete-share", Env: []string{"ERPSYNC_MAX_DELETE_SHARE"}, Flag: "max-delete-share",
 			Default: strconv.FormatFloat(d.MaxDeleteShare, 'g', -1, 64),
