@@ -67,7 +67,8 @@ func BenchmarkSimulatorReads(b *testing.B) {
 			fmt.Sprintf("CPU of the simulator per product: %.1f CPU s for %d products, %d requests, in %s", cpu.Seconds(), n, requests, took.Round(100*time.Millisecond)))
 	}
 	measure("sim_stream_ms_per_product", "simulator CPU per product, one stream", func() (int, int) { return read(nil) })
-	parts, err := src.Partitions(ctx, erp.Products, time.Time{}, activities.DefaultSettings().PartitionSize)
+	d := activities.DefaultSettings()
+	parts, err := src.Partitions(ctx, erp.Products, time.Time{}, erp.PartitionPlan{Size: d.PartitionSize, Slots: d.Partitions})
 	if err != nil {
 		b.Fatal(err)
 	}
