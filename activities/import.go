@@ -179,6 +179,9 @@ type Import struct {
 	// activity's client); tests set it.
 	Runs Runs
 
+	// handoffs are the read aheads of chunks that ended, for the next chunk (handoff.go).
+	handoffs handoffs
+
 	// companyLanguages caches what the ERP says when Settings.Document.CompanyLanguages is
 	// empty (read once per process).
 	mu               sync.Mutex
@@ -490,17 +493,36 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	// down to one root, which is then stepped past (stepPast); the writes of later pages in
 	// flight are waited for, and those pages read again. The size stays small until the reads
 	// are past the roots where the failure lies (window), then it is the full size again.
-	var sz pageSize
-	sz.set(s.PageSize)
-	window := 0
+	//
+	// The read ahead goes on from one chunk to the next of the same stream on this worker
+	// (handoff.go): a chunk takes the read ahead the chunk before it handed on, unless it
+	// resumes from a heartbeat, and hands its own on when it ends cleanly before the stream.
 	from := func(after erp.Cursor) erp.ReadRequest {
 		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition}
 	}
-	pages := a.startPager(ctx, in.Entity, from(res.Next), &sz)
+	pages, sz, handed := (*pager)(nil), (*pageSize)(nil), false
+	if !resumed {
+		pages, sz, handed = a.handoffs.take(streamKey(in, res.Next))
+	}
+	if !handed {
+		sz = &pageSize{}
+		sz.set(s.PageSize)
+		pages = a.startPager(ctx, in.Entity, from(res.Next), sz)
+	}
+	window := 0
 	var writes pageWrites
-	// Wait for the writes, then stop the read ahead and wait for it: no Elasticsearch or ERP
-	// request outlives the activity.
-	defer func() { writes.drop(); pages.stop() }()
+	// handOn is set when the chunk ends cleanly before its stream does: its read ahead is
+	// handed on to the next chunk. Otherwise wait for the writes, then stop the read ahead and
+	// wait for it: no Elasticsearch or ERP request outlives the activity.
+	handOn := false
+	defer func() {
+		writes.drop()
+		if handOn && ctx.Err() == nil {
+			a.handoffs.put(streamKey(in, res.Next), pages, sz)
+			return
+		}
+		pages.stop()
+	}()
 	deadline := a.now().Add(maxDur)
 	n, reading := 0, true
 	// settle counts a page that went through (or was stepped past) and heartbeats its cursor.
@@ -546,7 +568,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		switch {
 		case reading && writes.len() < writeDepth && n+writes.len() < maxPages:
-			f, ok := pages.next()
+			f, ok := pages.next(ctx)
 			if !ok {
 				return res, ctx.Err()
 			}
@@ -577,6 +599,8 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 				continue
 			}
 		default:
+			// Every page read is written: the read ahead begins at res.Next.
+			handOn = !res.Done && window == 0 && !pages.stopped.Load()
 			return res, nil
 		}
 
@@ -588,7 +612,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 			sz.set(size / 2)
 			a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
 				zap.Int("page_size", size/2), zap.Error(failed.err))
-			pages = a.startPager(ctx, in.Entity, from(res.Next), &sz)
+			pages = a.startPager(ctx, in.Entity, from(res.Next), sz)
 			continue
 		}
 		step, err := a.stepPast(ctx, in.Entity, targets, from(res.Next), failed.err, failed.written)
@@ -599,7 +623,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		sz.set(s.PageSize)
 		settle(page{next: step.next, done: step.done}, step.counts)
 		if reading {
-			pages = a.startPager(ctx, in.Entity, from(step.next), &sz)
+			pages = a.startPager(ctx, in.Entity, from(step.next), sz)
 		}
 	}
 }

@@ -20,9 +20,12 @@ import (
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-// fakeSource serves n products, one per microsecond, in change order.
+// fakeSource serves n products, one per microsecond, in change order. A chunk's read ahead may
+// still read it after the chunk returned (handoff.go): tests that change it after a chunk hold
+// mu (set).
 type fakeSource struct {
 	erp.Source
+	mu    sync.Mutex
 	n     int
 	reads int
 	fail  error
@@ -49,7 +52,16 @@ func (f *fakeSource) Skip(_ context.Context, _ erp.Entity, r erp.ReadRequest, re
 	return erp.Rejection{}, r.After, true, false, nil
 }
 
+// set changes f while no read is under way.
+func (f *fakeSource) set(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
+}
+
 func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (erp.Page[erp.Record], error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.reads++
 	if f.smallest == 0 || r.PageSize < f.smallest {
 		f.smallest = r.PageSize

@@ -144,11 +144,13 @@ func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
 	if _, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 3, MaxDuration: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	src.edit = func(i int, p *erp.Product) {
-		if i == 25 {
-			p.Name = "changed"
+	src.set(func() {
+		src.edit = func(i int, p *erp.Product) {
+			if i == 25 {
+				p.Name = "changed"
+			}
 		}
-	}
+	})
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)

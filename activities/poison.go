@@ -154,15 +154,17 @@ type fetched struct {
 // pager reads pages one ahead of the writer, in order, until the read is done, fails or is
 // stopped.
 type pager struct {
-	cancel context.CancelFunc
-	ch     <-chan fetched
-	once   sync.Once
+	cancel  context.CancelFunc
+	ch      <-chan fetched
+	once    sync.Once
+	stopped atomic.Bool
 }
 
 // startPager starts reading pages of e from req.After, each at the size sz has when its read
-// begins.
+// begins. It reads until it is done, fails or is stopped, even after ctx ends (see
+// pagerContext): its owner stops it or hands it on.
 func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadRequest, sz *pageSize) *pager {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(pagerContext(ctx))
 	out := make(chan fetched, 1)
 	go func() {
 		defer close(out)
@@ -183,15 +185,20 @@ func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadReque
 	return &pager{cancel: cancel, ch: out}
 }
 
-// next returns the next page; false when the reader stopped.
-func (p *pager) next() (fetched, bool) {
-	f, ok := <-p.ch
-	return f, ok
+// next returns the next page; false when the reader stopped or ctx ended.
+func (p *pager) next(ctx context.Context) (fetched, bool) {
+	select {
+	case f, ok := <-p.ch:
+		return f, ok
+	case <-ctx.Done():
+		return fetched{}, false
+	}
 }
 
 // stop ends the read ahead and waits for it; it may be called more than once.
 func (p *pager) stop() {
 	p.once.Do(func() {
+		p.stopped.Store(true)
 		p.cancel()
 		for range p.ch {
 		}
