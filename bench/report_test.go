@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,21 @@ func TestActivityTimeIsTheUnionOfTheirSpans(t *testing.T) {
 	spans := [][2]time.Time{{at(8), at(12)}, {at(0), at(10)}, {at(20), at(21)}, {at(2), at(5)}}
 	if got := union(spans); got != 13*time.Second {
 		t.Fatalf("union %s, want 13s", got)
+	}
+}
+
+// TestInterleave: 10 documents in 3 streams of 2 at a time are ranges 0-3, 4-7, 8-9, taken two
+// from each in turn.
+func TestInterleave(t *testing.T) {
+	var docs []rawDoc
+	for i := range 10 {
+		docs = append(docs, rawDoc{id: strconv.Itoa(i)})
+	}
+	var got []string
+	for _, d := range interleave(docs, 3, 2) {
+		got = append(got, d.id)
+	}
+	if want := "0 1 4 5 8 9 2 3 6 7"; strings.Join(got, " ") != want {
+		t.Fatalf("interleave: %v, want %s", got, want)
 	}
 }
