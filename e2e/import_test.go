@@ -26,7 +26,10 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
 	res := s.wait(run)
 	if *recordHistory {
-		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_partitioned.json")
+		// The version that reads the company-wide data beside the products, in a child
+		// workflow (product_import_rebuild_partitioned.json is an earlier version's, kept).
+		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_beside.json")
+		s.saveHistory(run.GetID()+"-company-wide", "../workflows/testdata/product_import_rebuild_company_wide.json")
 	}
 	c := res.Of(erp.Products).Counts
 	t.Logf("rebuild: %+v", c)
