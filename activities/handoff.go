@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"encoding/json"
 	"sync"
 	"time"
@@ -72,19 +71,15 @@ func (h *handoffs) put(key string, pages *pager, sz *pageSize) {
 	h.m[key] = ho
 }
 
-// take returns the read ahead handed on for key's position, if there is one.
-func (h *handoffs) take(key string) (*pager, *pageSize, bool) {
+// take returns the read ahead handed on for key's position and its page size; nil when there is
+// none.
+func (h *handoffs) take(key string) (*pager, *pageSize) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ho, ok := h.m[key]
 	if !ok || !ho.timer.Stop() {
-		return nil, nil, false // none, or being stopped
+		return nil, nil // none, or being stopped
 	}
 	delete(h.m, key)
-	return ho.pages, ho.sz, true
+	return ho.pages, ho.sz
 }
-
-// pagerContext is the context a chunk's read ahead runs in: the activity's values without its
-// end, so that the read ahead can outlive the chunk that hands it on; the chunk stops it itself
-// when it does not.
-func pagerContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

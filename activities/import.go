@@ -500,11 +500,11 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	from := func(after erp.Cursor) erp.ReadRequest {
 		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition}
 	}
-	pages, sz, handed := (*pager)(nil), (*pageSize)(nil), false
-	if !resumed {
-		pages, sz, handed = a.handoffs.take(streamKey(in, res.Next))
-	}
-	if !handed {
+	pages, sz := a.handoffs.take(streamKey(in, res.Next))
+	if resumed || pages == nil {
+		if pages != nil {
+			pages.stop() // a resumed chunk reads what its dead attempt may not have written
+		}
 		sz = &pageSize{}
 		sz.set(s.PageSize)
 		pages = a.startPager(ctx, in.Entity, from(res.Next), sz)

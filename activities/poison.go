@@ -161,10 +161,11 @@ type pager struct {
 }
 
 // startPager starts reading pages of e from req.After, each at the size sz has when its read
-// begins. It reads until it is done, fails or is stopped, even after ctx ends (see
-// pagerContext): its owner stops it or hands it on.
+// begins. It reads until it is done, fails or is stopped, even after ctx ends (it keeps only
+// ctx's values), so that it can outlive the chunk that hands it on (handoff.go): its owner stops
+// it or hands it on.
 func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadRequest, sz *pageSize) *pager {
-	ctx, cancel := context.WithCancel(pagerContext(ctx))
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	out := make(chan fetched, 1)
 	go func() {
 		defer close(out)

@@ -22,11 +22,16 @@ const besideChange = "company-wide-beside"
 
 // Beside is the child workflow of a rebuild that reads the company-wide data beside the
 // products.
+// It reads the entities before products in the import's list (besideEntities).
 type Beside struct {
 	WorkflowID string `json:"workflow_id"`
-	// Entities is how many entities at the head of the import's list it reads.
-	Entities int  `json:"entities"`
-	Done     bool `json:"done,omitempty"`
+	Done       bool   `json:"done,omitempty"`
+}
+
+// besideEntities are the entities a rebuild reads beside the products: those before products in
+// the import's list (none when products is not in it, or first).
+func (r *importRun) besideEntities() []erp.Entity {
+	return r.entities[:max(slices.Index(r.entities, erp.Products), 0)]
 }
 
 // startBeside starts the child workflow that rebuilds the entities before products in the
@@ -36,17 +41,17 @@ func (r *importRun) startBeside(ctx workflow.Context) {
 	if r.in.Mode != activities.Rebuild || len(r.in.Entities) > 0 || r.cp.Beside != nil || r.cp.Entity != 0 || r.cp.Begun != nil {
 		return
 	}
-	k := slices.Index(r.entities, erp.Products)
-	if k < 1 || workflow.GetVersion(ctx, besideChange, workflow.DefaultVersion, 1) < 1 {
+	beside := r.besideEntities()
+	if len(beside) == 0 || workflow.GetVersion(ctx, besideChange, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID + "-company-wide"
 	in := r.in
-	in.Checkpoint, in.Entities = nil, r.entities[:k]
+	in.Checkpoint, in.Entities = nil, beside
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
 	r.beside = workflow.ExecuteChildWorkflow(cctx, r.name, in)
-	r.cp.Beside = &Beside{WorkflowID: id, Entities: k}
-	r.cp.Entity = k
+	r.cp.Beside = &Beside{WorkflowID: id}
+	r.cp.Entity = len(beside)
 }
 
 // awaitBeside waits for the child workflow that reads the company-wide data, if one is running,
@@ -81,7 +86,7 @@ func (r *importRun) awaitBeside(ctx workflow.Context) error {
 // besideNames names the entities the child workflow reads: "categories, line-discounts".
 func (r *importRun) besideNames() string {
 	var names []string
-	for _, e := range r.entities[:r.cp.Beside.Entities] {
+	for _, e := range r.besideEntities() {
 		names = append(names, string(e))
 	}
 	return strings.Join(names, ", ")
