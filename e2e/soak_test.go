@@ -124,7 +124,7 @@ func TestFaultSoak(t *testing.T) {
 		t.Helper()
 		for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 			p := s.progress(rebuild.GetID())
-			if float64(p.Totals.Read) >= share*float64(total) {
+			if float64(p.Of(erp.Products).Read) >= share*float64(total) {
 				return p
 			}
 			if time.Now().After(deadline) {
@@ -144,23 +144,25 @@ func TestFaultSoak(t *testing.T) {
 
 	p := await(0.15)
 	kill()
-	step("worker killed (SIGKILL) with the rebuild at %d of %d products; another started", p.Totals.Read, total)
+	step("worker killed (SIGKILL) with the rebuild at %d of %d products; another started", p.Of(erp.Products).Read, total)
 
 	p = await(0.3)
 	node.Kill()
-	step("Elasticsearch killed (SIGKILL) with the rebuild at %d records", p.Totals.Read)
+	step("Elasticsearch killed (SIGKILL) with the rebuild at %d products", p.Of(erp.Products).Read)
 	time.Sleep(3 * time.Second)
 	node.Start()
 	step("Elasticsearch restarted")
 	testenv.BlockWrites(t, s.es, s.prefix+"-products*", true)
 	blocked := s.progress(rebuild.GetID())
-	step("write block on %s-products*, rebuild at %d records", s.prefix, blocked.Totals.Read)
+	step("write block on %s-products*, rebuild at %d products", s.prefix, blocked.Of(erp.Products).Read)
 	time.Sleep(20 * time.Second)
 	p = s.progress(rebuild.GetID())
 	testenv.BlockWrites(t, s.es, s.prefix+"-products*", false)
-	step("write block lifted, rebuild at %d records", p.Totals.Read)
-	if p.Totals.Read > blocked.Totals.Read+chunkPages*pageSize || p.Totals.DeadLettered > blocked.Totals.DeadLettered {
-		t.Errorf("the rebuild went on through the write block: %+v -> %+v", blocked.Totals, p.Totals)
+	step("write block lifted, rebuild at %d products", p.Of(erp.Products).Read)
+	// The block is on the products' indexes: the company-wide data, read beside the products by
+	// a child workflow, may go on, and is counted when that workflow ends.
+	if before, after := blocked.Of(erp.Products), p.Of(erp.Products); after.Read > before.Read+chunkPages*pageSize || after.DeadLettered > before.DeadLettered {
+		t.Errorf("the rebuild went on through the write block: %+v -> %+v", before, after)
 	}
 	kill()
 	step("worker killed again (SIGKILL); another started")

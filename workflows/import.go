@@ -469,6 +469,15 @@ func (r *importRun) progress(ctx workflow.Context) Progress {
 	return p
 }
 
+// Of returns the counts of entity e so far; zero when the import has no such entity. The
+// company-wide data a rebuild reads beside the products is counted when its workflow ends.
+func (p Progress) Of(e erp.Entity) activities.Counts {
+	if i := slices.Index(p.Entities, e); i >= 0 && i < len(p.Counts) {
+		return p.Counts[i]
+	}
+	return activities.Counts{}
+}
+
 // showDetails puts the progress where the Temporal UI shows a workflow's current details.
 func (r *importRun) showDetails(ctx workflow.Context) {
 	p := r.progress(ctx)
