@@ -91,7 +91,7 @@ func BenchmarkImport(b *testing.B) {
 		fmt.Sprintf("%d docs (%.1f KB each), %d MB bodies, %d requests in flight (best of %s); Elasticsearch CPU %.0f s",
 			len(docs), bulk.avgKB, bulk.bodyMB, bulk.best, bulk.tried, bulk.esCPU.Seconds()))
 	r.Add("bulk_es_cores", "(1) Elasticsearch busy during raw _bulk", bulk.esCPU.Seconds()/bulk.took.Seconds(), "cores",
-		"its CPU time over the wall time")
+		"its CPU time over the wall time; "+bulk.esWork.String())
 	docs = nil
 
 	// (2) the full import, with (6) and (7).
@@ -99,7 +99,9 @@ func BenchmarkImport(b *testing.B) {
 	cpu0 := s.cpu(w, sm)
 	idle0, total0 := s.pipelineIdle()
 	profile := s.profile(w)
+	work0 := s.esWork()
 	res, took := s.runImport(s.prefix, "rebuild")
+	work := s.esWork().sub(work0)
 	profile()
 	cpu := s.cpu(w, sm).sub(cpu0)
 	idle1, total1 := s.pipelineIdle()
@@ -114,7 +116,7 @@ func BenchmarkImport(b *testing.B) {
 			cpu.worker.Seconds(), cpu.sim.Seconds(), cpu.es.Seconds(), took.Seconds()*float64(r.Machine.CPUs)))
 	r.Add("import_ratio", "(2)/(1) ratio", rate/bulk.rate, "", "target >= 0.95")
 	r.Add("import_es_cores", "(2) Elasticsearch busy during the import", cpu.es.Seconds()/took.Seconds(), "cores",
-		"its CPU time over the wall time")
+		"its CPU time over the wall time; "+work.String())
 	if total1 > total0 {
 		r.Add("import_pipeline_idle", fmt.Sprintf("(2) CPU %s idle during the import", s.pipeline), 100*(idle1-idle0).Seconds()/(total1-total0).Seconds(), "%",
 			fmt.Sprintf("the simulator's, the worker's and every other process's CPU (/proc/stat); worker and simulator used %.0f%% of it",
@@ -142,10 +144,11 @@ func BenchmarkImport(b *testing.B) {
 	e.setLatency(b, erpLatency)
 	best, bestN := 0.0, 0
 	for _, n := range envInts(b, "BENCH_PARTITIONS", "1,2,4,8") {
-		es0 := s.esCPU()
+		work0 := s.esWork()
 		idle0, total0 := s.pipelineIdle()
 		res, took := s.runImport(s.prefix, "rebuild", "--partitions", strconv.Itoa(n))
 		idle1, total1 := s.pipelineIdle()
+		work := s.esWork().sub(work0)
 		idle := "?"
 		if total1 > total0 {
 			idle = fmt.Sprintf("%.0f%%", 100*(idle1-idle0).Seconds()/(total1-total0).Seconds())
@@ -159,8 +162,8 @@ func BenchmarkImport(b *testing.B) {
 			best, bestN = rate, n
 		}
 		r.Add(fmt.Sprintf("latency_p%d_docs_per_second", n), fmt.Sprintf("(8) rebuild, ERP %s per request, %d partition(s) at once", erpLatency, n), rate, "docs/s",
-			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s",
-				rate/bulk.rate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, (s.esCPU()-es0).Seconds()/took.Seconds(), s.pipeline, idle))
+			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s; %s",
+				rate/bulk.rate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work))
 	}
 	r.Add("latency_ratio", fmt.Sprintf("(8) best/(1), ERP %s per request", erpLatency), best/bulk.rate, "", fmt.Sprintf("%d partitions at once; target >= 0.9", bestN))
 	e.setLatency(b, 0)
@@ -412,6 +415,7 @@ type bulkResult struct {
 	avgKB  float64
 	bodyMB int
 	esCPU  time.Duration // Elasticsearch's CPU time in the best run
+	esWork esWork        // and what it did in it
 }
 
 // rawBulk sends the documents with _bulk into fresh generations (same mapping and bulk-load
@@ -451,19 +455,20 @@ func (s *suite) rawBulk(docs []rawDoc) bulkResult {
 		if err != nil {
 			s.b.Fatal(err)
 		}
-		start, cpu0 := time.Now(), s.esCPU()
+		start, work0 := time.Now(), s.esWork()
 		s.sendBulk(gen, bodies, conc)
 		if err := x.FinishGeneration(ctx, gen); err != nil {
 			s.b.Fatal(err)
 		}
-		took, cpu := time.Since(start), s.esCPU()-cpu0
+		took, work := time.Since(start), s.esWork().sub(work0)
+		cpu := work.cpu
 		if n, err := x.Count(ctx, gen); err != nil || n != len(docs) {
 			s.b.Fatalf("raw _bulk left %d documents of %d in %s (%v)", n, len(docs), gen, err)
 		}
 		rate := float64(len(docs)) / took.Seconds()
-		s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s, Elasticsearch CPU %.0f s", conc, len(docs), took.Round(time.Millisecond), rate, cpu.Seconds())
+		s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s; %s", conc, len(docs), took.Round(time.Millisecond), rate, work)
 		if rate > out.rate {
-			out.rate, out.took, out.best, out.esCPU = rate, took, conc, cpu
+			out.rate, out.took, out.best, out.esCPU, out.esWork = rate, took, conc, cpu, work
 		}
 		if res, err := s.es.Indices.Delete([]string{gen}); err == nil {
 			res.Body.Close()

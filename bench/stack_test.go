@@ -465,30 +465,7 @@ func isClose(ev *historypb.HistoryEvent) bool {
 }
 
 // esCPU returns the CPU time Elasticsearch's process has used so far.
-func (s *suite) esCPU() time.Duration {
-	res, err := s.es.Nodes.Stats(s.es.Nodes.Stats.WithMetric("process"), s.es.Nodes.Stats.WithFilterPath("nodes.*.process.cpu.total_in_millis"))
-	if err != nil {
-		s.b.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct {
-		Nodes map[string]struct {
-			Process struct {
-				CPU struct {
-					TotalInMillis int64 `json:"total_in_millis"`
-				} `json:"cpu"`
-			} `json:"process"`
-		} `json:"nodes"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		s.b.Fatal(err)
-	}
-	var ms int64
-	for _, n := range out.Nodes {
-		ms += n.Process.CPU.TotalInMillis
-	}
-	return time.Duration(ms) * time.Millisecond
-}
+func (s *suite) esCPU() time.Duration { return s.esWork().cpu }
 
 // erpHTTP talks OData to the simulator for edits and reads by key.
 type erpHTTP struct {
@@ -574,4 +551,84 @@ func (e *erpHTTP) editProduct(ctx context.Context, company, item, name string) (
 	}
 	_, err := e.do(ctx, http.MethodGet, productPath(company, item)+"?cross-company=true&$select=ModifiedDateTime", nil, &rec)
 	return rec.Modified, err
+}
+
+// esWork is a snapshot of what Elasticsearch's node has done so far, from its node stats; the
+// difference of two says where its CPU went between them. Node stats keep the counts of deleted
+// indexes' shards, so generations removed in between still count.
+type esWork struct {
+	cpu, indexing, merges, refresh, gc time.Duration
+	bulkShardRequests                  int64 // the write thread pool's completed tasks
+}
+
+func (w esWork) sub(o esWork) esWork {
+	return esWork{cpu: w.cpu - o.cpu, indexing: w.indexing - o.indexing, merges: w.merges - o.merges, refresh: w.refresh - o.refresh,
+		gc: w.gc - o.gc, bulkShardRequests: w.bulkShardRequests - o.bulkShardRequests}
+}
+
+// String sums the work up for a report's note.
+func (w esWork) String() string {
+	return fmt.Sprintf("Elasticsearch CPU %.1f s: indexing %.1f s, merges %.1f s, refresh %.1f s, GC %.1f s, %d bulk shard requests",
+		w.cpu.Seconds(), w.indexing.Seconds(), w.merges.Seconds(), w.refresh.Seconds(), w.gc.Seconds(), w.bulkShardRequests)
+}
+
+// esWork returns Elasticsearch's work so far.
+func (s *suite) esWork() esWork {
+	res, err := s.es.Nodes.Stats(s.es.Nodes.Stats.WithMetric("process,indices,jvm,thread_pool"),
+		s.es.Nodes.Stats.WithFilterPath("nodes.*.process.cpu.total_in_millis", "nodes.*.indices.indexing.index_time_in_millis",
+			"nodes.*.indices.merges.total_time_in_millis", "nodes.*.indices.refresh.total_time_in_millis",
+			"nodes.*.jvm.gc.collectors.*.collection_time_in_millis", "nodes.*.thread_pool.write.completed"))
+	if err != nil {
+		s.b.Fatal(err)
+	}
+	defer res.Body.Close()
+	type millis struct {
+		Millis int64 `json:"total_in_millis"`
+	}
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU millis `json:"cpu"`
+			} `json:"process"`
+			Indices struct {
+				Indexing struct {
+					Millis int64 `json:"index_time_in_millis"`
+				} `json:"indexing"`
+				Merges struct {
+					Millis int64 `json:"total_time_in_millis"`
+				} `json:"merges"`
+				Refresh struct {
+					Millis int64 `json:"total_time_in_millis"`
+				} `json:"refresh"`
+			} `json:"indices"`
+			JVM struct {
+				GC struct {
+					Collectors map[string]struct {
+						Millis int64 `json:"collection_time_in_millis"`
+					} `json:"collectors"`
+				} `json:"gc"`
+			} `json:"jvm"`
+			ThreadPool struct {
+				Write struct {
+					Completed int64 `json:"completed"`
+				} `json:"write"`
+			} `json:"thread_pool"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		s.b.Fatal(err)
+	}
+	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	var w esWork
+	for _, n := range out.Nodes {
+		w.cpu += ms(n.Process.CPU.Millis)
+		w.indexing += ms(n.Indices.Indexing.Millis)
+		w.merges += ms(n.Indices.Merges.Millis)
+		w.refresh += ms(n.Indices.Refresh.Millis)
+		for _, c := range n.JVM.GC.Collectors {
+			w.gc += ms(c.Millis)
+		}
+		w.bulkShardRequests += n.ThreadPool.Write.Completed
+	}
+	return w
 }

@@ -115,7 +115,8 @@ func WithRefreshInterval(d string) Option { return func(c *config) { c.refreshIn
 func WithGCDeletes(d string) Option { return func(c *config) { c.gcDeletes = d } }
 
 // WithBulkWorkers sets the number of concurrent bulk requests of one Write (default
-// DefaultBulkWorkers()). Each flush of FlushBytes goes to Elasticsearch as one request.
+// DefaultBulkWorkers()). Each flush of FlushBytes goes to Elasticsearch as one request; a Write
+// smaller than that is one request.
 func WithBulkWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // WithFlushBytes sets the size at which a bulk request is sent (default DefaultFlushBytes).

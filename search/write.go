@@ -298,7 +298,7 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:        x.es,
 		Index:         target,
-		NumWorkers:    x.cfg.workers,
+		NumWorkers:    bulkWorkers(items, x.cfg.workers, x.cfg.flushBytes),
 		FlushBytes:    x.cfg.flushBytes,
 		FlushInterval: time.Hour, // Close flushes; a Write never idles
 		RequireAlias:  requireAlias,
@@ -355,6 +355,18 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 		}
 	}
 	return results, nil
+}
+
+// bulkWorkers is how many requests the bulk indexer sends items in at once: one per flushBytes
+// of the items' bodies, at most workers. The indexer deals items to its workers in turn, and each
+// worker sends what it holds, so more workers than that would split a write that fits one request
+// into several smaller ones, which cost Elasticsearch more per document.
+func bulkWorkers(items []pendingOp, workers, flushBytes int) int {
+	size := 0
+	for _, p := range items {
+		size += len(p.body) + len(p.op.ID) + 60 // and its action line
+	}
+	return max(1, min(workers, (size+flushBytes-1)/flushBytes))
 }
 
 // flushStatus finds the HTTP status in the bulk indexer's error for a failed request:

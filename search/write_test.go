@@ -35,6 +35,8 @@ type fakeBulk struct {
 	rounds      map[string]int
 	deadLetters []map[string]any
 	requests    int
+	// bulkSizes are the sizes of the document bulk requests' bodies, in the order they came.
+	bulkSizes []int
 }
 
 func (f *fakeBulk) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -63,6 +65,7 @@ func (f *fakeBulk) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return respond(f.whole, fmt.Sprintf(`{"error":{"type":%q,"reason":"whole request"},"status":%d}`, typ, f.whole)), nil
 	}
+	f.bulkSizes = append(f.bulkSizes, len(body))
 	var items []string
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, 1<<20)
@@ -161,6 +164,40 @@ func TestWriteClassifiesItems(t *testing.T) {
 	if d["id"] != "bad" || d["entity"] != string(erp.Products) || d["status"] != float64(400) || d["error_type"] != "document_parsing_exception" ||
 		d["source"] != `{"id":"bad"}` || d["index"] != "fake-products" || !strings.Contains(d["reason"].(string), "crafted") {
 		t.Errorf("dead letter %v", d)
+	}
+}
+
+// A write is sent in requests of about the flush size: one that fits one request is not split
+// among the bulk workers (smaller requests cost Elasticsearch more per document), and a larger one
+// is spread over them.
+func TestWriteSendsRequestsOfTheFlushSize(t *testing.T) {
+	ok := func(string, int) (int, string) { return 201, "" }
+	ids := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("doc-%03d", i))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		docs          int
+		requests, max int
+	}{
+		// A document and its action line are about 83 bytes: two fit under the fake index's
+		// flush of 200 bytes.
+		{docs: 2, requests: 1, max: 1},
+		// Six full requests, and each of the two workers may send a last one half full.
+		{docs: 12, requests: 6, max: 7},
+	} {
+		f := &fakeBulk{answer: ok}
+		x := fakeIndex(t, f)
+		n, err := x.Write(context.Background(), "fake-products", ops(ids(c.docs)...))
+		if err != nil || n.Indexed != c.docs {
+			t.Fatalf("%d docs: %+v, %v", c.docs, n, err)
+		}
+		if len(f.bulkSizes) < c.requests || len(f.bulkSizes) > c.max {
+			t.Errorf("%d docs went in %d requests (%v bytes), want %d to %d", c.docs, len(f.bulkSizes), f.bulkSizes, c.requests, c.max)
+		}
 	}
 }
 
