@@ -145,6 +145,7 @@ func TestEveryVariableOfBeforeStillWorks(t *testing.T) {
 		"ERPSYNC_SAFETY_LAG": "2s", "ERPSYNC_OVERLAP": "1m", "ERPSYNC_CHUNK_PAGES": "5", "ERPSYNC_CHANGE_DETECTION": "child-stamps",
 		"ERPSYNC_COMPANY_LANGUAGES": "USMF=en-us,demf=de", "ERPSYNC_LOG_LEVEL": "warn", "ERPSYNC_LOG_FORMAT": "console",
 		"ERPSYNC_METRICS_ADDR": "0.0.0.0:9464", "ERPSYNC_PPROF_ADDR": "127.0.0.1:6060", "ERPSYNC_BULK_WORKERS": "3", "ERPSYNC_FLUSH_BYTES": "100000",
+		"ERPSYNC_MAX_BULK_REQUESTS": "5",
 	}
 	c, _, err := parse(t, ForWorker, e)
 	if err != nil {
@@ -154,11 +155,11 @@ func TestEveryVariableOfBeforeStillWorks(t *testing.T) {
 		c.Elasticsearch.Username, c.Elasticsearch.Password, c.Elasticsearch.Insecure, c.Index.Prefix,
 		c.ERP.BaseURL, c.ERP.ClientID, c.ERP.ClientSecret, c.ERP.TokenURL, c.ERP.Scope, c.ERP.Companies, c.Import.PageSize, c.ERP.PageSize, c.ERP.Concurrency,
 		c.Import.SafetyLag, c.Import.Overlap, c.Import.ChunkPages, c.Import.Detection, c.Import.Document.CompanyLanguages,
-		c.Log.Level, c.Log.Format, c.Worker.MetricsAddr, c.Worker.PprofAddr, c.Index.BulkWorkers, c.Index.FlushBytes}
+		c.Log.Level, c.Log.Format, c.Worker.MetricsAddr, c.Worker.PprofAddr, c.Index.BulkWorkers, c.Index.FlushBytes, c.Index.MaxBulkRequests}
 	want := []any{"temporal:7233", "ns", "q", "http://es:9200", "k", "u", "p", true, "shop",
 		"http://erp:8088", "id", "secret", "http://erp:8088/token", "sc", []string{"usmf", "demf"}, 250, 250, 3,
 		2 * time.Second, time.Minute, 5, activities.ChildStamps, map[string]string{"USMF": "en-us", "demf": "de"},
-		"warn", "console", "0.0.0.0:9464", "127.0.0.1:6060", 3, 100000}
+		"warn", "console", "0.0.0.0:9464", "127.0.0.1:6060", 3, 100000, 5}
 	for i := range want {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("value %d: %v, want %v", i, got[i], want[i])

@@ -49,8 +49,8 @@ type Index struct {
 	Languages []Language
 	// Shards and Replicas of new indexes.
 	Shards, Replicas int
-	// BulkWorkers and FlushBytes tune the bulk writer.
-	BulkWorkers, FlushBytes int
+	// BulkWorkers, MaxBulkRequests and FlushBytes tune the bulk writer.
+	BulkWorkers, MaxBulkRequests, FlushBytes int
 }
 
 // Codes returns the language codes.
@@ -75,6 +75,9 @@ func (x Index) Options() []search.Option {
 	opts = append(opts, search.WithReplicas(x.Replicas))
 	if x.BulkWorkers > 0 {
 		opts = append(opts, search.WithBulkWorkers(x.BulkWorkers))
+	}
+	if x.MaxBulkRequests > 0 {
+		opts = append(opts, search.WithMaxBulkRequests(x.MaxBulkRequests))
 	}
 	if x.FlushBytes > 0 {
 		opts = append(opts, search.WithFlushBytes(x.FlushBytes))
@@ -246,6 +249,9 @@ func (c *Config) declareIndex(s *Set, shape bool) {
 		&Setting{Key: "index.bulk-workers", Env: []string{"ERPSYNC_BULK_WORKERS"}, Flag: "bulk-workers", Default: strconv.Itoa(search.DefaultBulkWorkers()),
 			DefaultText: "the number of CPUs, at most 8", Help: "Bulk requests in flight per write.",
 			Value: Int(&x.BulkWorkers), Check: atLeast(&x.BulkWorkers, 1)},
+		&Setting{Key: "index.max-bulk-requests", Env: []string{"ERPSYNC_MAX_BULK_REQUESTS"}, Flag: "max-bulk-requests", Default: strconv.Itoa(search.DefaultMaxBulkRequests),
+			Help:  "Bulk requests in flight per process, over all its writes: a node's CPU per document grows with the requests it indexes at once.",
+			Value: Int(&x.MaxBulkRequests), Check: atLeast(&x.MaxBulkRequests, 1)},
 		&Setting{Key: "index.flush-bytes", Env: []string{"ERPSYNC_FLUSH_BYTES"}, Flag: "flush-bytes", Default: strconv.Itoa(search.DefaultFlushBytes),
 			Help: "Size in bytes at which a bulk request is sent.", Value: Int(&x.FlushBytes), Check: atLeast(&x.FlushBytes, 1024)},
 	)

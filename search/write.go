@@ -296,7 +296,7 @@ func massRefusal(dead []DeadLetter, n int) error {
 func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requireAlias bool) ([]itemResult, error) {
 	op := "bulk write to " + target
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:        x.es,
+		Client:        boundedTransport{x.es, x.bulkSlots},
 		Index:         target,
 		NumWorkers:    bulkWorkers(items, x.cfg.workers, x.cfg.flushBytes),
 		FlushBytes:    x.cfg.flushBytes,
@@ -367,6 +367,23 @@ func bulkWorkers(items []pendingOp, workers, flushBytes int) int {
 		size += len(p.body) + len(p.op.ID) + 60 // and its action line
 	}
 	return max(1, min(workers, (size+flushBytes-1)/flushBytes))
+}
+
+// boundedTransport sends a request when one of slots is free and frees it when the answer has
+// come: Elasticsearch's work on a bulk request is done when it answers.
+type boundedTransport struct {
+	next  esapi.Transport
+	slots chan struct{}
+}
+
+func (t boundedTransport) Perform(r *http.Request) (*http.Response, error) {
+	select {
+	case t.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	defer func() { <-t.slots }()
+	return t.next.Perform(r)
 }
 
 // flushStatus finds the HTTP status in the bulk indexer's error for a failed request:

@@ -344,3 +344,56 @@ func TestWriteMostItemsFailingAlikeIsAFailure(t *testing.T) {
 		}
 	}
 }
+
+// inFlight is an Elasticsearch that takes a while over each bulk request and remembers the most
+// it had at once.
+type inFlight struct {
+	mu        sync.Mutex
+	now, most int
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodHead { // the write checks that its generation exists
+		return respond(200, ""), nil
+	}
+	f.mu.Lock()
+	f.now++
+	f.most = max(f.most, f.now)
+	f.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	f.mu.Lock()
+	f.now--
+	f.mu.Unlock()
+	body, _ := io.ReadAll(r.Body)
+	var items []string
+	for range bytes.Count(body, []byte("\n")) / 2 {
+		items = append(items, `{"index":{"status":201}}`)
+	}
+	return respond(200, fmt.Sprintf(`{"errors":false,"items":[%s]}`, strings.Join(items, ","))), nil
+}
+
+// Writes at once share the process's bulk requests in flight (WithMaxBulkRequests), whatever
+// their own workers: a partitioned rebuild writes a page of every partition at once.
+func TestWritesShareTheBulkRequestsInFlight(t *testing.T) {
+	for _, bound := range []int{1, 3} {
+		f := &inFlight{}
+		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://fake:9200"}, Transport: f, DisableRetry: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := search.New(es, "fake", search.WithBulkWorkers(4), search.WithFlushBytes(200), search.WithMaxBulkRequests(bound))
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				c, err := x.Write(context.Background(), "fake-products", ops(fmt.Sprintf("a%d", w), fmt.Sprintf("b%d", w), fmt.Sprintf("c%d", w), fmt.Sprintf("d%d", w)))
+				if err != nil || c.Indexed != 4 {
+					t.Errorf("write %d: %+v, %v", w, c, err)
+				}
+			})
+		}
+		wg.Wait()
+		if f.most != bound {
+			t.Errorf("bound %d: %d bulk requests were in flight at most, want %d", bound, f.most, bound)
+		}
+	}
+}
