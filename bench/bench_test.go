@@ -87,9 +87,6 @@ func BenchmarkImport(b *testing.B) {
 	docs, items := s.readCatalog(sm, testenv.EnvInt(b, "BENCH_BASELINE_MAX", 2_000_000))
 	simCPU := mustCPU(b, sm.cmd.Process.Pid) - simCPU0
 	bulk := s.rawBulk(docs)
-	r.Add("bulk_docs_per_second", "(1) raw _bulk baseline", bulk.rate, "docs/s",
-		fmt.Sprintf("%d docs (%.1f KB each), %d MB bodies, %d requests in flight (best of %s); Elasticsearch CPU %.0f s",
-			len(docs), bulk.avgKB, bulk.bodyMB, bulk.best, bulk.tried, bulk.esCPU.Seconds()))
 	r.Add("bulk_es_cores", "(1) Elasticsearch busy during raw _bulk", bulk.esCPU.Seconds()/bulk.took.Seconds(), "cores",
 		"its CPU time over the wall time; "+bulk.esWork.String())
 	docs = nil
@@ -110,11 +107,10 @@ func BenchmarkImport(b *testing.B) {
 		b.Errorf("the rebuild indexed %d products of %d: %+v", c.Indexed, products, c)
 	}
 	rate := float64(c.Indexed) / took.Seconds()
-	r.Add("import_docs_per_second", "(2) full import (rebuild)", rate, "docs/s",
+	r.Add("import_first_docs_per_second", "(2) full import (rebuild), first sample", rate, "docs/s",
 		fmt.Sprintf("%d docs in %s, %d pages, %d ERP requests, %d runs; CPU s: worker %.0f, simulator %.0f, Elasticsearch %.0f of %.0f available",
 			c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, res.Runs,
 			cpu.worker.Seconds(), cpu.sim.Seconds(), cpu.es.Seconds(), took.Seconds()*float64(r.Machine.CPUs)))
-	r.Add("import_ratio", "(2)/(1) ratio", rate/bulk.rate, "", "target >= 0.95")
 	r.Add("import_es_cores", "(2) Elasticsearch busy during the import", cpu.es.Seconds()/took.Seconds(), "cores",
 		"its CPU time over the wall time; "+work.String())
 	if total1 > total0 {
@@ -129,13 +125,33 @@ func BenchmarkImport(b *testing.B) {
 		r.Add("cpu_ceiling", "(2) CPU ceiling of the ratio on shared cores", cpu.es.Seconds()/total.Seconds(), "",
 			fmt.Sprintf("Elasticsearch's share of the pipeline's CPU: %.0f of %.0f s", cpu.es.Seconds(), total.Seconds()))
 	}
-	b.ReportMetric(bulk.rate, "bulk-docs/s")
-	b.ReportMetric(rate, "import-docs/s")
-	b.ReportMetric(rate/bulk.rate, "ratio")
 	bigRSS := mustRSS(b, w.cmd.Process.Pid)
 	wall, inAct, runs, acts := s.orchestration(workflowIDRebuild)
 	r.Add("orchestration_share", "(7) rebuild time outside activities", 100*(1-inAct.Seconds()/wall.Seconds()), "%",
 		fmt.Sprintf("%d activities over %d workflow runs: %s of %s in activities", acts, runs, inAct.Round(time.Millisecond), wall.Round(time.Millisecond)))
+
+	// (1) and (2) in samples taken in turns, compared by their medians. One sample of either
+	// says little: on this shared machine Elasticsearch's CPU for the same 100,000 documents
+	// ranged from 21 to 26 s within an hour, and it drifts as the node warms up, so samples of
+	// the baseline and of the import alternate and face the same drift. The baseline's first
+	// sample is the best of its concurrency sweep, which favours the baseline.
+	samples := testenv.EnvInt(b, "BENCH_SAMPLES", 3)
+	raws, imports := []float64{bulk.rate}, []float64{rate}
+	for range samples - 1 {
+		raws = append(raws, s.rawBulkAgain(bulk))
+		res, took := s.runImport(s.prefix, "rebuild")
+		imports = append(imports, float64(res.Of(erp.Products).Counts.Indexed)/took.Seconds())
+	}
+	bulkRate, importRate := Median(raws), Median(imports)
+	r.Add("bulk_docs_per_second", "(1) raw _bulk baseline", bulkRate, "docs/s",
+		fmt.Sprintf("median of %d samples (%s); %d docs (%.1f KB each), %d MB bodies, %d requests in flight (the best of %s)",
+			len(raws), rates(raws), bulk.docs, bulk.avgKB, bulk.bodyMB, bulk.best, bulk.tried))
+	r.Add("import_docs_per_second", "(2) full import (rebuild)", importRate, "docs/s",
+		fmt.Sprintf("median of %d samples (%s), each after one of (1)'s", len(imports), rates(imports)))
+	r.Add("import_ratio", "(2)/(1) ratio", importRate/bulkRate, "", "of the medians; target >= 0.95")
+	b.ReportMetric(bulkRate, "bulk-docs/s")
+	b.ReportMetric(importRate, "import-docs/s")
+	b.ReportMetric(importRate/bulkRate, "ratio")
 
 	// (8) the rebuild against an ERP that answers as a real D365 does, with 1, 2, 4 and 8
 	// partitions at once.
@@ -163,13 +179,31 @@ func BenchmarkImport(b *testing.B) {
 		}
 		r.Add(fmt.Sprintf("latency_p%d_docs_per_second", n), fmt.Sprintf("(8) rebuild, ERP %s per request, %d partition(s) at once", erpLatency, n), rate, "docs/s",
 			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s; %s",
-				rate/bulk.rate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work))
+				rate/bulkRate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work))
 	}
-	r.Add("latency_ratio", fmt.Sprintf("(8) best/(1), ERP %s per request", erpLatency), best/bulk.rate, "", fmt.Sprintf("%d partitions at once; target >= 0.9", bestN))
+	// The best number of partitions gets as many samples as (2), each after one of (1)'s.
+	bests := []float64{best}
+	raws = raws[:0]
+	for range samples - 1 {
+		e.setLatency(b, 0)
+		raws = append(raws, s.rawBulkAgain(bulk))
+		e.setLatency(b, erpLatency)
+		res, took := s.runImport(s.prefix, "rebuild", "--partitions", strconv.Itoa(bestN))
+		bests = append(bests, float64(res.Of(erp.Products).Counts.Indexed)/took.Seconds())
+	}
+	latencyBaseline := bulkRate
+	if len(raws) > 0 {
+		latencyBaseline = Median(raws)
+	}
+	best = Median(bests)
+	r.Add("latency_best_docs_per_second", fmt.Sprintf("(8) rebuild, ERP %s per request, %d partitions at once", erpLatency, bestN), best, "docs/s",
+		fmt.Sprintf("median of %d samples (%s); the baseline's beside them (%s)", len(bests), rates(bests), rates(raws)))
+	r.Add("latency_ratio", fmt.Sprintf("(8) best/(1), ERP %s per request", erpLatency), best/latencyBaseline, "",
+		fmt.Sprintf("%d partitions at once, median over the median of the baseline samples taken in turn with them; target >= 0.9", bestN))
 	e.setLatency(b, 0)
 	r.Add("sim_cpu_ms_per_product", "(10) simulator CPU per product read", float64(simCPU.Microseconds())/1000/float64(len(items)), "ms",
 		fmt.Sprintf("%d products read through the connector in one stream: %.1f CPU s", len(items), simCPU.Seconds()))
-	b.ReportMetric(best/bulk.rate, "latency-ratio")
+	b.ReportMetric(best/latencyBaseline, "latency-ratio")
 	if quick {
 		return
 	}
@@ -408,7 +442,9 @@ func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 
 // bulkResult is the baseline's outcome.
 type bulkResult struct {
-	rate   float64 // docs/s of the best concurrency
+	docs   int
+	bodies [][]byte // the _bulk request bodies
+	rate   float64  // docs/s of the best concurrency
 	took   time.Duration
 	best   int
 	tried  string
@@ -440,41 +476,68 @@ func (s *suite) rawBulk(docs []rawDoc) bulkResult {
 	if buf.Len() > 0 {
 		bodies = append(bodies, bytes.Clone(buf.Bytes()))
 	}
-	x := search.New(s.es, s.prefix+"-raw")
-	out := bulkResult{avgKB: float64(total) / float64(len(docs)) / 1024, bodyMB: flush >> 20, tried: os.Getenv("BENCH_BULK_CONCURRENCY")}
+	out := bulkResult{docs: len(docs), bodies: bodies, avgKB: float64(total) / float64(len(docs)) / 1024, bodyMB: flush >> 20, tried: os.Getenv("BENCH_BULK_CONCURRENCY")}
 	if out.tried == "" {
 		out.tried = "1,2,4,8"
 	}
-	ctx := context.Background()
 	for _, f := range strings.Split(out.tried, ",") {
 		conc, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || conc < 1 {
 			s.b.Fatalf("BENCH_BULK_CONCURRENCY=%q", out.tried)
 		}
-		gen, err := x.CreateGeneration(ctx, erp.Products)
-		if err != nil {
-			s.b.Fatal(err)
-		}
-		start, work0 := time.Now(), s.esWork()
-		s.sendBulk(gen, bodies, conc)
-		if err := x.FinishGeneration(ctx, gen); err != nil {
-			s.b.Fatal(err)
-		}
-		took, work := time.Since(start), s.esWork().sub(work0)
-		cpu := work.cpu
-		if n, err := x.Count(ctx, gen); err != nil || n != len(docs) {
-			s.b.Fatalf("raw _bulk left %d documents of %d in %s (%v)", n, len(docs), gen, err)
-		}
-		rate := float64(len(docs)) / took.Seconds()
-		s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s; %s", conc, len(docs), took.Round(time.Millisecond), rate, work)
-		if rate > out.rate {
-			out.rate, out.took, out.best, out.esCPU, out.esWork = rate, took, conc, cpu, work
-		}
-		if res, err := s.es.Indices.Delete([]string{gen}); err == nil {
-			res.Body.Close()
+		took, work := s.rawBulkRun(out, conc)
+		if rate := float64(len(docs)) / took.Seconds(); rate > out.rate {
+			out.rate, out.took, out.best, out.esCPU, out.esWork = rate, took, conc, work.cpu, work
 		}
 	}
 	return out
+}
+
+// rawBulkAgain sends the baseline's documents once more, at its best concurrency, and returns
+// the rate.
+func (s *suite) rawBulkAgain(bulk bulkResult) float64 {
+	took, _ := s.rawBulkRun(bulk, bulk.best)
+	return float64(bulk.docs) / took.Seconds()
+}
+
+// rawBulkRun sends the baseline's bodies into a fresh generation with conc requests in flight,
+// finishes it and deletes it.
+func (s *suite) rawBulkRun(bulk bulkResult, conc int) (time.Duration, esWork) {
+	ctx := context.Background()
+	x := search.New(s.es, s.prefix+"-raw")
+	gen, err := x.CreateGeneration(ctx, erp.Products)
+	if err != nil {
+		s.b.Fatal(err)
+	}
+	start, work0 := time.Now(), s.esWork()
+	s.sendBulk(gen, bulk.bodies, conc)
+	if err := x.FinishGeneration(ctx, gen); err != nil {
+		s.b.Fatal(err)
+	}
+	took, work := time.Since(start), s.esWork().sub(work0)
+	if n, err := x.Count(ctx, gen); err != nil || n != bulk.docs {
+		s.b.Fatalf("raw _bulk left %d documents of %d in %s (%v)", n, bulk.docs, gen, err)
+	}
+	s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s; %s", conc, bulk.docs, took.Round(time.Millisecond), float64(bulk.docs)/took.Seconds(), work)
+	if res, err := s.es.Indices.Delete([]string{gen}); err == nil {
+		res.Body.Close()
+	}
+	return took, work
+}
+
+// rates lists rates for a note: "3,922, 4,011 and 3,850 docs/s".
+func rates(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = formatValue(x)
+	}
+	switch len(parts) {
+	case 0:
+		return "none"
+	case 1:
+		return parts[0] + " docs/s"
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1] + " docs/s"
 }
 
 // sendBulk sends bodies to index from conc goroutines and fails on any item error.

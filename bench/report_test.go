@@ -96,3 +96,16 @@ func TestInterleave(t *testing.T) {
 		t.Fatalf("interleave: %v, want %s", got, want)
 	}
 }
+
+// TestMedian: the middle of an odd number, the mean of the middle two of an even one, whatever
+// the order.
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{5}, 5}, {[]float64{9, 1, 4}, 4}, {[]float64{4, 1, 9, 2}, 3}} {
+		if got := Median(c.xs); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+}
