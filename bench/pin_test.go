@@ -35,7 +35,7 @@ func (s *suite) pinCPUs() string {
 	if len(rest) == 0 {
 		s.b.Fatalf("BENCH_ES_CPUS=%s leaves no CPU for the simulator and the worker", v)
 	}
-	esPID, local := s.esPID()
+	esPID, local, processors := s.esPID()
 	if !local {
 		if set {
 			s.b.Fatalf("BENCH_ES_CPUS=%s: Elasticsearch (process %d) does not run on this machine", v, esPID)
@@ -54,6 +54,13 @@ func (s *suite) pinCPUs() string {
 		s.b.Cleanup(func() { s.taskset(all, pid) })
 		note += " with the Temporal dev server"
 	}
+	// A node started on more CPUs than it is given sizes its write thread pool for them and
+	// indexes that many requests at once on its one CPU, at a higher CPU cost per document the
+	// more requests are in flight; started with as many processors as it gets, it queues them.
+	if processors > len(es) {
+		note += fmt.Sprintf("; Elasticsearch sized for %d processors, not %d (start it with ERPSYNC_ES_PROCESSORS=%d, as make bench does)", processors, len(es), len(es))
+		s.b.Logf("warning: Elasticsearch runs its thread pools for %d processors on %d CPU(s): restart it with ERPSYNC_ES_PROCESSORS=%d (make stop, then make bench)", processors, len(es), len(es))
+	}
 	s.b.Log(note)
 	return note
 }
@@ -66,10 +73,10 @@ func (s *suite) taskset(cpus CPUSet, pid int) {
 	}
 }
 
-// esPID returns the process id of the (one) Elasticsearch node and whether it runs on this
-// machine.
-func (s *suite) esPID() (int, bool) {
-	res, err := s.es.Nodes.Info(s.es.Nodes.Info.WithMetric("process"))
+// esPID returns the process id of the (one) Elasticsearch node, whether it runs on this
+// machine, and the processors it sized its thread pools for.
+func (s *suite) esPID() (int, bool, int) {
+	res, err := s.es.Nodes.Info(s.es.Nodes.Info.WithMetric("process,os"))
 	if err != nil {
 		s.b.Fatal(err)
 	}
@@ -79,6 +86,9 @@ func (s *suite) esPID() (int, bool) {
 			Process struct {
 				ID int `json:"id"`
 			} `json:"process"`
+			OS struct {
+				Processors int `json:"allocated_processors"`
+			} `json:"os"`
 		} `json:"nodes"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Nodes) != 1 {
@@ -86,9 +96,9 @@ func (s *suite) esPID() (int, bool) {
 	}
 	for _, n := range out.Nodes {
 		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.Process.ID))
-		return n.Process.ID, err == nil && strings.Contains(string(cmd), "elasticsearch")
+		return n.Process.ID, err == nil && strings.Contains(string(cmd), "elasticsearch"), n.OS.Processors
 	}
-	return 0, false
+	return 0, false, 0
 }
 
 // localTemporal returns the process id of a Temporal dev server on this machine, 0 when none.

@@ -21,6 +21,9 @@ cache=${ERPSYNC_CACHE:-/var/cache/erpsync}
 es_user=${ERPSYNC_ES_USER:-erpsync}
 es_port=${ERPSYNC_ES_PORT:-9200}
 es_heap=${ERPSYNC_ES_HEAP:-1g}
+# The processors Elasticsearch sizes its thread pools for (default: the machine's). `make bench`
+# gives Elasticsearch one CPU of its own and starts it with 1 (see the README, Benchmarks).
+es_processors=${ERPSYNC_ES_PROCESSORS:-}
 temporal_port=${ERPSYNC_TEMPORAL_PORT:-7233}
 temporal_ui_port=${ERPSYNC_TEMPORAL_UI_PORT:-8233}
 
@@ -91,6 +94,7 @@ xpack.security.enabled: false
 action.destructive_requires_name: false
 cluster.routing.allocation.disk.threshold_enabled: false
 EOF
+  if [ -n "$es_processors" ]; then echo "node.processors: $es_processors" >>"$es_node/config/elasticsearch.yml"; fi
   if [ "$(id -u)" = 0 ]; then
     id "$es_user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$es_user"
     chown -R "$es_user" "$es_node"
@@ -104,7 +108,7 @@ es_up() {
   es_install
   es_configure
   local java_home; java_home=$(es_java_home)
-  log "Elasticsearch $ELASTICSEARCH_VERSION: starting on $es_url_local (heap $es_heap, data in $es_node)"
+  log "Elasticsearch $ELASTICSEARCH_VERSION: starting on $es_url_local (heap $es_heap, ${es_processors:-all} processors, data in $es_node)"
   as_es_user env ES_JAVA_HOME="$java_home" ES_PATH_CONF="$es_node/config" ES_TMPDIR="$es_node/tmp" \
     ES_JAVA_OPTS="-Xms$es_heap -Xmx$es_heap" \
     "$es_home/bin/elasticsearch" -d -p "$es_node/es.pid" >"$es_node/logs/startup.log" 2>&1 \
