@@ -459,6 +459,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	if maxDur == 0 {
 		maxDur = s.ChunkDuration
 	}
+	maxDur = stagger(maxDur, in.Partition != nil)
 	res := ChunkResult{Next: in.After}
 	// A retried attempt resumes from its last heartbeat. The attempt before it may have written
 	// pages after that (those it had in flight and those acknowledged since the heartbeat the
@@ -507,7 +508,14 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		sz = &pageSize{}
 		sz.set(s.PageSize)
-		pages = a.startPager(ctx, in.Entity, from(res.Next), sz)
+		// A rebuild's stream starts with small pages (rampPages), so that Elasticsearch gets its
+		// first documents while the full pages are read: with every partition reading its first
+		// full page at once, it sat idle for the first seconds.
+		ramp := 0
+		if !update {
+			ramp = rampStart(s.PageSize)
+		}
+		pages = a.startPager(ctx, in.Entity, from(res.Next), sz, ramp)
 	}
 	window := 0
 	var writes pageWrites
@@ -612,7 +620,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 			sz.set(size / 2)
 			a.log(ctx).Warn("a page fails as a whole: reading it again in smaller pages", zap.Stringer("after", res.Next),
 				zap.Int("page_size", size/2), zap.Error(failed.err))
-			pages = a.startPager(ctx, in.Entity, from(res.Next), sz)
+			pages = a.startPager(ctx, in.Entity, from(res.Next), sz, 0)
 			continue
 		}
 		step, err := a.stepPast(ctx, in.Entity, targets, from(res.Next), failed.err, failed.written)
@@ -623,7 +631,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		sz.set(s.PageSize)
 		settle(page{next: step.next, done: step.done}, step.counts)
 		if reading {
-			pages = a.startPager(ctx, in.Entity, from(step.next), sz)
+			pages = a.startPager(ctx, in.Entity, from(step.next), sz, 0)
 		}
 	}
 }

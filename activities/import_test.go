@@ -37,6 +37,8 @@ type fakeSource struct {
 	skips    int
 	// smallest is the smallest page size asked for (0 before the first read).
 	smallest int
+	// sizes are the page sizes asked for, in order.
+	sizes []int
 }
 
 // Skip steps past the first product after r.After (erp.Skipper).
@@ -63,6 +65,7 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
+	f.sizes = append(f.sizes, r.PageSize)
 	if f.smallest == 0 || r.PageSize < f.smallest {
 		f.smallest = r.PageSize
 	}

@@ -1,5 +1,10 @@
 package activities
 
+import (
+	"math/rand/v2"
+	"time"
+)
+
 // writeDepth is how many page writes a chunk has in flight: two, so that the next page's bulk
 // request is on its way while Elasticsearch acknowledges the one before it (one at a time left
 // Elasticsearch idle for about a tenth of a rebuild, between one page's bulk and the next).
@@ -41,4 +46,25 @@ func (w *pageWrites) drop() {
 		<-ch
 	}
 	w.q = nil
+}
+
+// rampStart is the size of the first page a rebuild's stream reads (startPager): an eighth of
+// the page size, so that it reaches the full size on its fourth page (125, 250 and 500 roots,
+// then 1,000). Pages under 256 roots are read whole from the start: they are read fast anyway.
+func rampStart(pageSize int) int {
+	if pageSize < 256 {
+		return 0
+	}
+	return pageSize / 8
+}
+
+// stagger returns a partition's chunk duration: d, a quarter longer or shorter at random.
+// Partitions start together; with chunks of one length they would all end their chunks at
+// once, every d, and leave Elasticsearch without pages while the workflow starts the next ones.
+// A chunk of one stream (not partitioned) keeps d.
+func stagger(d time.Duration, partitioned bool) time.Duration {
+	if !partitioned {
+		return d
+	}
+	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
 }

@@ -169,3 +169,51 @@ func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
 		t.Fatalf("result %+v; written again %v: want 19 current, 0025 and the 10 new ones written", res, again)
 	}
 }
+
+// TestARebuildStreamRampsUpItsPageSize: a rebuild's stream reads its first pages small (an
+// eighth of the page size, then doubling), so that Elasticsearch gets documents before the first
+// full page is read; an update run reads full pages from the start, and so do small pages.
+func TestARebuildStreamRampsUpItsPageSize(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		target   string
+		pageSize int
+		want     []int
+	}{
+		{"rebuild", "erpsync-products-gen2", 1000, []int{125, 250, 500, 1000, 1000, 1000}},
+		{"update", "erpsync-products", 1000, []int{1000, 1000, 1000, 1000}},
+		{"rebuild of small pages", "erpsync-products-gen2", 200, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+	} {
+		src, ix := &fakeSource{n: 3000}, newFakeIndex()
+		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: c.pageSize}}
+		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: c.target, MaxPages: 100, MaxDuration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int
+		src.set(func() { sizes = slices.Clone(src.sizes) })
+		if !res.Done || res.Counts.Read != 3000 || !slices.Equal(sizes, c.want) {
+			t.Errorf("%s: read %d (done %v) in pages of %v, want 3000 in pages of %v", c.name, res.Counts.Read, res.Done, sizes, c.want)
+		}
+	}
+}
+
+// TestPartitionChunksEndAtStaggeredTimes: a partition's chunk lasts its duration a quarter
+// longer or shorter, not always the same; one stream's lasts its duration.
+func TestPartitionChunksEndAtStaggeredTimes(t *testing.T) {
+	d := 10 * time.Second
+	seen := map[time.Duration]bool{}
+	for range 100 {
+		got := stagger(d, true)
+		if got < 7500*time.Millisecond || got >= 12500*time.Millisecond {
+			t.Fatalf("stagger(10s) = %s, want 7.5 s to 12.5 s", got)
+		}
+		seen[got] = true
+		if got := stagger(d, false); got != d {
+			t.Fatalf("one stream's chunk: %s, want %s", got, d)
+		}
+	}
+	if len(seen) < 50 {
+		t.Fatalf("100 partition chunks had %d durations: not staggered", len(seen))
+	}
+}

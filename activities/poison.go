@@ -161,16 +161,21 @@ type pager struct {
 }
 
 // startPager starts reading pages of e from req.After, each at the size sz has when its read
-// begins. It reads until it is done, fails or is stopped, even after ctx ends (it keeps only
-// ctx's values), so that it can outlive the chunk that hands it on (handoff.go): its owner stops
-// it or hands it on.
-func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadRequest, sz *pageSize) *pager {
+// begins, or smaller while it ramps up: with ramp > 0 the first page holds at most ramp roots
+// and each next one at most twice the one before. It reads until it is done, fails or is
+// stopped, even after ctx ends (it keeps only ctx's values), so that it can outlive the chunk
+// that hands it on (handoff.go): its owner stops it or hands it on.
+func (a *Import) startPager(ctx context.Context, e erp.Entity, req erp.ReadRequest, sz *pageSize, ramp int) *pager {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	out := make(chan fetched, 1)
 	go func() {
 		defer close(out)
 		for ctx.Err() == nil {
 			req.PageSize = sz.get()
+			if ramp > 0 {
+				req.PageSize = min(req.PageSize, ramp)
+				ramp *= 2
+			}
 			p, err := a.readPage(ctx, e, req)
 			select {
 			case out <- fetched{page: p, err: err}:
