@@ -118,6 +118,13 @@ func BenchmarkImport(b *testing.B) {
 			fmt.Sprintf("the simulator's, the worker's and every other process's CPU (/proc/stat); worker and simulator used %.0f%% of it",
 				100*(cpu.worker+cpu.sim).Seconds()/(total1-total0).Seconds()))
 	}
+	// With Elasticsearch on CPUs of its own, the simulator and the worker share the others: the
+	// most they could feed it is what their CPU per document allows on all of those.
+	if r.CPULayout != "" && cpu.worker+cpu.sim > 0 {
+		feed := float64(c.Indexed) * float64(len(s.pipeline)) / (cpu.worker + cpu.sim).Seconds()
+		r.Add("import_feed_ceiling", fmt.Sprintf("(2) most docs/s CPU %s could feed", s.pipeline), feed, "docs/s",
+			fmt.Sprintf("the worker and the simulator took %.3f ms of CPU a document; nothing else on those CPUs, no wait", (cpu.worker+cpu.sim).Seconds()*1000/float64(c.Indexed)))
+	}
 	// On a machine whose cores all three share, the import cannot beat the share of the CPU that
 	// Elasticsearch gets: what the simulator and the worker burn is taken from it.
 	total := cpu.worker + cpu.sim + cpu.es
