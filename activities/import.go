@@ -376,10 +376,17 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 	if err != nil {
 		return fmt.Errorf("partition %s: %w", in.Entity, err)
 	}
-	res.Partitions, res.Expected = parts, 0
+	expected := 0
 	for _, pt := range parts {
-		res.Expected += pt.Expected
+		expected += pt.Expected
 	}
+	if expected <= s.PartitionSize {
+		// The plan's counts show what the $count before it could not (it failed): an entity
+		// one stream reads as fast.
+		res.Expected = expected
+		return nil
+	}
+	res.Partitions, res.Expected = parts, expected
 	res.InFlight = inFlight
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))

@@ -114,11 +114,16 @@ func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
 // with what plan.
 type countedSource struct {
 	*fakeSource
-	plans int
+	// countFails fails every Count, as an ERP answering 500 now and then may.
+	countFails bool
+	plans      int
 	plan  erp.PartitionPlan
 }
 
 func (c *countedSource) Count(context.Context, erp.Entity, erp.ReadRequest) (int, error) {
+	if c.countFails {
+		return 0, failure.E(failure.Unavailable, "count", errors.New("HTTP 500"))
+	}
 	return c.n, nil
 }
 
@@ -146,6 +151,23 @@ func TestAnEntityOfOnePartitionIsNotPlanned(t *testing.T) {
 				t.Errorf("%s of 95 roots, partitions of %d: %d plans, %d partitions, %d expected; want %d, %d, 95",
 					mode, tc.size, src.plans, len(b.Partitions), b.Expected, tc.plans, tc.parts)
 			}
+		}
+	}
+}
+
+// TestAnEntityOfOnePartitionIsOneStreamWhenItsCountFails: when the $count that decides fails, the
+// plan is made, and its counts decide instead: 95 roots in partitions of 100 are one stream, with
+// 95 expected; in partitions of 20 they are 5 partitions.
+func TestAnEntityOfOnePartitionIsOneStreamWhenItsCountFails(t *testing.T) {
+	for _, tc := range []struct{ size, parts int }{{100, 0}, {20, 5}} {
+		src := &countedSource{fakeSource: &fakeSource{n: 95}, countFails: true}
+		a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: tc.size, Partitions: 3, MaxPartitions: 6}}
+		b, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src.plans != 1 || len(b.Partitions) != tc.parts || b.Expected != 95 {
+			t.Errorf("partitions of %d: %d plans, %d partitions, %d expected; want 1, %d, 95", tc.size, src.plans, len(b.Partitions), b.Expected, tc.parts)
 		}
 	}
 }
