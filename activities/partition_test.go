@@ -117,7 +117,7 @@ type countedSource struct {
 	// countFails fails every Count, as an ERP answering 500 now and then may.
 	countFails bool
 	plans      int
-	plan  erp.PartitionPlan
+	plan       erp.PartitionPlan
 }
 
 func (c *countedSource) Count(context.Context, erp.Entity, erp.ReadRequest) (int, error) {
