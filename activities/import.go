@@ -515,7 +515,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		sz = &pageSize{}
 		sz.set(s.PageSize)
-		// A rebuild's stream starts with small pages (rampPages), so that Elasticsearch gets its
+		// A rebuild's stream starts with small pages (rampStart), so that Elasticsearch gets its
 		// first documents while the full pages are read: with every partition reading its first
 		// full page at once, it sat idle for the first seconds.
 		ramp := 0

@@ -42,9 +42,10 @@ func DefaultBulkWorkers() int { return min(runtime.NumCPU(), 8) }
 
 // DefaultMaxBulkRequests is how many bulk requests an Index has in flight at most, over all its
 // writes: two, one being indexed while the next is on its way. A node's CPU per document grows
-// with the requests it indexes at once (raw _bulk of 100,000 products into one node on one CPU:
-// 20.4 s of its CPU with one request in flight, 22.4 with two, 24.5 with four, 26.5 with eight),
-// and a partitioned rebuild writes many pages at once.
+// with the requests it has at once (raw _bulk of 100,000 products into a node on one CPU: 19.9 s
+// of its CPU with one request in flight, 20.4 with two, 21.5 with four, 22.9 with eight; 26.5
+// with eight when its thread pools were sized for two CPUs), and a partitioned rebuild writes
+// many pages at once.
 const DefaultMaxBulkRequests = 2
 
 // Index is erpsync's view of Elasticsearch: per-entity read aliases over index generations,
