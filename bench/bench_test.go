@@ -87,7 +87,7 @@ func BenchmarkImport(b *testing.B) {
 	docs, items := s.readCatalog(sm, testenv.EnvInt(b, "BENCH_BASELINE_MAX", 2_000_000))
 	simCPU := mustCPU(b, sm.cmd.Process.Pid) - simCPU0
 	bulk := s.rawBulk(docs)
-	r.Add("bulk_es_cores", "(1) Elasticsearch busy during raw _bulk", bulk.esCPU.Seconds()/bulk.took.Seconds(), "cores",
+	r.Add("bulk_es_cores", "(1) Elasticsearch busy during raw _bulk", bulk.esWork.cpu.Seconds()/bulk.took.Seconds(), "cores",
 		"its CPU time over the wall time; "+bulk.esWork.String())
 	docs = nil
 
@@ -96,9 +96,7 @@ func BenchmarkImport(b *testing.B) {
 	cpu0 := s.cpu(w, sm)
 	idle0, total0 := s.pipelineIdle()
 	profile := s.profile(w)
-	work0 := s.esWork()
 	res, took := s.runImport(s.prefix, "rebuild")
-	work := s.esWork().sub(work0)
 	profile()
 	cpu := s.cpu(w, sm).sub(cpu0)
 	idle1, total1 := s.pipelineIdle()
@@ -110,9 +108,9 @@ func BenchmarkImport(b *testing.B) {
 	r.Add("import_first_docs_per_second", "(2) full import (rebuild), first sample", rate, "docs/s",
 		fmt.Sprintf("%d docs in %s, %d pages, %d ERP requests, %d runs; CPU s: worker %.0f, simulator %.0f, Elasticsearch %.0f of %.0f available",
 			c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, res.Runs,
-			cpu.worker.Seconds(), cpu.sim.Seconds(), cpu.es.Seconds(), took.Seconds()*float64(r.Machine.CPUs)))
-	r.Add("import_es_cores", "(2) Elasticsearch busy during the import", cpu.es.Seconds()/took.Seconds(), "cores",
-		"its CPU time over the wall time; "+work.String())
+			cpu.worker.Seconds(), cpu.sim.Seconds(), cpu.es.cpu.Seconds(), took.Seconds()*float64(r.Machine.CPUs)))
+	r.Add("import_es_cores", "(2) Elasticsearch busy during the import", cpu.es.cpu.Seconds()/took.Seconds(), "cores",
+		"its CPU time over the wall time; "+cpu.es.String())
 	if total1 > total0 {
 		r.Add("import_pipeline_idle", fmt.Sprintf("(2) CPU %s idle during the import", s.pipeline), 100*(idle1-idle0).Seconds()/(total1-total0).Seconds(), "%",
 			fmt.Sprintf("the simulator's, the worker's and every other process's CPU (/proc/stat); worker and simulator used %.0f%% of it",
@@ -127,10 +125,10 @@ func BenchmarkImport(b *testing.B) {
 	}
 	// On a machine whose cores all three share, the import cannot beat the share of the CPU that
 	// Elasticsearch gets: what the simulator and the worker burn is taken from it.
-	total := cpu.worker + cpu.sim + cpu.es
+	total := cpu.worker + cpu.sim + cpu.es.cpu
 	if r.CPULayout == "" {
-		r.Add("cpu_ceiling", "(2) CPU ceiling of the ratio on shared cores", cpu.es.Seconds()/total.Seconds(), "",
-			fmt.Sprintf("Elasticsearch's share of the pipeline's CPU: %.0f of %.0f s", cpu.es.Seconds(), total.Seconds()))
+		r.Add("cpu_ceiling", "(2) CPU ceiling of the ratio on shared cores", cpu.es.cpu.Seconds()/total.Seconds(), "",
+			fmt.Sprintf("Elasticsearch's share of the pipeline's CPU: %.0f of %.0f s", cpu.es.cpu.Seconds(), total.Seconds()))
 	}
 	bigRSS := mustRSS(b, w.cmd.Process.Pid)
 	wall, inAct, runs, acts := s.orchestration(workflowIDRebuild)
@@ -349,11 +347,14 @@ func mustRSS(b *testing.B, pid int) int64 {
 	return rss
 }
 
-// cpuUse is the CPU time the three processes of the pipeline used.
-type cpuUse struct{ worker, sim, es time.Duration }
+// cpuUse is the CPU time the three processes of the pipeline used, with what Elasticsearch did.
+type cpuUse struct {
+	worker, sim time.Duration
+	es          esWork
+}
 
 func (c cpuUse) sub(d cpuUse) cpuUse {
-	return cpuUse{worker: c.worker - d.worker, sim: c.sim - d.sim, es: c.es - d.es}
+	return cpuUse{worker: c.worker - d.worker, sim: c.sim - d.sim, es: c.es.sub(d.es)}
 }
 
 func (s *suite) cpu(w *worker, sm *sim) cpuUse {
@@ -362,7 +363,7 @@ func (s *suite) cpu(w *worker, sm *sim) cpuUse {
 	if err1 != nil || err2 != nil {
 		s.b.Fatal(err1, err2)
 	}
-	return cpuUse{worker: wc, sim: sc, es: s.esCPU()}
+	return cpuUse{worker: wc, sim: sc, es: s.esWork()}
 }
 
 // profile starts a CPU profile of the worker when BENCH_PPROF is set (30 s, from 3 s into the
@@ -452,8 +453,7 @@ type bulkResult struct {
 	tried  string
 	avgKB  float64
 	bodyMB int
-	esCPU  time.Duration // Elasticsearch's CPU time in the best run
-	esWork esWork        // and what it did in it
+	esWork esWork // what Elasticsearch did in the best run
 }
 
 // rawBulk sends the documents with _bulk into fresh generations (same mapping and bulk-load
@@ -500,7 +500,7 @@ func (s *suite) rawBulk(docs []rawDoc) bulkResult {
 		}
 		took, work := s.rawBulkRun(out, conc)
 		if rate := float64(len(docs)) / took.Seconds(); rate > out.rate {
-			out.rate, out.took, out.best, out.esCPU, out.esWork = rate, took, conc, work.cpu, work
+			out.rate, out.took, out.best, out.esWork = rate, took, conc, work
 		}
 	}
 	return out

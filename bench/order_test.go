@@ -32,7 +32,7 @@ func BenchmarkBulkOrder(b *testing.B) {
 		bulk := s.rawBulk(interleave(docs, k, 1000))
 		r.Add(fmt.Sprintf("bulk_streams_%d_docs_per_second", k), fmt.Sprintf("raw _bulk, %d stream(s) side by side", k), bulk.rate, "docs/s",
 			fmt.Sprintf("%d docs, %d requests in flight (best of %s); Elasticsearch CPU %.0f s, %.3f ms a document",
-				len(docs), bulk.best, bulk.tried, bulk.esCPU.Seconds(), bulk.esCPU.Seconds()*1000/float64(len(docs))))
+				len(docs), bulk.best, bulk.tried, bulk.esWork.cpu.Seconds(), bulk.esWork.cpu.Seconds()*1000/float64(len(docs))))
 	}
 }
 

@@ -464,9 +464,6 @@ func isClose(ev *historypb.HistoryEvent) bool {
 	return false
 }
 
-// esCPU returns the CPU time Elasticsearch's process has used so far.
-func (s *suite) esCPU() time.Duration { return s.esWork().cpu }
-
 // erpHTTP talks OData to the simulator for edits and reads by key.
 type erpHTTP struct {
 	url, token string
@@ -558,18 +555,18 @@ func (e *erpHTTP) editProduct(ctx context.Context, company, item, name string) (
 // indexes' shards, so generations removed in between still count.
 type esWork struct {
 	cpu, indexing, merges, refresh, gc time.Duration
-	bulkShardRequests                  int64 // the write thread pool's completed tasks
+	writeTasks                         int64 // the write thread pool's completed tasks (about 3 a bulk request)
 }
 
 func (w esWork) sub(o esWork) esWork {
 	return esWork{cpu: w.cpu - o.cpu, indexing: w.indexing - o.indexing, merges: w.merges - o.merges, refresh: w.refresh - o.refresh,
-		gc: w.gc - o.gc, bulkShardRequests: w.bulkShardRequests - o.bulkShardRequests}
+		gc: w.gc - o.gc, writeTasks: w.writeTasks - o.writeTasks}
 }
 
 // String sums the work up for a report's note.
 func (w esWork) String() string {
-	return fmt.Sprintf("Elasticsearch CPU %.1f s: indexing %.1f s, merges %.1f s, refresh %.1f s, GC %.1f s, %d bulk shard requests",
-		w.cpu.Seconds(), w.indexing.Seconds(), w.merges.Seconds(), w.refresh.Seconds(), w.gc.Seconds(), w.bulkShardRequests)
+	return fmt.Sprintf("Elasticsearch CPU %.1f s: indexing %.1f s, merges %.1f s, refresh %.1f s, GC %.1f s, %d write-pool tasks",
+		w.cpu.Seconds(), w.indexing.Seconds(), w.merges.Seconds(), w.refresh.Seconds(), w.gc.Seconds(), w.writeTasks)
 }
 
 // esWork returns Elasticsearch's work so far.
@@ -628,7 +625,7 @@ func (s *suite) esWork() esWork {
 		for _, c := range n.JVM.GC.Collectors {
 			w.gc += ms(c.Millis)
 		}
-		w.bulkShardRequests += n.ThreadPool.Write.Completed
+		w.writeTasks += n.ThreadPool.Write.Completed
 	}
 	return w
 }
