@@ -42,7 +42,8 @@ func (e Entity) Valid() bool {
 
 // ReadRequest asks for one page of changed roots of one entity.
 type ReadRequest struct {
-	// After is the position to continue after; the zero Cursor reads from the beginning.
+	// After is the position to continue after; the zero Cursor reads from the beginning. In a
+	// partition read by key (Partition.ByKey) its Company and Key alone are the position.
 	After Cursor
 	// Until is the inclusive upper bound of ModifiedDateTime; zero means no bound. A run fixes
 	// it at its start (minus a safety lag) so that it ends.
@@ -59,13 +60,22 @@ type ReadRequest struct {
 // first key) up to Through (inclusive; "" up to the last key), in the ERP's own order of keys,
 // the order its $orderby and its key comparisons share. The partitions of a plan are disjoint
 // and together hold every root, whatever changes between planning and reading: their bounds
-// are keys, not positions. Within a partition roots are read in change order, as any read.
+// are keys, not positions. Within a partition roots are read in key order when ByKey is set,
+// else in change order, as any read.
 type Partition struct {
 	Company string `json:"company"`
 	After   string `json:"after,omitempty"`
 	Through string `json:"through,omitempty"`
 	// Expected is the number of roots it held up to the run's bound when it was planned.
 	Expected int `json:"expected,omitempty"`
+	// ByKey is set by a source that reads the partition in the order of its keys: a rebuild
+	// needs every root up to its bound in any order, and a range of one company's keys read in
+	// key order is a range of the ERP's primary key, where change order within the range makes
+	// it walk the company's rows by stamp or sort the range for every page. A read of such a
+	// partition continues after its cursor's Key alone (Cursor.Company set; Modified is only
+	// shown). Partitions planned before ByKey existed are read in change order, so that a run
+	// resumed from their checkpoints continues where it stopped.
+	ByKey bool `json:"by_key,omitempty"`
 }
 
 // String writes p for logs and the UI: "usmf (1000, 2000]", "usmf (2000, end]".

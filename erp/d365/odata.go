@@ -538,14 +538,25 @@ func and(conds ...string) string {
 
 // rootFilter is the $filter of a keyset read of roots: strictly after r.After in
 // (ModifiedDateTime, dataAreaId, key) order, up to r.Until, in the configured companies, in
-// r.Partition when it is set, and meeting cond when it is not empty.
+// r.Partition when it is set, and meeting cond when it is not empty. In a partition read by key
+// (Partition.ByKey) "after r.After" is after its key alone.
 func (c *Client) rootFilter(coll *collection, keyField, cond string, r erp.ReadRequest) string {
-	f, _ := c.changeFilter(coll, []string{keyField}, false, r.After, r.Until) // a one-field key always splits
+	p := r.Partition
+	after := r.After
+	if p != nil && p.ByKey {
+		after = erp.Cursor{}
+	}
+	f, _ := c.changeFilter(coll, []string{keyField}, false, after, r.Until) // a one-field key always splits
 	var conds []string
-	if p := r.Partition; p != nil {
+	if p != nil {
 		conds = append(conds, coll.f(fCompany)+" eq "+quote(p.Company))
-		if p.After != "" {
-			conds = append(conds, coll.f(keyField)+" gt "+coll.literal(keyField, p.After))
+		from, started := p.After, p.After != ""
+		if p.ByKey && r.After.Company != "" {
+			// A position of this partition's own read, so within (p.After, p.Through].
+			from, started = r.After.Key, true
+		}
+		if started {
+			conds = append(conds, coll.f(keyField)+" gt "+keyLiteral(coll, keyField, from))
 		}
 		if p.Through != "" {
 			conds = append(conds, coll.f(keyField)+" le "+coll.literal(keyField, p.Through))
@@ -554,9 +565,28 @@ func (c *Client) rootFilter(coll *collection, keyField, cond string, r erp.ReadR
 	return and(append(conds, f, cond)...)
 }
 
+// keyLiteral is the literal of key value v of coll's field; "" (a root read without its key) is
+// the smallest key: the empty text, or the smallest number.
+func keyLiteral(coll *collection, field, v string) string {
+	if v == "" && coll.numeric[field] {
+		return "-9223372036854775808"
+	}
+	return coll.literal(field, v)
+}
+
+// rootOrder is the $orderby of a read of roots: change order (ModifiedDateTime, dataAreaId,
+// key), or the key alone in a partition read by key (one company).
+func rootOrder(coll *collection, keyField string, r erp.ReadRequest) string {
+	if r.Partition != nil && r.Partition.ByKey {
+		return coll.f(keyField)
+	}
+	return strings.Join([]string{coll.f(fModified), coll.f(fCompany), coll.f(keyField)}, ",")
+}
+
 // readRoots reads one page of the rows of m's collection after r.After, in change order
-// (ModifiedDateTime, dataAreaId, key), never with $skip. It reads every row, also those that do
-// not meet the root's condition (m.When): the caller reports them as gone.
+// (ModifiedDateTime, dataAreaId, key), or in key order in a partition read by key, never with
+// $skip. It reads every row, also those that do not meet the root's condition (m.When): the
+// caller reports them as gone.
 func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.ReadRequest) ([]*root, int, error) {
 	coll, keyField := c.colls[m.Collection], m.Key
 	size := r.PageSize
@@ -564,11 +594,10 @@ func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.R
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
-	mod, co, key := coll.f(fModified), coll.f(fCompany), coll.f(keyField)
 	u := c.url(coll,
 		param{"cross-company", "true"},
 		param{"$filter", c.rootFilter(coll, keyField, "", r)},
-		param{"$orderby", strings.Join([]string{mod, co, key}, ",")},
+		param{"$orderby", rootOrder(coll, keyField, r)},
 		param{"$top", strconv.Itoa(size)},
 	)
 	op := "read " + coll.name + " page"
@@ -576,6 +605,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.R
 	if err != nil {
 		return nil, size, err
 	}
+	byKey := r.Partition != nil && r.Partition.ByKey
 	roots := make([]*root, len(rows))
 	prev := r.After.Modified
 	for i, rw := range rows {
@@ -583,7 +613,12 @@ func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.R
 		if err != nil {
 			return nil, size, err
 		}
-		if rt.cur.Modified.Before(prev) {
+		switch {
+		case byKey && rt.cur.Company != r.Partition.Company:
+			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("the service ignored $filter: a root of %s in a read of %s", rt.cur.Company, r.Partition.Company))
+		case byKey:
+			// Keys compare in the ERP's collation, which Go does not know (keyAfter).
+		case rt.cur.Modified.Before(prev):
 			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("the service ignored $orderby: %s after %s", rt.cur.Modified.Format(erp.TimeLayout), prev.Format(erp.TimeLayout)))
 		}
 		prev = rt.cur.Modified

@@ -29,6 +29,9 @@ const maxCompanies = 10_000
 //   - a company's n-1 boundaries, the k-th the key k*count/n roots from its first, read with
 //     $select of the key only ($orderby=key, $skip=k*count/n-1, $top=1).
 //
+// The partitions are read by key (erp.Partition.ByKey): a page continues after the last key
+// read, ordered by the key, which is one range of the entity's primary key (rootFilter).
+//
 // A change between these reads makes partitions uneven, never incomplete: a partition is a
 // range of keys that begins where the one before it ends, so the partitions of a company hold
 // every key. The counts and the boundaries are read side by side (Config.Concurrency): at
@@ -147,10 +150,10 @@ func (c *Client) companyPartitions(ctx context.Context, m *erp.Root, co string, 
 		if b == after {
 			continue
 		}
-		out = append(out, erp.Partition{Company: co, After: after, Through: b, Expected: step})
+		out = append(out, erp.Partition{Company: co, After: after, Through: b, Expected: step, ByKey: true})
 		after = b
 	}
-	out = append(out, erp.Partition{Company: co, After: after, Expected: count - step*len(out)})
+	out = append(out, erp.Partition{Company: co, After: after, Expected: count - step*len(out), ByKey: true})
 	return out, nil
 }
 

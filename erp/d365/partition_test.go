@@ -1,8 +1,11 @@
 package d365
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,5 +161,105 @@ func TestKeysOfAPartition(t *testing.T) {
 	}
 	if w := s.want(t); len(seen) != len(w.products) {
 		t.Fatalf("%d keys read over the partitions, %d products", len(seen), len(w.products))
+	}
+}
+
+// TestAPartitionIsReadInKeyOrder: the planner's partitions are read by key (ByKey): each page
+// continues after the last key alone, the roots come in ascending key order within the
+// partition's range, and a read resumed from a cursor of only a company and key continues
+// where it stopped. The same ranges planned before reads by key existed (ByKey unset, as in a
+// checkpoint of an older run) are read in change order and hold the same roots.
+func TestAPartitionIsReadInKeyOrder(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	// Every other product edited in descending key order, one at a time, so that change order
+	// within a partition is not key order.
+	w := s.want(t)
+	edit := slices.SortedFunc(maps.Keys(w.products), func(a, b companyKey) int { return -cmp.Compare(a.company+"/"+a.key, b.company+"/"+b.key) })
+	for i := 0; i < len(edit); i += 2 {
+		s.write(t, func(tx *store.Tx) error {
+			_, err := tx.Update(store.ReleasedProducts, store.Record{"dataAreaId": edit[i].company, "ItemNumber": edit[i].key}, store.Record{"ProductSearchName": "EDITED"})
+			return err
+		})
+	}
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 50, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 6 {
+		t.Fatalf("%d partitions, want at least 6 for 450 products in partitions of 50", len(parts))
+	}
+	keys := func(ps []erp.Product) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.ItemNumber
+		}
+		return out
+	}
+	var all []erp.Product
+	for _, p := range parts {
+		if !p.ByKey {
+			t.Fatalf("partition %s is not read by key", p)
+		}
+		got, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 17, Partition: &p}, false)
+		all = append(all, got...)
+		k := keys(got)
+		for i, key := range k {
+			if (p.After != "" && key <= p.After) || (p.Through != "" && key > p.Through) || (i > 0 && key <= k[i-1]) {
+				t.Fatalf("partition %s read %q at %d after %q: want ascending keys in its range: %v", p, key, i, k[max(i-1, 0)], k)
+			}
+		}
+
+		// Resumed after its 20th root from the company and key alone.
+		if len(got) > 20 {
+			rest, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 17, Partition: &p,
+				After: erp.Cursor{Company: p.Company, Key: got[19].ItemNumber}}, false)
+			if want := k[20:]; fmt.Sprint(keys(rest)) != fmt.Sprint(want) {
+				t.Fatalf("partition %s resumed after %q read %v, want %v", p, got[19].ItemNumber, keys(rest), want)
+			}
+		}
+
+		old := p
+		old.ByKey = false
+		byStamp, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 17, Partition: &old}, false)
+		for i := 1; i < len(byStamp); i++ {
+			if byStamp[i].Modified.Before(byStamp[i-1].Modified) {
+				t.Fatalf("partition %s without ByKey: %s stamped %s after %s: want change order", p, byStamp[i].ItemNumber, byStamp[i].Modified, byStamp[i-1].Modified)
+			}
+		}
+		want := map[companyKey]erp.Product{}
+		for _, r := range got {
+			want[productKey(r)] = r
+		}
+		compare(t, "product of "+p.String()+" in change order", byStamp, want, productKey)
+	}
+	compare(t, "product", all, s.want(t).products, productKey)
+}
+
+// TestSkipInAPartitionReadByKey: stepping past a root of a partition read by key names that
+// root and continues after its key: the next read starts at the root after it in key order.
+func TestSkipInAPartitionReadByKey(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	c := s.client(t, nil)
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 50, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parts[1]
+	got, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 100, Partition: &p}, false)
+	if len(got) < 12 {
+		t.Fatalf("partition %s holds %d products, want at least 12", p, len(got))
+	}
+	after := erp.Cursor{Company: p.Company, Key: got[9].ItemNumber}
+	rej, next, done, found, err := c.Skip(context.Background(), erp.Products, erp.ReadRequest{After: after, Partition: &p}, "why")
+	if err != nil || !found || done || rej.Key != got[10].ItemNumber || next.Company != p.Company || next.Key != got[10].ItemNumber {
+		t.Fatalf("skip after %s: rejection %s/%s, next %v, done %v found %v err %v; want %s and to continue after it",
+			got[9].ItemNumber, rej.Company, rej.Key, next, done, found, err, got[10].ItemNumber)
+	}
+	page, err := c.Products(context.Background(), erp.ReadRequest{After: next, PageSize: 1, Partition: &p})
+	if err != nil || len(page.Records) != 1 || page.Records[0].ItemNumber != got[11].ItemNumber {
+		t.Fatalf("read after the skipped root: %v (%v), want %s", page.Records, err, got[11].ItemNumber)
 	}
 }

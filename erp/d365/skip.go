@@ -3,7 +3,6 @@ package d365
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
@@ -17,7 +16,8 @@ var _ erp.Skipper = (*Client)(nil)
 // the first as a Rejection with reason. Its cursor is its stamp, company and key as sent; when
 // its stamp cannot be read, the position just before the second root (that root's stamp and
 // company with an empty key: only the first root lies between), or, without a second root, the
-// end (done).
+// end (done). In a partition read by key (erp.Partition.ByKey) the position is the first root's
+// company and key alone.
 func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reason string) (erp.Rejection, erp.Cursor, bool, bool, error) {
 	var n counter
 	md, ok := erp.Model(e)
@@ -25,12 +25,11 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 		return erp.Rejection{}, r.After, false, false, failure.E(failure.Invalid, "skip", fmt.Errorf("unknown entity %q", e))
 	}
 	coll := c.colls[md.Collection]
-	m, co, key := coll.f(fModified), coll.f(fCompany), coll.f(md.Key)
 	query := func(sel string) string {
 		return c.url(coll,
 			param{"cross-company", "true"},
 			param{"$filter", c.rootFilter(coll, md.Key, "", r)},
-			param{"$orderby", strings.Join([]string{m, co, key}, ",")},
+			param{"$orderby", rootOrder(coll, md.Key, r)},
 			param{"$select", sel},
 			param{"$top", "2"},
 		)
@@ -48,8 +47,18 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 	}
 	first := rows[0]
 	company, k := first.text(fCompany), first.text(md.Key)
+	if md.NumericKey {
+		k = keyText(first, md.Key)
+	}
 	rej := erp.Rejection{Entity: e, Company: company, Key: k, Reason: reason, Raw: []byte(first.raw)}
 	done := len(rows) < 2
+	if r.Partition != nil && r.Partition.ByKey {
+		if k == "" && md.NumericKey {
+			return rej, r.After, false, true, failure.E(failure.Invalid, op, fmt.Errorf("no position to continue after a root without a readable %s: %.300s", md.Key, first.raw))
+		}
+		t, _ := time.Parse(time.RFC3339Nano, first.text(fModified)) // only shown
+		return rej, erp.Cursor{Modified: t.UTC(), Company: r.Partition.Company, Key: k}, done, true, nil
+	}
 	if t, err := time.Parse(time.RFC3339Nano, first.text(fModified)); err == nil {
 		return rej, erp.Cursor{Modified: t.UTC(), Company: company, Key: k}, done, true, nil
 	}
@@ -58,7 +67,7 @@ func (c *Client) Skip(ctx context.Context, e erp.Entity, r erp.ReadRequest, reas
 	}
 	t, err := time.Parse(time.RFC3339Nano, rows[1].text(fModified))
 	next := erp.Cursor{Modified: t.UTC(), Company: rows[1].text(fCompany)}
-	if err != nil || rows[1].text(md.Key) == "" || !r.After.Less(next) {
+	if err != nil || keyText(rows[1], md.Key) == "" || !r.After.Less(next) {
 		return rej, r.After, false, true, failure.E(failure.Invalid, op, fmt.Errorf("no position to continue after a root without a readable %s: %.300s", fModified, first.raw))
 	}
 	return rej, next, false, true, nil
