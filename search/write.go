@@ -302,7 +302,7 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 		FlushBytes:    x.cfg.flushBytes,
 		FlushInterval: time.Hour, // Close flushes; a Write never idles
 		RequireAlias:  requireAlias,
-		FilterPath:    bulkFilterPath,
+		FilterPath:    BulkFilterPath,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -358,12 +358,12 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 	return results, nil
 }
 
-// bulkFilterPath keeps of a bulk answer what classify and the reasons read: each item's status,
+// BulkFilterPath keeps of a bulk answer what classify and the reasons read: each item's status,
 // result and error, and a whole request's error. Every item keeps its status, so the items stay
 // in the order of the request, which is how the bulk indexer matches them. Without it each item
 // also carries its index, id, version, shards, sequence number and primary term: four times the
 // bytes for Elasticsearch to write and the worker to decode.
-var bulkFilterPath = []string{"errors", "error", "status", "items.*.status", "items.*.result", "items.*.error"}
+var BulkFilterPath = []string{"errors", "error", "status", "items.*.status", "items.*.result", "items.*.error"}
 
 // bulkWorkers is how many requests the bulk indexer sends items in at once: one per flushBytes
 // of the items' bodies, at most workers. The indexer deals items to its workers in turn, and each
