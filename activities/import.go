@@ -827,17 +827,13 @@ func (a *Import) indexOps(recs []erp.Record, opts document.Options, readAt time.
 			continue
 		}
 		body, hash, err := document.Encode(r, opts)
-		var o search.Op
-		if err == nil {
-			o, err = search.IndexOp(id, a.version(r.Modified, readAt), json.RawMessage(body)).Encode()
-		}
 		if err != nil {
 			raw, _ := json.Marshal(r.Value)
 			rejected = append(rejected, erp.Rejection{Entity: r.Entity, Company: r.Company, Key: r.Key,
 				Reason: "cannot index: " + err.Error(), Raw: raw})
 			continue
 		}
-		ops = append(ops, o)
+		ops = append(ops, search.IndexJSON(id, a.version(r.Modified, readAt), body))
 		ids[id] = built{hash: hash, digest: r.Digest}
 	}
 	return ops, ids, excluded, rejected

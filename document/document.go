@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,6 +123,8 @@ func buildOf(r erp.Record, o Options) (enveloped, error) {
 // reads of a record whose document would be the same have the same hash, whatever the stamps of
 // the ERP rows (an ERP add-on stamps a product when one of its categories changes, which is no
 // longer in its document). The import skips writing a document whose hash the index holds.
+// The JSON is one line, as json.Marshal writes it, ready for a bulk request as it is
+// (search.IndexJSON).
 func Encode(r erp.Record, o Options) (body []byte, hash string, err error) {
 	d, err := build(r, o)
 	if err != nil {
@@ -157,8 +158,12 @@ func Encode(r erp.Record, o Options) (body []byte, hash string, err error) {
 	out = append(out, `"modified_at":`...)
 	out = append(out, at...)
 	if r.Digest != "" {
+		d, err := json.Marshal(r.Digest) // JSON's quoting: Go's (strconv) writes escapes JSON has not
+		if err != nil {
+			return nil, "", err
+		}
 		out = append(out, `,"source_digest":`...)
-		out = strconv.AppendQuote(out, r.Digest)
+		out = append(out, d...)
 	}
 	out = append(out, `,"content_hash":"`...)
 	out = append(out, hash...)

@@ -244,6 +244,13 @@ func TestEncode(t *testing.T) {
 	if gj, wj := mustJSON(t, got), mustJSON(t, want); gj != wj || len(hash) != 32 {
 		t.Errorf("encoded document\n%s\nwant Build's with the hash %q\n%s", gj, hash, wj)
 	}
+	// Whatever the source's digest, the body is one line of valid JSON that carries it.
+	odd := "0\"1<\x01\u2028\\"
+	if b, _, err := Encode(erp.Record{Ref: rec.Ref, Digest: odd, Value: p}, goldenOptions); err != nil || !json.Valid(b) || bytes.ContainsAny(b, "\n\r") {
+		t.Errorf("digest %q: %v, body %s", odd, err, b)
+	} else if d := decode[map[string]any](t, b); d["source_digest"] != odd {
+		t.Errorf("digest %q came back as %q", odd, d["source_digest"])
+	}
 	// Other stamps and digest: the same hash, and only the envelope's stamp and digest differ.
 	q := p
 	q.Modified = p.Modified.Add(time.Hour)

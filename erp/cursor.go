@@ -79,8 +79,39 @@ func JoinKey(values []string) string {
 	if len(values) == 1 {
 		return values[0]
 	}
-	b, _ := json.Marshal(values) // strings always marshal
-	return string(b)
+	n := 2
+	for _, v := range values {
+		if !plainJSON(v) {
+			b, _ := json.Marshal(values) // strings always marshal
+			return string(b)
+		}
+		n += len(v) + 3
+	}
+	// What json.Marshal writes for values that need no escaping, without its reflection: the
+	// connector joins the key of every row it reads.
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, v...)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
+}
+
+// plainJSON reports whether json.Marshal writes s between quotes as it is: printable ASCII
+// without the quote, the backslash and the characters it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // SplitKey reads what JoinKey wrote for a key of n fields.

@@ -1,8 +1,13 @@
 package erp
 
 import (
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestCursorRoundTripAndOrder(t *testing.T) {
@@ -44,5 +49,36 @@ func TestCursorOfNoCompany(t *testing.T) {
 	got, err := ParseCursor(c.String())
 	if err != nil || got != c {
 		t.Fatalf("ParseCursor(%q) = %+v, %v; want %+v", c.String(), got, err, c)
+	}
+}
+
+// TestJoinKeyWritesWhatJSONWrites: a key of several fields is exactly json.Marshal's array of
+// them (keys already stored in indexes and digests keep their bytes), for plain values and for
+// values JSON escapes, and it splits back into the values.
+func TestJoinKeyWritesWhatJSONWrites(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", " ", "-", "/", "~", "\"", "\\", "<", ">", "&", "\x00", "\x1f", "\x7f", "é", "\u2028", "\xff", ""}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	cases := [][]string{{"usmf", "1000"}, {"", ""}, {"a\"b", "c"}, {"<x>", "&"}, {"é", "\u2028"}, {"\xff", "ok"}, {"1", "2", "3"}}
+	for range 2000 {
+		values := make([]string, 2+rnd.IntN(3))
+		for i := range values {
+			var b strings.Builder
+			for range rnd.IntN(6) {
+				b.WriteString(alphabet[rnd.IntN(len(alphabet))])
+			}
+			values[i] = b.String()
+		}
+		cases = append(cases, values)
+	}
+	for _, values := range cases {
+		want, _ := json.Marshal(values)
+		if got := JoinKey(values); got != string(want) {
+			t.Fatalf("JoinKey(%q) = %s, want %s", values, got, want)
+		}
+		if utf8.ValidString(strings.Join(values, "")) {
+			if back, err := SplitKey(JoinKey(values), len(values)); err != nil || !slices.Equal(back, values) {
+				t.Fatalf("SplitKey(JoinKey(%q)) = %q, %v", values, back, err)
+			}
+		}
 	}
 }

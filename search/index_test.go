@@ -294,11 +294,13 @@ func TestDeadLetters(t *testing.T) {
 	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	bad := search.IndexOp("usmf:bad", document.Version(t1), json.RawMessage(`{"id":"usmf:bad","company":"usmf","key":"bad","price_min":"cheap"}`))
 	unknown := search.IndexOp("usmf:odd", document.Version(t1), map[string]any{"id": "usmf:odd", "colour": "red"})
-	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), bad, product("usmf:2", t1, "two"), unknown})
+	// IndexJSON sends its body unchecked: one that is not JSON after all is refused alone.
+	broken := search.IndexJSON("usmf:broken", document.Version(t1), []byte(`{"id":"usmf:broken","company":`))
+	c, err := x.Write(ctx(t), alias, []search.Op{product("usmf:1", t1, "one"), bad, product("usmf:2", t1, "two"), unknown, broken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Indexed != 2 || c.DeadLettered != 2 {
+	if c.Indexed != 2 || c.DeadLettered != 3 {
 		t.Fatalf("counts %+v", c)
 	}
 	if err := x.Refresh(ctx(t), alias); err != nil {
@@ -318,8 +320,11 @@ func TestDeadLetters(t *testing.T) {
 	for _, d := range dls {
 		byID[d.ID] = d
 	}
-	if len(dls) != 3 {
+	if len(dls) != 4 {
 		t.Fatalf("dead letters %+v", dls)
+	}
+	if b := byID["usmf:broken"]; b.Status != 400 || b.Source != `{"id":"usmf:broken","company":` {
+		t.Errorf("dead letter of the body that is not JSON: %+v", b)
 	}
 	b := byID["usmf:bad"]
 	if b.Entity != erp.Products || b.Status != 400 || b.Index != alias || b.Origin != search.OriginElasticsearch ||
