@@ -401,8 +401,8 @@ type rawDoc struct {
 // itemKey names a product.
 type itemKey struct{ company, item string }
 
-// readCatalog reads every product once through the d365 connector and builds the documents
-// the pipeline builds, serialised; it keeps at most max documents (the baseline is a rate) and
+// readCatalog reads every product once through the d365 connector and encodes the documents
+// the pipeline sends, byte for byte (with their content hash); it keeps at most max documents (the baseline is a rate) and
 // every product's key.
 func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 	src, err := d365.New(d365.Config{BaseURL: sm.url, ClientID: erpsim.DefaultClientID, ClientSecret: erpsim.DefaultClientSecret})
@@ -423,11 +423,7 @@ func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 			pr := r.Value.(erp.Product)
 			items = append(items, itemKey{pr.Company, pr.ItemNumber})
 			if len(docs) < maxDocs {
-				b, err := document.Build(r, opts)
-				if err != nil {
-					s.b.Fatal(err)
-				}
-				body, err := json.Marshal(b)
+				body, _, err := document.Encode(r, opts) // the bytes the import sends
 				if err != nil {
 					s.b.Fatal(err)
 				}
