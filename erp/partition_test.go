@@ -3,6 +3,7 @@ package erp
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestPartitionPlanCounts: the partitions are a multiple of the slots, within the size, one at
@@ -33,5 +34,24 @@ func TestPartitionPlanCounts(t *testing.T) {
 				t.Fatalf("%+v of %v: %v, want %v", tc.plan, tc.perCompany, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPartitionAt: a position in a partition read by key is shown as its key (its stamp says
+// nothing there), in one read in change order as the cursor.
+func TestPartitionAt(t *testing.T) {
+	c := Cursor{Modified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Company: "usmf", Key: "1500"}
+	for _, tc := range []struct {
+		p    Partition
+		c    Cursor
+		want string
+	}{
+		{Partition{Company: "usmf", ByKey: true}, c, "key 1500"},
+		{Partition{Company: "usmf", ByKey: true}, Cursor{}, "beginning"},
+		{Partition{Company: "usmf"}, c, "2026-01-02T03:04:05Z usmf/1500"},
+	} {
+		if got := tc.p.At(tc.c); got != tc.want {
+			t.Errorf("%+v.At(%v) = %q, want %q", tc.p, tc.c, got, tc.want)
+		}
 	}
 }

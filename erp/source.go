@@ -90,6 +90,15 @@ func (p Partition) String() string {
 	return fmt.Sprintf("%s (%s, %s]", p.Company, after, through)
 }
 
+// At writes c, a position of a read of p, for logs and the UI: in a partition read by key the
+// last key read ("key 1500"; its stamp says nothing there), else the cursor.
+func (p Partition) At(c Cursor) string {
+	if p.ByKey && c.Company != "" {
+		return "key " + c.Key
+	}
+	return c.String()
+}
+
 // Page is one page of roots of type T with their children.
 type Page[T any] struct {
 	// Records are in change order; each carries everything its document needs.

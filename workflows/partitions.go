@@ -89,7 +89,7 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 			var chunk activities.ChunkResult
 			if err := f.Get(ctx, &chunk); err != nil {
 				if failed == nil {
-					failed = fmt.Errorf("%s %s partition %s after %s: %w", r.in.Mode, e, part.Partition, part.Cursor, err)
+					failed = fmt.Errorf("%s %s partition %s after %s: %w", r.in.Mode, e, part.Partition, part.Partition.At(part.Cursor), err)
 					cancel()
 				}
 				return
@@ -161,7 +161,7 @@ func (r *importRun) partsProgress(p *Progress) {
 		}
 		if i < len(r.reading) && r.reading[i] {
 			p.PartitionsReading++
-			at = append(at, part.Partition.String()+" at "+part.Cursor.String())
+			at = append(at, part.Partition.String()+" at "+part.Partition.At(part.Cursor))
 		}
 	}
 	p.Cursor = strings.Join(at, "; ")
