@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/erpsync/erpsync/activities"
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim"
@@ -60,6 +62,31 @@ func (s *stack) chunksByWorker(id string) map[string][]string {
 	return out
 }
 
+// awaitActivityPollers waits until n worker processes poll the stack's task queue for
+// activities, so that a run started next can spread over all of them: a worker process still
+// starting (a loaded machine) would otherwise see none of a short run.
+func (s *stack) awaitActivityPollers(n int) {
+	s.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d, err := s.temporal.DescribeTaskQueue(context.Background(), s.queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, p := range d.GetPollers() {
+			ids[p.GetIdentity()] = true
+		}
+		if len(ids) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d worker processes poll %s for activities after a minute, want %d", len(ids), s.queue, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestWorkerKilledMidPartitionedRebuild: two worker processes read a rebuild's 12 partitions, 4
 // at once, each taking chunks as it is free; one is killed with SIGKILL in the middle. The
 // other finishes every partition, the killed one's chunks from their last heartbeats. The index
@@ -81,6 +108,7 @@ func TestWorkerKilledMidPartitionedRebuild(t *testing.T) {
 		cmd := s.workerProcess(t, bin, pageSize, chunkPages, extra...)
 		workers[fmt.Sprint(cmd.Process.Pid)] = cmd.Process
 	}
+	s.awaitActivityPollers(2)
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild, HeartbeatTimeout: 5 * time.Second})
 
 	// Once both workers read partitions and an eighth of the products' pages are in, kill one
