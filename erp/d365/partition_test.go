@@ -13,6 +13,17 @@ import (
 	"github.com/erpsync/erpsync/erpsim/store"
 )
 
+// planProducts plans c's product partitions of at most about size roots, for one slot, of every
+// root whatever its stamp.
+func planProducts(t *testing.T, c *Client, size int) []erp.Partition {
+	t.Helper()
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: size, Slots: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parts
+}
+
 // readPartitions reads every partition to its end and returns the products read, and how many
 // each partition returned.
 func readPartitions(t *testing.T, c *Client, parts []erp.Partition) ([]erp.Product, []int) {
@@ -129,10 +140,7 @@ func TestKeysOfAPartition(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, testCatalog())
 	c := s.client(t, nil)
-	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 50, Slots: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	parts := planProducts(t, c, 50)
 	seen := map[companyKey]bool{}
 	for i := range parts {
 		req := erp.KeyRequest{Entity: erp.Products, PageSize: 7, Partition: &parts[i]}
@@ -183,10 +191,7 @@ func TestAPartitionIsReadInKeyOrder(t *testing.T) {
 			return err
 		})
 	}
-	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 50, Slots: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	parts := planProducts(t, c, 50)
 	if len(parts) < 6 {
 		t.Fatalf("%d partitions, want at least 6 for 450 products in partitions of 50", len(parts))
 	}
@@ -243,10 +248,7 @@ func TestSkipInAPartitionReadByKey(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, testCatalog())
 	c := s.client(t, nil)
-	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 50, Slots: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	parts := planProducts(t, c, 50)
 	p := parts[1]
 	got, _, _, _ := readAll(t, c.Products, erp.ReadRequest{PageSize: 100, Partition: &p}, false)
 	if len(got) < 12 {
