@@ -101,7 +101,8 @@ func (p Partition) At(c Cursor) string {
 
 // Page is one page of roots of type T with their children.
 type Page[T any] struct {
-	// Records are in change order; each carries everything its document needs.
+	// Records are in the order read (change order; key order in a partition read by key,
+	// Partition.ByKey); each carries everything its document needs.
 	Records []T
 	// Rejected are roots of this page that could not be read into a record, with the reason.
 	// They are counted and reported; they do not stop the page.

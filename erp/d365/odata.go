@@ -614,7 +614,7 @@ func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.R
 			return nil, size, err
 		}
 		switch {
-		case byKey && rt.cur.Company != r.Partition.Company:
+		case byKey && !strings.EqualFold(rt.cur.Company, r.Partition.Company): // dataAreaIds compare without case in D365
 			return nil, size, failure.E(failure.Invalid, op, fmt.Errorf("the service ignored $filter: a root of %s in a read of %s", rt.cur.Company, r.Partition.Company))
 		case byKey:
 			// Keys compare in the ERP's collation, which Go does not know (keyAfter).

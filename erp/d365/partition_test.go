@@ -4,13 +4,17 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
 	"github.com/erpsync/erpsync/erpsim/store"
+	"github.com/erpsync/erpsync/failure"
 )
 
 // planProducts plans c's product partitions of at most about size roots, for one slot, of every
@@ -263,5 +267,34 @@ func TestSkipInAPartitionReadByKey(t *testing.T) {
 	page, err := c.Products(context.Background(), erp.ReadRequest{After: next, PageSize: 1, Partition: &p})
 	if err != nil || len(page.Records) != 1 || page.Records[0].ItemNumber != got[11].ItemNumber {
 		t.Fatalf("read after the skipped root: %v (%v), want %s", page.Records, err, got[11].ItemNumber)
+	}
+}
+
+// TestAPartitionReadByKeyHoldsItsCompany: a page of a partition read by key is ordered by the
+// key alone, so a root of another company in it means the service ignored the company filter:
+// the read fails as invalid rather than carry on in a wrong order. The company's case does not
+// matter (D365 compares dataAreaIds without it).
+func TestAPartitionReadByKeyHoldsItsCompany(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		company string
+		ok      bool
+	}{{"usmf", true}, {"USMF", true}, {"demf", false}} {
+		h := newHostile(t, func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/ReleasedProductsV2") && r.URL.Query().Get("$orderby") == "ItemNumber" {
+				fmt.Fprintf(w, `{"value":[{"ModifiedDateTime":"2026-11-27T10:00:00Z","dataAreaId":%q,"ItemNumber":"1500","ProductName":"x"}]}`, tc.company)
+				return
+			}
+			io.WriteString(w, `{"value":[]}`)
+		})
+		c := h.client(t, nil)
+		p := erp.Partition{Company: "usmf", After: "1000", Through: "2000", ByKey: true}
+		page, err := c.Products(context.Background(), erp.ReadRequest{PageSize: 10, Partition: &p})
+		if tc.ok && (err != nil || page.Next.Key != "1500" || !page.Done) {
+			t.Errorf("a root of %s in a read of usmf: next %v done %v, %v; want it read", tc.company, page.Next, page.Done, err)
+		}
+		if !tc.ok && failure.KindOf(err) != failure.Invalid {
+			t.Errorf("a root of %s in a read of usmf: %v, want an invalid answer", tc.company, err)
+		}
 	}
 }
