@@ -402,8 +402,8 @@ type rawDoc struct {
 type itemKey struct{ company, item string }
 
 // readCatalog reads every product once through the d365 connector and encodes the documents
-// the pipeline sends, byte for byte (with their content hash); it keeps at most max documents (the baseline is a rate) and
-// every product's key.
+// the pipeline sends, byte for byte (with their content hash); it keeps at most max documents
+// (the baseline is a rate) and every product's key.
 func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 	src, err := d365.New(d365.Config{BaseURL: sm.url, ClientID: erpsim.DefaultClientID, ClientSecret: erpsim.DefaultClientSecret})
 	if err != nil {
