@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -386,6 +387,9 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 		res.Expected = expected
 		return nil
 	}
+	// Largest first: the workflow starts them in this order, each on the first slot that is
+	// free, which is how the plan balanced them (erp.PartitionPlan.Counts).
+	slices.SortStableFunc(parts, func(a, b erp.Partition) int { return cmp.Compare(b.Expected, a.Expected) })
 	res.Partitions, res.Expected = parts, expected
 	res.InFlight = inFlight
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),

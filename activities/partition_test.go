@@ -92,6 +92,39 @@ func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, erp.Partiti
 	return nil, b.err
 }
 
+// fixedPlan is a fakeSource whose plan is parts, as a source gives it: in (company, key) order.
+type fixedPlan struct {
+	*fakeSource
+	parts []erp.Partition
+}
+
+func (f fixedPlan) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, error) {
+	return slices.Clone(f.parts), nil
+}
+
+// TestBeginOrdersThePartitionsLargestFirst: the workflow starts partitions in the order Begin
+// gives them, and the plan is balanced for the largest first; partitions of one size keep the
+// source's order.
+func TestBeginOrdersThePartitionsLargestFirst(t *testing.T) {
+	plan := []erp.Partition{
+		{Company: "demf", Through: "0100", Expected: 300, ByKey: true},
+		{Company: "demf", After: "0100", Expected: 300, ByKey: true},
+		{Company: "gbsi", Expected: 400, ByKey: true},
+		{Company: "usmf", Through: "0200", Expected: 250, ByKey: true},
+		{Company: "usmf", After: "0200", Through: "0400", Expected: 400, ByKey: true},
+		{Company: "usmf", After: "0400", Expected: 250, ByKey: true},
+	}
+	a := &Import{Source: fixedPlan{&fakeSource{n: 10}, plan}, Index: newFakeIndex(), Settings: Settings{PartitionSize: 100}}
+	b, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []erp.Partition{plan[2], plan[4], plan[0], plan[1], plan[3], plan[5]}
+	if !slices.Equal(b.Partitions, want) || b.Expected != 1_900 {
+		t.Fatalf("partitions %+v (%d expected), want %+v (1900)", b.Partitions, b.Expected, want)
+	}
+}
+
 // TestARebuildThatCannotBePartitionedIsOneStream: an ERP answer the plan cannot use (one over
 // the size bound, as the fault soak's oversized answer was) leaves the rebuild one stream
 // instead of failing it for good; an outage fails the begin, which Temporal retries.

@@ -116,7 +116,8 @@ type BeginResult struct {
 	// (D365's collection name -> cursor): its watermark minus the overlap window.
 	Changes map[string]erp.Cursor `json:"changes,omitempty"`
 	// Partitions are a partitioned rebuild's or audit's parts, each read from its own cursor
-	// (nil: one stream), and InFlight how many to read at once.
+	// (nil: one stream), largest first (the order the workflow starts them in), and InFlight
+	// how many to read at once.
 	Partitions []erp.Partition `json:"partitions,omitempty"`
 	InFlight   int             `json:"in_flight,omitempty"`
 }

@@ -4,8 +4,10 @@
 package erp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -273,14 +275,27 @@ type PartitionPlan struct {
 	Slots int `json:"slots"`
 }
 
+// Balance is how far the plan's last partition may end after the moment all would end if the
+// roots were shared out evenly over the slots, as a share of that time (PartitionPlan.Counts).
+const Balance = 0.05
+
+// maxExtraWaves bounds the waves of partitions a plan adds for balance: each partition costs a
+// request to plan and a pipeline to start.
+const maxExtraWaves = 3
+
 // Counts returns how many partitions each company gets, given how many roots each has
-// (perCompany, in the plan's company order): the smallest multiple of Slots that keeps
-// partitions within Size and gives every company with roots one, shared out by the highest
-// averages method (D'Hondt), which makes the largest partition as small as it can be. A company
-// never gets more partitions than roots, so the total may fall short of the multiple.
+// (perCompany, in the plan's company order). A partition holds one company's roots, so
+// companies that do not share evenly over the slots leave some slots reading on while the
+// others are done: three companies of 33,333 roots over 13 slots make partitions of 6,667 and
+// 8,333, and the last slot ends 8% later than an even share would. So Counts takes the
+// smallest multiple of Slots that keeps partitions within Size and gives every company with
+// roots one, and then adds a wave of Slots partitions at a time (up to maxExtraWaves) until the
+// partitions, started largest first on whichever slot is free (schedule), end within Balance of
+// the even share; else the plan that ends soonest. Each count is shared out by the highest
+// averages method (D'Hondt), which makes the largest partition as small as it can be. A
+// company never gets more partitions than roots, so the total may fall short of the multiple.
 func (p PartitionPlan) Counts(perCompany []int) []int {
 	size, slots := max(p.Size, 1), max(p.Slots, 1)
-	out := make([]int, len(perCompany))
 	total, companies := 0, 0
 	for _, n := range perCompany {
 		total += max(n, 0)
@@ -289,10 +304,30 @@ func (p PartitionPlan) Counts(perCompany []int) []int {
 		}
 	}
 	if total == 0 {
-		return out
+		return make([]int, len(perCompany))
 	}
 	want := max((total+size-1)/size, companies)
 	want = (want + slots - 1) / slots * slots
+	even := float64(total) / float64(slots)
+	var best []int
+	bestEnd := 0.0
+	for wave := 0; wave <= maxExtraWaves; wave++ {
+		out := shareOut(perCompany, want+wave*slots)
+		end := schedule(sizes(perCompany, out), slots)
+		if best == nil || end < bestEnd {
+			best, bestEnd = out, end
+		}
+		if bestEnd <= even*(1+Balance) {
+			break
+		}
+	}
+	return best
+}
+
+// shareOut gives want partitions to the companies with roots, one at least each, by the
+// highest averages method (D'Hondt), never more than a company's roots.
+func shareOut(perCompany []int, want int) []int {
+	out := make([]int, len(perCompany))
 	given := 0
 	for i, n := range perCompany {
 		if n > 0 {
@@ -313,6 +348,37 @@ func (p PartitionPlan) Counts(perCompany []int) []int {
 		out[best]++
 	}
 	return out
+}
+
+// sizes lists the partitions' sizes when each company's roots are split into its count of
+// even partitions.
+func sizes(perCompany, counts []int) []float64 {
+	var out []float64
+	for i, n := range perCompany {
+		for range counts[i] {
+			out = append(out, float64(n)/float64(counts[i]))
+		}
+	}
+	return out
+}
+
+// schedule returns when the last of partitions of the given sizes ends, read on slots readers
+// that each take the largest partition not yet begun when they are free (longest processing
+// time first), every reader as fast as the others: the time unit is one root.
+func schedule(sizes []float64, slots int) float64 {
+	sorted := slices.Clone(sizes)
+	slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
+	load := make([]float64, max(slots, 1))
+	for _, s := range sorted {
+		least := 0
+		for i := range load {
+			if load[i] < load[least] {
+				least = i
+			}
+		}
+		load[least] += s
+	}
+	return slices.Max(load)
 }
 
 // Skipper is implemented by sources that can step past one root without reading it whole. An

@@ -434,9 +434,15 @@ func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, c
 // parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
 // others are cancelled then.
 func (c *Client) parallel(ctx context.Context, tasks []func(context.Context) error) error {
+	return parallel(ctx, c.cfg.Concurrency, tasks)
+}
+
+// parallel runs tasks, at most width at a time, and returns the first error; the others are
+// cancelled then.
+func parallel(ctx context.Context, width int, tasks []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, c.cfg.Concurrency)
+	sem := make(chan struct{}, max(width, 1))
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once

@@ -7,12 +7,17 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/erpsim"
 	"github.com/erpsync/erpsync/erpsim/store"
 	"github.com/erpsync/erpsync/failure"
 )
@@ -84,6 +89,42 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 		}
 	}
 	t.Logf("%d partitions: %v", len(parts), parts)
+}
+
+// TestAPlanReadsAsWideAsTheRebuild: a plan's counts and boundaries are read side by side, as
+// many at once as the rebuild will read with (its slots times Config.Concurrency), never more:
+// an ERP answering each request 50 ms late sees up to 3*2 of them in flight at once, not the
+// 2 of one page's child requests.
+func TestAPlanReadsAsWideAsTheRebuild(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	if err := s.srv.Load().SetFaults(erpsim.Faults{Latency: erpsim.Duration(50 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	target, _ := url.Parse(s.http.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := s.client(t, func(c *Config) { c.BaseURL, c.Concurrency = srv.URL, 2 })
+	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 10, Slots: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 45 {
+		t.Fatalf("%d partitions of 450 products, want at least 45", len(parts))
+	}
+	if most != 6 {
+		t.Fatalf("at most %d requests in flight while planning, want 6 (3 slots of 2)", most)
+	}
 }
 
 // TestPartitionsStayCompleteWhileTheERPChanges: the plan is made, then products are created
