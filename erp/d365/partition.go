@@ -23,9 +23,9 @@ const maxCompanies = 10_000
 // $skip, $count: "Open Data Protocol (OData)", learn.microsoft.com/dynamics365/fin-ops-core/
 // dev-itpro/data-entities/odata):
 //
-//   - the companies: the configured ones, else each company that has roots, one request each
-//     ($orderby=dataAreaId, $top=1, after the previous one);
-//   - per company, $count of its roots up to until; plan.Counts shares the partitions out;
+//   - the companies and, per company, $count of its roots up to until (plan.Counts shares the
+//     partitions out): the configured companies, else those of LegalEntities when their counts
+//     add up to the count of all roots, else each company that has roots (companies);
 //   - a company's n-1 boundaries, the k-th the key k*count/n roots from its first, read with
 //     $select of the key only ($orderby=key, $skip=k*count/n-1, $top=1).
 //
@@ -36,8 +36,8 @@ const maxCompanies = 10_000
 // range of keys that begins where the one before it ends, so the partitions of a company hold
 // every key. The counts and the boundaries are read side by side, as many at once as the
 // rebuild will read with (plan.Slots partitions of Config.Concurrency requests each, which the
-// ERP's allowed concurrency bounds): at 150 ms per request, a plan over three companies takes
-// about 6 requests' time whatever its size, 4 of them the walk over the companies.
+// ERP's allowed concurrency bounds): at 150 ms per request, a plan takes about 3 requests'
+// time whatever its size and however many companies there are.
 func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
 		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
@@ -46,32 +46,16 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 	if !ok {
 		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("unknown entity %q", e))
 	}
-	companies := slices.Clone(c.cfg.Companies)
-	if len(companies) == 0 {
-		var err error
-		if companies, err = c.companiesWithRoots(ctx, m); err != nil {
-			return nil, err
-		}
-	}
-	slices.Sort(companies)
 	width := plan.Slots * c.cfg.Concurrency
-	counts := make([]int, len(companies))
-	var tasks []func(context.Context) error
-	for i, co := range companies {
-		tasks = append(tasks, func(ctx context.Context) error {
-			var err error
-			counts[i], err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until, Partition: &erp.Partition{Company: co}})
-			return err
-		})
-	}
-	if err := parallel(ctx, width, tasks); err != nil {
+	companies, counts, err := c.companies(ctx, m, until, width)
+	if err != nil {
 		return nil, err
 	}
 	shares := plan.Counts(counts)
 	// A company's n-1 boundaries, the k-th the key k*count/n roots from its first: every
 	// company's at once.
 	bounds := make([][]bound, len(companies))
-	tasks = nil
+	var tasks []func(context.Context) error
 	for i, co := range companies {
 		if shares[i] == 0 {
 			continue
@@ -104,6 +88,106 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 type bound struct {
 	key   string
 	found bool
+}
+
+// companies returns the companies whose roots of m stamped up to until a plan splits, sorted,
+// and how many roots each has, reading up to width requests at once:
+//
+//   - the configured companies (Config.Companies), each counted;
+//   - else the legal entities (LegalEntities, one request, read beside the count of all roots),
+//     each counted, when their counts add up to that count. Every dataAreaId of D365 is a legal
+//     entity; the sum guards against a service that lists fewer. It cannot add up with a company
+//     left out: a count up to until only falls between the reads (a root edited or created since
+//     is stamped after until, which lies the safety lag behind the ERP's clock), so a company
+//     left out with roots makes the sum fall short. An audit counts every root (until is zero),
+//     and a root created between the reads could make up for one left out: that needs a legal
+//     entity the service does not list and a creation of exactly as many roots.
+//   - else each company that has roots (companiesWithRoots: one request per company, in a row),
+//     each counted. Also when LegalEntities cannot be read (a service without it).
+func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, width int) ([]string, []int, error) {
+	if len(c.cfg.Companies) > 0 {
+		companies := slices.Sorted(slices.Values(c.cfg.Companies))
+		counts, err := c.countEach(ctx, m, until, companies, width)
+		return companies, counts, err
+	}
+	var (
+		entities []string
+		listErr  error
+		total    int
+	)
+	err := parallel(ctx, width, []func(context.Context) error{
+		func(ctx context.Context) error {
+			entities, listErr = c.legalEntities(ctx)
+			return nil // a service without LegalEntities is walked instead
+		},
+		func(ctx context.Context) error {
+			var err error
+			total, err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until})
+			return err
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if listErr == nil && len(entities) > 0 {
+		counts, err := c.countEach(ctx, m, until, entities, width)
+		if err != nil {
+			return nil, nil, err
+		}
+		sum := 0
+		for _, n := range counts {
+			sum += n
+		}
+		if sum == total {
+			return entities, counts, nil
+		}
+	}
+	companies, err := c.companiesWithRoots(ctx, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(companies)
+	counts, err := c.countEach(ctx, m, until, companies, width)
+	return companies, counts, err
+}
+
+// countEach counts the roots of m stamped up to until in each company, width at once.
+func (c *Client) countEach(ctx context.Context, m *erp.Root, until time.Time, companies []string, width int) ([]int, error) {
+	counts := make([]int, len(companies))
+	var tasks []func(context.Context) error
+	for i, co := range companies {
+		tasks = append(tasks, func(ctx context.Context) error {
+			var err error
+			counts[i], err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until, Partition: &erp.Partition{Company: co}})
+			return err
+		})
+	}
+	return counts, parallel(ctx, width, tasks)
+}
+
+// legalEntities returns the ids of LegalEntities, lower-cased (as dataAreaIds are), sorted and
+// without repeats; at most maxCompanies.
+func (c *Client) legalEntities(ctx context.Context) ([]string, error) {
+	coll := c.colls[erp.LegalEntities]
+	op := "read " + coll.name
+	u := c.url(coll, param{"cross-company", "true"}, param{"$select", coll.f("LegalEntityId")}, param{"$top", strconv.Itoa(maxCompanies + 1)})
+	var n counter
+	rows, err := c.fetch(ctx, op, coll, u, MaxPageSize, maxCompanies+1, &n)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) > maxCompanies {
+		return nil, failure.E(failure.Invalid, op, fmt.Errorf("more than %d legal entities", maxCompanies))
+	}
+	var out []string
+	for _, rw := range rows {
+		var k checker
+		if id := k.str(rw, "LegalEntityId"); k.ok() && id != "" {
+			out = append(out, strings.ToLower(id))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // companiesWithRoots returns the companies that have roots of m, in the ERP's order, one

@@ -91,6 +91,64 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 	t.Logf("%d partitions: %v", len(parts), parts)
 }
 
+// planProxy stands between a client and a simulator: it records the data requests' URLs and
+// how many requests were in flight at most, and answers 404 Not Found to those refuse says.
+type planProxy struct {
+	url    string
+	refuse func(*http.Request) bool
+
+	mu             sync.Mutex
+	urls           []string
+	inFlight, most int
+}
+
+func newPlanProxy(t *testing.T, s *sim, refuse func(*http.Request) bool) *planProxy {
+	t.Helper()
+	p := &planProxy{refuse: refuse}
+	target, _ := url.Parse(s.http.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.inFlight++
+		p.most = max(p.most, p.inFlight)
+		if strings.HasPrefix(r.URL.Path, "/data/") {
+			p.urls = append(p.urls, r.URL.Path+"?"+r.URL.RawQuery)
+		}
+		p.mu.Unlock()
+		defer func() { p.mu.Lock(); p.inFlight--; p.mu.Unlock() }()
+		if p.refuse != nil && p.refuse(r) {
+			http.Error(w, `{"error":{"code":"NotFound","message":"no such collection"}}`, http.StatusNotFound)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+// requests returns how many recorded requests went to collection with every one of the
+// (unescaped) query parts.
+func (p *planProxy) requests(collection string, parts ...string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, u := range p.urls {
+		q, _ := url.QueryUnescape(u)
+		if !strings.HasPrefix(q, "/data/"+collection+"?") {
+			continue
+		}
+		all := true
+		for _, part := range parts {
+			all = all && strings.Contains(q, part)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
 // TestAPlanReadsAsWideAsTheRebuild: a plan's counts and boundaries are read side by side, as
 // many at once as the rebuild will read with (its slots times Config.Concurrency), never more:
 // an ERP answering each request 50 ms late sees up to 3*2 of them in flight at once, not the
@@ -101,20 +159,8 @@ func TestAPlanReadsAsWideAsTheRebuild(t *testing.T) {
 	if err := s.srv.Load().SetFaults(erpsim.Faults{Latency: erpsim.Duration(50 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	target, _ := url.Parse(s.http.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c := s.client(t, func(c *Config) { c.BaseURL, c.Concurrency = srv.URL, 2 })
+	p := newPlanProxy(t, s, nil)
+	c := s.client(t, func(c *Config) { c.BaseURL, c.Concurrency = p.url, 2 })
 	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 10, Slots: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +168,58 @@ func TestAPlanReadsAsWideAsTheRebuild(t *testing.T) {
 	if len(parts) < 45 {
 		t.Fatalf("%d partitions of 450 products, want at least 45", len(parts))
 	}
-	if most != 6 {
-		t.Fatalf("at most %d requests in flight while planning, want 6 (3 slots of 2)", most)
+	if p.most != 6 {
+		t.Fatalf("at most %d requests in flight while planning, want 6 (3 slots of 2)", p.most)
+	}
+}
+
+// TestAPlanFindsTheCompaniesInLegalEntities: the companies come from LegalEntities when their
+// roots add up to all roots, without the walk over the companies; when the service lists fewer
+// companies than hold roots (gbsi's row deleted), or has no LegalEntities (404), the walk finds
+// them. Every time, the partitions hold every product of every company once.
+func TestAPlanFindsTheCompaniesInLegalEntities(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		unlist       string
+		noCollection bool
+		walked       bool
+	}{
+		{name: "listed"},
+		{name: "gbsi unlisted", unlist: "gbsi", walked: true},
+		{name: "no LegalEntities", noCollection: true, walked: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSim(t, testCatalog())
+			if tc.unlist != "" {
+				s.write(t, func(tx *store.Tx) error {
+					return tx.Delete(store.LegalEntities, store.Record{"LegalEntityId": tc.unlist})
+				})
+			}
+			p := newPlanProxy(t, s, func(r *http.Request) bool {
+				return tc.noCollection && r.URL.Path == "/data/"+erp.LegalEntities
+			})
+			c := s.client(t, func(c *Config) { c.BaseURL = p.url })
+			parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The walk asks for the first company after the one before: $orderby=dataAreaId&$top=1.
+			walk := p.requests(erp.ReleasedProducts, "$orderby=dataAreaId", "$top=1")
+			if tc.walked != (walk > 0) || p.requests(erp.LegalEntities) != 1 {
+				t.Fatalf("%d requests of the walk, %d of LegalEntities; want the walk %v and LegalEntities once", walk, p.requests(erp.LegalEntities), tc.walked)
+			}
+			companies := map[string]bool{}
+			for _, pt := range parts {
+				companies[pt.Company] = true
+			}
+			if len(companies) != 3 {
+				t.Fatalf("partitions of %d companies, want 3: %v", len(companies), parts)
+			}
+			got, _ := readPartitions(t, c, parts)
+			compare(t, "product", got, s.want(t).products, productKey)
+		})
 	}
 }
 
