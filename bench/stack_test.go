@@ -89,6 +89,7 @@ func newSuite(b *testing.B) *suite {
 	}
 	b.Cleanup(c.Close)
 	s.temporal = c
+	s.terminateLeftovers()
 	cmd := exec.Command("go", "build", "-o", s.tmp+"/", "../worker", "../starter", "../cmd/erpsim")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -126,6 +127,25 @@ func (s *suite) registerNamespace() {
 			s.b.Fatalf("namespace %s does not answer: %v", namespace, err)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// terminateLeftovers ends the workflows a benchmark that was killed left running in the
+// benchmark's namespace. Their IDs and task queue are the ones this run uses, so its worker
+// would run them on against their dead simulator, and its starter would meet them.
+func (s *suite) terminateLeftovers() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: "ExecutionStatus='Running'"})
+	if err != nil {
+		s.b.Fatalf("list the workflows left running in %s: %v", namespace, err)
+	}
+	for _, w := range res.Executions {
+		e := w.GetExecution()
+		if err := s.temporal.TerminateWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), "left running by a benchmark that was stopped"); err != nil {
+			s.b.Fatalf("terminate %s: %v", e.GetWorkflowId(), err)
+		}
+		s.b.Logf("terminated %s (run %s), left running by a benchmark that was stopped", e.GetWorkflowId(), e.GetRunId())
 	}
 }
 
