@@ -275,9 +275,9 @@ type PartitionPlan struct {
 	Slots int `json:"slots"`
 }
 
-// Balance is how far the plan's last partition may end after the moment all would end if the
+// balance is how far the plan's last partition may end after the moment all would end if the
 // roots were shared out evenly over the slots, as a share of that time (PartitionPlan.Counts).
-const Balance = 0.05
+const balance = 0.05
 
 // maxExtraWaves bounds the waves of partitions a plan adds for balance: each partition costs a
 // request to plan and a pipeline to start.
@@ -290,7 +290,7 @@ const maxExtraWaves = 3
 // 8,333, and the last slot ends 8% later than an even share would. So Counts takes the
 // smallest multiple of Slots that keeps partitions within Size and gives every company with
 // roots one, and then adds a wave of Slots partitions at a time (up to maxExtraWaves) until the
-// partitions, started largest first on whichever slot is free (schedule), end within Balance of
+// partitions, started largest first on whichever slot is free (schedule), end within balance of
 // the even share; else the plan that ends soonest. Each count is shared out by the highest
 // averages method (D'Hondt), which makes the largest partition as small as it can be. A
 // company never gets more partitions than roots, so the total may fall short of the multiple.
@@ -317,7 +317,7 @@ func (p PartitionPlan) Counts(perCompany []int) []int {
 		if best == nil || end < bestEnd {
 			best, bestEnd = out, end
 		}
-		if bestEnd <= even*(1+Balance) {
+		if bestEnd <= even*(1+balance) {
 			break
 		}
 	}
