@@ -172,21 +172,24 @@ func TestAResumedChunkDoesNotRewriteWhatItsDeadAttemptWrote(t *testing.T) {
 
 // TestARebuildStreamRampsUpItsPageSize: a rebuild's stream reads its first pages small (an
 // eighth of the page size, then doubling), so that Elasticsearch gets documents before the first
-// full page is read; an update run reads full pages from the start, and so do small pages.
+// full page is read; an update run reads full pages from the start, and so do small pages and a
+// steady chunk (one begun while other partitions keep Elasticsearch busy).
 func TestARebuildStreamRampsUpItsPageSize(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		target   string
 		pageSize int
+		steady   bool
 		want     []int
 	}{
-		{"rebuild", "erpsync-products-gen2", 1000, []int{125, 250, 500, 1000, 1000, 1000}},
-		{"update", "erpsync-products", 1000, []int{1000, 1000, 1000, 1000}},
-		{"rebuild of small pages", "erpsync-products-gen2", 200, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		{"rebuild", "erpsync-products-gen2", 1000, false, []int{125, 250, 500, 1000, 1000, 1000}},
+		{"update", "erpsync-products", 1000, false, []int{1000, 1000, 1000, 1000}},
+		{"rebuild of small pages", "erpsync-products-gen2", 200, false, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		{"steady rebuild", "erpsync-products-gen2", 1000, true, []int{1000, 1000, 1000, 1000}},
 	} {
 		src, ix := &fakeSource{n: 3000}, newFakeIndex()
 		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: c.pageSize}}
-		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: c.target, MaxPages: 100, MaxDuration: time.Hour})
+		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: c.target, MaxPages: 100, MaxDuration: time.Hour, Steady: c.steady})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -169,6 +169,10 @@ type ChunkInput struct {
 	MaxDuration time.Duration `json:"max_duration,omitempty"`
 	// Partition, when set, limits the read to one partition of a rebuild.
 	Partition *erp.Partition `json:"partition,omitempty"`
+	// Steady starts a rebuild's stream with full pages: other partitions keep Elasticsearch
+	// busy already (a partitioned rebuild once one of its chunks has ended). Otherwise a
+	// rebuild's stream starts with small pages (rampStart).
+	Steady bool `json:"steady,omitempty"`
 }
 
 // ChunkResult is where a chunk stopped and what it did. Records never cross this boundary.

@@ -26,9 +26,11 @@ func TestRebuildEqualsTheERP(t *testing.T) {
 	run := s.start(workflows.ProductImportName, workflows.ImportInput{Mode: activities.Rebuild})
 	res := s.wait(run)
 	if *recordHistory {
-		// The version that reads the company-wide data beside the products, in a child
-		// workflow (product_import_rebuild_partitioned.json is an earlier version's, kept).
-		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_beside.json")
+		// The version whose partitions begun after the first chunk read full pages at once
+		// (steady); product_import_rebuild_beside.json (the company-wide data beside the
+		// products, in a child workflow) and product_import_rebuild_partitioned.json are
+		// earlier versions', kept: they must replay too.
+		s.saveHistory(run.GetID(), "../workflows/testdata/product_import_rebuild_steady.json")
 		s.saveHistory(run.GetID()+"-company-wide", "../workflows/testdata/product_import_rebuild_company_wide.json")
 	}
 	c := res.Of(erp.Products).Counts

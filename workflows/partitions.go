@@ -19,6 +19,10 @@ const (
 	auditPartitionsChange = "partitioned-audit"
 )
 
+// steadyChange versions the chunks a partitioned rebuild starts once one of its chunks has
+// ended: since, they read full pages from their start (activities.ChunkInput.Steady).
+const steadyChange = "steady-partitions"
+
 // partitioned reports whether the entity about to begin is read in partitions: rebuilds and
 // audits begun since they are.
 func (r *importRun) partitioned(ctx workflow.Context) bool {
@@ -60,6 +64,9 @@ func newParts(plan []erp.Partition) []Part {
 // and continue-as-new waits for them: the checkpoint holds every partition's cursor.
 func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume workflow.ReceiveChannel) error {
 	inFlight := max(r.cp.Begun.InFlight, 1)
+	// Once a chunk has ended, the chunks started are steady: the others keep Elasticsearch busy.
+	steady := r.in.Mode != activities.Audit && workflow.GetVersion(ctx, steadyChange, workflow.DefaultVersion, 1) >= 1
+	ended := 0
 	phase := r.phase
 	actx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -77,13 +84,14 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.AuditChunk, in)
 		} else {
 			in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: part.Cursor, Until: r.cp.Begun.Until,
-				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition}
+				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition, Steady: steady && ended > 0}
 			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.SyncChunk, in)
 		}
 		pending++
 		r.reading[i] = true
 		sel.AddFuture(fut, func(f workflow.Future) {
 			pending--
+			ended++
 			r.reading[i] = false
 			// AuditResult has ChunkResult's fields: either decodes into it.
 			var chunk activities.ChunkResult

@@ -42,6 +42,8 @@ type partChunks struct {
 	calls       map[string]int
 	inFlight    int
 	maxInFlight int
+	// ramped are the chunks that began without Steady: "partition/chunk number".
+	ramped []string
 }
 
 func (c *partChunks) cursor(p erp.Partition, n int) erp.Cursor {
@@ -72,6 +74,9 @@ func (c *partChunks) sync(_ context.Context, in activities.ChunkInput) (activiti
 		}
 	}
 	c.calls[p.String()] = n + 1
+	if !in.Steady {
+		c.ramped = append(c.ramped, fmt.Sprintf("%s/%d", p, n))
+	}
 	return activities.ChunkResult{Next: c.cursor(p, n+1), Done: n+1 == c.per, Counts: activities.Counts{Pages: 1, Read: 10, Indexed: 10}}, nil
 }
 
@@ -115,6 +120,11 @@ func TestAPartitionedRebuildReadsEveryPartitionAndSwapsOnce(t *testing.T) {
 		if n != 3 {
 			t.Errorf("partition %s read in %d chunks, want 3", p, n)
 		}
+	}
+	// The first two chunks start the rebuild with small pages; every chunk after them is
+	// steady, begun while another keeps Elasticsearch busy.
+	if len(c.ramped) != 2 || !strings.HasSuffix(c.ramped[0], "/0") || !strings.HasSuffix(c.ramped[1], "/0") {
+		t.Errorf("chunks begun without Steady: %v, want the first chunks of the first two partitions", c.ramped)
 	}
 	if len(*finished) != 1 || (*finished)[0].Target != "gen-2" || (*finished)[0].Counts.Read != 150 || res.Entities[0].Counts.Read != 150 {
 		t.Fatalf("finished %+v, result %+v; want one finish of gen-2 with 150 read", *finished, res)
