@@ -103,10 +103,21 @@ func (r *importRun) continueAsNew(ctx workflow.Context) error {
 	return workflow.NewContinueAsNewError(ctx, r.name, next)
 }
 
+// besideSignalChange versions how a pause or resume reaches the child workflow: since, once the
+// child has started (a signal sent while it is still starting may find no workflow, and the
+// SDK's test environment panics on it); before, at once.
+const besideSignalChange = "signal-beside-once-started"
+
 // tellBeside passes a pause or resume signal on to the child workflow that reads the
 // company-wide data while it runs; one that has ended does not need it.
 func (r *importRun) tellBeside(ctx workflow.Context, signal string) {
-	if b := r.cp.Beside; b != nil && !b.Done && r.beside != nil {
-		workflow.SignalExternalWorkflow(ctx, b.WorkflowID, "", signal, nil)
+	b := r.cp.Beside
+	if b == nil || b.Done || r.beside == nil {
+		return
 	}
+	if workflow.GetVersion(ctx, besideSignalChange, workflow.DefaultVersion, 1) >= 1 {
+		r.beside.SignalChildWorkflow(ctx, signal, nil) // waits until the child has started
+		return
+	}
+	workflow.SignalExternalWorkflow(ctx, b.WorkflowID, "", signal, nil)
 }

@@ -241,7 +241,14 @@ func runImport(ctx workflow.Context, name string, entities []erp.Entity, in Impo
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
 	// A run of some of the entities (Entities) reports its end through its parent.
 	if r.announce(ctx) && len(in.Entities) == 0 {
-		defer func() { r.end(ctx, res, err) }()
+		defer func() {
+			if p := recover(); p != nil {
+				// A panic is no end of the run (Temporal fails the workflow task and tries it
+				// again), and reporting it would block while the panic unwinds.
+				panic(p)
+			}
+			r.end(ctx, res, err)
+		}()
 	}
 
 	if in.Mode == activities.Reconcile {
