@@ -14,8 +14,9 @@ import (
 
 var _ erp.Partitioner = (*Client)(nil)
 
-// maxCompanies bounds the walk over the companies that have roots: D365 installations have
-// tens of legal entities, not thousands; more means the service ignores the filter.
+// maxCompanies bounds the legal entities and the walk over the companies that have roots: D365
+// installations have tens of legal entities, not thousands; more means the service ignores the
+// filter.
 const maxCompanies = 10_000
 
 // Partitions splits the roots of e stamped up to until as plan says, from what the ERP says,
@@ -37,7 +38,7 @@ const maxCompanies = 10_000
 // every key. The counts and the boundaries are read side by side, as many at once as the
 // rebuild will read with (plan.Slots partitions of Config.Concurrency requests each, which the
 // ERP's allowed concurrency bounds): at 150 ms per request, a plan takes about 3 requests'
-// time whatever its size and however many companies there are.
+// time whatever its size and however many companies LegalEntities lists.
 func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
 		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
