@@ -308,8 +308,18 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		return BeginResult{}, err
 	}
 	res.Until = now.Add(-s.SafetyLag).Truncate(time.Microsecond)
-	counted := false
-	if c, ok := a.Source.(erp.Counter); ok && res.Detection != ChildStamps {
+	// A plan counts the roots it splits (erp.Partitioner): that count is the progress's.
+	planned := false
+	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) {
+		until := res.Until
+		if in.Mode == Audit {
+			until = time.Time{} // an audit compares every root, whatever its stamp
+		}
+		if planned, err = a.partition(ctx, in, until, &res); err != nil {
+			return BeginResult{}, err
+		}
+	}
+	if c, ok := a.Source.(erp.Counter); ok && !planned && res.Detection != ChildStamps {
 		r := erp.ReadRequest{After: res.From, Until: res.Until}
 		if in.Mode == Audit {
 			r = erp.ReadRequest{}
@@ -318,18 +328,7 @@ func (a *Import) begin(ctx context.Context, in BeginInput) (BeginResult, error) 
 		if err != nil {
 			a.log(ctx).Warn("cannot count records for progress", zap.Error(err))
 		}
-		res.Expected, counted = n, err == nil
-	}
-	// An entity of no more roots than one partition holds (the company-wide data, a small
-	// catalog) is read in one stream: a plan would cost more requests than it saves.
-	if in.Partitioned && (in.Mode == Rebuild || in.Mode == Audit) && !(counted && res.Expected <= s.PartitionSize) {
-		until := res.Until
-		if in.Mode == Audit {
-			until = time.Time{} // an audit compares every root, whatever its stamp
-		}
-		if err := a.partition(ctx, in, until, &res); err != nil {
-			return BeginResult{}, err
-		}
+		res.Expected = n
 	}
 	a.log(ctx).Info("import begins", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)),
 		zap.String("target", res.Target), zap.Stringer("from", res.From), zap.Time("until", res.Until))
@@ -357,44 +356,40 @@ func checkWebshops(st search.State, shops []webshop.Webshop) error {
 
 // partition plans a partitioned rebuild or audit: how many partitions to read at once, and the
 // partitions of the entity's roots stamped up to until (zero: all) as the ERP gives them
-// (erp.Partitioner), a multiple of that many (erp.PartitionPlan). A source that cannot
-// partition, or whose answers to the plan's requests cannot be used (invalid, not
-// found: an answer over the size bound, a service that ignores the filter), leaves the rebuild
-// one stream, which copes with bad answers page by page; an error that may pass (the ERP down,
-// a rate limit) fails the begin, which is retried.
-func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, res *BeginResult) error {
+// (erp.Partitioner), a multiple of that many (erp.PartitionPlan). It reports whether a plan
+// was made; its count of the roots is then res.Expected. An entity of no more roots than one
+// partition holds (the company-wide data, a small catalog) has a plan of no partitions and is
+// read in one stream: its plan stopped after counting. A source that cannot partition, or
+// whose answers to the plan's requests cannot be used (invalid, not found: an answer over the
+// size bound, a service that ignores the filter), leaves the rebuild one stream, which copes
+// with bad answers page by page; an error that may pass (the ERP down, a rate limit) fails the
+// begin, which is retried.
+func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, res *BeginResult) (bool, error) {
 	p, ok := a.Source.(erp.Partitioner)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	s := a.settings()
 	inFlight := s.inFlight(in.Partitions)
-	parts, err := p.Partitions(ctx, in.Entity, until, erp.PartitionPlan{Size: s.PartitionSize, Slots: inFlight})
+	parts, roots, err := p.Partitions(ctx, in.Entity, until, erp.PartitionPlan{Size: s.PartitionSize, Slots: inFlight})
 	if k := failure.KindOf(err); k == failure.Invalid || k == failure.NotFound {
 		a.log(ctx).Warn("cannot partition the run: reading in one stream", zap.String("entity", string(in.Entity)), zap.Error(err))
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("partition %s: %w", in.Entity, err)
+		return false, fmt.Errorf("partition %s: %w", in.Entity, err)
 	}
-	expected := 0
-	for _, pt := range parts {
-		expected += pt.Expected
-	}
-	if expected <= s.PartitionSize {
-		// The plan's counts show what the $count before it could not (it failed): an entity
-		// one stream reads as fast.
-		res.Expected = expected
-		return nil
+	res.Expected = roots
+	if len(parts) < 2 {
+		return true, nil // one stream reads it as fast
 	}
 	// Largest first: the workflow starts them in this order, each on the first slot that is
 	// free, which is how the plan balanced them (erp.PartitionPlan.Counts).
 	slices.SortStableFunc(parts, func(a, b erp.Partition) int { return cmp.Compare(b.Expected, a.Expected) })
-	res.Partitions, res.Expected = parts, expected
-	res.InFlight = inFlight
+	res.Partitions, res.InFlight = parts, inFlight
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
-	return nil
+	return true, nil
 }
 
 // collectionWatermarks returns the watermark of every collection of st's entity: its own where

@@ -112,10 +112,13 @@ func inPartition(p *erp.Partition, c erp.Cursor) bool {
 	return p == nil || (c.Company == p.Company && (p.After == "" || c.Key > p.After) && (p.Through == "" || c.Key <= p.Through))
 }
 
-// Partitions splits the products into partitions of plan.Size (erp.Partitioner); it does not
-// share them out to fill plan.Slots as the d365 client does.
-func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
+// Partitions splits the products into partitions of plan.Size (erp.Partitioner), none when
+// they fit one; it does not share them out to fill plan.Slots as the d365 client does.
+func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, plan erp.PartitionPlan) ([]erp.Partition, int, error) {
 	size := plan.Size
+	if f.n <= size {
+		return nil, f.n, nil
+	}
 	var out []erp.Partition
 	for lo := 0; lo < f.n; lo += size {
 		p := erp.Partition{Company: "usmf", Expected: min(size, f.n-lo)}
@@ -127,7 +130,7 @@ func (f *fakeSource) Partitions(_ context.Context, _ erp.Entity, _ time.Time, pl
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, f.n, nil
 }
 
 // fakeIndex records writes per target and keeps one state per entity.

@@ -88,8 +88,8 @@ type badPlans struct {
 	err error
 }
 
-func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, error) {
-	return nil, b.err
+func (b badPlans) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, int, error) {
+	return nil, 0, b.err
 }
 
 // fixedPlan is a fakeSource whose plan is parts, as a source gives it: in (company, key) order.
@@ -98,8 +98,12 @@ type fixedPlan struct {
 	parts []erp.Partition
 }
 
-func (f fixedPlan) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, error) {
-	return slices.Clone(f.parts), nil
+func (f fixedPlan) Partitions(context.Context, erp.Entity, time.Time, erp.PartitionPlan) ([]erp.Partition, int, error) {
+	n := 0
+	for _, p := range f.parts {
+		n += p.Expected
+	}
+	return slices.Clone(f.parts), n, nil
 }
 
 // TestBeginOrdersThePartitionsLargestFirst: the workflow starts partitions in the order Begin
@@ -143,64 +147,70 @@ func TestARebuildThatCannotBePartitionedIsOneStream(t *testing.T) {
 	}
 }
 
-// countedSource is a fakeSource that counts its roots (erp.Counter), how often it planned and
-// with what plan.
+// countedSource is a fakeSource that counts its roots (erp.Counter) and tells how often it was
+// asked to count and to plan, and with what plan.
 type countedSource struct {
 	*fakeSource
-	// countFails fails every Count, as an ERP answering 500 now and then may.
-	countFails bool
-	plans      int
-	plan       erp.PartitionPlan
+	// planErr fails every plan, as an ERP whose answers a plan cannot use does.
+	planErr       error
+	counts, plans int
+	plan          erp.PartitionPlan
 }
 
 func (c *countedSource) Count(context.Context, erp.Entity, erp.ReadRequest) (int, error) {
-	if c.countFails {
-		return 0, failure.E(failure.Unavailable, "count", errors.New("HTTP 500"))
-	}
+	c.counts++
 	return c.n, nil
 }
 
-func (c *countedSource) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
+func (c *countedSource) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, int, error) {
 	c.plans++
 	c.plan = plan
+	if c.planErr != nil {
+		return nil, 0, c.planErr
+	}
 	return c.fakeSource.Partitions(ctx, e, until, plan)
 }
 
-// TestAnEntityOfOnePartitionIsNotPlanned: an entity of no more roots than a partition holds
-// (the company-wide data, a small catalog) is read in one stream, without the plan's requests;
-// a bigger one is planned, and its expected total is the plan's.
-func TestAnEntityOfOnePartitionIsNotPlanned(t *testing.T) {
+// TestAPlannedRunCountsItsRootsOnce: a partitioned rebuild or audit shows its progress against
+// the plan's count of the roots and does not count them again. An entity of no more roots than
+// a partition holds (the company-wide data, a small catalog) gets a plan of none and is read in
+// one stream; a bigger one is split.
+func TestAPlannedRunCountsItsRootsOnce(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct{ size, plans, parts int }{{95, 0, 0}, {100, 0, 0}, {94, 1, 2}, {20, 1, 5}} {
+	for _, tc := range []struct{ size, parts int }{{95, 0}, {100, 0}, {94, 2}, {20, 5}} {
 		src := &countedSource{fakeSource: &fakeSource{n: 95}}
 		a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: tc.size, Partitions: 3, MaxPartitions: 6}}
 		for _, mode := range []Mode{Rebuild, Audit} {
-			src.plans = 0
+			src.plans, src.counts = 0, 0
 			b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: mode, RunID: "r", Partitioned: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if src.plans != tc.plans || len(b.Partitions) != tc.parts || b.Expected != 95 {
-				t.Errorf("%s of 95 roots, partitions of %d: %d plans, %d partitions, %d expected; want %d, %d, 95",
-					mode, tc.size, src.plans, len(b.Partitions), b.Expected, tc.plans, tc.parts)
+			if src.plans != 1 || src.counts != 0 || len(b.Partitions) != tc.parts || b.Expected != 95 {
+				t.Errorf("%s of 95 roots, partitions of %d: %d plans, %d counts, %d partitions, %d expected; want 1, 0, %d, 95",
+					mode, tc.size, src.plans, src.counts, len(b.Partitions), b.Expected, tc.parts)
 			}
 		}
 	}
 }
 
-// TestAnEntityOfOnePartitionIsOneStreamWhenItsCountFails: when the $count that decides fails, the
-// plan is made, and its counts decide instead: 95 roots in partitions of 100 are one stream, with
-// 95 expected; in partitions of 20 they are 5 partitions.
-func TestAnEntityOfOnePartitionIsOneStreamWhenItsCountFails(t *testing.T) {
-	for _, tc := range []struct{ size, parts int }{{100, 0}, {20, 5}} {
-		src := &countedSource{fakeSource: &fakeSource{n: 95}, countFails: true}
-		a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: tc.size, Partitions: 3, MaxPartitions: 6}}
-		b, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
+// TestARunWithoutAPlanCountsItsRoots: a rebuild whose plan cannot be used, and one that asks for
+// no partitions, count their roots for their progress.
+func TestARunWithoutAPlanCountsItsRoots(t *testing.T) {
+	oversized := failure.E(failure.Invalid, "count ReleasedProductsV2", errors.New("answer larger than 2097152 bytes"))
+	for _, tc := range []struct {
+		name        string
+		partitioned bool
+		planErr     error
+	}{{"unusable plan", true, oversized}, {"no partitions asked for", false, nil}} {
+		src := &countedSource{fakeSource: &fakeSource{n: 95}, planErr: tc.planErr}
+		a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
+		b, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: tc.partitioned})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if src.plans != 1 || len(b.Partitions) != tc.parts || b.Expected != 95 {
-			t.Errorf("partitions of %d: %d plans, %d partitions, %d expected; want 1, %d, 95", tc.size, src.plans, len(b.Partitions), b.Expected, tc.parts)
+		if src.counts != 1 || b.Partitions != nil || b.Expected != 95 {
+			t.Errorf("%s: %d counts, %d partitions, %d expected; want 1, 0, 95", tc.name, src.counts, len(b.Partitions), b.Expected)
 		}
 	}
 }

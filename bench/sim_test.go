@@ -68,7 +68,7 @@ func BenchmarkSimulatorReads(b *testing.B) {
 	}
 	measure("sim_stream_ms_per_product", "simulator CPU per product, one stream", func() (int, int) { return read(nil) })
 	d := activities.DefaultSettings()
-	parts, err := src.Partitions(ctx, erp.Products, time.Time{}, erp.PartitionPlan{Size: d.PartitionSize, Slots: d.Partitions})
+	parts, _, err := src.Partitions(ctx, erp.Products, time.Time{}, erp.PartitionPlan{Size: d.PartitionSize, Slots: d.Partitions})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -260,11 +260,17 @@ type Counter interface {
 // rebuild reads side by side, each from its own cursor. It is optional: without it a rebuild
 // reads every root in one stream.
 type Partitioner interface {
-	// Partitions splits the roots of e stamped up to until as plan says (PartitionPlan.Counts):
-	// at least one partition per company that has roots, each a range of one company's keys.
-	// The bounds come from the ERP itself (counts and the keys at the boundaries), read with
-	// a few small requests per partition; the partitions are in (company, key) order.
-	Partitions(ctx context.Context, e Entity, until time.Time, plan PartitionPlan) ([]Partition, error)
+	// Partitions splits the roots of e stamped up to until (zero: every root) as plan says
+	// (PartitionPlan.Counts): at least one partition per company that has roots, each a range
+	// of one company's keys. The bounds come from the ERP itself (counts and the keys at the
+	// boundaries), read with a few small requests per partition; the partitions are in
+	// (company, key) order. It returns them with the number of roots it counted, which is the
+	// count a run shows its progress against: no caller needs to count them again.
+	//
+	// When those roots number no more than plan.Size it returns no partitions, only their
+	// count: one stream reads them as fast as partitions would, and the plan stops after the
+	// requests that counted them.
+	Partitions(ctx context.Context, e Entity, until time.Time, plan PartitionPlan) ([]Partition, int, error)
 }
 
 // PartitionPlan says how a rebuild's roots are split: into partitions of at most about Size

@@ -33,7 +33,7 @@ func TestConnectionsAreKeptForEveryRequestInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 1})
+	parts, _, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,9 @@ const maxCompanies = 10_000
 //
 //   - the companies and, per company, $count of its roots up to until (plan.Counts shares the
 //     partitions out): the configured companies, else those of LegalEntities when their counts
-//     add up to the count of all roots, else each company that has roots (companies);
+//     add up to the count of all roots, else each company that has roots (companies). Roots
+//     that number no more than plan.Size stop the plan there: one round of requests, the
+//     count of all roots beside LegalEntities (or the configured companies' counts);
 //   - a company's n-1 boundaries, the k-th the key k*count/n roots from its first, read with
 //     $select of the key only ($orderby=key, $skip=k*count/n-1, $top=1).
 //
@@ -38,19 +40,20 @@ const maxCompanies = 10_000
 // every key. The counts and the boundaries are read side by side, as many at once as the
 // rebuild will read with (plan.Slots partitions of Config.Concurrency requests each, which the
 // ERP's allowed concurrency bounds): at 150 ms per request, a plan takes about 3 requests'
-// time whatever its size and however many companies LegalEntities lists.
-func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, error) {
+// time whatever its size and however many companies LegalEntities lists, and its count of
+// all roots is the one a run needs for its progress.
+func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, int, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
-		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
+		return nil, 0, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
 	}
 	m, ok := erp.Model(e)
 	if !ok {
-		return nil, failure.E(failure.Invalid, "partition", fmt.Errorf("unknown entity %q", e))
+		return nil, 0, failure.E(failure.Invalid, "partition", fmt.Errorf("unknown entity %q", e))
 	}
 	width := plan.Slots * c.cfg.Concurrency
-	companies, counts, err := c.companies(ctx, m, until, width)
-	if err != nil {
-		return nil, err
+	companies, counts, total, err := c.companies(ctx, m, until, width, plan.Size)
+	if err != nil || total <= plan.Size {
+		return nil, total, err
 	}
 	shares := plan.Counts(counts)
 	// A company's n-1 boundaries, the k-th the key k*count/n roots from its first: every
@@ -73,15 +76,17 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 		}
 	}
 	if err := parallel(ctx, width, tasks); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []erp.Partition
+	planned := 0
 	for i, co := range companies {
 		if shares[i] > 0 {
 			out = append(out, companyPartitions(co, counts[i], counts[i]/shares[i], bounds[i])...)
+			planned += counts[i]
 		}
 	}
-	return out, nil
+	return out, planned, nil
 }
 
 // bound is a boundary between two partitions of a company: the last key of the first; found
@@ -92,7 +97,9 @@ type bound struct {
 }
 
 // companies returns the companies whose roots of m stamped up to until a plan splits, sorted,
-// and how many roots each has, reading up to width requests at once:
+// how many roots each has and how many they have together, reading up to width requests at
+// once. When the first round of requests counts no more than size roots, it returns that count
+// alone: there is nothing to split. The companies come from
 //
 //   - the configured companies (Config.Companies), each counted;
 //   - else the legal entities (LegalEntities, one request, read beside the count of all roots),
@@ -105,18 +112,17 @@ type bound struct {
 //     entity the service does not list and a creation of exactly as many roots.
 //   - else each company that has roots (companiesWithRoots: one request per company, in a row),
 //     each counted. Also when LegalEntities cannot be read (a service without it).
-func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, width int) ([]string, []int, error) {
+func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, width, size int) (companies []string, counts []int, total int, err error) {
 	if len(c.cfg.Companies) > 0 {
 		companies := slices.Sorted(slices.Values(c.cfg.Companies))
 		counts, err := c.countEach(ctx, m, until, companies, width)
-		return companies, counts, err
+		return companies, counts, sum(counts), err
 	}
 	var (
 		entities []string
 		listErr  error
-		total    int
 	)
-	err := parallel(ctx, width, []func(context.Context) error{
+	err = parallel(ctx, width, []func(context.Context) error{
 		func(ctx context.Context) error {
 			entities, listErr = c.legalEntities(ctx)
 			return nil // a service without LegalEntities is walked instead
@@ -127,29 +133,33 @@ func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, wi
 			return err
 		},
 	})
-	if err != nil {
-		return nil, nil, err
+	if err != nil || total <= size {
+		return nil, nil, total, err
 	}
 	if listErr == nil && len(entities) > 0 {
 		counts, err := c.countEach(ctx, m, until, entities, width)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
-		sum := 0
-		for _, n := range counts {
-			sum += n
-		}
-		if sum == total {
-			return entities, counts, nil
+		if sum(counts) == total {
+			return entities, counts, total, nil
 		}
 	}
-	companies, err := c.companiesWithRoots(ctx, m)
+	companies, err = c.companiesWithRoots(ctx, m)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	slices.Sort(companies)
-	counts, err := c.countEach(ctx, m, until, companies, width)
-	return companies, counts, err
+	counts, err = c.countEach(ctx, m, until, companies, width)
+	return companies, counts, total, err
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }
 
 // countEach counts the roots of m stamped up to until in each company, width at once.

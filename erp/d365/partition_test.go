@@ -26,7 +26,7 @@ import (
 // root whatever its stamp.
 func planProducts(t *testing.T, c *Client, size int) []erp.Partition {
 	t.Helper()
-	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: size, Slots: 1})
+	parts, _, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: size, Slots: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 	for k := range w.products {
 		perCompany[k.company]++
 	}
-	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
+	parts, _, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestAPlanReadsAsWideAsTheRebuild(t *testing.T) {
 	}
 	p := newPlanProxy(t, s, nil)
 	c := s.client(t, func(c *Config) { c.BaseURL, c.Concurrency = p.url, 2 })
-	parts, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 10, Slots: 3})
+	parts, _, err := c.Partitions(context.Background(), erp.Products, time.Time{}, erp.PartitionPlan{Size: 10, Slots: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,9 +201,12 @@ func TestAPlanFindsTheCompaniesInLegalEntities(t *testing.T) {
 				return tc.noCollection && r.URL.Path == "/data/"+erp.LegalEntities
 			})
 			c := s.client(t, func(c *Config) { c.BaseURL = p.url })
-			parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
+			parts, n, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := len(s.want(t).products); n != want {
+				t.Fatalf("the plan counted %d roots, want %d", n, want)
 			}
 			// The walk asks for the first company after the one before: $orderby=dataAreaId&$top=1.
 			walk := p.requests(erp.ReleasedProducts, "$orderby=dataAreaId", "$top=1")
@@ -223,6 +226,26 @@ func TestAPlanFindsTheCompaniesInLegalEntities(t *testing.T) {
 	}
 }
 
+// TestAPlanOfFewRootsIsTheirCount: roots that fit one partition are counted and not split: the
+// plan ends after its first round of requests (the count of all roots beside LegalEntities),
+// which is the one request a run would make to count them for its progress.
+func TestAPlanOfFewRootsIsTheirCount(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, smallCatalog())
+	p := newPlanProxy(t, s, nil)
+	c := s.client(t, func(c *Config) { c.BaseURL = p.url })
+	want := len(s.want(t).products)
+	parts, n, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: want, Slots: 4})
+	if err != nil || parts != nil || n != want {
+		t.Fatalf("a plan of %d roots in partitions of %d: %v, counted %d, %v; want none, %d", want, want, parts, n, err, want)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.urls) != 2 {
+		t.Fatalf("%d requests, want 2 (the count and LegalEntities): %v", len(p.urls), p.urls)
+	}
+}
+
 // TestPartitionsStayCompleteWhileTheERPChanges: the plan is made, then products are created
 // before the first key, between boundaries and after the last, and the boundary products
 // themselves are deleted: reading the partitions still returns every product the ERP has, once.
@@ -230,7 +253,7 @@ func TestPartitionsStayCompleteWhileTheERPChanges(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, testCatalog())
 	c := s.client(t, nil)
-	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 50, Slots: 1})
+	parts, _, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 50, Slots: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,17 +284,35 @@ func TestPartitionsStayCompleteWhileTheERPChanges(t *testing.T) {
 }
 
 // TestPartitionsOfConfiguredCompanies: with erp.companies set, only those companies are split,
-// and a company without roots gives no partition.
+// a company without roots gives no partition, and the count is of their roots alone; when those
+// fit one partition, the plan is that count and no partitions.
 func TestPartitionsOfConfiguredCompanies(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, smallCatalog())
 	c := s.client(t, func(c *Config) { c.Companies = []string{"gbsi", "nope"} })
-	parts, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 1000, Slots: 1})
+	gbsi := 0
+	for _, p := range s.want(t).products {
+		if p.Company == "gbsi" {
+			gbsi++
+		}
+	}
+	until := s.store.Clock().Next()
+	parts, n, err := c.Partitions(context.Background(), erp.Products, until, erp.PartitionPlan{Size: 5, Slots: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parts) != 1 || parts[0].Company != "gbsi" || parts[0].After != "" || parts[0].Through != "" || parts[0].Expected == 0 {
-		t.Fatalf("partitions %v, want gbsi whole", parts)
+	got, _ := readPartitions(t, c, parts)
+	if len(parts) < 2 || n != gbsi || len(got) != gbsi {
+		t.Fatalf("%d partitions holding %d products, counted %d; want several holding gbsi's %d: %v", len(parts), len(got), n, gbsi, parts)
+	}
+	for _, p := range got {
+		if p.Company != "gbsi" {
+			t.Fatalf("product %s/%s read from the partitions of gbsi", p.Company, p.ItemNumber)
+		}
+	}
+	parts, n, err = c.Partitions(context.Background(), erp.Products, until, erp.PartitionPlan{Size: gbsi, Slots: 1})
+	if err != nil || parts != nil || n != gbsi {
+		t.Fatalf("partitions of %d: %v, counted %d, %v; want none, %d", gbsi, parts, n, err, gbsi)
 	}
 }
 
