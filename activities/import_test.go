@@ -140,6 +140,8 @@ type fakeIndex struct {
 	// missing are indexes that do not exist: writes to them fail as not found.
 	missing     map[string]bool
 	generations int
+	// lookups counts the ids Stored was asked for.
+	lookups int
 
 	mu      sync.Mutex
 	bodies  map[string]map[string]any // target -> id -> body
@@ -225,6 +227,7 @@ func (f *fakeIndex) Holding(context.Context, string, erp.Held) ([]string, error)
 func (f *fakeIndex) Stored(_ context.Context, target string, ids []string) (map[string]search.Stored, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lookups += len(ids)
 	out := map[string]search.Stored{}
 	for _, id := range ids {
 		if b, ok := f.bodies[target][id].(json.RawMessage); ok {

@@ -66,6 +66,33 @@ func TestWebshopFiltersDecideWhatIsIndexed(t *testing.T) {
 	}
 }
 
+// TestARebuildLooksNothingUpInItsGeneration: a rebuild writes the products a webshop takes into
+// its new generation and asks it for nothing, neither the content of those it writes nor whether
+// it holds those no webshop takes: it holds only what the rebuild wrote. An update asks the
+// index for both.
+func TestARebuildLooksNothingUpInItsGeneration(t *testing.T) {
+	src, ix := &fakeSource{n: 10}, newFakeIndex()
+	src.edit = func(i int, p *erp.Product) { p.ProductGroup = map[bool]string{true: "FURN", false: "ELEC"}[i%2 == 0] }
+	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 4}}
+	a.Settings.Document.Webshops = furnitureShop("FURN")
+	ctx := context.Background()
+	gen := "erpsync-products-20261130-120000.000000"
+	res, err := a.SyncChunk(ctx, ChunkInput{Entity: erp.Products, Target: gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Indexed != 5 || res.Counts.Excluded != 5 || len(ix.bodies[gen]) != 5 || ix.lookups != 0 {
+		t.Fatalf("rebuild: counts %+v, %d documents, %d ids looked up; want 5 indexed, 5 excluded, 5 documents, none looked up",
+			res.Counts, len(ix.bodies[gen]), ix.lookups)
+	}
+	if _, err := a.SyncChunk(ctx, ChunkInput{Entity: erp.Products, Target: "erpsync-products"}); err != nil {
+		t.Fatal(err)
+	}
+	if ix.lookups != 10 {
+		t.Fatalf("update: %d ids looked up, want all 10 (5 to compare, 5 to delete where held)", ix.lookups)
+	}
+}
+
 // TestUpdatesRefuseWhenTheWebshopsChanged: the first run records the webshops' fingerprints; an
 // update or audit after a changed filter refuses, naming the webshop and the rebuild to run; a
 // rebuild records the new ones and updates go on.
