@@ -77,7 +77,11 @@ func TestWorkerKilledMidRebuild(t *testing.T) {
 	cat := simtest.Catalog(21)
 	cat.Products = 2400
 	const pageSize, chunkPages = 40, 10
-	s := newStackWithoutWorker(t, cat, erpsim.Config{}, activities.Settings{PageSize: pageSize, ChunkPages: chunkPages})
+	// An ERP that answers in 30 ms: pages take a while, so that the kill lands mid-way. Without
+	// it the rebuild could read its last pages between two progress queries of a loaded
+	// machine, and no chunk was left to kill (CI, once in a while).
+	s := newStackWithoutWorker(t, cat, erpsim.Config{Faults: erpsim.Faults{Latency: erpsim.Duration(30 * time.Millisecond)}},
+		activities.Settings{PageSize: pageSize, ChunkPages: chunkPages})
 	bin := buildWorker(t)
 
 	first := s.workerProcess(t, bin, pageSize, chunkPages)
@@ -135,6 +139,9 @@ func (s *stack) awaitHeartbeat(id, activity string, into any, done func() bool) 
 		d, err := s.temporal.DescribeWorkflowExecution(context.Background(), id, "")
 		if err != nil {
 			s.t.Fatal(err)
+		}
+		if d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
+			s.t.Fatalf("workflow %s ended before a %s heartbeat was seen: nothing left to catch mid-way", id, activity)
 		}
 		for _, pa := range d.GetPendingActivities() {
 			if pa.GetActivityType().GetName() != activity || pa.GetHeartbeatDetails() == nil {
