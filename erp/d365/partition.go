@@ -79,14 +79,13 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 		return nil, 0, err
 	}
 	var out []erp.Partition
-	planned := 0
 	for i, co := range companies {
 		if shares[i] > 0 {
 			out = append(out, companyPartitions(co, counts[i], counts[i]/shares[i], bounds[i])...)
-			planned += counts[i]
 		}
 	}
-	return out, planned, nil
+	// A company without a share has no roots: the partitions hold them all.
+	return out, sum(counts), nil
 }
 
 // bound is a boundary between two partitions of a company: the last key of the first; found
