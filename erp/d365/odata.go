@@ -370,6 +370,22 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 		return nil, nil
 	}
 	op := "read " + coll.name
+	build := c.inURL(coll, company, cond, field, sel)
+	var out []row
+	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
+		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// inURL returns how fetchIn writes the URL of a read of coll's rows in company ("": any) whose
+// field is one of a list (and that match cond, if not empty), only the fields sel names when it
+// is not nil.
+func (c *Client) inURL(coll *collection, company, cond, field string, sel []string) func(list []string) string {
 	prefix := ""
 	if company != "" {
 		prefix = coll.f(fCompany) + " eq " + quote(company) + " and "
@@ -382,19 +398,13 @@ func (c *Client) fetchIn(ctx context.Context, n *counter, coll *collection, comp
 	if sel != nil {
 		selText = coll.fs(sel...)
 	}
-	build := func(list []string) string {
+	return func(list []string) string {
 		return c.url(coll, param{"cross-company", "true"}, param{"$filter", prefix + coll.list(field, list)}, param{"$select", selText})
 	}
-	var out []row
-	for _, list := range splitIn(build, values, c.cfg.MaxURLLength, c.maxIn) {
-		rows, err := c.fetch(ctx, op, coll, build(list), 0, 0, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
-	}
-	return out, nil
 }
+
+// inLength is the most a value adds to an "in (...)" list in a URL: quoted, escaped and a comma.
+func inLength(v string) int { return len(escapeQuery(quote(v))) + 1 }
 
 // splitIn splits values into lists whose URLs, as build writes them, stay within maxURL bytes
 // (a list holds at least one value) and hold at most maxIn values (0: no limit).
@@ -404,7 +414,7 @@ func splitIn(build func([]string) string, values []string, maxURL, maxIn int) []
 	for start := 0; start < len(values); {
 		length, end := base, start
 		for end < len(values) {
-			l := len(escapeQuery(quote(values[end]))) + 1
+			l := inLength(values[end])
 			if end > start && (length+l > maxURL || (maxIn > 0 && end-start >= maxIn)) {
 				break
 			}

@@ -43,6 +43,13 @@ func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp
 	if err != nil {
 		return page, err
 	}
+	page.Next, page.Done = pageEnd(rows, size, r.After)
+	if k := c.fitting(m, rows); k < len(rows) {
+		// The page ends where its children's lists are full: the roots after it start the
+		// next page.
+		rows = rows[:k]
+		page.Next, page.Done = rows[k-1].cur, false
+	}
 	roots := rows
 	if m.When != nil {
 		roots = make([]*root, 0, len(rows))
@@ -58,7 +65,6 @@ func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp
 	if err != nil {
 		return page, fmt.Errorf("read children of %s page: %w", coll.name, err)
 	}
-	page.Next, page.Done = pageEnd(rows, size, r.After)
 	page.Requests, page.Bytes = n.value(), n.read()
 	return page, nil
 }
@@ -310,6 +316,83 @@ func linksOf(m *erp.Root, roots []*root) links {
 		l.values[f], l.roots[f] = values, owners
 	}
 	return l
+}
+
+// fitting returns how many of a page's roots, from the first, the "in (...)" lists of the
+// children linked to them fit in one request each (readChildren's first round), when ending
+// the page there costs fewer requests a root than splitting the lists; len(roots) otherwise.
+//
+// A page of 1,000 roots with item numbers of 7 characters fills a list of 7,000 bytes (the
+// default Config.MaxURLLength) to about 980: every linked child then costs a second request
+// for the last 20 or so, and a page of one company's products 23 requests instead of 12. Read
+// ends such a page where the lists are full, and the roots left over start the next page.
+func (c *Client) fitting(m *erp.Root, roots []*root) int {
+	type list struct{ field, company string }
+	type read struct {
+		child   *erp.Child
+		company string
+	}
+	// lengths are what the values of each list add to a URL, up to the root where one first
+	// does not fit (fit) and for the whole page; bases the length of each child's URL with an
+	// empty list.
+	lengths, seen := map[list]int{}, map[list]map[string]bool{}
+	bases, reads, from := map[read]int{}, map[read]list{}, map[read]int{}
+	fit := len(roots)
+	for i, rt := range roots {
+		if rt.cur.Key == "" {
+			continue
+		}
+		for ci := range m.Children {
+			ch := &m.Children[ci]
+			if ch.Link == nil || ch.Via != nil {
+				continue
+			}
+			f, co := ch.Link.RootField(m), rt.cur.Company
+			if ch.Shared {
+				co = ""
+			}
+			v := rt.cur.Key
+			if f != m.Key {
+				v = rt.text(f)
+			}
+			if v == "" {
+				continue
+			}
+			l, r := list{f, co}, read{ch, co}
+			if seen[l] == nil {
+				seen[l] = map[string]bool{}
+			}
+			if !seen[l][v] {
+				seen[l][v] = true
+				lengths[l] += inLength(v)
+			}
+			if _, ok := bases[r]; !ok {
+				coll := c.colls[ch.Collection]
+				bases[r] = len(c.inURL(coll, co, c.whenFilter(coll, ch.When), ch.Link.From, ch.Select)(nil))
+				reads[r], from[r] = l, i
+			}
+			if fit == len(roots) && i > 0 && bases[r]+lengths[l] > c.cfg.MaxURLLength {
+				fit = i
+			}
+		}
+	}
+	if fit == len(roots) {
+		return fit
+	}
+	// Requests of the whole page's lists, split as splitIn splits them (about), against one
+	// request a list of the roots that fit. The roots' own request counts in both.
+	whole, part := 1, 1
+	for r, b := range bases {
+		room := max(c.cfg.MaxURLLength-b, 1)
+		whole += (lengths[reads[r]] + room - 1) / room
+		if from[r] < fit {
+			part++
+		}
+	}
+	if part*len(roots) < whole*fit {
+		return fit
+	}
+	return len(roots)
 }
 
 // owners returns the roots a row of the linked child ch belongs to.
