@@ -504,8 +504,13 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	// The read ahead goes on from one chunk to the next of the same stream on this worker
 	// (handoff.go): a chunk takes the read ahead the chunk before it handed on, unless it
 	// resumes from a heartbeat, and hands its own on when it ends cleanly before the stream.
+	//
+	// A rebuild's chunk that does not resume reads only the roots that meet the entity's
+	// condition (erp.ReadRequest.Matching): its generation holds none of the others. The line
+	// discounts' rebuild read every line of the ERP's trade agreements to keep the few of
+	// groups and all items: 21,500 rows and 13 MB of the benchmark's catalog for 70 documents.
 	from := func(after erp.Cursor) erp.ReadRequest {
-		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition}
+		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition, Matching: !update && !resumed}
 	}
 	pages, sz := a.handoffs.take(streamKey(in, res.Next))
 	if resumed || pages == nil {

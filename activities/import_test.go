@@ -35,8 +35,10 @@ type fakeSource struct {
 	// page the ERP always answers 500, or whose root cannot be read.
 	failPage func(i int) error
 	skips    int
-	// sizes are the page sizes asked for, in order.
-	sizes []int
+	// sizes are the page sizes asked for, in order, and matching how many reads asked for the
+	// matching roots alone (erp.ReadRequest.Matching).
+	sizes    []int
+	matching int
 }
 
 // smallest is the smallest page size asked for (0 before the first read).
@@ -74,6 +76,9 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 	defer f.mu.Unlock()
 	f.reads++
 	f.sizes = append(f.sizes, r.PageSize)
+	if r.Matching {
+		f.matching++
+	}
 	if f.fail != nil {
 		return erp.Page[erp.Record]{}, f.fail
 	}

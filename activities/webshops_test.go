@@ -85,11 +85,19 @@ func TestARebuildLooksNothingUpInItsGeneration(t *testing.T) {
 		t.Fatalf("rebuild: counts %+v, %d documents, %d ids looked up; want 5 indexed, 5 excluded, 5 documents, none looked up",
 			res.Counts, len(ix.bodies[gen]), ix.lookups)
 	}
+	// Nor does it ask the ERP for roots outside the entity (erp.ReadRequest.Matching).
+	if src.matching != src.reads || src.reads == 0 {
+		t.Fatalf("rebuild: %d of %d reads asked for the matching roots alone, want all", src.matching, src.reads)
+	}
+	reads := src.reads
 	if _, err := a.SyncChunk(ctx, ChunkInput{Entity: erp.Products, Target: "erpsync-products"}); err != nil {
 		t.Fatal(err)
 	}
 	if ix.lookups != 10 {
 		t.Fatalf("update: %d ids looked up, want all 10 (5 to compare, 5 to delete where held)", ix.lookups)
+	}
+	if src.matching != reads || src.reads == reads {
+		t.Fatalf("update: %d of %d reads asked for the matching roots alone, want none", src.matching-reads, src.reads-reads)
 	}
 }
 

@@ -55,6 +55,12 @@ type ReadRequest struct {
 	// Partition, when set, limits the read to the roots of one partition (a rebuild's part);
 	// nil reads every root.
 	Partition *Partition
+	// Matching limits the read to the roots that meet the entity's condition (Root.When), so
+	// that it reports none gone: for a read into an index that holds none of the others (a
+	// rebuild's new generation). Without it, a read takes every row of the root's collection
+	// and reports those that do not meet the condition as gone, so that an update deletes
+	// their documents where it holds them.
+	Matching bool
 }
 
 // Partition is a part of one entity's roots that a rebuild reads on its own: the roots of one

@@ -158,3 +158,54 @@ func TestAPageEndsWhereItsChildListsAreFull(t *testing.T) {
 		})
 	}
 }
+
+// TestAMatchingReadReportsNothingGone reads the line discounts, whose roots are the lines of
+// groups and all items among every line of the trade agreements, with and without Matching:
+// both return the same roots; only the read without reports the item lines as gone, and the
+// read with asks the ERP for the roots alone.
+func TestAMatchingReadReportsNothingGone(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, testCatalog())
+	w := s.want(t)
+	c := s.client(t, nil)
+	items := 0
+	for _, p := range w.products {
+		items += len(p.LineDiscounts)
+	}
+	if items == 0 || len(w.lineDiscounts) == 0 {
+		t.Fatalf("the catalog has %d item lines and %d of groups and all items; the test needs both", items, len(w.lineDiscounts))
+	}
+	read := map[bool]int64{}
+	for _, matching := range []bool{false, true} {
+		var got []erp.LineDiscountAgreement
+		gone, bytes := 0, int64(0)
+		req := erp.ReadRequest{PageSize: 50, Matching: matching}
+		for {
+			p, err := c.Read(context.Background(), erp.LineDiscounts, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Records {
+				got = append(got, r.Value.(erp.LineDiscountAgreement))
+			}
+			gone += len(p.Gone)
+			bytes += p.Bytes
+			if p.Done {
+				break
+			}
+			req.After = p.Next
+		}
+		compare(t, "line discount", got, w.lineDiscounts, lineDiscountKey)
+		switch {
+		case matching && gone != 0:
+			t.Errorf("matching: %d lines reported gone, want none", gone)
+		case !matching && gone != items:
+			t.Errorf("every line: %d reported gone, want the %d item lines", gone, items)
+		}
+		read[matching] = bytes
+		t.Logf("matching %v: %d line discounts, %d gone, %d bytes read", matching, len(got), gone, bytes)
+	}
+	if read[true] >= read[false] {
+		t.Errorf("matching read %d bytes, every line %d: want fewer", read[true], read[false])
+	}
+}

@@ -610,9 +610,13 @@ func (c *Client) readRoots(ctx context.Context, n *counter, m *erp.Root, r erp.R
 		size = c.cfg.PageSize
 	}
 	size = min(size, MaxPageSize)
+	cond := ""
+	if r.Matching {
+		cond = c.whenFilter(coll, m.When)
+	}
 	u := c.url(coll,
 		param{"cross-company", "true"},
-		param{"$filter", c.rootFilter(coll, keyField, "", r)},
+		param{"$filter", c.rootFilter(coll, keyField, cond, r)},
 		param{"$orderby", rootOrder(coll, keyField, r)},
 		param{"$top", strconv.Itoa(size)},
 	)
