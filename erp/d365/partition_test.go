@@ -89,6 +89,21 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 		}
 	}
 	t.Logf("%d partitions: %v", len(parts), parts)
+
+	// A page that ends with a partition's last key is its last: read in pages of its size, a
+	// partition with an upper bound takes one page, not a second, empty one.
+	for i, p := range parts {
+		if p.Through == "" {
+			continue
+		}
+		page, err := c.Read(context.Background(), erp.Products, erp.ReadRequest{Partition: &parts[i], PageSize: sizes[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Records) != sizes[i] || !page.Done {
+			t.Errorf("partition %s in a page of %d: %d products, done %v; want all, done", p, sizes[i], len(page.Records), page.Done)
+		}
+	}
 }
 
 // planProxy stands between a client and a simulator: it records the data requests' URLs and

@@ -50,6 +50,11 @@ func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp
 		rows = rows[:k]
 		page.Next, page.Done = rows[k-1].cur, false
 	}
+	if p := r.Partition; p != nil && p.ByKey && p.Through != "" && len(rows) > 0 && rows[len(rows)-1].cur.Key == p.Through {
+		// The partition's last key: no root of it comes after, and a read for one would find
+		// none (one request, and 150 ms or more, at the end of each partition).
+		page.Done = true
+	}
 	roots := rows
 	if m.When != nil {
 		roots = make([]*root, 0, len(rows))
