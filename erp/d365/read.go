@@ -300,13 +300,7 @@ func linksOf(m *erp.Root, roots []*root) links {
 		}
 		values, owners := map[string][]string{}, map[companyKey][]int{}
 		for i, rt := range roots {
-			if rt.cur.Key == "" {
-				continue
-			}
-			v := rt.cur.Key
-			if f != m.Key {
-				v = rt.text(f)
-			}
+			v := rt.linkValue(m, f)
 			if v == "" {
 				continue
 			}
@@ -323,6 +317,18 @@ func linksOf(m *erp.Root, roots []*root) links {
 	return l
 }
 
+// linkValue is the value of field f (m's key, or a Link.To) that rt's children link to; "" for
+// none, and for a root without its key.
+func (rt *root) linkValue(m *erp.Root, f string) string {
+	switch {
+	case rt.cur.Key == "":
+		return ""
+	case f == m.Key:
+		return rt.cur.Key
+	}
+	return rt.text(f)
+}
+
 // fitting returns how many of a page's roots, from the first, the "in (...)" lists of the
 // children linked to them fit in one request each (readChildren's first round), when ending
 // the page there costs fewer requests a root than splitting the lists; len(roots) otherwise.
@@ -332,51 +338,60 @@ func linksOf(m *erp.Root, roots []*root) links {
 // for the last 20 or so, and a page of one company's products 23 requests instead of 12. Read
 // ends such a page where the lists are full, and the roots left over start the next page.
 func (c *Client) fitting(m *erp.Root, roots []*root) int {
-	type list struct{ field, company string }
-	type read struct {
-		child   *erp.Child
+	// A list is the values of one field, of one company or (for shared children, company "")
+	// of all; several children read by the same list, the one with the longest URL around it
+	// bounding it (room).
+	type kind struct {
+		field  string
+		shared bool
+	}
+	type list struct {
+		kind
 		company string
 	}
-	// lengths are what the values of each list add to a URL, up to the root where one first
-	// does not fit (fit) and for the whole page; bases the length of each child's URL with an
-	// empty list.
-	lengths, seen := map[list]int{}, map[list]map[string]bool{}
-	bases, reads, from := map[read]int{}, map[read]list{}, map[read]int{}
+	children := map[kind][]*erp.Child{}
+	var kinds []kind
+	for ci := range m.Children {
+		if ch := &m.Children[ci]; ch.Link != nil && ch.Via == nil {
+			k := kind{ch.Link.RootField(m), ch.Shared}
+			if children[k] == nil {
+				kinds = append(kinds, k)
+			}
+			children[k] = append(children[k], ch)
+		}
+	}
+	base := func(ch *erp.Child, company string) int {
+		coll := c.colls[ch.Collection]
+		return len(c.inURL(coll, company, c.whenFilter(coll, ch.When), ch.Link.From, ch.Select)(nil))
+	}
+	room := map[list]int{}   // what a list's values may add to the URL
+	length := map[list]int{} // what they add, up to fit and then for the whole page
+	first := map[list]int{}  // the root the list begins with
+	seen := map[list]map[string]bool{}
 	fit := len(roots)
 	for i, rt := range roots {
-		if rt.cur.Key == "" {
-			continue
-		}
-		for ci := range m.Children {
-			ch := &m.Children[ci]
-			if ch.Link == nil || ch.Via != nil {
-				continue
-			}
-			f, co := ch.Link.RootField(m), rt.cur.Company
-			if ch.Shared {
-				co = ""
-			}
-			v := rt.cur.Key
-			if f != m.Key {
-				v = rt.text(f)
-			}
+		for _, k := range kinds {
+			v := rt.linkValue(m, k.field)
 			if v == "" {
 				continue
 			}
-			l, r := list{f, co}, read{ch, co}
+			l := list{k, rt.cur.Company}
+			if k.shared {
+				l.company = ""
+			}
 			if seen[l] == nil {
-				seen[l] = map[string]bool{}
+				seen[l], first[l] = map[string]bool{}, i
+				r := c.cfg.MaxURLLength
+				for _, ch := range children[k] {
+					r = min(r, c.cfg.MaxURLLength-base(ch, l.company))
+				}
+				room[l] = r
 			}
-			if !seen[l][v] {
-				seen[l][v] = true
-				lengths[l] += inLength(v)
+			if seen[l][v] {
+				continue
 			}
-			if _, ok := bases[r]; !ok {
-				coll := c.colls[ch.Collection]
-				bases[r] = len(c.inURL(coll, co, c.whenFilter(coll, ch.When), ch.Link.From, ch.Select)(nil))
-				reads[r], from[r] = l, i
-			}
-			if fit == len(roots) && i > 0 && bases[r]+lengths[l] > c.cfg.MaxURLLength {
+			seen[l][v] = true
+			if length[l] += inLength(v); fit == len(roots) && i > 0 && length[l] > room[l] {
 				fit = i
 			}
 		}
@@ -385,13 +400,15 @@ func (c *Client) fitting(m *erp.Root, roots []*root) int {
 		return fit
 	}
 	// Requests of the whole page's lists, split as splitIn splits them (about), against one
-	// request a list of the roots that fit. The roots' own request counts in both.
+	// request a child and list of the roots that fit. The roots' own request counts in both.
 	whole, part := 1, 1
-	for r, b := range bases {
-		room := max(c.cfg.MaxURLLength-b, 1)
-		whole += (lengths[reads[r]] + room - 1) / room
-		if from[r] < fit {
-			part++
+	for l, n := range length {
+		for _, ch := range children[l.kind] {
+			r := max(c.cfg.MaxURLLength-base(ch, l.company), 1)
+			whole += (n + r - 1) / r
+			if first[l] < fit {
+				part++
+			}
 		}
 	}
 	if part*len(roots) < whole*fit {
