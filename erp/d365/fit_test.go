@@ -2,39 +2,12 @@ package d365
 
 import (
 	"context"
-	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/erpsync/erpsync/erp"
 )
-
-// urlLog is an http.RoundTripper that records the URLs of OData requests.
-type urlLog struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	urls []string
-}
-
-func (l *urlLog) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasPrefix(req.URL.Path, "/data/") {
-		l.mu.Lock()
-		l.urls = append(l.urls, req.URL.String())
-		l.mu.Unlock()
-	}
-	return l.next.RoundTrip(req)
-}
-
-// take returns the URLs recorded since the last take.
-func (l *urlLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	urls := l.urls
-	l.urls = nil
-	return urls
-}
 
 var companyInURL = regexp.MustCompile(`dataAreaId%20eq%20'([^']*)'`)
 
@@ -56,8 +29,8 @@ func readsPerList(urls []string) map[string]int {
 }
 
 // readProductsLogged reads every product of part (nil: of every company) in pages of size with
-// c, and returns them with each page's root count, whether it was the last, and its request URLs.
-func readProductsLogged(t *testing.T, c *Client, log *urlLog, part *erp.Partition, size int) (all []erp.Product, pages []loggedPage) {
+// c, which goes through log, and returns them with each page's root count, whether it was the last, and its request URLs.
+func readProductsLogged(t *testing.T, c *Client, log *planProxy, part *erp.Partition, size int) (all []erp.Product, pages []loggedPage) {
 	t.Helper()
 	req := erp.ReadRequest{PageSize: size, Partition: part}
 	for range 1000 {
@@ -102,10 +75,9 @@ func TestAPageEndsWhereItsChildListsAreFull(t *testing.T) {
 	}
 
 	// The longest URL a page of 140 products of usmf (of 150) needs, with no limit that splits a list.
-	probe := s.client(t, func(c *Config) { c.MaxURLLength = 100_000 })
-	plog := &urlLog{next: probe.http.Transport}
-	probe.http.Transport = plog
-	_, unlimited := readProductsLogged(t, probe, plog, usmf, size)
+	log := newPlanProxy(t, s, nil)
+	probe := s.client(t, func(c *Config) { c.BaseURL, c.MaxURLLength = log.url, 100_000 })
+	_, unlimited := readProductsLogged(t, probe, log, usmf, size)
 	longest := 0
 	for _, u := range unlimited[0].urls {
 		longest = max(longest, len(u))
@@ -125,9 +97,8 @@ func TestAPageEndsWhereItsChildListsAreFull(t *testing.T) {
 		{"every company, half the limit", nil, w.products, longest / 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s.client(t, func(c *Config) { c.MaxURLLength = tc.maxURL })
-			log := &urlLog{next: c.http.Transport}
-			c.http.Transport = log
+			log := newPlanProxy(t, s, nil)
+			c := s.client(t, func(c *Config) { c.BaseURL, c.MaxURLLength = log.url, tc.maxURL })
 			got, pages := readProductsLogged(t, c, log, tc.part, size)
 			compare(t, "product", got, tc.want, productKey)
 

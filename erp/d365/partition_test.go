@@ -142,6 +142,19 @@ func newPlanProxy(t *testing.T, s *sim, refuse func(*http.Request) bool) *planPr
 	return p
 }
 
+// take returns the URLs of the data requests recorded since the last take, whole (with the
+// proxy's address, as the client wrote them).
+func (p *planProxy) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	urls := make([]string, len(p.urls))
+	for i, u := range p.urls {
+		urls[i] = p.url + u
+	}
+	p.urls = nil
+	return urls
+}
+
 // requests returns how many recorded requests went to collection with every one of the
 // (unescaped) query parts.
 func (p *planProxy) requests(collection string, parts ...string) int {
