@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -272,5 +273,54 @@ func TestIndexHint(t *testing.T) {
 		if got := indexHint(tc.table, Query{Filter: e, Company: tc.company}); got != tc.want {
 			t.Errorf("%s %q company %q: hint %q, want %q", tc.table.Name, tc.filter, tc.company, got, tc.want)
 		}
+	}
+}
+
+// TestAPartitionBoundaryReadsOneIndexInKeyOrder: a rebuild's plan reads the key k roots into a
+// company ($filter on the company and the run's bound, $orderby key, $select key, $skip k-1,
+// $top 1). The store answers it from one index in key order, without reading the rows or
+// sorting them: a boundary then costs SQLite a walk of k index entries.
+func TestAPartitionBoundaryReadsOneIndexInKeyOrder(t *testing.T) {
+	s := fixture(t)
+	filter, err := odata.ParseFilter("dataAreaId eq 'usmf' and ModifiedDateTime le 2100-01-01T00:00:00Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Query(context.Background(), Query{Table: ReleasedProducts, Filter: filter, Select: []string{"ItemNumber"},
+		OrderBy: []odata.OrderKey{{Field: "ItemNumber"}}, Skip: 1, Top: 1, PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rows) != 1 || p.Rows[0][0] != "P2" {
+		t.Fatalf("rows %v, want the second key of usmf, P2", p.Rows)
+	}
+	var query string
+	s.stmtMu.Lock()
+	prepared := slices.Collect(maps.Keys(s.stmts))
+	for q := range s.stmts {
+		if strings.HasPrefix(q, `SELECT "ItemNumber", "dataAreaId" FROM "ReleasedProductsV2"`) {
+			query = q
+		}
+	}
+	s.stmtMu.Unlock()
+	if query == "" {
+		t.Fatalf("the boundary's query was not prepared: %q", prepared)
+	}
+	rows, err := s.db.Query("EXPLAIN QUERY PLAN "+query, make([]any, strings.Count(query, "?"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "COVERING INDEX") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("%s\nplan %q: want one covering index in key order, no sort", query, p)
 	}
 }

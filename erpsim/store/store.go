@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,7 +201,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // indexes returns the statements that create and drop the secondary indexes: keyset paging by
 // (ModifiedDateTime, dataAreaId, key) across companies and (dataAreaId, ModifiedDateTime, key)
-// within one, and each table's foreign-key indexes.
+// within one, each table's foreign-key indexes, and for a root table (dataAreaId, key,
+// ModifiedDateTime): a rebuild splits a company's roots into key ranges at the key k roots from
+// its first ($orderby=key, $skip=k, $top=1, among the roots stamped up to the run's bound), and
+// this index answers that from its own entries in key order. Without it SQLite took the roots up
+// to the bound and sorted them by key, about 20 ms of CPU a boundary at 33,000 roots, and a
+// plan of 13 partitions reads 23 boundaries at once.
 func (s *Store) indexes() (create, drop []string) {
 	for _, t := range s.schema.Tables {
 		keyRest := without(t.Key, FieldCompany)
@@ -212,6 +218,9 @@ func (s *Store) indexes() (create, drop []string) {
 			idx = [][]string{append([]string{FieldModified}, keyRest...)}
 		}
 		idx = append(idx, t.Indexes...)
+		if t.Root && !t.Shared {
+			idx = append(idx, append(slices.Clone(t.Key), FieldModified))
+		}
 		for i, cols := range idx {
 			name := quote(indexName(t, i))
 			create = append(create, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, quote(t.Name), quoteList(cols)))
