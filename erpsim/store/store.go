@@ -218,7 +218,7 @@ func (s *Store) indexes() (create, drop []string) {
 			idx = [][]string{append([]string{FieldModified}, keyRest...)}
 		}
 		idx = append(idx, t.Indexes...)
-		if t.Root && !t.Shared {
+		if _, ok := keyIndex(t); ok {
 			idx = append(idx, append(slices.Clone(t.Key), FieldModified))
 		}
 		for i, cols := range idx {
@@ -230,7 +230,17 @@ func (s *Store) indexes() (create, drop []string) {
 	return create, drop
 }
 
-// indexName names t's i-th secondary index: the paging indexes first, then t.Indexes.
+// keyIndex names a root table's index by (dataAreaId, key, ModifiedDateTime), the last of its
+// secondary indexes; ok is false for other tables.
+func keyIndex(t *Table) (name string, ok bool) {
+	if !t.Root || t.Shared || len(t.Key) < 2 || t.Key[0] != FieldCompany {
+		return "", false
+	}
+	return indexName(t, 2+len(t.Indexes)), true
+}
+
+// indexName names t's i-th secondary index: the paging indexes first, then t.Indexes, then a
+// root's keyIndex.
 func indexName(t *Table, i int) string { return fmt.Sprintf("%s_%d", t.Name, i) }
 
 func quoteList(names []string) string {
