@@ -383,9 +383,12 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 	if len(parts) < 2 {
 		return true, nil // one stream reads it as fast
 	}
-	// Largest first: the workflow starts them in this order, each on the first slot that is
-	// free, which is how the plan balanced them (erp.PartitionPlan.Counts).
-	slices.SortStableFunc(parts, func(a, b erp.Partition) int { return cmp.Compare(b.Expected, a.Expected) })
+	// In the order the plan has them begin on their slots (erp.Partition.Start), largest first
+	// where they begin together: the workflow starts them in this order, each on the first
+	// slot that is free, which is how the plan balanced them (erp.PartitionPlan.Shares).
+	slices.SortStableFunc(parts, func(a, b erp.Partition) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(b.Expected, a.Expected))
+	})
 	res.Partitions, res.InFlight = parts, inFlight
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))

@@ -106,26 +106,27 @@ func (f fixedPlan) Partitions(context.Context, erp.Entity, time.Time, erp.Partit
 	return slices.Clone(f.parts), n, nil
 }
 
-// TestBeginOrdersThePartitionsLargestFirst: the workflow starts partitions in the order Begin
-// gives them, and the plan is balanced for the largest first; partitions of one size keep the
-// source's order.
-func TestBeginOrdersThePartitionsLargestFirst(t *testing.T) {
+// TestBeginOrdersThePartitionsByTheirStart: the workflow starts partitions in the order Begin
+// gives them, each on the first slot that is free, and the plan has each begin where the one
+// before it on its slot ends (erp.Partition.Start): Begin orders them by that, largest first
+// where they begin together; partitions alike in both keep the source's order.
+func TestBeginOrdersThePartitionsByTheirStart(t *testing.T) {
 	plan := []erp.Partition{
 		{Company: "demf", Through: "0100", Expected: 300, ByKey: true},
-		{Company: "demf", After: "0100", Expected: 300, ByKey: true},
+		{Company: "demf", After: "0100", Expected: 100, Start: 300, ByKey: true},
 		{Company: "gbsi", Expected: 400, ByKey: true},
-		{Company: "usmf", Through: "0200", Expected: 250, ByKey: true},
+		{Company: "usmf", Through: "0200", Expected: 250, Start: 150, ByKey: true},
 		{Company: "usmf", After: "0200", Through: "0400", Expected: 400, ByKey: true},
-		{Company: "usmf", After: "0400", Expected: 250, ByKey: true},
+		{Company: "usmf", After: "0400", Expected: 150, ByKey: true},
 	}
 	a := &Import{Source: fixedPlan{&fakeSource{n: 10}, plan}, Index: newFakeIndex(), Settings: Settings{PartitionSize: 100}}
 	b, err := a.Begin(context.Background(), BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []erp.Partition{plan[2], plan[4], plan[0], plan[1], plan[3], plan[5]}
-	if !slices.Equal(b.Partitions, want) || b.Expected != 1_900 {
-		t.Fatalf("partitions %+v (%d expected), want %+v (1900)", b.Partitions, b.Expected, want)
+	want := []erp.Partition{plan[2], plan[4], plan[0], plan[5], plan[3], plan[1]}
+	if !slices.Equal(b.Partitions, want) || b.Expected != 1_600 {
+		t.Fatalf("partitions %+v (%d expected), want %+v (1600)", b.Partitions, b.Expected, want)
 	}
 }
 

@@ -116,8 +116,9 @@ type BeginResult struct {
 	// (D365's collection name -> cursor): its watermark minus the overlap window.
 	Changes map[string]erp.Cursor `json:"changes,omitempty"`
 	// Partitions are a partitioned rebuild's or audit's parts, each read from its own cursor
-	// (nil: one stream), largest first (the order the workflow starts them in), and InFlight
-	// how many to read at once.
+	// (nil: one stream), in the order the plan has them begin on their slots (Start, then
+	// largest first: the order the workflow starts them in), and InFlight how many to read at
+	// once.
 	Partitions []erp.Partition `json:"partitions,omitempty"`
 	InFlight   int             `json:"in_flight,omitempty"`
 }

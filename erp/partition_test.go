@@ -1,65 +1,157 @@
 package erp
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
 
-// TestPartitionPlanCounts: the partitions are a multiple of the slots, within the size, one at
-// least per company with roots and never more than a company's roots, shared so that the
-// largest is as small as it can be, and enough waves of them (at most 3 more) that the last
-// ends within 5% of an even share. The expected shares are worked out by hand.
-func TestPartitionPlanCounts(t *testing.T) {
+// TestPartitionPlanShares: the roots of all companies, one after the other, cut into Slots
+// lanes and each lane into rounds of even segments within Size, a segment split where a company
+// ends; a piece under a twentieth of a segment goes to its neighbour. Each partition's Start is
+// where it begins in its lane. The cuts are worked out by hand: the k-th lies at
+// k*total/segments roots, rounded.
+func TestPartitionPlanShares(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		plan       PartitionPlan
 		perCompany []int
-		want       []int
+		want       [][]Share
 	}{
-		// Even share 100,000/13 = 7,692. One wave, 5/4/4: partitions of 8,333 end 8% late. Two
-		// waves, 9/9/8 (33,334 first, then the first 33,333): 8 slots read 4,167 then 3,704
-		// (7,871), 5 read 3,704 twice (7,408); 7,871 is 2.3% late.
-		{"three equal companies, 13 slots", PartitionPlan{Size: 10_000, Slots: 13}, []int{33_334, 33_333, 33_333}, []int{9, 9, 8}},
-		// 11 partitions within the size, rounded up to 12 for 4 slots: 3 of 8,333 each, even.
-		{"three equal companies, 4 slots", PartitionPlan{Size: 10_000, Slots: 4}, []int{33_334, 33_333, 33_333}, []int{4, 4, 4}},
-		// Even share 25,000. 12 partitions, 10 and 2: ten of 9,000 and two of 5,000 on 4 slots
-		// end at 27,000 (8% late). 16, 14 and 2 (90,000/14 = 6,429 still beats 10,000/3): the
-		// 6,429s take 4, 4, 3 and 3 turns (25,714, 25,714, 19,286, 19,286), the 5,000s go to
-		// the last two: 25,714 is 2.9% late.
-		{"one big company", PartitionPlan{Size: 10_000, Slots: 4}, []int{90_000, 10_000}, []int{14, 2}},
-		// Even share 12.5: partitions of 5, 5, 5, 5, 2.5, 2.5 make 12.5 on each slot.
-		{"more companies than slots", PartitionPlan{Size: 100, Slots: 2}, []int{5, 5, 5, 5, 5}, []int{2, 1, 1, 1, 1}},
-		// Even share 25.25. 1 and 11 (of 9.09): 27.3 (8% late); 1 and 15 (of 6.67): 26.7 (5.6%
-		// late); 1 and 19 (of 5.26): 5 on three slots, 4 and the root of one on the last, 26.3
-		// (4.2% late).
-		{"a company of one root", PartitionPlan{Size: 10, Slots: 4}, []int{1, 100}, []int{1, 19}},
-		{"a company without roots", PartitionPlan{Size: 100, Slots: 4}, []int{0, 50}, []int{0, 4}},
-		// A partition of one root each, however many waves: the first plan.
-		{"fewer roots than slots", PartitionPlan{Size: 100, Slots: 8}, []int{2, 3}, []int{2, 3}},
-		// Even share 500.5 on 2 slots. 1 and 1: 1,000; 1 and 3: 667; 1 and 5: 600; 1 and 7 (of
-		// 143): 571, 14% late after the 3 waves a plan may add: the one that ends soonest.
-		{"never within 5%", PartitionPlan{Size: 1_000, Slots: 2}, []int{1, 1_000}, []int{1, 7}},
-		{"nothing", PartitionPlan{Size: 100, Slots: 4}, []int{0, 0}, []int{0, 0}},
-		{"one slot", PartitionPlan{Size: 40, Slots: 1}, []int{150, 150, 150}, []int{4, 4, 4}},
+		// One round: 13 lanes of 7,692.3, cut at 7,692, 15,385, 23,077, 30,769 | 38,462, 46,154,
+		// 53,846, 61,538 | 69,231, 76,923, 84,615, 92,308; the companies end at 33,334 and
+		// 66,667. The fifth lane reads 2,565 of the first company, then 5,128 of the second:
+		// 7,693, as the ninth does.
+		{"three equal companies, 13 slots", PartitionPlan{Size: 10_000, Slots: 13}, []int{33_334, 33_333, 33_333}, [][]Share{
+			{{7692, 0}, {7693, 0}, {7692, 0}, {7692, 0}, {2565, 0}},
+			{{5128, 2565}, {7692, 0}, {7692, 0}, {7692, 0}, {5129, 0}},
+			{{2564, 5129}, {7692, 0}, {7692, 0}, {7693, 0}, {7692, 0}}}},
+		// 25,000 a lane is over 10,000: 3 rounds, 12 segments of 8,333.3, lanes beginning at 0,
+		// 25,000, 50,000 and 75,000. The cut at 33,333 leaves the first company 1 root, which
+		// goes to its last partition.
+		{"three equal companies, 4 slots", PartitionPlan{Size: 10_000, Slots: 4}, []int{33_334, 33_333, 33_333}, [][]Share{
+			{{8333, 0}, {8334, 8333}, {8333, 16667}, {8334, 0}},
+			{{8333, 8334}, {8333, 16667}, {8333, 0}, {8334, 8333}},
+			{{8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667}}}},
+		// The big company ends 6,667 into the eleventh segment, whose rest (1,667) the small
+		// company begins with, 15,000 into the last lane.
+		{"one big company", PartitionPlan{Size: 10_000, Slots: 4}, []int{90_000, 10_000}, [][]Share{
+			{{8333, 0}, {8334, 8333}, {8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667},
+				{8333, 0}, {6667, 8333}},
+			{{1667, 15000}, {8333, 16667}}}},
+		// Two lanes of 12.5, cut at 13, in the third company.
+		{"more companies than slots", PartitionPlan{Size: 100, Slots: 2}, []int{5, 5, 5, 5, 5},
+			[][]Share{{{5, 0}}, {{5, 5}}, {{3, 10}, {2, 0}}, {{5, 2}}, {{5, 7}}}},
+		// 101 roots, 3 rounds of 4 lanes within 10: cuts at 8, 17, 25, 34, 42, 51, 59, 67, 76, 84
+		// and 93; the first company is its own partition of one root.
+		{"a company of one root", PartitionPlan{Size: 10, Slots: 4}, []int{1, 100}, [][]Share{{{1, 0}},
+			{{7, 1}, {9, 8}, {8, 17}, {9, 0}, {8, 9}, {9, 17}, {8, 0}, {8, 8}, {9, 16}, {8, 0}, {9, 8}, {8, 17}}}},
+		{"a company without roots", PartitionPlan{Size: 100, Slots: 4}, []int{0, 50}, [][]Share{nil, {{13, 0}, {12, 0}, {13, 0}, {12, 0}}}},
+		// No more segments than roots: 5 of one root.
+		{"fewer roots than slots", PartitionPlan{Size: 100, Slots: 8}, []int{2, 3}, [][]Share{{{1, 0}, {1, 0}}, {{1, 0}, {1, 0}, {1, 0}}}},
+		// The cut at 50 leaves 1 root of the first company, under a twentieth of 50.
+		{"a sliver", PartitionPlan{Size: 100, Slots: 2}, []int{51, 49}, [][]Share{{{51, 0}}, {{49, 1}}}},
+		{"nothing", PartitionPlan{Size: 100, Slots: 4}, []int{0, 0}, [][]Share{nil, nil}},
+		// One lane of 12 segments of 37.5.
+		{"one slot", PartitionPlan{Size: 40, Slots: 1}, []int{150, 150, 150}, [][]Share{
+			{{38, 0}, {37, 38}, {38, 75}, {37, 113}}, {{38, 150}, {37, 188}, {38, 225}, {37, 263}}, {{38, 300}, {37, 338}, {38, 375}, {37, 413}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.plan.Counts(tc.perCompany); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Fatalf("%+v of %v: %v, want %v", tc.plan, tc.perCompany, got, tc.want)
+			if got := tc.plan.Shares(tc.perCompany); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("%+v of %v:\n%v, want\n%v", tc.plan, tc.perCompany, got, tc.want)
 			}
 		})
 	}
 }
 
-// TestSchedule: partitions begin largest first on whichever slot is free.
+// TestPartitionPlansBalance: for plans of many shapes, the partitions hold each company's roots,
+// each within a segment (and the twentieth a sliver adds), no more of them than the segments
+// and one per company boundary, and begun in the order of their Start, each on whichever slot
+// is free first (schedule, as the workflow begins them), they end within a sliver and the
+// rounding of the cuts (a root a round) of an even share.
+func TestPartitionPlansBalance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		plan := PartitionPlan{Size: 1 + rng.IntN(3000), Slots: 1 + rng.IntN(16)}
+		perCompany := make([]int, 1+rng.IntN(6))
+		total := 0
+		for i := range perCompany {
+			perCompany[i] = rng.IntN(20_000)
+			if rng.IntN(8) == 0 {
+				perCompany[i] = rng.IntN(3)
+			}
+			total += perCompany[i]
+		}
+		got := plan.Shares(perCompany)
+		if total == 0 {
+			continue
+		}
+		rounds := (total + plan.Slots*plan.Size - 1) / (plan.Slots * plan.Size)
+		segments := min(plan.Slots*rounds, total)
+		segment := float64(total) / float64(segments)
+		var all []Share
+		boundaries := -1
+		for i, n := range perCompany {
+			sum := 0
+			for _, s := range got[i] {
+				if s.Size <= 0 || float64(s.Size) > segment*1.05+2 {
+					t.Fatalf("%+v of %v: %v holds a partition of %d, segments of %.1f", plan, perCompany, got, s.Size, segment)
+				}
+				sum += s.Size
+				all = append(all, s)
+			}
+			if sum != n {
+				t.Fatalf("%+v of %v: %v holds %d roots of company %d's %d", plan, perCompany, got, sum, i, n)
+			}
+			if n > 0 {
+				boundaries++
+			}
+		}
+		if len(all) > segments+boundaries {
+			t.Fatalf("%+v of %v: %d partitions %v, want at most %d segments and %d boundaries", plan, perCompany, len(all), got, segments, boundaries)
+		}
+		slices.SortStableFunc(all, func(a, b Share) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(b.Size, a.Size)) })
+		sizes := make([]float64, len(all))
+		for i, s := range all {
+			sizes[i] = float64(s.Size)
+		}
+		even := float64(total) / float64(min(plan.Slots, segments))
+		if end := schedule(sizes, plan.Slots); end > even+segment/20+float64(rounds) {
+			t.Fatalf("%+v of %v: partitions %v end at %.1f, even share %.1f", plan, perCompany, got, end, even)
+		}
+	}
+}
+
+// schedule returns when the last of partitions of the given sizes ends, begun in this order
+// on slots readers, each on the reader that is free first, every reader as fast as the others:
+// the time unit is one root.
+func schedule(sizes []float64, slots int) float64 {
+	load := make([]float64, max(slots, 1))
+	for _, s := range sizes {
+		least := 0
+		for i := range load {
+			if load[i] < load[least] {
+				least = i
+			}
+		}
+		load[least] += s
+	}
+	return slices.Max(load)
+}
+
+// TestSchedule: partitions begin in order on whichever slot is free first.
 func TestSchedule(t *testing.T) {
 	for _, tc := range []struct {
 		sizes []float64
 		slots int
 		want  float64
 	}{
-		{[]float64{2, 3, 2, 3, 2}, 2, 7}, // 3 | 3, then 2 on each (5 | 5), then 2: 7
-		{[]float64{1, 1, 4}, 2, 4},       // 4 | 1, then 1 on the second: 4 | 2
+		{[]float64{3, 3, 2, 2, 2}, 2, 7}, // 3 | 3, then 2 on each (5 | 5), then 2: 7
+		{[]float64{4, 1, 1}, 2, 4},       // 4 | 1, then 1 on the second: 4 | 2
+		{[]float64{1, 1, 4}, 2, 5},       // 1 | 1, then 4 on the first: 5 | 1
 		{[]float64{5}, 3, 5},
 		{nil, 2, 0},
 	} {

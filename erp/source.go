@@ -4,10 +4,8 @@
 package erp
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -76,6 +74,9 @@ type Partition struct {
 	Through string `json:"through,omitempty"`
 	// Expected is the number of roots it held up to the run's bound when it was planned.
 	Expected int `json:"expected,omitempty"`
+	// Start is where the plan has it begin on the slot that reads it, as the roots that slot
+	// reads before it (PartitionPlan.Shares): partitions are begun in this order.
+	Start int `json:"start,omitempty"`
 	// ByKey is set by a source that reads the partition in the order of its keys: a rebuild
 	// needs every root up to its bound in any order, and a range of one company's keys read in
 	// key order is a range of the ERP's primary key, where change order within the range makes
@@ -267,7 +268,7 @@ type Counter interface {
 // reads every root in one stream.
 type Partitioner interface {
 	// Partitions splits the roots of e stamped up to until (zero: every root) as plan says
-	// (PartitionPlan.Counts): at least one partition per company that has roots, each a range
+	// (PartitionPlan.Shares): at least one partition per company that has roots, each a range
 	// of one company's keys. The bounds come from the ERP itself (counts and the keys at the
 	// boundaries), read with a few small requests per partition; the partitions are in
 	// (company, key) order. It returns them with the number of roots it counted, which is the
@@ -280,117 +281,84 @@ type Partitioner interface {
 }
 
 // PartitionPlan says how a rebuild's roots are split: into partitions of at most about Size
-// roots, as many as a multiple of Slots (the partitions read at once), so that every wave of
-// partitions fills the slots and the last one does not leave a reader alone.
+// roots, so that each of Slots readers (the partitions read at once) reads an even share of
+// them (PartitionPlan.Shares).
 type PartitionPlan struct {
 	Size  int `json:"size"`
 	Slots int `json:"slots"`
 }
 
-// balance is how far the plan's last partition may end after the moment all would end if the
-// roots were shared out evenly over the slots, as a share of that time (PartitionPlan.Counts).
-const balance = 0.05
+// Share is one partition of a plan (PartitionPlan.Shares): how many roots it holds, and where
+// it begins on the slot that reads it, as the roots that slot reads before it.
+type Share struct {
+	Size  int
+	Start int
+}
 
-// maxExtraWaves bounds the waves of partitions a plan adds for balance: each partition costs a
-// request to plan and a pipeline to start.
-const maxExtraWaves = 3
-
-// Counts returns how many partitions each company gets, given how many roots each has
-// (perCompany, in the plan's company order). A partition holds one company's roots, so
-// companies that do not share evenly over the slots leave some slots reading on while the
-// others are done: three companies of 33,333 roots over 13 slots make partitions of 6,667 and
-// 8,333, and the last slot ends 8% later than an even share would. So Counts takes the
-// smallest multiple of Slots that keeps partitions within Size and gives every company with
-// roots one, and then adds a wave of Slots partitions at a time (up to maxExtraWaves) until the
-// partitions, started largest first on whichever slot is free (schedule), end within balance of
-// the even share; else the plan that ends soonest. Each count is shared out by the highest
-// averages method (D'Hondt), which makes the largest partition as small as it can be. A
-// company never gets more partitions than roots, so the total may fall short of the multiple.
-func (p PartitionPlan) Counts(perCompany []int) []int {
-	size, slots := max(p.Size, 1), max(p.Slots, 1)
-	total, companies := 0, 0
+// Shares returns each company's partitions in key order, given how many roots each company has
+// (perCompany, in the plan's company order; a company without roots gets none).
+//
+// The roots of all companies, one company after the other, are cut into Slots lanes of one
+// length, and each lane into as few segments of one length as keep a segment within Size
+// (rounds). A slot reads one lane. A partition holds one company's roots, so a segment that
+// spans the end of one company and the start of the next is two partitions (McNaughton's
+// wrap-around rule); they number the segments plus at most one per company boundary. A
+// partition's Start is where it begins in its lane: begun in the order of their Start, each on
+// the first slot that is free, as the workflow begins them, a slot that ends a partition takes
+// the next one of its own lane, and every slot reads as many roots. A piece of a segment under
+// a twentieth of it goes to its neighbour in the company: a partition costs a request to plan
+// and a pipeline to start.
+//
+// Fewer, larger partitions keep the streams reading: measured at 150 ms a request, 100,000
+// products in 3 companies on 9 slots, one wave of 9 partitions left Elasticsearch idle 2.9 to
+// 3.3 s of a rebuild, two waves of 18 partitions 4.0 to 5.1 s. A wave's partitions end
+// together, and every slot then waits for its next partition's first page at once.
+func (p PartitionPlan) Shares(perCompany []int) [][]Share {
+	out := make([][]Share, len(perCompany))
+	total := 0
 	for _, n := range perCompany {
 		total += max(n, 0)
-		if n > 0 {
-			companies++
-		}
 	}
 	if total == 0 {
-		return make([]int, len(perCompany))
+		return out
 	}
-	want := max((total+size-1)/size, companies)
-	want = (want + slots - 1) / slots * slots
-	even := float64(total) / float64(slots)
-	var best []int
-	bestEnd := 0.0
-	for wave := 0; wave <= maxExtraWaves; wave++ {
-		out := shareOut(perCompany, want+wave*slots)
-		end := schedule(sizes(perCompany, out), slots)
-		if best == nil || end < bestEnd {
-			best, bestEnd = out, end
-		}
-		if bestEnd <= even*(1+balance) {
-			break
-		}
-	}
-	return best
-}
-
-// shareOut gives want partitions to the companies with roots, one at least each, by the
-// highest averages method (D'Hondt), never more than a company's roots.
-func shareOut(perCompany []int, want int) []int {
-	out := make([]int, len(perCompany))
-	given := 0
+	slots, size := max(p.Slots, 1), max(p.Size, 1)
+	rounds := (total + slots*size - 1) / (slots * size)
+	segments := min(slots*rounds, total)
+	// The k-th cut lies k*total/segments roots from the first root of the first company; the
+	// lane of segment k begins at the cut of its first segment.
+	cut := func(k int) int { return int((int64(k)*int64(total) + int64(segments)/2) / int64(segments)) }
+	start := func(at, segment int) int { return at - cut(segment/rounds*rounds) }
+	least := max(total/segments/20, 1)
+	pos, k := 0, 1 // k: the next cut after pos
 	for i, n := range perCompany {
-		if n > 0 {
-			out[i], given = 1, given+1
+		if n <= 0 {
+			continue
 		}
-	}
-	for ; given < want; given++ {
-		best := -1
-		for i, n := range perCompany {
-			// n/out[i] > m/out[best], without division.
-			if out[i] > 0 && out[i] < n && (best < 0 || n*out[best] > perCompany[best]*out[i]) {
-				best = i
-			}
+		end := pos + n
+		for k < segments && cut(k) <= pos {
+			k++
 		}
-		if best < 0 {
-			break // every company has a partition per root
+		var shares []Share
+		from := pos
+		for ; k < segments && cut(k) < end; k++ {
+			shares = append(shares, Share{Size: cut(k) - from, Start: start(from, k-1)})
+			from = cut(k)
 		}
-		out[best]++
+		shares = append(shares, Share{Size: end - from, Start: start(from, k-1)})
+		// A piece too small to be worth a partition goes to its neighbour: the first into the
+		// second (which begins that much earlier in its lane, or at the lane's start), the last
+		// into the one before it.
+		if len(shares) > 1 && shares[0].Size < least {
+			shares = append([]Share{{Size: shares[0].Size + shares[1].Size, Start: max(shares[1].Start-shares[0].Size, 0)}}, shares[2:]...)
+		}
+		if last := len(shares) - 1; last > 0 && shares[last].Size < least {
+			shares = append(shares[:last-1], Share{Size: shares[last-1].Size + shares[last].Size, Start: shares[last-1].Start})
+		}
+		out[i] = shares
+		pos = end
 	}
 	return out
-}
-
-// sizes lists the partitions' sizes when each company's roots are split into its count of
-// even partitions.
-func sizes(perCompany, counts []int) []float64 {
-	var out []float64
-	for i, n := range perCompany {
-		for range counts[i] {
-			out = append(out, float64(n)/float64(counts[i]))
-		}
-	}
-	return out
-}
-
-// schedule returns when the last of partitions of the given sizes ends, read on slots readers
-// that each take the largest partition not yet begun when they are free (longest processing
-// time first), every reader as fast as the others: the time unit is one root.
-func schedule(sizes []float64, slots int) float64 {
-	sorted := slices.Clone(sizes)
-	slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
-	load := make([]float64, max(slots, 1))
-	for _, s := range sorted {
-		least := 0
-		for i := range load {
-			if load[i] < load[least] {
-				least = i
-			}
-		}
-		load[least] += s
-	}
-	return slices.Max(load)
 }
 
 // Skipper is implemented by sources that can step past one root without reading it whole. An

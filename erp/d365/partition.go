@@ -24,13 +24,14 @@ const maxCompanies = 10_000
 // $skip, $count: "Open Data Protocol (OData)", learn.microsoft.com/dynamics365/fin-ops-core/
 // dev-itpro/data-entities/odata):
 //
-//   - the companies and, per company, $count of its roots up to until (plan.Counts shares the
-//     partitions out): the configured companies, else those of LegalEntities when their counts
-//     add up to the count of all roots, else each company that has roots (companies). Roots
-//     that number no more than plan.Size stop the plan there: one round of requests, the
+//   - the companies and, per company, $count of its roots up to until (plan.Shares cuts them
+//     into partitions): the configured companies, else those of LegalEntities when their
+//     counts add up to the count of all roots, else each company that has roots (companies).
+//     Roots that number no more than plan.Size stop the plan there: one round of requests, the
 //     count of all roots beside LegalEntities (or the configured companies' counts);
-//   - a company's n-1 boundaries, the k-th the key k*count/n roots from its first, read with
-//     $select of the key only ($orderby=key, $skip=k*count/n-1, $top=1).
+//   - a company's boundaries, each the key as many roots from its first as its partitions
+//     before the boundary hold (n), read with $select of the key only ($orderby=key,
+//     $skip=n-1, $top=1).
 //
 // The partitions are read by key (erp.Partition.ByKey): a page continues after the last key
 // read, ordered by the key, which is one range of the entity's primary key (rootFilter).
@@ -55,22 +56,24 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 	if err != nil || total <= plan.Size {
 		return nil, total, err
 	}
-	shares := plan.Counts(counts)
-	// A company's n-1 boundaries, the k-th the key k*count/n roots from its first: every
-	// company's at once.
+	shares := plan.Shares(counts)
+	// A company's boundaries, each the key as many roots from its first as the partitions
+	// before it hold: every company's at once.
 	bounds := make([][]bound, len(companies))
 	var tasks []func(context.Context) error
 	for i, co := range companies {
-		if shares[i] == 0 {
+		if len(shares[i]) == 0 {
 			continue
 		}
-		step := counts[i] / shares[i]
-		bounds[i] = make([]bound, shares[i]-1)
+		bounds[i] = make([]bound, len(shares[i])-1)
+		skip := 0
 		for k := range bounds[i] {
 			b := &bounds[i][k]
+			skip += shares[i][k].Size
+			at := skip
 			tasks = append(tasks, func(ctx context.Context) error {
 				var err error
-				b.key, b.found, err = c.keyAfter(ctx, m, co, "", until, (k+1)*step)
+				b.key, b.found, err = c.keyAfter(ctx, m, co, "", until, at)
 				return err
 			})
 		}
@@ -80,8 +83,8 @@ func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, 
 	}
 	var out []erp.Partition
 	for i, co := range companies {
-		if shares[i] > 0 {
-			out = append(out, companyPartitions(co, counts[i], counts[i]/shares[i], bounds[i])...)
+		if len(shares[i]) > 0 {
+			out = append(out, companyPartitions(co, shares[i], bounds[i])...)
 		}
 	}
 	// A company without a share has no roots: the partitions hold them all.
@@ -232,25 +235,35 @@ func (c *Client) companiesWithRoots(ctx context.Context, m *erp.Root) ([]string,
 	}
 }
 
-// companyPartitions splits the count roots of company co into partitions of about step roots
-// at bounds. Roots created or deleted between the reads of the bounds can shift one; the
-// partitions still hold every key, because each begins where the one before it ends: a
-// boundary that came out behind the one before it makes that partition empty and lets the next
-// read some keys again, never lose one. A boundary equal to the one before it is dropped.
-func companyPartitions(co string, count, step int, bounds []bound) []erp.Partition {
+// companyPartitions splits the roots of company co into the plan's shares at bounds. Roots
+// created or deleted between the reads of the bounds can shift one; the partitions still hold
+// every key, because each begins where the one before it ends: a boundary that came out behind
+// the one before it makes that partition empty and lets the next read some keys again, never
+// lose one. A boundary equal to the one before it is dropped, and the next partition holds
+// its share too.
+func companyPartitions(co string, shares []erp.Share, bounds []bound) []erp.Partition {
 	var out []erp.Partition
-	after := ""
-	for _, b := range bounds {
+	after, held := "", 0
+	begin := shares[0].Start
+	for k, b := range bounds {
 		if !b.found || b.key == "" {
 			break // fewer roots than counted: the last partition holds the rest
 		}
+		held += shares[k].Size
 		if b.key == after {
 			continue
 		}
-		out = append(out, erp.Partition{Company: co, After: after, Through: b.key, Expected: step, ByKey: true})
-		after = b.key
+		out = append(out, erp.Partition{Company: co, After: after, Through: b.key, Expected: held, Start: begin, ByKey: true})
+		after, held, begin = b.key, 0, shares[k+1].Start
 	}
-	return append(out, erp.Partition{Company: co, After: after, Expected: count - step*len(out), ByKey: true})
+	rest := 0
+	for _, sh := range shares {
+		rest += sh.Size
+	}
+	for _, p := range out {
+		rest -= p.Expected
+	}
+	return append(out, erp.Partition{Company: co, After: after, Expected: rest, Start: begin, ByKey: true})
 }
 
 // keyAfter returns the key of the root of m in company co that lies skip roots after the key
