@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +180,8 @@ type Import struct {
 	// Runs tells whether a rebuild named in the sync state is live (nil: Temporal, through the
 	// activity's client); tests set it.
 	Runs Runs
+	// draw returns a number in [0, 1) (rand.Float64 when nil); tests set it.
+	draw func() float64
 
 	// handoffs are the read aheads of chunks that ended, for the next chunk (handoff.go).
 	handoffs handoffs
@@ -522,14 +525,19 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 		}
 		sz = &pageSize{}
 		sz.set(s.PageSize)
-		// A rebuild's stream starts with small pages (rampStart), so that Elasticsearch gets its
-		// first documents while the full pages are read: with every partition reading its first
-		// full page at once, it sat idle for the first seconds. A partition begun while others
-		// keep it busy (Steady) reads full pages at once: at 150 ms a request, small pages cost
-		// as many requests as full ones, and its stream would take half as long again.
+		// A rebuild's stream starts with small pages (rampStart, of a size drawn for each
+		// stream), so that Elasticsearch gets its first documents while the full pages are read:
+		// with every partition reading its first full page at once, it sat idle for the first
+		// seconds. A partition begun while others keep it busy (Steady) reads full pages at
+		// once: at 150 ms a request, small pages cost as many requests as full ones, and its
+		// stream would take half as long again.
 		ramp := 0
 		if !update && !in.Steady {
-			ramp = rampStart(s.PageSize)
+			draw := a.draw
+			if draw == nil {
+				draw = rand.Float64
+			}
+			ramp = rampStart(s.PageSize, draw())
 		}
 		pages = a.startPager(ctx, in.Entity, from(res.Next), sz, ramp)
 	}

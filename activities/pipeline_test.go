@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -202,25 +204,29 @@ func (o *ownReads) counts() (reads, matching int) {
 	return o.reads, o.matching
 }
 
-// TestARebuildStreamRampsUpItsPageSize: a rebuild's stream reads its first pages small (an
-// eighth of the page size, then doubling), so that Elasticsearch gets documents before the first
-// full page is read; an update run reads full pages from the start, and so do small pages and a
-// steady chunk (one begun while other partitions keep Elasticsearch busy).
+// TestARebuildStreamRampsUpItsPageSize: a rebuild's stream reads its first pages small (from
+// an eighth of the page size to the full size as drawn, then doubling), so that Elasticsearch
+// gets documents before the first full page is read; an update run reads full pages from the
+// start, and so do small pages and a steady chunk (one begun while other partitions keep
+// Elasticsearch busy).
 func TestARebuildStreamRampsUpItsPageSize(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		target   string
 		pageSize int
 		steady   bool
+		draw     float64
 		want     []int
 	}{
-		{"rebuild", "erpsync-products-gen2", 1000, false, []int{125, 250, 500, 1000, 1000, 1000}},
-		{"update", "erpsync-products", 1000, false, []int{1000, 1000, 1000, 1000}},
-		{"rebuild of small pages", "erpsync-products-gen2", 200, false, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
-		{"steady rebuild", "erpsync-products-gen2", 1000, true, []int{1000, 1000, 1000, 1000}},
+		{"rebuild", "erpsync-products-gen2", 1000, false, 0, []int{125, 250, 500, 1000, 1000, 1000}},
+		// 125 * 8^(1/2) = 353.6.
+		{"rebuild, drawn half way", "erpsync-products-gen2", 1000, false, 0.5, []int{353, 706, 1000, 1000}},
+		{"update", "erpsync-products", 1000, false, 0, []int{1000, 1000, 1000, 1000}},
+		{"rebuild of small pages", "erpsync-products-gen2", 200, false, 0, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		{"steady rebuild", "erpsync-products-gen2", 1000, true, 0, []int{1000, 1000, 1000, 1000}},
 	} {
 		src, ix := &fakeSource{n: 3000}, newFakeIndex()
-		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: c.pageSize}}
+		a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: c.pageSize}, draw: func() float64 { return c.draw }}
 		res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: c.target, MaxPages: 100, MaxDuration: time.Hour, Steady: c.steady})
 		if err != nil {
 			t.Fatal(err)
@@ -230,6 +236,26 @@ func TestARebuildStreamRampsUpItsPageSize(t *testing.T) {
 		if !res.Done || res.Counts.Read != 3000 || !slices.Equal(sizes, c.want) {
 			t.Errorf("%s: read %d (done %v) in pages of %v, want 3000 in pages of %v", c.name, res.Counts.Read, res.Done, sizes, c.want)
 		}
+	}
+}
+
+// TestStreamsStartWithPagesOfDrawnSizes: the first page of a rebuild's stream is drawn between
+// an eighth of the page size and the full size, evenly on a log scale: as many below the
+// geometric middle (an eighth times the square root of 8) as above it, not always one size.
+func TestStreamsStartWithPagesOfDrawnSizes(t *testing.T) {
+	below, sizes := 0, map[int]bool{}
+	for range 400 {
+		got := rampStart(1000, rand.Float64())
+		if got < 125 || got > 1000 {
+			t.Fatalf("rampStart(1000) = %d, want 125 to 1,000", got)
+		}
+		if float64(got) < 125*math.Sqrt(8) {
+			below++
+		}
+		sizes[got] = true
+	}
+	if below < 140 || below > 260 || len(sizes) < 100 {
+		t.Fatalf("400 first pages: %d below 354, %d sizes; want about 200 and many", below, len(sizes))
 	}
 }
 
