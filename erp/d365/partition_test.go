@@ -504,3 +504,31 @@ func TestAPartitionReadByKeyHoldsItsCompany(t *testing.T) {
 		}
 	}
 }
+
+// TestCompanyPartitionsKeepThePlansShares: each partition holds its share of the plan and begins
+// where the plan has it begin in its lane; a boundary equal to the one before it (roots deleted
+// between the reads) is dropped and the next partition holds both shares, from where the first
+// began; a boundary not found (fewer roots than counted) leaves the rest to the last partition.
+func TestCompanyPartitionsKeepThePlansShares(t *testing.T) {
+	shares := []erp.Share{{Size: 10, Start: 0}, {Size: 10, Start: 10}, {Size: 5, Start: 0}}
+	for _, tc := range []struct {
+		name   string
+		bounds []bound
+		want   []erp.Partition
+	}{
+		{"as planned", []bound{{"a", true}, {"b", true}}, []erp.Partition{
+			{Company: "usmf", Through: "a", Expected: 10, ByKey: true},
+			{Company: "usmf", After: "a", Through: "b", Expected: 10, Start: 10, ByKey: true},
+			{Company: "usmf", After: "b", Expected: 5, ByKey: true}}},
+		{"a boundary again", []bound{{"a", true}, {"a", true}}, []erp.Partition{
+			{Company: "usmf", Through: "a", Expected: 10, ByKey: true},
+			{Company: "usmf", After: "a", Expected: 15, Start: 10, ByKey: true}}},
+		{"a boundary not found", []bound{{"a", true}, {"", false}}, []erp.Partition{
+			{Company: "usmf", Through: "a", Expected: 10, ByKey: true},
+			{Company: "usmf", After: "a", Expected: 15, Start: 10, ByKey: true}}},
+	} {
+		if got := companyPartitions("usmf", shares, tc.bounds); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
