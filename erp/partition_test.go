@@ -10,8 +10,9 @@ import (
 )
 
 // TestPartitionPlanShares: the roots of all companies, one after the other, cut into Slots
-// lanes and each lane into rounds of even segments within Size, a segment split where a company
-// ends; a piece under a twentieth of a segment goes to its neighbour. Each partition's Start is
+// lanes and each lane into rounds of segments within Size, the cuts inside a lane staggered by
+// up to a quarter of a segment, a segment split where a company ends; a piece under a twentieth of a
+// segment goes to its neighbour. Each partition's Start is
 // where it begins in its lane. The cuts are worked out by hand: the k-th lies at
 // k*total/segments roots, rounded.
 func TestPartitionPlanShares(t *testing.T) {
@@ -30,25 +31,27 @@ func TestPartitionPlanShares(t *testing.T) {
 			{{5128, 2565}, {7692, 0}, {7692, 0}, {7692, 0}, {5129, 0}},
 			{{2564, 5129}, {7692, 0}, {7692, 0}, {7693, 0}, {7692, 0}}}},
 		// 25,000 a lane is over 10,000: 3 rounds, 12 segments of 8,333.3, lanes beginning at 0,
-		// 25,000, 50,000 and 75,000. The cut at 33,333 leaves the first company 1 root, which
-		// goes to its last partition.
+		// 25,000, 50,000 and 75,000. The cuts inside the lanes are staggered by -1,562, -520, 520
+		// and 1,562 (3/16 and 1/16 of a segment): 6,771 and 15,105 | 32,813 and 41,147 |
+		// 58,853 and 67,187 | 84,895 and 93,229. The companies end at 33,334 and 66,667.
 		{"three equal companies, 4 slots", PartitionPlan{Size: 10_000, Slots: 4}, []int{33_334, 33_333, 33_333}, [][]Share{
-			{{8333, 0}, {8334, 8333}, {8333, 16667}, {8334, 0}},
-			{{8333, 8334}, {8333, 16667}, {8333, 0}, {8334, 8333}},
-			{{8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667}}}},
-		// The big company ends 6,667 into the eleventh segment, whose rest (1,667) the small
-		// company begins with, 15,000 into the last lane.
+			{{6771, 0}, {8334, 6771}, {9895, 15105}, {7813, 0}, {521, 7813}},
+			{{7813, 8334}, {8853, 16147}, {8853, 0}, {7814, 8853}},
+			{{520, 16667}, {7813, 17187}, {9895, 0}, {8334, 9895}, {6771, 18229}}}},
+		// The same cuts; the big company ends 5,105 into the eleventh segment, whose rest (3,229)
+		// the small company begins with, 15,000 into the last lane.
 		{"one big company", PartitionPlan{Size: 10_000, Slots: 4}, []int{90_000, 10_000}, [][]Share{
-			{{8333, 0}, {8334, 8333}, {8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667}, {8333, 0}, {8334, 8333}, {8333, 16667},
-				{8333, 0}, {6667, 8333}},
-			{{1667, 15000}, {8333, 16667}}}},
+			{{6771, 0}, {8334, 6771}, {9895, 15105}, {7813, 0}, {8334, 7813}, {8853, 16147}, {8853, 0}, {8334, 8853}, {7813, 17187},
+				{9895, 0}, {5105, 9895}},
+			{{3229, 15000}, {6771, 18229}}}},
 		// Two lanes of 12.5, cut at 13, in the third company.
 		{"more companies than slots", PartitionPlan{Size: 100, Slots: 2}, []int{5, 5, 5, 5, 5},
 			[][]Share{{{5, 0}}, {{5, 5}}, {{3, 10}, {2, 0}}, {{5, 2}}, {{5, 7}}}},
-		// 101 roots, 3 rounds of 4 lanes within 10: cuts at 8, 17, 25, 34, 42, 51, 59, 67, 76, 84
-		// and 93; the first company is its own partition of one root.
+		// 101 roots, 3 rounds of 4 lanes within 10: even cuts at 8, 17, 25, 34, 42, 51, 59, 67,
+		// 76, 84 and 93, those inside the lanes staggered by -1, 0, 0 and 1; the first company
+		// is its own partition of one root.
 		{"a company of one root", PartitionPlan{Size: 10, Slots: 4}, []int{1, 100}, [][]Share{{{1, 0}},
-			{{7, 1}, {9, 8}, {8, 17}, {9, 0}, {8, 9}, {9, 17}, {8, 0}, {8, 8}, {9, 16}, {8, 0}, {9, 8}, {8, 17}}}},
+			{{6, 1}, {9, 7}, {9, 16}, {9, 0}, {8, 9}, {9, 17}, {8, 0}, {8, 8}, {9, 16}, {9, 0}, {9, 9}, {7, 18}}}},
 		{"a company without roots", PartitionPlan{Size: 100, Slots: 4}, []int{0, 50}, [][]Share{nil, {{13, 0}, {12, 0}, {13, 0}, {12, 0}}}},
 		// No more segments than roots: 5 of one root.
 		{"fewer roots than slots", PartitionPlan{Size: 100, Slots: 8}, []int{2, 3}, [][]Share{{{1, 0}, {1, 0}}, {{1, 0}, {1, 0}, {1, 0}}}},
@@ -68,7 +71,7 @@ func TestPartitionPlanShares(t *testing.T) {
 }
 
 // TestPartitionPlansBalance: for plans of many shapes, the partitions hold each company's roots,
-// each within a segment (and the twentieth a sliver adds), no more of them than the segments
+// each within a segment (and the stagger and a sliver), no more of them than the segments
 // and one per company boundary, and begun in the order of their Start, each on whichever slot
 // is free first (schedule, as the workflow begins them), they end within a sliver and the
 // rounding of the cuts (a root a round) of an even share.
@@ -97,7 +100,7 @@ func TestPartitionPlansBalance(t *testing.T) {
 		for i, n := range perCompany {
 			sum := 0
 			for _, s := range got[i] {
-				if s.Size <= 0 || float64(s.Size) > segment*1.05+2 {
+				if s.Size <= 0 || float64(s.Size) > segment*(1+1.0/4+1.0/20)+2 {
 					t.Fatalf("%+v of %v: %v holds a partition of %d, segments of %.1f", plan, perCompany, got, s.Size, segment)
 				}
 				sum += s.Size

@@ -288,6 +288,17 @@ type PartitionPlan struct {
 	Slots int `json:"slots"`
 }
 
+// stagger is how far the cuts inside lane i of n lie from the even ones, for segments of about
+// segment roots: from -1/4 to 1/4 of a segment, evenly over the lanes (less the ends: over 4
+// lanes -3/16, -1/16, 1/16 and 3/16). With the cuts of
+// every lane at one place, the partitions of a round would end together and every slot would
+// wait for its next partition's first page at once; staggered, the slots begin their next
+// partitions at different moments while the others read. A lane's first segment is longer by
+// its stagger, its last shorter: the lane holds as many roots.
+func stagger(i, n, segment int) int {
+	return int(float64(segment) / 4 * (2*(float64(i)+0.5)/float64(n) - 1))
+}
+
 // Share is one partition of a plan (PartitionPlan.Shares): how many roots it holds, and where
 // it begins on the slot that reads it, as the roots that slot reads before it.
 type Share struct {
@@ -299,8 +310,8 @@ type Share struct {
 // (perCompany, in the plan's company order; a company without roots gets none).
 //
 // The roots of all companies, one company after the other, are cut into Slots lanes of one
-// length, and each lane into as few segments of one length as keep a segment within Size
-// (rounds). A slot reads one lane. A partition holds one company's roots, so a segment that
+// length, and each lane into as few segments as keep a segment within about Size (rounds), its
+// cuts staggered from lane to lane (stagger). A slot reads one lane. A partition holds one company's roots, so a segment that
 // spans the end of one company and the start of the next is two partitions (McNaughton's
 // wrap-around rule); they number the segments plus at most one per company boundary. A
 // partition's Start is where it begins in its lane: begun in the order of their Start, each on
@@ -325,9 +336,17 @@ func (p PartitionPlan) Shares(perCompany []int) [][]Share {
 	slots, size := max(p.Slots, 1), max(p.Size, 1)
 	rounds := (total + slots*size - 1) / (slots * size)
 	segments := min(slots*rounds, total)
-	// The k-th cut lies k*total/segments roots from the first root of the first company; the
-	// lane of segment k begins at the cut of its first segment.
-	cut := func(k int) int { return int((int64(k)*int64(total) + int64(segments)/2) / int64(segments)) }
+	// The k-th cut lies k*total/segments roots from the first root of the first company, the
+	// cuts inside a lane shifted by the lane's stagger; the lane of segment k begins at the cut
+	// of its first segment.
+	even := func(k int) int { return int((int64(k)*int64(total) + int64(segments)/2) / int64(segments)) }
+	lanes := (segments + rounds - 1) / rounds
+	cut := func(k int) int {
+		if k%rounds == 0 || k >= segments {
+			return even(k)
+		}
+		return even(k) + stagger(k/rounds, lanes, total/segments)
+	}
 	start := func(at, segment int) int { return at - cut(segment/rounds*rounds) }
 	least := max(total/segments/20, 1)
 	pos, k := 0, 1 // k: the next cut after pos

@@ -48,9 +48,11 @@ func readPartitions(t *testing.T, c *Client, parts []erp.Partition) ([]erp.Produ
 }
 
 // TestPartitionsHoldEveryRootOnce: 450 products over three companies, in partitions of at most
-// about 40 for 4 slots: 12 partitions (450/40 rounded up to a multiple of 4), each company split
-// by key ranges the ERP gives in proportion to its products; the partitions read side by side
-// return every product exactly once with all its children, each about 450/12 roots, as planned.
+// about 40 for 4 slots: 3 rounds of 4 lanes, 12 segments of 37.5, and a partition more where a
+// company ends inside one (the cuts inside a lane are staggered), each company split by key
+// ranges the ERP gives in proportion to its products; the partitions read side by side return
+// every product exactly once with all its children, each as many roots as planned, none over a
+// segment and the quarter of one a stagger adds.
 func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, testCatalog())
@@ -64,15 +66,15 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.products) != 450 || len(parts) != 12 {
-		t.Fatalf("%d products in %d partitions, want 450 in 12: %v", len(w.products), len(parts), parts)
+	if len(w.products) != 450 || len(parts) < 12 || len(parts) > 14 {
+		t.Fatalf("%d products in %d partitions, want 450 in 12 to 14: %v", len(w.products), len(parts), parts)
 	}
 	partsOf := map[string]int{}
 	for _, p := range parts {
 		partsOf[p.Company]++
 	}
 	for co, n := range perCompany {
-		// A company's share of 12 partitions is about its share of the products.
+		// A company's partitions are about its share of the 12 segments (one more where it ends inside one).
 		if got, want := float64(partsOf[co]), 12*float64(n)/450; got < want-1 || got > want+1 {
 			t.Errorf("%s has %d products in %d partitions, want about %.1f: %v", co, n, partsOf[co], want, parts)
 		}
@@ -80,8 +82,8 @@ func TestPartitionsHoldEveryRootOnce(t *testing.T) {
 	got, sizes := readPartitions(t, c, parts)
 	compare(t, "product", got, w.products, productKey)
 	for i, p := range parts {
-		if sizes[i] != p.Expected || sizes[i] < 28 || sizes[i] > 47 {
-			t.Errorf("partition %s: %d products read, %d expected; want about 37", p, sizes[i], p.Expected)
+		if sizes[i] != p.Expected || sizes[i] < 1 || sizes[i] > 47 {
+			t.Errorf("partition %s: %d products read, %d expected; want 1 to 47", p, sizes[i], p.Expected)
 		}
 		n, err := c.Count(context.Background(), erp.Products, erp.ReadRequest{Partition: &parts[i]})
 		if err != nil || n != sizes[i] {
