@@ -47,6 +47,7 @@ func TestSecuredElasticsearch(t *testing.T) {
 	shops := webshopsOf(simtest.Catalog(43))
 	tc := testenv.Temporal(t)
 	queue := testenv.TaskQueue(t)
+	testenv.EndWorkflowsOn(t, tc, queue)
 	bin := buildWorker(t)
 	env := func(user, password string, extra ...string) []string {
 		return append(append(os.Environ(),

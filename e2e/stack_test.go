@@ -80,6 +80,7 @@ func newStackOn(t testing.TB, es *elasticsearch.Client, esURL string, cat genera
 	}
 	s.temporal = testenv.Temporal(t)
 	s.queue = testenv.TaskQueue(t)
+	testenv.EndWorkflowsOn(t, s.temporal, s.queue)
 	src, err := d365.New(d365.Config{BaseURL: s.sim.URL, ClientID: s.sim.ClientID, ClientSecret: s.sim.ClientSecret, RetryWait: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

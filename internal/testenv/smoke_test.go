@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -133,6 +135,7 @@ func TestTemporalSmoke(t *testing.T) {
 	t.Parallel()
 	c := testenv.Temporal(t)
 	queue := testenv.TaskQueue(t)
+	testenv.EndWorkflowsOn(t, c, queue)
 
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflow(greet)
@@ -158,5 +161,42 @@ func TestTemporalSmoke(t *testing.T) {
 	sys, err := c.WorkflowService().GetSystemInfo(ctx, nil)
 	if err == nil {
 		t.Logf("Temporal server %s", sys.GetServerVersion())
+	}
+}
+
+// TestWorkflowsLeftRunningEndWithTheTest: a workflow a test leaves running on its task queue
+// (no worker takes it) is terminated when the test ends.
+func TestWorkflowsLeftRunningEndWithTheTest(t *testing.T) {
+	t.Parallel()
+	c := testenv.Temporal(t)
+	queue := testenv.TaskQueue(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var id string
+	t.Run("leaves one running", func(t *testing.T) {
+		testenv.EndWorkflowsOn(t, c, queue)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: queue + "-left", TaskQueue: queue}, greet, "left")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = run.GetID()
+		// The list the cleanup reads is written after the start: wait until it shows the run.
+		for {
+			res, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + id + "'"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.GetExecutions()) > 0 {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("%s is %s after its test ended, want terminated", id, st)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -143,6 +144,36 @@ func Temporal(t testing.TB) client.Client {
 // TaskQueue returns a task queue name of t's own, so tests' workers never take each other's work.
 func TaskQueue(t testing.TB) string {
 	return fmt.Sprintf("test-%s-%s", strings.Trim(unsafeChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-"), randomHex(4))
+}
+
+// EndWorkflowsOn terminates, when t ends, the workflows still running on task queue queue. A
+// test that fails, or stops waiting, would leave them running in the Temporal server that
+// every run on this machine shares (the services' cache): 47 were found running there, some
+// from the day before, among them the runs a test's schedule started before it was deleted.
+func EndWorkflowsOn(t testing.TB, c client.Client, queue string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		req := &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("TaskQueue = '%s' AND ExecutionStatus = 'Running'", queue),
+		}
+		for {
+			res, err := c.ListWorkflow(ctx, req)
+			if err != nil {
+				t.Logf("list the workflows left running on %s: %v", queue, err)
+				return
+			}
+			for _, w := range res.GetExecutions() {
+				e := w.GetExecution()
+				if err := c.TerminateWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), "the test ended"); err != nil {
+					t.Logf("terminate %s, left running: %v", e.GetWorkflowId(), err)
+				}
+			}
+			if req.NextPageToken = res.GetNextPageToken(); len(req.NextPageToken) == 0 {
+				return
+			}
+		}
+	})
 }
 
 func randomHex(n int) string {
