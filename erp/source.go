@@ -290,11 +290,11 @@ type PartitionPlan struct {
 
 // stagger is how far the cuts inside lane i of n lie from the even ones, for segments of about
 // segment roots: from -1/4 to 1/4 of a segment, evenly over the lanes (less the ends: over 4
-// lanes -3/16, -1/16, 1/16 and 3/16). With the cuts of
-// every lane at one place, the partitions of a round would end together and every slot would
-// wait for its next partition's first page at once; staggered, the slots begin their next
-// partitions at different moments while the others read. A lane's first segment is longer by
-// its stagger, its last shorter: the lane holds as many roots.
+// lanes -3/16, -1/16, 1/16 and 3/16). With the cuts of every lane at one place, the partitions
+// of a round would end together and every slot would wait for its next partition's first page
+// at once; staggered, the slots begin their next partitions at different moments while the
+// others read. A lane's first segment is longer by its stagger, its last shorter: the lane
+// holds as many roots.
 func stagger(i, n, segment int) int {
 	return int(float64(segment) / 4 * (2*(float64(i)+0.5)/float64(n) - 1))
 }
@@ -311,9 +311,10 @@ type Share struct {
 //
 // The roots of all companies, one company after the other, are cut into Slots lanes of one
 // length, and each lane into as few segments as keep a segment within about Size (rounds), its
-// cuts staggered from lane to lane (stagger). A slot reads one lane. A partition holds one company's roots, so a segment that
-// spans the end of one company and the start of the next is two partitions (McNaughton's
-// wrap-around rule); they number the segments plus at most one per company boundary. A
+// cuts staggered from lane to lane (stagger). A slot reads one lane. A partition holds one
+// company's roots, so a segment that spans the end of one company and the start of the next is
+// two partitions (McNaughton's wrap-around rule); they number the segments plus at most one
+// per company boundary. A
 // partition's Start is where it begins in its lane: begun in the order of their Start, each on
 // the first slot that is free, as the workflow begins them, a slot that ends a partition takes
 // the next one of its own lane, and every slot reads as many roots. A piece of a segment under
