@@ -201,6 +201,40 @@ func TestWriteSendsRequestsOfTheFlushSize(t *testing.T) {
 	}
 }
 
+// A write that fits one request goes in one, whatever its ids need escaped: the bulk indexer
+// gets a buffer of the write's size (bufferBytes), and fills it up to the last item without
+// sending early.
+func TestAWriteThatFitsOneRequestIsSentAsOne(t *testing.T) {
+	ok := func(string, int) (int, string) { return 201, "" }
+	var ids []string
+	for i := range 40 {
+		id := fmt.Sprintf("usmf:%03d", i)
+		switch i % 4 {
+		case 1:
+			id += "\"\\\t" // a quote, a backslash and a tab: escaped
+		case 2:
+			id += "\u00ad\u2028" // runes strconv.Quote escapes as \u00ad and \u2028
+		case 3:
+			id = "del-" + id
+		}
+		ids = append(ids, id)
+	}
+	f := &fakeBulk{answer: ok}
+	f.rounds = map[string]int{}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://fake:9200"}, Transport: f, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := search.New(es, "fake", search.WithBulkWorkers(4), search.WithFlushBytes(1<<20))
+	c, err := x.Write(context.Background(), "fake-products", ops(ids...))
+	if err != nil || c.Indexed+c.Deleted != len(ids) {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	if len(f.bulkSizes) != 1 {
+		t.Errorf("%d ops went in %d requests (%v bytes), want one", len(ids), len(f.bulkSizes), f.bulkSizes)
+	}
+}
+
 func TestWriteGivesUpOnPersistentFailures(t *testing.T) {
 	for _, c := range []struct {
 		status int
