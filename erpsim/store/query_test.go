@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/erpsync/erpsync/erpsim/odata"
@@ -343,5 +345,44 @@ func TestAPartitionBoundaryReadsOneIndexInKeyOrder(t *testing.T) {
 	}
 	if p := strings.Join(plan, "; "); !strings.Contains(p, "COVERING INDEX "+keyIdx) || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("%s\nplan %q: want one covering index in key order, no sort", query, p)
+	}
+}
+
+// Concurrent reads of a database file reuse the Store's connections: none is closed and opened
+// again between reads, which would prepare each cached statement again on the new one.
+func TestConcurrentReadsKeepTheirConnections(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "erp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustWrite(t, s, func(tx *Tx) error {
+		for i := range 50 {
+			if _, err := tx.Create(ReleasedProducts, Record{FieldCompany: "usmf", "ItemNumber": fmt.Sprintf("P%02d", i), "ProductName": "Product"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, maxConns)
+	for range maxConns {
+		wg.Go(func() {
+			for i := range 50 {
+				got, err := itemNumbers(t, s, ReleasedProducts, fmt.Sprintf("ItemNumber ge 'P%02d'", i), "usmf")
+				if err != nil || len(got) != 50-i {
+					errs <- fmt.Errorf("read %d: %d rows, %v", i, len(got), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := s.db.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections > maxConns {
+		t.Errorf("%d connections closed as idle, %d open: want none closed, at most %d open", st.MaxIdleClosed, st.OpenConnections, maxConns)
 	}
 }

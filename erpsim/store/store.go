@@ -64,6 +64,9 @@ func (s *Store) Behaviour() Behaviour {
 // maxStmts bounds the prepared statement cache.
 const maxStmts = 512
 
+// maxConns is how many connections a Store on a file has open at most.
+const maxConns = 8
+
 // prepared returns a cached prepared statement for a read query. Queries of the same shape
 // (the same filter with other values, an "in" list of the same length) share one.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -104,7 +107,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// Every connection to ":memory:" is its own database: keep exactly one.
 		db.SetMaxOpenConns(1)
 	} else {
-		db.SetMaxOpenConns(8)
+		// As many connections stay open as may be in use: database/sql keeps two idle by
+		// default and closes the others as they are put back, so that under concurrent reads it
+		// opened connections over and over, and prepared each cached statement again on each
+		// (7% of the simulator's CPU in a partitioned rebuild).
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 	}
 	s := &Store{db: db, schema: NewSchema(), clock: NewClock(), stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
