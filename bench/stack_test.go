@@ -224,14 +224,9 @@ func (s *suite) startSim(cat generate.Config, flags ...string) *sim {
 		s.b.Fatal(err)
 	}
 	addr := freeAddr(s.b)
-	// The simulator stands in for an ERP on other machines: it gets the same GC setting as the
-	// worker (see worker/main.go) so that its garbage collection takes less of the shared cores.
-	var env []string
-	if os.Getenv("GOGC") == "" {
-		env = append(env, "GOGC=400")
-	}
+	// The simulator runs its GC at 400 unless GOGC is set (cmd/erpsim), as the worker does.
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0", "--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, flags...)
-	cmd := s.start("erpsim", s.bins.erpsim, env, args...)
+	cmd := s.start("erpsim", s.bins.erpsim, nil, args...)
 	u := "http://" + addr
 	waitHTTP(s.b, u+"/healthz", 2*time.Minute)
 	return &sim{url: u, cmd: cmd}

@@ -314,12 +314,11 @@ type Share struct {
 // cuts staggered from lane to lane (stagger). A slot reads one lane. A partition holds one
 // company's roots, so a segment that spans the end of one company and the start of the next is
 // two partitions (McNaughton's wrap-around rule); they number the segments plus at most one
-// per company boundary. A
-// partition's Start is where it begins in its lane: begun in the order of their Start, each on
-// the first slot that is free, as the workflow begins them, a slot that ends a partition takes
-// the next one of its own lane, and every slot reads as many roots. A piece of a segment under
-// a twentieth of it goes to its neighbour in the company: a partition costs a request to plan
-// and a pipeline to start.
+// per company boundary. A partition's Start is where it begins in its lane: begun in the order
+// of their Start, each on the first slot that is free, as the workflow begins them, a slot that
+// ends a partition takes the next one of its own lane, and every slot reads as many roots. A
+// piece of a segment under a twentieth of it goes to its neighbour in the company: a partition
+// costs a request to plan and a pipeline to start.
 //
 // Fewer, larger partitions keep the streams reading: measured at 150 ms a request, 100,000
 // products in 3 companies on 9 slots, one wave of 9 partitions left Elasticsearch idle 2.9 to

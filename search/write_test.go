@@ -98,15 +98,17 @@ func respond(status int, body string) *http.Response {
 		Header: http.Header{"X-Elastic-Product": {"Elasticsearch"}, "Content-Type": {"application/json"}}}
 }
 
-func fakeIndex(t *testing.T, f *fakeBulk) *search.Index {
+// fakeIndex is an Index on f: 2 bulk workers, a flush size of 200 bytes and quick retries,
+// unless opts say otherwise.
+func fakeIndex(t *testing.T, f *fakeBulk, opts ...search.Option) *search.Index {
 	t.Helper()
 	f.rounds = map[string]int{}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://fake:9200"}, Transport: f, DisableRetry: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return search.New(es, "fake", search.WithRetry(4, time.Minute, func(int) time.Duration { return time.Millisecond }),
-		search.WithBulkWorkers(2), search.WithFlushBytes(200))
+	return search.New(es, "fake", append([]search.Option{search.WithRetry(4, time.Minute, func(int) time.Duration { return time.Millisecond }),
+		search.WithBulkWorkers(2), search.WithFlushBytes(200)}, opts...)...)
 }
 
 func ops(ids ...string) []search.Op {
@@ -220,12 +222,7 @@ func TestAWriteThatFitsOneRequestIsSentAsOne(t *testing.T) {
 		ids = append(ids, id)
 	}
 	f := &fakeBulk{answer: ok}
-	f.rounds = map[string]int{}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://fake:9200"}, Transport: f, DisableRetry: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := search.New(es, "fake", search.WithBulkWorkers(4), search.WithFlushBytes(1<<20))
+	x := fakeIndex(t, f, search.WithBulkWorkers(4), search.WithFlushBytes(1<<20))
 	c, err := x.Write(context.Background(), "fake-products", ops(ids...))
 	if err != nil || c.Indexed+c.Deleted != len(ids) {
 		t.Fatalf("%+v, %v", c, err)
