@@ -253,7 +253,7 @@ func (c *Config) declareIndex(s *Set, shape bool) {
 			Help:  "Bulk requests in flight per process, over all its writes: a node's CPU per document grows with the requests it indexes at once.",
 			Value: Int(&x.MaxBulkRequests), Check: atLeast(&x.MaxBulkRequests, 1)},
 		&Setting{Key: "index.flush-bytes", Env: []string{"ERPSYNC_FLUSH_BYTES"}, Flag: "flush-bytes", Default: strconv.Itoa(search.DefaultFlushBytes),
-			Help: "Size in bytes at which a bulk request is sent.", Value: Int(&x.FlushBytes), Check: atLeast(&x.FlushBytes, 1024)},
+			Help: "Most bytes of one bulk request; a larger document goes alone.", Value: Int(&x.FlushBytes), Check: atLeast(&x.FlushBytes, 1024)},
 	)
 }
 

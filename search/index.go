@@ -32,7 +32,7 @@ const (
 	// DefaultReplicas is the number of replicas: none, which is all a single node can place.
 	// A cluster of several nodes wants at least 1 (WithReplicas).
 	DefaultReplicas = 0
-	// DefaultFlushBytes is the size at which a bulk request is sent.
+	// DefaultFlushBytes is the most bytes of one bulk request (a larger document goes alone).
 	DefaultFlushBytes = 5 << 20
 )
 
@@ -126,15 +126,16 @@ func WithRefreshInterval(d string) Option { return func(c *config) { c.refreshIn
 func WithGCDeletes(d string) Option { return func(c *config) { c.gcDeletes = d } }
 
 // WithBulkWorkers sets the number of concurrent bulk requests of one Write (default
-// DefaultBulkWorkers()). Each flush of FlushBytes goes to Elasticsearch as one request; a Write
-// smaller than that is one request.
+// DefaultBulkWorkers()). A Write goes in requests of up to FlushBytes; one smaller than that is
+// one request.
 func WithBulkWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // WithMaxBulkRequests bounds the bulk requests the Index has in flight over all its writes
 // (default DefaultMaxBulkRequests); a Write waits for a free one. Dead letters are not bounded.
 func WithMaxBulkRequests(n int) Option { return func(c *config) { c.maxBulk = n } }
 
-// WithFlushBytes sets the size at which a bulk request is sent (default DefaultFlushBytes).
+// WithFlushBytes sets the most bytes of one bulk request (default DefaultFlushBytes): a Write
+// fills its requests in turn up to it, and a document larger than it goes alone.
 func WithFlushBytes(n int) Option { return func(c *config) { c.flushBytes = n } }
 
 // WithRetry bounds the retries of items Elasticsearch answered 429 or 5xx: at most attempts
@@ -485,7 +486,12 @@ func isAlreadyExists(err error) bool {
 // from the status, Unavailable when Elasticsearch cannot be reached, and ctx's error when it
 // ended.
 func (x *Index) do(ctx context.Context, op string, req esapi.Request, out any) error {
-	res, err := req.Do(ctx, x.es)
+	return x.doOn(ctx, x.es, op, req, out)
+}
+
+// doOn is do through transport t.
+func (x *Index) doOn(ctx context.Context, t esapi.Transport, op string, req esapi.Request, out any) error {
+	res, err := req.Do(ctx, t)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", op, ctx.Err())

@@ -562,6 +562,60 @@ func TestIDsAndCount(t *testing.T) {
 	}
 }
 
+// TestIDsOfAnyCharacterAreWritten: a document id is written as the ERP gave it, whatever it
+// holds. The bulk indexer this used to go through quoted ids as Go does (\x01, \U000e0001),
+// which is not JSON: Elasticsearch refused the whole request, and the import dead-lettered the
+// product after reading its page again root by root.
+func TestIDsOfAnyCharacterAreWritten(t *testing.T) {
+	t.Parallel()
+	x, _ := newIndex(t)
+	alias := x.Alias(erp.Contacts)
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ids := []string{
+		"usmf:plain",
+		"usmf:A\x01B",         // a control character JSON writes as \u0001
+		"usmf:A\x7fB",         // DEL: JSON needs no escape, Go quotes it
+		"usmf:A\U000e0001B",   // a tag character Go does not print
+		"usmf:A\"\\\t\n</>&B", // escapes JSON and Go share, and HTML's
+		"usmf:Ä\u2028ö",
+	}
+	var ops []search.Op
+	for _, id := range ids {
+		ops = append(ops, search.IndexOp(id, document.Version(t1), map[string]any{"id": id}))
+	}
+	c, err := x.Write(ctx(t), alias, ops)
+	if err != nil || c.Indexed != len(ids) {
+		t.Fatalf("write: %+v, %v; want %d indexed", c, err, len(ids))
+	}
+	if err := x.Refresh(ctx(t), alias); err != nil {
+		t.Fatal(err)
+	}
+	got, err := x.IDs(ctx(t), alias, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("ids in the index %q, want %q", got, want)
+	}
+	// And deleted by them again.
+	var dels []search.Op
+	for _, id := range ids[1:] {
+		dels = append(dels, search.DeleteOp(id, document.Version(t1.Add(time.Second))))
+	}
+	if c, err := x.Write(ctx(t), alias, dels); err != nil || c.Deleted != len(dels) || c.AlreadyGone != 0 {
+		t.Fatalf("delete: %+v, %v; want %d deleted", c, err, len(dels))
+	}
+	if err := x.Refresh(ctx(t), alias); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := x.Count(ctx(t), alias); err != nil || n != 1 {
+		t.Errorf("after the deletes %d documents (%v), want 1", n, err)
+	}
+}
+
 // TestAliasSwapIsAtomic swaps generations back and forth while searches run against the alias:
 // every search sees one full generation, never none and never a mix.
 func TestAliasSwapIsAtomic(t *testing.T) {

@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
-	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/erpsync/erpsync/failure"
 )
@@ -203,16 +202,14 @@ type pendingOp struct {
 	body []byte
 }
 
-// itemResult is what the bulk indexer reported for one item.
+// itemResult is what Elasticsearch answered for one item.
 type itemResult struct {
-	done        bool
 	status      int
 	result      string
 	errType     string
 	errReason   string
 	causeType   string
 	causeReason string
-	err         error // the whole request failed
 }
 
 func (r itemResult) reason() string {
@@ -299,69 +296,30 @@ func massRefusal(dead []DeadLetter, n int) error {
 	return nil
 }
 
-// bulk sends one round of items through a BulkIndexer and returns a result per item. It fails
-// when a request failed as a whole, or when the indexer's counts do not add up.
+// bulk sends one round of items in bulk requests (bulkRequests: in order, each up to the flush
+// size), at most cfg.workers of them at once, and returns a result per item. It fails when a
+// request failed as a whole, or when an answer does not hold one item per item sent.
 func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requireAlias bool) ([]itemResult, error) {
 	op := "bulk write to " + target
-	workers := bulkWorkers(items, x.cfg.workers, x.cfg.flushBytes)
-	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:        boundedTransport{x.es, x.bulkSlots},
-		Index:         target,
-		NumWorkers:    workers,
-		FlushBytes:    bufferBytes(items, workers, x.cfg.flushBytes),
-		FlushInterval: time.Hour, // Close flushes; a Write never idles
-		RequireAlias:  requireAlias,
-		FilterPath:    BulkFilterPath,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	// Each callback writes its own slot; Close waits for the workers before we read them.
+	reqs := bulkRequests(items, x.cfg.flushBytes)
 	results := make([]itemResult, len(items))
-	var addErr error
-	for i, p := range items {
-		v := p.op.Version
-		item := esutil.BulkIndexerItem{
-			Action:      "index",
-			DocumentID:  p.op.ID,
-			Version:     &v,
-			VersionType: "external",
-			OnSuccess: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem) {
-				results[i] = itemResult{done: true, status: r.Status, result: r.Result}
-			},
-			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem, err error) {
-				results[i] = itemResult{done: true, status: r.Status, result: r.Result, errType: r.Error.Type, errReason: r.Error.Reason,
-					causeType: r.Error.Cause.Type, causeReason: r.Error.Cause.Reason, err: err}
-			},
-		}
-		if p.op.Delete {
-			item.Action = "delete"
-		} else {
-			item.Body = bytes.NewReader(p.body)
-		}
-		if err := bi.Add(ctx, item); err != nil {
-			addErr = err
-			break
-		}
+	errs := make([]error, len(reqs))
+	turns := make(chan struct{}, max(1, x.cfg.workers))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		turns <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-turns }()
+			errs[i] = x.bulkRequest(ctx, op, target, items[r.from:r.to], results[r.from:r.to], requireAlias)
+		})
 	}
-	closeErr := bi.Close(ctx)
+	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	if addErr != nil || closeErr != nil {
-		return nil, failure.E(failure.Unavailable, op, errors.Join(addErr, closeErr))
-	}
-	st := bi.Stats()
-	if st.NumAdded != st.NumFlushed+st.NumFailed || st.NumAdded != uint64(len(items)) {
-		return nil, failure.E(failure.Other, op, fmt.Errorf("bulk indexer lost items: %d added, %d flushed, %d failed of %d",
-			st.NumAdded, st.NumFlushed, st.NumFailed, len(items)))
-	}
-	for i, r := range results {
-		if r.err != nil {
-			return nil, &failure.Error{Kind: requestKind(r.err), Op: op, Err: r.err}
-		}
-		if !r.done {
-			return nil, failure.E(failure.Other, op, fmt.Errorf("no result for item %d (%s)", i, items[i].op.ID))
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	return results, nil
@@ -369,50 +327,121 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 
 // BulkFilterPath keeps of a bulk answer what classify and the reasons read: each item's status,
 // result and error, and a whole request's error. Every item keeps its status, so the items stay
-// in the order of the request, which is how the bulk indexer matches them. Without it each item
-// also carries its index, id, version, shards, sequence number and primary term: four times the
+// in the order of the request, which is how bulkRequest matches them. Without it each item also
+// carries its index, id, version, shards, sequence number and primary term: four times the
 // bytes for Elasticsearch to write and the worker to decode.
 var BulkFilterPath = []string{"errors", "error", "status", "items.*.status", "items.*.result", "items.*.error"}
 
-// bulkWorkers is how many requests the bulk indexer sends items in at once: one per flushBytes
-// of the items' bodies, at most workers. The indexer deals items to its workers in turn, and each
-// worker sends what it holds, so more workers than that would split a write that fits one request
-// into several smaller ones, which cost Elasticsearch more per document.
-func bulkWorkers(items []pendingOp, workers, flushBytes int) int {
+// span is the items [from, to) of one bulk request.
+type span struct{ from, to int }
+
+// bulkRequests splits items, in order, into requests of at most flushBytes each (an item larger
+// than that goes alone). A write that fits one request goes in one: smaller requests cost
+// Elasticsearch more a document.
+func bulkRequests(items []pendingOp, flushBytes int) []span {
+	var out []span
+	from, size := 0, 0
+	for i, p := range items {
+		n := itemBytes(p)
+		if i > from && size+n > flushBytes {
+			out = append(out, span{from, i})
+			from, size = i, 0
+		}
+		size += n
+	}
+	return append(out, span{from, len(items)})
+}
+
+// itemBytes is what an item takes of a request: its action line (appendAction; exact unless the
+// id needs escapes) and its document with its newline.
+func itemBytes(p pendingOp) int {
+	n := len(`{"delete":{"_id":"","version":,"version_type":"external"}}`+"\n") + len(p.op.ID) + digits(p.op.Version)
+	if !p.op.Delete {
+		n += len(p.body) - 1 + 1 // "index" is a byte shorter than "delete"; the document's newline
+	}
+	return n
+}
+
+// digits is the length of v in decimal.
+func digits(v int64) int { return len(strconv.AppendInt(make([]byte, 0, 20), v, 10)) }
+
+// bulkRequest sends items in one bulk request and writes their results into out.
+func (x *Index) bulkRequest(ctx context.Context, op, target string, items []pendingOp, out []itemResult, requireAlias bool) error {
 	size := 0
 	for _, p := range items {
-		size += len(p.body) + len(p.op.ID) + 60 // and its action line
+		size += itemBytes(p)
 	}
-	return max(1, min(workers, (size+flushBytes-1)/flushBytes))
-}
-
-// bufferBytes is the FlushBytes of the bulk indexer that sends items in workers requests. The
-// indexer allocates a buffer of FlushBytes for each of its workers, for every write, and flushes
-// a buffer only when the next item would fill it. A write that fits one request (most pages:
-// 1,000 products are about 3 MB, under the default of 5 MB) needs no more than its own bytes:
-// giving it that much sends the same one request from a buffer of its size, where each page
-// allocated and cleared the whole flush size (in a rebuild of 100,000 products, 0.6 of the
-// worker's 4.5 GB allocated). The bound counts each action line at its longest (an id escaped
-// throughout, a 20-digit version, require_alias), so that the buffer never fills before the
-// last item.
-func bufferBytes(items []pendingOp, workers, flushBytes int) int {
-	if workers > 1 {
-		return flushBytes
-	}
-	size := 1
+	body := make([]byte, 0, size)
 	for _, p := range items {
-		size += len(p.body) + actionLineBound(p.op.ID)
+		body = appendAction(body, p.op)
+		if !p.op.Delete {
+			body = append(body, p.body...)
+			body = append(body, '\n')
+		}
 	}
-	return min(flushBytes, size)
+	req := esapi.BulkRequest{Index: target, Body: bytes.NewReader(body), FilterPath: BulkFilterPath}
+	if requireAlias {
+		req.RequireAlias = &requireAlias
+	}
+	var answer struct {
+		Items []map[string]struct {
+			Status int    `json:"status"`
+			Result string `json:"result"`
+			Error  struct {
+				Type     string `json:"type"`
+				Reason   string `json:"reason"`
+				CausedBy struct {
+					Type   string `json:"type"`
+					Reason string `json:"reason"`
+				} `json:"caused_by"`
+			} `json:"error"`
+		} `json:"items"`
+	}
+	if err := x.doOn(ctx, boundedTransport{x.es, x.bulkSlots}, op, req, &answer); err != nil {
+		return err
+	}
+	if len(answer.Items) != len(items) {
+		return failure.E(failure.Other, op, fmt.Errorf("Elasticsearch answered %d items for the %d sent", len(answer.Items), len(items)))
+	}
+	for i, item := range answer.Items {
+		for _, r := range item { // one action per item
+			out[i] = itemResult{status: r.Status, result: r.Result, errType: r.Error.Type, errReason: r.Error.Reason,
+				causeType: r.Error.CausedBy.Type, causeReason: r.Error.CausedBy.Reason}
+		}
+	}
+	return nil
 }
 
-// actionLineBound is the most bytes an item's action line and newlines take: for example
-// {"index":{"_id":"usmf:1000","version":1767225600000104,"version_type":"external","require_alias":true}}
-// (the bulk indexer quotes the id with strconv.Quote, which writes a byte as at most 4 bytes and
-// a rune as at most 10).
-func actionLineBound(id string) int {
-	const fixed = len(`{"delete":{"_id":,"version":,"version_type":"external","require_alias":true}}`) + 20 + 2 + 2
-	return fixed + 2 + 6*len(id)
+// appendAction appends op's action line to b, for example
+// {"index":{"_id":"usmf:1000","version":1767225600000104,"version_type":"external"}}. The id is
+// a JSON string whatever it holds: the bulk indexer of go-elasticsearch quoted ids the way Go
+// quotes strings (\x01, \U000e0001), which is not JSON, and Elasticsearch refused the whole
+// request for one such id.
+func appendAction(b []byte, op Op) []byte {
+	if op.Delete {
+		b = append(b, `{"delete":{"_id":`...)
+	} else {
+		b = append(b, `{"index":{"_id":`...)
+	}
+	b = appendJSONString(b, op.ID)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, op.Version, 10)
+	return append(b, ",\"version_type\":\"external\"}}\n"...)
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	plain := utf8.ValidString(s)
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= 0x20 && s[i] != '"' && s[i] != '\\'
+	}
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // boundedTransport sends a request when one of slots is free and frees it when the answer has
@@ -430,26 +459,6 @@ func (t boundedTransport) Perform(r *http.Request) (*http.Response, error) {
 	}
 	defer func() { <-t.slots }()
 	return t.next.Perform(r)
-}
-
-// flushStatus finds the HTTP status in the bulk indexer's error for a failed request:
-// "flush: [503 Service Unavailable] ...".
-var flushStatus = regexp.MustCompile(`^flush: \[(\d{3}) `)
-
-// requestKind classifies a whole-request failure: by its status when Elasticsearch answered
-// (a refusal, see refusal, is Refused; another 4xx than 408 and 429 is Invalid: the request
-// itself is wrong), Unavailable otherwise.
-func requestKind(err error) failure.Kind {
-	if m := flushStatus.FindStringSubmatch(err.Error()); m != nil {
-		code, _ := strconv.Atoi(m[1])
-		if refusal(code, "") || strings.Contains(err.Error(), "cluster_block_exception") || strings.Contains(err.Error(), "security_exception") {
-			return failure.Refused
-		}
-		if k := failure.FromStatus(code); k != failure.Other {
-			return k
-		}
-	}
-	return failure.Unavailable
 }
 
 func marshalBody(body any) ([]byte, error) {

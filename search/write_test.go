@@ -169,9 +169,9 @@ func TestWriteClassifiesItems(t *testing.T) {
 	}
 }
 
-// A write is sent in requests of about the flush size: one that fits one request is not split
-// among the bulk workers (smaller requests cost Elasticsearch more per document), and a larger one
-// is spread over them.
+// A write is sent in requests of up to the flush size: one that fits one request is not split
+// (smaller requests cost Elasticsearch more a document), and a larger one is spread over
+// requests filled in turn.
 func TestWriteSendsRequestsOfTheFlushSize(t *testing.T) {
 	ok := func(string, int) (int, string) { return 201, "" }
 	ids := func(n int) []string {
@@ -181,15 +181,12 @@ func TestWriteSendsRequestsOfTheFlushSize(t *testing.T) {
 		}
 		return out
 	}
-	for _, c := range []struct {
-		docs          int
-		requests, max int
-	}{
-		// A document and its action line are about 83 bytes: two fit under the fake index's
+	for _, c := range []struct{ docs, requests int }{
+		// A document and its action line are about 85 bytes: two fit under the fake index's
 		// flush of 200 bytes.
-		{docs: 2, requests: 1, max: 1},
-		// Six full requests, and each of the two workers may send a last one half full.
-		{docs: 12, requests: 6, max: 7},
+		{docs: 2, requests: 1},
+		{docs: 12, requests: 6},
+		{docs: 13, requests: 7},
 	} {
 		f := &fakeBulk{answer: ok}
 		x := fakeIndex(t, f)
@@ -197,26 +194,32 @@ func TestWriteSendsRequestsOfTheFlushSize(t *testing.T) {
 		if err != nil || n.Indexed != c.docs {
 			t.Fatalf("%d docs: %+v, %v", c.docs, n, err)
 		}
-		if len(f.bulkSizes) < c.requests || len(f.bulkSizes) > c.max {
-			t.Errorf("%d docs went in %d requests (%v bytes), want %d to %d", c.docs, len(f.bulkSizes), f.bulkSizes, c.requests, c.max)
+		if len(f.bulkSizes) != c.requests {
+			t.Errorf("%d docs went in %d requests (%v bytes), want %d", c.docs, len(f.bulkSizes), f.bulkSizes, c.requests)
+		}
+		for _, size := range f.bulkSizes {
+			if size > 200 {
+				t.Errorf("%d docs: a request of %d bytes, over the flush size", c.docs, size)
+			}
 		}
 	}
 }
 
-// A write that fits one request goes in one, whatever its ids need escaped: the bulk indexer
-// gets a buffer of the write's size (bufferBytes), and fills it up to the last item without
-// sending early.
+// A write that fits one request goes in one, and every id is sent as a JSON string whatever it
+// holds (the fake decodes each action line with encoding/json).
 func TestAWriteThatFitsOneRequestIsSentAsOne(t *testing.T) {
 	ok := func(string, int) (int, string) { return 201, "" }
 	var ids []string
 	for i := range 40 {
 		id := fmt.Sprintf("usmf:%03d", i)
-		switch i % 4 {
+		switch i % 5 {
 		case 1:
-			id += "\"\\\t" // a quote, a backslash and a tab: escaped
+			id += "\"\\\t" // a quote, a backslash and a tab
 		case 2:
-			id += "\u00ad\u2028" // runes strconv.Quote escapes as \u00ad and \u2028
+			id += "\u00ad\u2028" // runes Go's quoting escapes
 		case 3:
+			id += "\x01\x7f\U000e0001" // Go quotes these as \x01, \x7f and \U000e0001, which JSON has not
+		case 4:
 			id = "del-" + id
 		}
 		ids = append(ids, id)
@@ -229,6 +232,11 @@ func TestAWriteThatFitsOneRequestIsSentAsOne(t *testing.T) {
 	}
 	if len(f.bulkSizes) != 1 {
 		t.Errorf("%d ops went in %d requests (%v bytes), want one", len(ids), len(f.bulkSizes), f.bulkSizes)
+	}
+	for _, id := range ids {
+		if f.rounds[id] != 1 {
+			t.Errorf("id %q: sent %d times, want once as it is", id, f.rounds[id])
+		}
 	}
 }
 
