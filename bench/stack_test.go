@@ -136,16 +136,12 @@ func (s *suite) registerNamespace() {
 func (s *suite) terminateLeftovers() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: "ExecutionStatus='Running'"})
-	if err != nil {
-		s.b.Fatalf("list the workflows left running in %s: %v", namespace, err)
-	}
-	for _, w := range res.Executions {
-		e := w.GetExecution()
-		if err := s.temporal.TerminateWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), "left running by a benchmark that was stopped"); err != nil {
-			s.b.Fatalf("terminate %s: %v", e.GetWorkflowId(), err)
-		}
+	ended, err := testenv.TerminateRunning(ctx, s.temporal, namespace, "ExecutionStatus='Running'", "left running by a benchmark that was stopped")
+	for _, e := range ended {
 		s.b.Logf("terminated %s (run %s), left running by a benchmark that was stopped", e.GetWorkflowId(), e.GetRunId())
+	}
+	if err != nil {
+		s.b.Fatalf("end the workflows left running in %s: %v", namespace, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap/zapcore"
@@ -154,26 +156,37 @@ func EndWorkflowsOn(t testing.TB, c client.Client, queue string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		req := &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("TaskQueue = '%s' AND ExecutionStatus = 'Running'", queue),
-		}
-		for {
-			res, err := c.ListWorkflow(ctx, req)
-			if err != nil {
-				t.Logf("list the workflows left running on %s: %v", queue, err)
-				return
-			}
-			for _, w := range res.GetExecutions() {
-				e := w.GetExecution()
-				if err := c.TerminateWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), "the test ended"); err != nil {
-					t.Logf("terminate %s, left running: %v", e.GetWorkflowId(), err)
-				}
-			}
-			if req.NextPageToken = res.GetNextPageToken(); len(req.NextPageToken) == 0 {
-				return
-			}
+		query := fmt.Sprintf("TaskQueue = '%s' AND ExecutionStatus = 'Running'", queue)
+		if _, err := TerminateRunning(ctx, c, "", query, "the test ended"); err != nil {
+			t.Logf("end the workflows left running on %s: %v", queue, err)
 		}
 	})
+}
+
+// TerminateRunning terminates the workflows of namespace (the client's when "") that the
+// visibility query finds, page by page, with reason, and returns those it terminated. It goes on
+// past a workflow it cannot terminate, and returns those errors with the ones it did.
+func TerminateRunning(ctx context.Context, c client.Client, namespace, query, reason string) ([]*commonpb.WorkflowExecution, error) {
+	var done []*commonpb.WorkflowExecution
+	var errs []error
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: query}
+	for {
+		res, err := c.ListWorkflow(ctx, req)
+		if err != nil {
+			return done, errors.Join(append(errs, fmt.Errorf("list the workflows running (%s): %w", query, err))...)
+		}
+		for _, w := range res.GetExecutions() {
+			e := w.GetExecution()
+			if err := c.TerminateWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), reason); err != nil {
+				errs = append(errs, fmt.Errorf("terminate %s: %w", e.GetWorkflowId(), err))
+				continue
+			}
+			done = append(done, e)
+		}
+		if req.NextPageToken = res.GetNextPageToken(); len(req.NextPageToken) == 0 {
+			return done, errors.Join(errs...)
+		}
+	}
 }
 
 func randomHex(n int) string {
