@@ -355,11 +355,12 @@ func bulkRequests(items []pendingOp, flushBytes int) []span {
 // itemBytes is what an item takes of a request: its action line (appendAction; exact unless the
 // id needs escapes) and its document with its newline.
 func itemBytes(p pendingOp) int {
-	n := len(`{"delete":{"_id":"","version":,"version_type":"external"}}`+"\n") + len(p.op.ID) + digits(p.op.Version)
-	if !p.op.Delete {
-		n += len(p.body) - 1 + 1 // "index" is a byte shorter than "delete"; the document's newline
+	const action = len(`{"index":{"_id":"","version":,"version_type":"external"}}` + "\n")
+	n := action + len(p.op.ID) + digits(p.op.Version)
+	if p.op.Delete {
+		return n + 1 // "delete" is a byte longer than "index"
 	}
-	return n
+	return n + len(p.body) + 1 // and the document's line
 }
 
 // digits is the length of v in decimal.
