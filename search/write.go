@@ -310,7 +310,7 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 		turns <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-turns }()
-			errs[i] = x.bulkRequest(ctx, op, target, items[r.from:r.to], results[r.from:r.to], requireAlias)
+			errs[i] = x.bulkRequest(ctx, op, target, items[r.from:r.to], r.bytes, results[r.from:r.to], requireAlias)
 		})
 	}
 	wg.Wait()
@@ -332,8 +332,8 @@ func (x *Index) bulk(ctx context.Context, target string, items []pendingOp, requ
 // bytes for Elasticsearch to write and the worker to decode.
 var BulkFilterPath = []string{"errors", "error", "status", "items.*.status", "items.*.result", "items.*.error"}
 
-// span is the items [from, to) of one bulk request.
-type span struct{ from, to int }
+// span is the items [from, to) of one bulk request, and the bytes of its body (itemBytes).
+type span struct{ from, to, bytes int }
 
 // bulkRequests splits items, in order, into requests of at most flushBytes each (an item larger
 // than that goes alone). A write that fits one request goes in one: smaller requests cost
@@ -344,12 +344,12 @@ func bulkRequests(items []pendingOp, flushBytes int) []span {
 	for i, p := range items {
 		n := itemBytes(p)
 		if i > from && size+n > flushBytes {
-			out = append(out, span{from, i})
+			out = append(out, span{from, i, size})
 			from, size = i, 0
 		}
 		size += n
 	}
-	return append(out, span{from, len(items)})
+	return append(out, span{from, len(items), size})
 }
 
 // itemBytes is what an item takes of a request: its action line (appendAction; exact unless the
@@ -366,12 +366,9 @@ func itemBytes(p pendingOp) int {
 // digits is the length of v in decimal.
 func digits(v int64) int { return len(strconv.AppendInt(make([]byte, 0, 20), v, 10)) }
 
-// bulkRequest sends items in one bulk request and writes their results into out.
-func (x *Index) bulkRequest(ctx context.Context, op, target string, items []pendingOp, out []itemResult, requireAlias bool) error {
-	size := 0
-	for _, p := range items {
-		size += itemBytes(p)
-	}
+// bulkRequest sends items, a body of about size bytes, in one bulk request and writes their
+// results into out.
+func (x *Index) bulkRequest(ctx context.Context, op, target string, items []pendingOp, size int, out []itemResult, requireAlias bool) error {
 	body := make([]byte, 0, size)
 	for _, p := range items {
 		body = appendAction(body, p.op)
