@@ -207,7 +207,7 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
-	var last []any
+	var vals []any // the last row read, with its order columns
 	for rows.Next() {
 		if len(page.Rows) == limit {
 			// One more row exists: continue after the last returned row.
@@ -216,6 +216,10 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 				left = top - limit
 			}
 			if left != 0 {
+				last := make([]any, len(ord))
+				for i, c := range ordCol {
+					last[i] = toSQL(cols[c], vals[c])
+				}
 				page.Next = encodeSkipToken(skipToken{Values: last, Top: left})
 			}
 			break
@@ -223,13 +227,9 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", t.Name, err)
 		}
-		vals := make([]any, len(cols))
+		vals = make([]any, len(cols))
 		for i, f := range cols {
 			vals[i] = fromSQL(f, raw[i])
-		}
-		last = make([]any, len(ord))
-		for i, c := range ordCol {
-			last[i] = toSQL(cols[c], vals[c])
 		}
 		page.Rows = append(page.Rows, vals[:len(out):len(out)])
 	}
@@ -399,13 +399,18 @@ func decodeSkipToken(s string, ord []order) (skipToken, error) {
 func fromSQL(f Field, v any) any {
 	switch f.Type {
 	case Int:
-		n, _ := v.(int64)
-		return n
+		if _, ok := v.(int64); ok {
+			return v // as it is: boxing it again would allocate
+		}
+		return int64(0)
 	case DateTime:
 		n, _ := v.(int64)
 		return time.UnixMicro(n).UTC()
 	case Decimal:
 		return json.Number(asString(v))
+	}
+	if _, ok := v.(string); ok {
+		return v
 	}
 	return asString(v)
 }
