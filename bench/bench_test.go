@@ -46,6 +46,10 @@ import (
 //  9. an update run with a backlog of 10% of the products (at most 10,000) against that ERP;
 //  10. the simulator's CPU per product of a read of the whole catalog through the connector.
 //
+// (2) and (8)'s best are sampled BENCH_SAMPLES (3) times, in turn with samples of (1), and
+// compared with (1) twice: by the medians, and each sample against the mean of (1)'s taken just
+// before and just after it ("bracketed"), which cancels a drift of the machine's speed.
+//
 // BENCH_PRODUCTS (default 100000) sizes the catalog; BENCH_EDITS (50) the freshness edits;
 // BENCH_PPROF=1 saves a CPU profile of the worker during the rebuild in bench-results/;
 // BENCH_ES_CPUS (default 0) are the CPUs Elasticsearch gets alone, everything else gets the
@@ -154,6 +158,10 @@ func BenchmarkImport(b *testing.B) {
 		raws = append(raws, s.rawBulkAgain(bulk))
 		imports = append(imports, s.importSample("(2) sample", "rebuild"))
 	}
+	// One more baseline sample after the last, so that each sample of (2) lies between two: its
+	// ratio to their mean cancels the drift that the medians only spread.
+	closing := s.rawBulkAgain(bulk)
+	importRatios, importBracketed := Bracketed(imports, append(slices.Clone(raws), closing))
 	bulkRate, importRate := Median(raws), Median(imports)
 	r.Add("bulk_docs_per_second", "(1) raw _bulk baseline", bulkRate, "docs/s",
 		fmt.Sprintf("median of %d samples (%s); %d docs (%.1f KB each), %d MB bodies, %d requests in flight (the best of %s)",
@@ -161,6 +169,8 @@ func BenchmarkImport(b *testing.B) {
 	r.Add("import_docs_per_second", "(2) full import (rebuild)", importRate, "docs/s",
 		fmt.Sprintf("median of %d samples (%s), each after one of (1)'s", len(imports), rates(imports)))
 	r.Add("import_ratio", "(2)/(1) ratio", importRate/bulkRate, "", "of the medians; target >= 0.95")
+	r.Add("import_ratio_bracketed", "(2)/(1), each sample against (1)'s just before and after it", importBracketed, "",
+		fmt.Sprintf("median of %s; the closing sample of (1): %s docs/s", ratiosText(importRatios), formatValue(closing)))
 	b.ReportMetric(bulkRate, "bulk-docs/s")
 	b.ReportMetric(importRate, "import-docs/s")
 	b.ReportMetric(importRate/bulkRate, "ratio")
@@ -193,19 +203,31 @@ func BenchmarkImport(b *testing.B) {
 			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s; %s",
 				rate/bulkRate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work))
 	}
-	// The best number of partitions gets as many samples as (2), each after one of (1)'s.
+	// The best number of partitions gets as many samples as (2), each after one of (1)'s, and
+	// one more of (1) after the last: those samples lie between two of (1)'s.
 	bests := []float64{best}
-	for range samples - 1 {
+	var around []float64
+	for i := range samples - 1 {
 		e.setLatency(b, 0)
 		raws = append(raws, s.rawBulkAgain(bulk))
+		around = append(around, raws[len(raws)-1])
 		e.setLatency(b, erpLatency)
 		bests = append(bests, s.importSample(fmt.Sprintf("(8) sample, %d partitions", bestN), "rebuild", "--partitions", strconv.Itoa(bestN)))
+		if i == samples-2 {
+			e.setLatency(b, 0)
+			around = append(around, s.rawBulkAgain(bulk))
+		}
 	}
 	latencyBaseline, best := Median(raws), Median(bests)
 	r.Add("latency_best_docs_per_second", fmt.Sprintf("(8) rebuild, ERP %s per request, %d partitions at once", erpLatency, bestN), best, "docs/s",
 		fmt.Sprintf("median of %d samples (%s)", len(bests), rates(bests)))
 	r.Add("latency_ratio", fmt.Sprintf("(8) best/(1), ERP %s per request", erpLatency), best/latencyBaseline, "",
 		fmt.Sprintf("%d partitions at once; over the median of every sample of (1), %s (%s); target >= 0.9", bestN, formatValue(latencyBaseline), rates(raws)))
+	if ratios, median := Bracketed(bests[1:], around); ratios != nil {
+		r.Add("latency_ratio_bracketed", "(8) best/(1), each sample against (1)'s just before and after it", median, "",
+			fmt.Sprintf("%d partitions at once; median of %s (the samples after the first, which the partition counts' sweep took); the closing sample of (1): %s docs/s",
+				bestN, ratiosText(ratios), formatValue(around[len(around)-1])))
+	}
 	e.setLatency(b, 0)
 	r.Add("sim_cpu_ms_per_product", "(10) simulator CPU per product read", float64(simCPU.Microseconds())/1000/float64(len(items)), "ms",
 		fmt.Sprintf("%d products read through the connector in one stream: %.1f CPU s", len(items), simCPU.Seconds()))
@@ -574,18 +596,26 @@ func (s *suite) rawBulkRun(bulk bulkResult, conc int) (time.Duration, esWork) {
 }
 
 // rates lists rates for a note: "3,922, 4,011 and 3,850 docs/s".
-func rates(xs []float64) string {
+func rates(xs []float64) string { return join(xs, formatValue, " docs/s") }
+
+// ratiosText lists ratios as "0.91, 0.88 and 0.72".
+func ratiosText(xs []float64) string {
+	return join(xs, func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }, "")
+}
+
+// join lists xs, each formatted by f, as "a, b and c", then unit; "none" for none.
+func join(xs []float64, f func(float64) string, unit string) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
-		parts[i] = formatValue(x)
+		parts[i] = f(x)
 	}
 	switch len(parts) {
 	case 0:
 		return "none"
 	case 1:
-		return parts[0] + " docs/s"
+		return parts[0] + unit
 	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1] + " docs/s"
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1] + unit
 }
 
 // sendBulk sends bodies to index from conc goroutines and fails on any item error.

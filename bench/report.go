@@ -178,6 +178,20 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
 
+// Bracketed compares samples taken between baseline samples, as on a machine whose speed
+// drifts: around[i] was taken just before samples[i] and around[i+1] just after it. It returns
+// each sample over the mean of the two, and the median of those ratios; nil and 0 unless
+// around holds one more than samples.
+func Bracketed(samples, around []float64) (ratios []float64, median float64) {
+	if len(samples) == 0 || len(around) != len(samples)+1 {
+		return nil, 0
+	}
+	for i, x := range samples {
+		ratios = append(ratios, x/((around[i]+around[i+1])/2))
+	}
+	return ratios, Median(ratios)
+}
+
 // Median returns the median of xs (the mean of the middle two of an even number; 0 of none).
 func Median(xs []float64) float64 {
 	s := slices.Sorted(slices.Values(xs))

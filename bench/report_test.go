@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,5 +108,17 @@ func TestMedian(t *testing.T) {
 		if got := Median(c.xs); got != c.want {
 			t.Errorf("Median(%v) = %v, want %v", c.xs, got, c.want)
 		}
+	}
+}
+
+// TestBracketed: a sample between baseline samples of 100 and 300 docs/s that made 100 is at
+// half of them; the median is of the ratios, not of the rates.
+func TestBracketed(t *testing.T) {
+	ratios, median := Bracketed([]float64{100, 90, 300}, []float64{100, 300, 100, 500})
+	if want := []float64{0.5, 0.45, 1}; !slices.Equal(ratios, want) || median != 0.5 {
+		t.Errorf("Bracketed: %v, median %v; want %v, median 0.5", ratios, median, want)
+	}
+	if r, m := Bracketed([]float64{1, 2}, []float64{1, 2}); r != nil || m != 0 {
+		t.Errorf("Bracketed without a baseline after the last sample: %v, %v; want none", r, m)
 	}
 }
