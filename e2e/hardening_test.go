@@ -246,3 +246,30 @@ func TestARootWithoutACompanyIsSteppedPast(t *testing.T) {
 	t.Logf("dead letter %q: %s", dls[0].Key, dls[0].Reason)
 	s.checkProductsExcept(map[string]bool{":NO-COMPANY": true})
 }
+
+// TestAKeyWithControlCharactersIsIndexed: a released product whose item number holds control
+// characters (U+0001, DEL) and a character outside the Basic Multilingual Plane is read, written
+// and kept like any other. The bulk writer once quoted document ids as Go quotes strings, which
+// is not JSON for these: Elasticsearch refused the whole request, and the import dead-lettered
+// the product.
+func TestAKeyWithControlCharactersIsIndexed(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, simtest.Catalog(20), erpsim.Config{}, activities.Settings{PageSize: 40, SafetyLag: time.Second})
+	s.run(workflows.ProductImportName, activities.Rebuild)
+	const item = "ODD\x01KEY\x7f\U000e0001"
+	err := s.sim.Store.Load(context.Background(), func(l *store.Loader) error {
+		return l.Insert(store.ReleasedProducts, "usmf", item, item, "Chair with an odd key", "", "", "Product", "", "", "ea", json.Number("900"), "USD", "", time.Now().UTC())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	res := s.run(workflows.ProductImportName, activities.Update)
+	if c := res.Of(erp.Products).Counts; res.Outcome != "complete" || c.Indexed != 1 {
+		t.Fatalf("update: %s, %+v; want the one new product indexed", res.Outcome, c)
+	}
+	if _, ok := s.docs(erp.Products)[idOf("usmf", item)]; !ok {
+		t.Fatalf("no document %q in the index", idOf("usmf", item))
+	}
+	s.checkProducts()
+}
