@@ -14,7 +14,7 @@ import (
 // SQLite's mutexes.
 //
 // modernc.org/sqlite opens every connection SQLITE_OPEN_FULLMUTEX, so SQLite enters the
-// connection's mutex on every call into the library: for a row of 20 fields, some 60 lock
+// connection's mutex on every call into the library: for a row of 20 fields, 40 to 60 lock
 // pairs through modernc.org/libc's pthread mutexes. Serving a rebuild, that was 23% of the
 // simulator's CPU. Yet database/sql never uses one connection from two goroutines at once: it
 // holds the connection's lock around every call into the driver (modernc.org/sqlite's own
