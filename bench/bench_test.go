@@ -168,9 +168,14 @@ func BenchmarkImport(b *testing.B) {
 			len(raws), rates(raws), bulk.docs, bulk.avgKB, bulk.bodyMB, bulk.best, bulk.tried))
 	r.Add("import_docs_per_second", "(2) full import (rebuild)", importRate, "docs/s",
 		fmt.Sprintf("median of %d samples (%s), each after one of (1)'s", len(imports), rates(imports)))
-	r.Add("import_ratio", "(2)/(1) ratio", importRate/bulkRate, "", "of the medians; target >= 0.95")
+	// Issue 16's targets: 0.95 at 100,000 products, 0.9 at 1,000,000.
+	target := "0.95"
+	if products >= 1_000_000 {
+		target = "0.9"
+	}
+	r.Add("import_ratio", "(2)/(1) ratio", importRate/bulkRate, "", "of the medians; target >= "+target)
 	r.Add("import_ratio_bracketed", "(2)/(1), each sample against (1)'s just before and after it", importBracketed, "",
-		fmt.Sprintf("median of %s; the closing sample of (1): %s docs/s", ratiosText(importRatios), formatValue(closing)))
+		fmt.Sprintf("median of %s; the closing sample of (1): %s docs/s; target >= %s", ratiosText(importRatios), formatValue(closing), target))
 	b.ReportMetric(bulkRate, "bulk-docs/s")
 	b.ReportMetric(importRate, "import-docs/s")
 	b.ReportMetric(importRate/bulkRate, "ratio")
