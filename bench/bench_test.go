@@ -211,17 +211,17 @@ func BenchmarkImport(b *testing.B) {
 	// The best number of partitions gets as many samples as (2), each after one of (1)'s, and
 	// one more of (1) after the last: those samples lie between two of (1)'s.
 	bests := []float64{best}
-	var around []float64
-	for i := range samples - 1 {
+	for range samples - 1 {
 		e.setLatency(b, 0)
 		raws = append(raws, s.rawBulkAgain(bulk))
-		around = append(around, raws[len(raws)-1])
 		e.setLatency(b, erpLatency)
 		bests = append(bests, s.importSample(fmt.Sprintf("(8) sample, %d partitions", bestN), "rebuild", "--partitions", strconv.Itoa(bestN)))
-		if i == samples-2 {
-			e.setLatency(b, 0)
-			around = append(around, s.rawBulkAgain(bulk))
-		}
+	}
+	// (1)'s samples on either side of bests[1:]: those just taken, and the closing one.
+	var around []float64
+	if samples > 1 {
+		e.setLatency(b, 0)
+		around = append(slices.Clone(raws[len(raws)-(samples-1):]), s.rawBulkAgain(bulk))
 	}
 	latencyBaseline, best := Median(raws), Median(bests)
 	r.Add("latency_best_docs_per_second", fmt.Sprintf("(8) rebuild, ERP %s per request, %d partitions at once", erpLatency, bestN), best, "docs/s",

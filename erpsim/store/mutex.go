@@ -85,45 +85,47 @@ func mutexAlloc(tls *libc.TLS, typ int32) uintptr {
 	return 0
 }
 
+// locksNothing reports whether p is no mutex (SQLite passes 0 where it needs none) or noMutex.
+func locksNothing(p uintptr) bool { return p == 0 || p == noMutexAddr }
+
 func mutexFree(tls *libc.TLS, p uintptr) {
-	if p != noMutexAddr {
+	if !locksNothing(p) {
 		libc.Xfree(tls, p)
 	}
 }
 
-func mutexEnter(tls *libc.TLS, p uintptr) {
-	if p == 0 || p == noMutexAddr {
-		return
+// enter enters the mutex at p for the thread tls, waiting for it if wait, and reports whether
+// it did.
+func enter(tls *libc.TLS, p uintptr, wait bool) bool {
+	if locksNothing(p) {
+		return true
 	}
 	m := mutexAt(p)
 	if m.owner.Load() == tls.ID { // only this thread could have set it
 		m.count++
-		return
+		return true
 	}
-	m.mu.Lock()
+	if wait {
+		m.mu.Lock()
+	} else if !m.mu.TryLock() {
+		return false
+	}
 	m.owner.Store(tls.ID)
 	m.count = 1
+	return true
 }
 
+func mutexEnter(tls *libc.TLS, p uintptr) { enter(tls, p, true) }
+
 func mutexTry(tls *libc.TLS, p uintptr) int32 {
-	if p == 0 || p == noMutexAddr {
+	if enter(tls, p, false) {
 		return sqlite3.SQLITE_OK
 	}
-	m := mutexAt(p)
-	if m.owner.Load() == tls.ID {
-		m.count++
-		return sqlite3.SQLITE_OK
-	}
-	if !m.mu.TryLock() {
-		return sqlite3.SQLITE_BUSY
-	}
-	m.owner.Store(tls.ID)
-	m.count = 1
-	return sqlite3.SQLITE_OK
+	return sqlite3.SQLITE_BUSY
 }
 
 func mutexLeave(tls *libc.TLS, p uintptr) {
-	if p == 0 || p == noMutexAddr {
+	if locksNothing(p) {
 		return
 	}
 	m := mutexAt(p)
@@ -135,14 +137,14 @@ func mutexLeave(tls *libc.TLS, p uintptr) {
 
 // mutexHeld and mutexNotheld serve SQLite's assertions, which only its debug builds check.
 func mutexHeld(tls *libc.TLS, p uintptr) int32 {
-	if p == 0 || p == noMutexAddr {
+	if locksNothing(p) {
 		return 1
 	}
 	return libc.Bool32(mutexAt(p).owner.Load() == tls.ID)
 }
 
 func mutexNotheld(tls *libc.TLS, p uintptr) int32 {
-	if p == 0 || p == noMutexAddr {
+	if locksNothing(p) {
 		return 1
 	}
 	return libc.Bool32(mutexAt(p).owner.Load() != tls.ID)
