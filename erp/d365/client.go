@@ -44,6 +44,8 @@ type Client struct {
 	maxIn int
 	// clock is the ERP's clock, from the Date headers of its answers (Now).
 	clock serverClock
+	// entities are the ids of LegalEntities as Now last read them, for the plan that follows.
+	entities recentList
 }
 
 var _ erp.Source = (*Client)(nil)

@@ -3,6 +3,7 @@ package d365
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -63,20 +64,44 @@ func (c *serverClock) now(maxAge time.Duration) (time.Time, bool) {
 }
 
 // Now returns the ERP's current time (erp.Clock), from the Date header of an answer of the last
-// 10 seconds or of a request made for it (one row of LegalEntities). A service that sends no
-// Date header fails as invalid.
+// 10 seconds or of a request made for it. That request is the list of LegalEntities, which a
+// partitioned run's plan reads next (Partitions, after its bound is taken from the clock): the
+// plan then has it already, and the round of requests that reads the clock is also its first. A
+// service that sends no Date header fails as invalid.
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	if t, ok := c.clock.now(clockMaxAge); ok {
 		return t, nil
 	}
 	const op = "read the ERP's clock"
-	var n counter
-	coll := c.colls[erp.LegalEntities]
-	if _, err := c.get(ctx, op, c.url(coll, param{"$top", "1"}, param{"$select", coll.f("LegalEntityId")}), 0, &n); err != nil {
-		return time.Time{}, err
-	}
+	_, err := c.readLegalEntities(ctx)
 	if t, ok := c.clock.now(clockMaxAge); ok {
-		return t, nil
+		return t, nil // any answer's Date: a list it could not use still carried the time
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return time.Time{}, failure.E(failure.Invalid, op, errors.New("the service sends no Date header: its clock cannot be read"))
+}
+
+// recentList is a list read from the ERP and when: safe for concurrent use.
+type recentList struct {
+	mu  sync.Mutex
+	ids []string
+	at  time.Time // when it was read (with its monotonic reading); zero: never
+}
+
+func (l *recentList) set(ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids, l.at = ids, time.Now()
+}
+
+// get returns the list when it was read within maxAge.
+func (l *recentList) get(maxAge time.Duration) ([]string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at.IsZero() || time.Since(l.at) > maxAge {
+		return nil, false
+	}
+	return l.ids, true
 }

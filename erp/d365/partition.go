@@ -27,8 +27,9 @@ const maxCompanies = 10_000
 //   - the companies and, per company, $count of its roots up to until (plan.Shares cuts them
 //     into partitions): the configured companies, else those of LegalEntities when their
 //     counts add up to the count of all roots, else each company that has roots (companies).
-//     Roots that number no more than plan.Size stop the plan there: one round of requests, the
-//     count of all roots beside LegalEntities (or the configured companies' counts);
+//     LegalEntities is the list Now read for the run's bound, when it did (within its 10
+//     seconds): the counts are then one round of requests. Roots that number no more than
+//     plan.Size stop the plan after that round;
 //   - a company's boundaries, each the key as many roots from its first as its partitions
 //     before the boundary hold (n), read with $select of the key only ($orderby=key,
 //     $skip=n-1, $top=1).
@@ -40,9 +41,10 @@ const maxCompanies = 10_000
 // range of keys that begins where the one before it ends, so the partitions of a company hold
 // every key. The counts and the boundaries are read side by side, as many at once as the
 // rebuild will read with (plan.Slots partitions of Config.Concurrency requests each, which the
-// ERP's allowed concurrency bounds): at 150 ms per request, a plan takes about 3 requests'
-// time whatever its size and however many companies LegalEntities lists, and its count of
-// all roots is the one a run needs for its progress.
+// ERP's allowed concurrency bounds): at 150 ms per request, a run's clock and plan take about
+// 3 requests' time (LegalEntities with the clock, the counts, the boundaries) whatever its size
+// and however many companies LegalEntities lists, and its count of all roots is the one a run
+// needs for its progress.
 func (c *Client) Partitions(ctx context.Context, e erp.Entity, until time.Time, plan erp.PartitionPlan) ([]erp.Partition, int, error) {
 	if plan.Size <= 0 || plan.Slots <= 0 {
 		return nil, 0, failure.E(failure.Invalid, "partition", fmt.Errorf("partition size %d and slots %d: want at least 1 each", plan.Size, plan.Slots))
@@ -104,14 +106,17 @@ type bound struct {
 // alone: there is nothing to split. The companies come from
 //
 //   - the configured companies (Config.Companies), each counted;
-//   - else the legal entities (LegalEntities, one request, read beside the count of all roots),
-//     each counted, when their counts add up to that count. Every dataAreaId of D365 is a legal
-//     entity; the sum guards against a service that lists fewer. It cannot add up with a company
-//     left out: a count up to until only falls between the reads (a root edited or created since
-//     is stamped after until, which lies the safety lag behind the ERP's clock), so a company
-//     left out with roots makes the sum fall short. An audit counts every root (until is zero),
-//     and a root created between the reads could make up for one left out: that needs a legal
-//     entity the service does not list and a creation of exactly as many roots.
+//   - else the legal entities (LegalEntities), each counted, when their counts add up to the
+//     count of all roots. Every dataAreaId of D365 is a legal entity; the sum guards against a
+//     service that lists fewer. It cannot add up with a company left out: a count up to until
+//     only falls between the reads (a root edited or created since is stamped after until,
+//     which lies the safety lag behind the ERP's clock), so a company left out with roots makes
+//     the sum fall short. An audit counts every root (until is zero), and a root created between
+//     the reads could make up for one left out: that needs a legal entity the service does not
+//     list and a creation of exactly as many roots. When Now read the list for the run's bound
+//     (within the clock's 10 seconds), the count of all roots and each legal entity's are one
+//     round of requests; otherwise the list is read beside the count of all roots, and the legal
+//     entities are counted after them.
 //   - else each company that has roots (companiesWithRoots: one request per company, in a row),
 //     each counted. Also when LegalEntities cannot be read (a service without it).
 func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, width, size int) (companies []string, counts []int, total int, err error) {
@@ -120,32 +125,42 @@ func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, wi
 		counts, err := c.countEach(ctx, m, until, companies, width)
 		return companies, counts, sum(counts), err
 	}
+	countAll := func(ctx context.Context) error {
+		var err error
+		total, err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until})
+		return err
+	}
 	var (
 		entities []string
 		listErr  error
 	)
-	err = parallel(ctx, width, []func(context.Context) error{
-		func(ctx context.Context) error {
-			entities, listErr = c.legalEntities(ctx)
-			return nil // a service without LegalEntities is walked instead
-		},
-		func(ctx context.Context) error {
-			var err error
-			total, err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until})
-			return err
-		},
-	})
-	if err != nil || total <= size {
-		return nil, nil, total, err
-	}
-	if listErr == nil && len(entities) > 0 {
-		counts, err := c.countEach(ctx, m, until, entities, width)
-		if err != nil {
+	if listed, ok := c.entities.get(clockMaxAge); ok && len(listed) > 0 {
+		entities, counts = listed, make([]int, len(listed))
+		if err := parallel(ctx, width, append(c.countTasks(m, until, entities, counts), countAll)); err != nil {
 			return nil, nil, 0, err
 		}
-		if sum(counts) == total {
-			return entities, counts, total, nil
+		if total <= size {
+			return nil, nil, total, nil
 		}
+	} else {
+		err = parallel(ctx, width, []func(context.Context) error{
+			func(ctx context.Context) error {
+				entities, listErr = c.legalEntities(ctx)
+				return nil // a service without LegalEntities is walked instead
+			},
+			countAll,
+		})
+		if err != nil || total <= size {
+			return nil, nil, total, err
+		}
+		if listErr == nil && len(entities) > 0 {
+			if counts, err = c.countEach(ctx, m, until, entities, width); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+	}
+	if listErr == nil && len(entities) > 0 && sum(counts) == total {
+		return entities, counts, total, nil
 	}
 	companies, err = c.companiesWithRoots(ctx, m)
 	if err != nil {
@@ -167,6 +182,12 @@ func sum(xs []int) int {
 // countEach counts the roots of m stamped up to until in each company, width at once.
 func (c *Client) countEach(ctx context.Context, m *erp.Root, until time.Time, companies []string, width int) ([]int, error) {
 	counts := make([]int, len(companies))
+	return counts, parallel(ctx, width, c.countTasks(m, until, companies, counts))
+}
+
+// countTasks returns the requests that count the roots of m stamped up to until in each
+// company into counts (as long as companies).
+func (c *Client) countTasks(m *erp.Root, until time.Time, companies []string, counts []int) []func(context.Context) error {
 	var tasks []func(context.Context) error
 	for i, co := range companies {
 		tasks = append(tasks, func(ctx context.Context) error {
@@ -175,12 +196,22 @@ func (c *Client) countEach(ctx context.Context, m *erp.Root, until time.Time, co
 			return err
 		})
 	}
-	return counts, parallel(ctx, width, tasks)
+	return tasks
 }
 
 // legalEntities returns the ids of LegalEntities, lower-cased (as dataAreaIds are), sorted and
-// without repeats; at most maxCompanies.
+// without repeats, at most maxCompanies: as Now read them within the clock's 10 seconds, else
+// read now.
 func (c *Client) legalEntities(ctx context.Context) ([]string, error) {
+	if ids, ok := c.entities.get(clockMaxAge); ok {
+		return ids, nil
+	}
+	return c.readLegalEntities(ctx)
+}
+
+// readLegalEntities reads the ids of LegalEntities (legalEntities) and keeps them for a plan
+// that follows (Now reads them).
+func (c *Client) readLegalEntities(ctx context.Context) ([]string, error) {
 	coll := c.colls[erp.LegalEntities]
 	op := "read " + coll.name
 	u := c.url(coll, param{"cross-company", "true"}, param{"$select", coll.f("LegalEntityId")}, param{"$top", strconv.Itoa(maxCompanies + 1)})
@@ -200,7 +231,9 @@ func (c *Client) legalEntities(ctx context.Context) ([]string, error) {
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	out = slices.Compact(out)
+	c.entities.set(out)
+	return out, nil
 }
 
 // companiesWithRoots returns the companies that have roots of m, in the ERP's order, one

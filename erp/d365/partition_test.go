@@ -117,6 +117,8 @@ type planProxy struct {
 	mu             sync.Mutex
 	urls           []string
 	inFlight, most int
+	// counting and mostCounting are the same for the requests of counts ($count=true).
+	counting, mostCounting int
 }
 
 func newPlanProxy(t *testing.T, s *sim, refuse func(*http.Request) bool) *planProxy {
@@ -125,14 +127,26 @@ func newPlanProxy(t *testing.T, s *sim, refuse func(*http.Request) bool) *planPr
 	target, _ := url.Parse(s.http.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count := r.URL.Query().Get("$count") == "true"
 		p.mu.Lock()
 		p.inFlight++
 		p.most = max(p.most, p.inFlight)
+		if count {
+			p.counting++
+			p.mostCounting = max(p.mostCounting, p.counting)
+		}
 		if strings.HasPrefix(r.URL.Path, "/data/") {
 			p.urls = append(p.urls, r.URL.Path+"?"+r.URL.RawQuery)
 		}
 		p.mu.Unlock()
-		defer func() { p.mu.Lock(); p.inFlight--; p.mu.Unlock() }()
+		defer func() {
+			p.mu.Lock()
+			p.inFlight--
+			if count {
+				p.counting--
+			}
+			p.mu.Unlock()
+		}()
 		if p.refuse != nil && p.refuse(r) {
 			http.Error(w, `{"error":{"code":"NotFound","message":"no such collection"}}`, http.StatusNotFound)
 			return
@@ -249,6 +263,56 @@ func TestAPlanFindsTheCompaniesInLegalEntities(t *testing.T) {
 			}
 			if len(companies) != 3 {
 				t.Fatalf("partitions of %d companies, want 3: %v", len(companies), parts)
+			}
+			got, _ := readPartitions(t, c, parts)
+			compare(t, "product", got, s.want(t).products, productKey)
+		})
+	}
+}
+
+// TestAPlanAfterTheClockCountsInOneRound: a run reads the ERP's clock (Now) just before its
+// plan, and that request is the list of LegalEntities: the plan asks for it no more, and counts
+// all roots and each legal entity's roots side by side, one round of requests where a plan
+// that lists the legal entities itself takes two (the list beside the count of all roots, then
+// each entity's). Either way the partitions hold every product once.
+func TestAPlanAfterTheClockCountsInOneRound(t *testing.T) {
+	t.Parallel()
+	for _, clockFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("clock first %v", clockFirst), func(t *testing.T) {
+			t.Parallel()
+			s := newSim(t, testCatalog())
+			// Latency keeps the requests of one round in flight together.
+			if err := s.srv.Load().SetFaults(erpsim.Faults{Latency: erpsim.Duration(200 * time.Millisecond)}); err != nil {
+				t.Fatal(err)
+			}
+			p := newPlanProxy(t, s, nil)
+			c := s.client(t, func(c *Config) { c.BaseURL = p.url })
+			if clockFirst {
+				if _, err := c.Now(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			parts, n, err := c.Partitions(context.Background(), erp.Products, s.store.Clock().Next(), erp.PartitionPlan{Size: 40, Slots: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			companies := len(testCatalog().Companies)
+			p.mu.Lock()
+			most := p.mostCounting
+			p.mu.Unlock()
+			// The count of all roots and the companies' together, or the companies' alone.
+			wantMost := companies
+			if clockFirst {
+				wantMost = companies + 1
+			}
+			if lists := p.requests(erp.LegalEntities); lists != 1 || most != wantMost {
+				t.Fatalf("LegalEntities read %d times, at most %d counts at once; want once and %d", lists, most, wantMost)
+			}
+			if want := len(s.want(t).products); n != want {
+				t.Fatalf("the plan counted %d roots, want %d", n, want)
+			}
+			if err := s.srv.Load().SetFaults(erpsim.Faults{}); err != nil {
+				t.Fatal(err)
 			}
 			got, _ := readPartitions(t, c, parts)
 			compare(t, "product", got, s.want(t).products, productKey)
