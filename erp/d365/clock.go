@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,12 +97,12 @@ func (l *recentList) set(ids []string) {
 	l.ids, l.at = ids, time.Now()
 }
 
-// get returns the list when it was read within maxAge.
+// get returns a copy of the list when it was read within maxAge.
 func (l *recentList) get(maxAge time.Duration) ([]string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.at.IsZero() || time.Since(l.at) > maxAge {
 		return nil, false
 	}
-	return l.ids, true
+	return slices.Clone(l.ids), true
 }
