@@ -719,7 +719,7 @@ const freshnessLimit = 2 * time.Minute
 // edit's version; it turns both off again before it returns. An edit not found within
 // freshnessLimit counts as freshnessLimit and as unseen: it is a figure of the report, not a
 // failure of the benchmark (it happens with a catalog where one change bumps thousands of
-// products, see the README).
+// products, see docs/benchmarks.md).
 func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) (lat []time.Duration, unseen int) {
 	ctx := context.Background()
 	if _, err := e.do(ctx, http.MethodPut, "/admin/changes", map[string]any{"rate": 1}, nil); err != nil {
