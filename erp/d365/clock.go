@@ -74,7 +74,7 @@ func (c *Client) Now(ctx context.Context) (time.Time, error) {
 		return t, nil
 	}
 	const op = "read the ERP's clock"
-	_, err := c.readLegalEntities(ctx)
+	_, err := c.legalEntities(ctx)
 	if t, ok := c.clock.now(clockMaxAge); ok {
 		return t, nil // any answer's Date: a list it could not use still carried the time
 	}

@@ -130,36 +130,28 @@ func (c *Client) companies(ctx context.Context, m *erp.Root, until time.Time, wi
 		total, err = c.Count(ctx, m.Entity, erp.ReadRequest{Until: until})
 		return err
 	}
-	var (
-		entities []string
-		listErr  error
-	)
-	if listed, ok := c.entities.get(clockMaxAge); ok && len(listed) > 0 {
-		entities, counts = listed, make([]int, len(listed))
-		if err := parallel(ctx, width, append(c.countTasks(m, until, entities, counts), countAll)); err != nil {
-			return nil, nil, 0, err
-		}
-		if total <= size {
-			return nil, nil, total, nil
-		}
+	entities, listed := c.entities.get(clockMaxAge)
+	var listErr error
+	if listed && len(entities) > 0 {
+		counts = make([]int, len(entities))
+		err = parallel(ctx, width, append(c.countTasks(m, until, entities, counts), countAll))
 	} else {
-		err = parallel(ctx, width, []func(context.Context) error{
-			func(ctx context.Context) error {
+		tasks := []func(context.Context) error{countAll}
+		if !listed {
+			tasks = append(tasks, func(ctx context.Context) error {
 				entities, listErr = c.legalEntities(ctx)
 				return nil // a service without LegalEntities is walked instead
-			},
-			countAll,
-		})
-		if err != nil || total <= size {
-			return nil, nil, total, err
+			})
 		}
-		if listErr == nil && len(entities) > 0 {
-			if counts, err = c.countEach(ctx, m, until, entities, width); err != nil {
-				return nil, nil, 0, err
-			}
+		err = parallel(ctx, width, tasks)
+		if err == nil && total > size && listErr == nil && len(entities) > 0 {
+			counts, err = c.countEach(ctx, m, until, entities, width)
 		}
 	}
-	if listErr == nil && len(entities) > 0 && sum(counts) == total {
+	if err != nil || total <= size {
+		return nil, nil, total, err
+	}
+	if len(entities) > 0 && listErr == nil && sum(counts) == total {
 		return entities, counts, total, nil
 	}
 	companies, err = c.companiesWithRoots(ctx, m)
@@ -199,19 +191,10 @@ func (c *Client) countTasks(m *erp.Root, until time.Time, companies []string, co
 	return tasks
 }
 
-// legalEntities returns the ids of LegalEntities, lower-cased (as dataAreaIds are), sorted and
-// without repeats, at most maxCompanies: as Now read them within the clock's 10 seconds, else
-// read now.
+// legalEntities reads the ids of LegalEntities, lower-cased (as dataAreaIds are), sorted and
+// without repeats, at most maxCompanies, and keeps them for the plan that follows a read of the
+// clock (Now reads them; companies takes them within the clock's 10 seconds).
 func (c *Client) legalEntities(ctx context.Context) ([]string, error) {
-	if ids, ok := c.entities.get(clockMaxAge); ok {
-		return ids, nil
-	}
-	return c.readLegalEntities(ctx)
-}
-
-// readLegalEntities reads the ids of LegalEntities (legalEntities) and keeps them for a plan
-// that follows (Now reads them).
-func (c *Client) readLegalEntities(ctx context.Context) ([]string, error) {
 	coll := c.colls[erp.LegalEntities]
 	op := "read " + coll.name
 	u := c.url(coll, param{"cross-company", "true"}, param{"$select", coll.f("LegalEntityId")}, param{"$top", strconv.Itoa(maxCompanies + 1)})
