@@ -82,6 +82,12 @@ type Settings struct {
 	// stream has in flight (config derives it from erp.max-concurrent-requests and
 	// erp.concurrency); 0 is no bound.
 	MaxPartitions int
+	// ERPRequests is how many requests the ERP allows one integration to have in flight
+	// (erp.max-concurrent-requests; 0: unknown). A partitioned rebuild reads each page with
+	// its share of them (BeginResult.Width): with fewer partitions in flight than the ERP
+	// allows, a page's child collections take fewer rounds of requests than erp.concurrency
+	// alone would give them, which a slow ERP makes count.
+	ERPRequests int
 	// PartitionSize is about how many roots one partition holds (default 10,000: ten pages, so
 	// that a rebuild of 100,000 products in 3 companies has 12 partitions and the last ones to
 	// finish leave Elasticsearch little time alone with one stream).
@@ -393,6 +399,9 @@ func (a *Import) partition(ctx context.Context, in BeginInput, until time.Time, 
 		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(b.Expected, a.Expected))
 	})
 	res.Partitions, res.InFlight = parts, inFlight
+	if s.ERPRequests > 0 {
+		res.Width = max(s.ERPRequests/inFlight, 1)
+	}
 	a.log(ctx).Info("run partitioned", zap.String("entity", string(in.Entity)), zap.String("mode", string(in.Mode)), zap.Int("partitions", len(parts)),
 		zap.Int("in_flight", res.InFlight), zap.Int("expected", res.Expected))
 	return true, nil
@@ -516,7 +525,7 @@ func (a *Import) syncChunk(ctx context.Context, in ChunkInput) (ChunkResult, err
 	// discounts' rebuild read every line of the ERP's trade agreements to keep the few of
 	// groups and all items: 21,500 rows and 13 MB of the benchmark's catalog for 70 documents.
 	from := func(after erp.Cursor) erp.ReadRequest {
-		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition, Matching: !update && !resumed}
+		return erp.ReadRequest{After: after, Until: in.Until, Partition: in.Partition, Matching: !update && !resumed, Width: in.Width}
 	}
 	pages, sz := a.handoffs.take(streamKey(in, res.Next))
 	if resumed || pages == nil {

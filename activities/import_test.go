@@ -39,6 +39,8 @@ type fakeSource struct {
 	// matching roots alone (erp.ReadRequest.Matching).
 	sizes    []int
 	matching int
+	// widths are the bounds of requests in flight asked for (erp.ReadRequest.Width), in order.
+	widths []int
 }
 
 // smallest is the smallest page size asked for (0 before the first read).
@@ -76,6 +78,7 @@ func (f *fakeSource) Read(_ context.Context, e erp.Entity, r erp.ReadRequest) (e
 	defer f.mu.Unlock()
 	f.reads++
 	f.sizes = append(f.sizes, r.PageSize)
+	f.widths = append(f.widths, r.Width)
 	if r.Matching {
 		f.matching++
 	}

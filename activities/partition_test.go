@@ -14,21 +14,23 @@ import (
 
 // TestBeginPlansAPartitionedRebuild: a rebuild that asks for partitions gets the source's plan,
 // the expected total and how many partitions to read at once: what the run asks for, bounded
-// by what the ERP allows; one that does not ask (a run begun before partitions existed) and an
-// update get none; an audit gets them too.
+// by what the ERP allows, and each partition's share of the ERP's requests; one that does not
+// ask (a run begun before partitions existed) and an update get none; an audit gets them too.
 func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 	ctx := context.Background()
 	src := &countedSource{fakeSource: &fakeSource{n: 95}}
-	a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6}}
+	// D365's 52 requests at once, 8 a partition: at most 6 partitions.
+	a := &Import{Source: src, Index: newFakeIndex(), Settings: Settings{PartitionSize: 20, Partitions: 3, MaxPartitions: 6, ERPRequests: 52}}
 	for _, tc := range []struct {
-		asked, want int
-	}{{0, 3}, {5, 5}, {9, 6}} {
+		asked, want, width int
+	}{{0, 3, 17}, {5, 5, 10}, {9, 6, 8}} {
 		b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r", Partitioned: true, Partitions: tc.asked})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(b.Partitions) != 5 || b.Expected != 95 || b.InFlight != tc.want {
-			t.Fatalf("asked for %d at once: %d partitions, %d expected, %d at once; want 5, 95, %d", tc.asked, len(b.Partitions), b.Expected, b.InFlight, tc.want)
+		if len(b.Partitions) != 5 || b.Expected != 95 || b.InFlight != tc.want || b.Width != tc.width {
+			t.Fatalf("asked for %d at once: %d partitions, %d expected, %d at once, %d requests each; want 5, 95, %d, %d",
+				tc.asked, len(b.Partitions), b.Expected, b.InFlight, b.Width, tc.want, tc.width)
 		}
 		// The source shares the partitions out to fill the slots: it is told how many.
 		if want := (erp.PartitionPlan{Size: 20, Slots: tc.want}); src.plan != want {
@@ -36,7 +38,7 @@ func TestBeginPlansAPartitionedRebuild(t *testing.T) {
 		}
 	}
 	b, err := a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Rebuild, RunID: "r"})
-	if err != nil || b.Partitions != nil || b.InFlight != 0 {
+	if err != nil || b.Partitions != nil || b.InFlight != 0 || b.Width != 0 {
 		t.Fatalf("a rebuild that does not ask: %+v, %v", b, err)
 	}
 	b, err = a.Begin(ctx, BeginInput{Entity: erp.Products, Mode: Update, Partitioned: true})
@@ -63,9 +65,13 @@ func TestAPartitionReadsItsOwnRootsAndStepsPastItsOwnPoison(t *testing.T) {
 	ix := newFakeIndex()
 	a := &Import{Source: src, Index: ix, Settings: Settings{PageSize: 8}}
 	p := &erp.Partition{Company: "usmf", After: "0029", Through: "0059"}
-	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 100, MaxDuration: time.Hour, Partition: p})
+	res, err := a.SyncChunk(context.Background(), ChunkInput{Entity: erp.Products, Target: "erpsync-products-gen2", MaxPages: 100, MaxDuration: time.Hour, Partition: p, Width: 13})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The pages are read with the partition's share of the ERP's requests.
+	if src.widths[0] != 13 {
+		t.Fatalf("pages read with %v requests at once, want the first with 13", src.widths)
 	}
 	written := slices.Sorted(slices.Values(ix.written["erpsync-products-gen2"]))
 	var want []string

@@ -121,6 +121,10 @@ type BeginResult struct {
 	// once.
 	Partitions []erp.Partition `json:"partitions,omitempty"`
 	InFlight   int             `json:"in_flight,omitempty"`
+	// Width is the ERP requests one page of a partition may have in flight: the partitions'
+	// share of what the ERP allows (Settings.ERPRequests over InFlight). Zero (one stream, or a
+	// run begun before it existed) leaves the connector's own bound (erp.concurrency).
+	Width int `json:"width,omitempty"`
 }
 
 // ChangesInput asks SyncChanges to continue a ChildStamps update of one entity: read the changed
@@ -174,6 +178,9 @@ type ChunkInput struct {
 	// busy already (a partitioned rebuild once one of its chunks has ended). Otherwise a
 	// rebuild's stream starts with small pages (rampStart).
 	Steady bool `json:"steady,omitempty"`
+	// Width bounds the ERP requests one page has in flight (BeginResult.Width; zero: the
+	// connector's own bound).
+	Width int `json:"width,omitempty"`
 }
 
 // ChunkResult is where a chunk stopped and what it did. Records never cross this boundary.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -507,7 +508,7 @@ token-secret-file = "/run/secrets/de.key"
 
 // TestPartitionsAreBoundedByWhatTheERPAllows: a rebuild's partitions in flight times the
 // requests each has in flight (erp.concurrency) may not exceed the requests the ERP allows
-// (erp.max-concurrent-requests, D365's 52 by default).
+// (erp.max-concurrent-requests, D365's 52 by default), which the imports are told.
 func TestPartitionsAreBoundedByWhatTheERPAllows(t *testing.T) {
 	for _, tc := range []struct {
 		env     env
@@ -530,6 +531,14 @@ func TestPartitionsAreBoundedByWhatTheERPAllows(t *testing.T) {
 		}
 		if c.Import.MaxPartitions != tc.max {
 			t.Errorf("%v: at most %d partitions, want %d", tc.env, c.Import.MaxPartitions, tc.max)
+		}
+		// The partitions in flight share what the ERP allows (activities.BeginResult.Width).
+		want := 52
+		if v, ok := tc.env["ERP_MAX_CONCURRENT_REQUESTS"]; ok {
+			want, _ = strconv.Atoi(v)
+		}
+		if c.Import.ERPRequests != want {
+			t.Errorf("%v: the ERP allows %d requests, want %d", tc.env, c.Import.ERPRequests, want)
 		}
 	}
 }

@@ -320,11 +320,11 @@ func (c *Config) declareERP(s *Set, required bool) {
 				return nil
 			}},
 		&Setting{Key: "erp.concurrency", Env: []string{"ERP_CONCURRENCY"}, Flag: "erp-concurrency", Default: strconv.Itoa(d365.DefaultConcurrency),
-			Help: "Child-collection requests of one page in flight.", Value: Int(&e.Concurrency), Check: between(&e.Concurrency, 1, 64)},
+			Help: "Child-collection requests of one page in flight (a partitioned rebuild's pages take their share of erp.max-concurrent-requests where that is more).", Value: Int(&e.Concurrency), Check: between(&e.Concurrency, 1, 64)},
 		&Setting{Key: "erp.max-concurrent-requests", Env: []string{"ERP_MAX_CONCURRENT_REQUESTS"}, Flag: "erp-max-concurrent-requests",
 			Default: strconv.Itoa(DefaultERPMaxConcurrentRequests),
 			Help: "Requests the ERP allows one integration to have in flight (D365's user-based service protection limit is 52); " +
-				"a rebuild reads at most this over erp.concurrency partitions at once.",
+				"a rebuild reads at most this over erp.concurrency partitions at once, and each page of a partition with its share of it.",
 			Value: Int(&c.erpMaxRequests), Check: atLeast(&c.erpMaxRequests, 1)},
 		&Setting{Key: "erp.collections", Env: []string{"ERP_COLLECTIONS"}, Flag: "erp-collections", DefaultText: "D365's public names",
 			Help:  "Collection names of this environment that differ from D365's, keyed by D365's name: CustomersV3=CustomersV2 (docs/erp-model.md lists them).",
@@ -337,6 +337,7 @@ func (c *Config) declareERP(s *Set, required bool) {
 	s.Derive(func() error {
 		e.PageSize = c.Import.PageSize
 		c.Import.MaxPartitions = max(c.erpMaxRequests/max(e.Concurrency, 1), 1)
+		c.Import.ERPRequests = c.erpMaxRequests
 		if e.TenantID != "" {
 			if err := s.SetDerived("erp.token-url", d365.EntraTokenURL(e.TenantID), "derived from erp.tenant"); err != nil {
 				return err

@@ -59,6 +59,11 @@ type ReadRequest struct {
 	// and reports those that do not meet the condition as gone, so that an update deletes
 	// their documents where it holds them.
 	Matching bool
+	// Width, when above zero, bounds the ERP requests the read has in flight at once (a page's
+	// child collections); zero leaves the source's own bound (d365: erp.concurrency). A
+	// partitioned rebuild reads each page with its share of what the ERP allows
+	// (activities.BeginResult.Width).
+	Width int
 }
 
 // Partition is a part of one entity's roots that a rebuild reads on its own: the roots of one

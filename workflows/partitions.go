@@ -84,7 +84,8 @@ func (r *importRun) readParts(ctx workflow.Context, e erp.Entity, pause, resume 
 			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.AuditChunk, in)
 		} else {
 			in := activities.ChunkInput{Entity: e, Target: r.cp.Begun.Target, After: part.Cursor, Until: r.cp.Begun.Until,
-				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition, Steady: steady && ended > 0}
+				MaxPages: r.in.ChunkPages, MaxDuration: r.in.ChunkDuration, Partition: &part.Partition, Steady: steady && ended > 0,
+				Width: r.cp.Begun.Width}
 			fut = workflow.ExecuteActivity(r.chunkCtx(actx), a.SyncChunk, in)
 		}
 		pending++

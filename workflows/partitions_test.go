@@ -21,7 +21,7 @@ import (
 
 // plan is a rebuild's plan of n partitions of 30 roots, read inFlight at once.
 func plan(n, inFlight int) activities.BeginResult {
-	b := activities.BeginResult{Target: "gen-2", Until: t0, InFlight: inFlight}
+	b := activities.BeginResult{Target: "gen-2", Until: t0, InFlight: inFlight, Width: 52 / inFlight}
 	for i := range n {
 		b.Partitions = append(b.Partitions, erp.Partition{Company: "usmf", After: fmt.Sprint(i * 100), Through: fmt.Sprint(i*100 + 99), Expected: 30})
 		b.Expected += 30
@@ -44,6 +44,8 @@ type partChunks struct {
 	maxInFlight int
 	// ramped are the chunks that began without Steady: "partition/chunk number".
 	ramped []string
+	// width is the plan's requests at once a page (activities.BeginResult.Width).
+	width int
 }
 
 func (c *partChunks) cursor(p erp.Partition, n int) erp.Cursor {
@@ -68,6 +70,9 @@ func (c *partChunks) sync(_ context.Context, in activities.ChunkInput) (activiti
 	if want := c.cursor(p, n); n > 0 && in.After != want || n == 0 && !in.After.IsZero() {
 		c.t.Errorf("partition %s chunk %d starts after %s, want %s", p, n, in.After, want)
 	}
+	if in.Width != c.width {
+		c.t.Errorf("partition %s chunk %d reads with %d requests at once, want the plan's %d", p, n, in.Width, c.width)
+	}
 	if c.fail != nil {
 		if err := c.fail(p, n); err != nil {
 			return activities.ChunkResult{}, err
@@ -91,7 +96,7 @@ func newPartitionedEnv(t *testing.T, b activities.BeginResult, per int) (*testsu
 		}
 		return b, nil
 	}).Once()
-	c := &partChunks{t: t, per: per, calls: map[string]int{}}
+	c := &partChunks{t: t, per: per, calls: map[string]int{}, width: b.Width}
 	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(c.sync)
 	var finished []activities.FinishInput
 	env.OnActivity(a.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) (activities.FinishResult, error) {
@@ -283,8 +288,9 @@ func TestCancelReachesEveryPartition(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	productsOnlyList(env)
 	env.RegisterActivity(&activities.Import{})
-	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(plan(6, 3), nil)
-	c := &partChunks{t: t, per: 5, calls: map[string]int{}}
+	b := plan(6, 3)
+	env.OnActivity(a.Begin, mock.Anything, mock.Anything).Return(b, nil)
+	c := &partChunks{t: t, per: 5, calls: map[string]int{}, width: b.Width}
 	// Each chunk takes a minute; the cancellation comes while the second three are read.
 	env.OnActivity(a.SyncChunk, mock.Anything, mock.Anything).Return(c.sync).After(time.Minute)
 	var finished []activities.FinishInput

@@ -43,7 +43,9 @@ type Config struct {
 	// MaxRetryWait caps one wait, including a Retry-After the service asked for; default 30s.
 	MaxRetryWait time.Duration
 	// Concurrency bounds the child-collection requests of one page in flight; default 4. A
-	// partition plan reads with its slots times this many (Client.Partitions).
+	// read that asks for a width of its own (erp.ReadRequest.Width, a partitioned rebuild's
+	// share of what the ERP allows) takes that instead. A partition plan reads with its slots
+	// times this many (Client.Partitions).
 	Concurrency int
 	// MaxURLLength bounds the length of a request URL; longer "in (...)" lists are split over
 	// several requests. Default 7000 bytes (IIS and proxies in front of D365 reject long URLs).

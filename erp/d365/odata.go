@@ -441,10 +441,25 @@ func (c *Client) fetchWhere(ctx context.Context, n *counter, coll *collection, c
 	return c.fetch(ctx, "read "+coll.name, coll, c.url(coll, param{"cross-company", "true"}, param{"$filter", filter}, param{"$select", selText}), 0, 0, n)
 }
 
-// parallel runs tasks, at most Config.Concurrency at a time, and returns the first error; the
-// others are cancelled then.
+// parallel runs tasks, at most Config.Concurrency at a time (or the read's own width,
+// withWidth), and returns the first error; the others are cancelled then.
 func (c *Client) parallel(ctx context.Context, tasks []func(context.Context) error) error {
-	return parallel(ctx, c.cfg.Concurrency, tasks)
+	width := c.cfg.Concurrency
+	if w, ok := ctx.Value(widthKey{}).(int); ok {
+		width = w
+	}
+	return parallel(ctx, width, tasks)
+}
+
+// widthKey is the context key of a read's bound of requests in flight (erp.ReadRequest.Width).
+type widthKey struct{}
+
+// withWidth returns ctx with the read's bound of requests in flight, when it has one.
+func withWidth(ctx context.Context, width int) context.Context {
+	if width <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, widthKey{}, width)
 }
 
 // parallel runs tasks, at most width at a time, and returns the first error; the others are

@@ -598,3 +598,48 @@ func TestCompanyPartitionsKeepThePlansShares(t *testing.T) {
 		}
 	}
 }
+
+// TestAReadTakesItsWidth: a page's child collections are read as many at once as the read asks
+// for (erp.ReadRequest.Width, a partitioned rebuild's share of the ERP's requests), and
+// without a width as many as Config.Concurrency allows; either way the page is the same.
+func TestAReadTakesItsWidth(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, smallCatalog())
+	// Latency keeps the requests of one round in flight together.
+	if err := s.srv.Load().SetFaults(erpsim.Faults{Latency: erpsim.Duration(200 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	p := newPlanProxy(t, s, nil)
+	c := s.client(t, func(c *Config) { c.BaseURL = p.url; c.Concurrency = 3 })
+	read := func(width int) (erp.Page[erp.Record], int, int) {
+		p.mu.Lock()
+		p.most, p.urls = 0, nil
+		p.mu.Unlock()
+		page, err := c.Read(context.Background(), erp.Products, erp.ReadRequest{Until: s.store.Clock().Next(), Width: width})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return page, p.most, len(p.urls)
+	}
+	narrow, mostNarrow, requests := read(0)
+	// The roots, then their child collections: more of them than the width asked for below.
+	if requests < 10 || mostNarrow != 3 {
+		t.Fatalf("a read without a width: %d requests, at most %d at once; want at least 10, 3 at once", requests, mostNarrow)
+	}
+	wide, mostWide, _ := read(8)
+	if mostWide != 8 {
+		t.Fatalf("a read of width 8: at most %d requests at once", mostWide)
+	}
+	for _, page := range []erp.Page[erp.Record]{narrow, wide} {
+		if !page.Done {
+			t.Fatalf("a read of the small catalog ended at %s, want all in one page", page.Next)
+		}
+		var got []erp.Product
+		for _, r := range page.Records {
+			got = append(got, r.Value.(erp.Product))
+		}
+		compare(t, "product", got, s.want(t).products, productKey)
+	}
+}

@@ -32,6 +32,7 @@ func model(e erp.Entity) (*erp.Root, assembler, error) {
 // Read reads one page of the roots of e changed after r.After up to r.Until, by the root row's
 // own ModifiedDateTime, with their children.
 func (c *Client) Read(ctx context.Context, e erp.Entity, r erp.ReadRequest) (erp.Page[erp.Record], error) {
+	ctx = withWidth(ctx, r.Width)
 	var n counter
 	var page erp.Page[erp.Record]
 	m, kd, err := model(e)
