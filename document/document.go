@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -124,7 +123,8 @@ func buildOf(r erp.Record, o Options) (enveloped, error) {
 // the ERP rows (an ERP add-on stamps a product when one of its categories changes, which is no
 // longer in its document). The import skips writing a document whose hash the index holds.
 // The JSON is one line, as json.Marshal writes it, ready for a bulk request as it is
-// (search.IndexJSON).
+// (search.IndexJSON); product documents, the bulk of an import, are written without reflection
+// (appendProduct), to the byte as json.Marshal writes them.
 func Encode(r erp.Record, o Options) (body []byte, hash string, err error) {
 	d, err := build(r, o)
 	if err != nil {
@@ -133,44 +133,42 @@ func Encode(r erp.Record, o Options) (body []byte, hash string, err error) {
 	env := d.envelope()
 	modified := env.ModifiedAt
 	env.ModifiedAt, env.SourceDigest, env.ContentHash = time.Time{}, "", ""
-	b, err := json.Marshal(d)
+	buf := bodies.Get().(*[]byte)
+	defer bodies.Put(buf)
+	b, err := marshal((*buf)[:0], d)
 	if err != nil {
 		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
+	if cap(b) <= maxKeptBody {
+		*buf = b
 	}
 	sum := sha256.Sum256(b)
 	hash = hex.EncodeToString(sum[:16])
 	// The envelope comes first and its zero modified_at once: put the volatile fields there.
-	zero, err := json.Marshal(time.Time{})
-	if err != nil {
-		return nil, "", err
-	}
-	at, err := json.Marshal(modified)
-	if err != nil {
-		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
-	}
-	field := `"modified_at":` + string(zero)
-	i := bytes.Index(b, []byte(field))
+	i := bytes.Index(b, []byte(zeroModifiedAt))
 	if i < 0 {
 		return nil, "", fmt.Errorf("encode %s %s: no modified_at in the document", r.Entity, ID(r.Company, r.Key))
 	}
-	out := make([]byte, 0, len(b)+len(at)+len(r.Digest)+len(hash)+48)
+	out := make([]byte, 0, len(b)+len(r.Digest)+len(hash)+96)
 	out = append(out, b[:i]...)
 	out = append(out, `"modified_at":`...)
-	out = append(out, at...)
+	if out, err = appendTime(out, modified); err != nil {
+		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
 	if r.Digest != "" {
-		d, err := json.Marshal(r.Digest) // JSON's quoting: Go's (strconv) writes escapes JSON has not
-		if err != nil {
-			return nil, "", err
-		}
 		out = append(out, `,"source_digest":`...)
-		out = append(out, d...)
+		out = appendString(out, r.Digest) // JSON's quoting: Go's (strconv) writes escapes JSON has not
 	}
 	out = append(out, `,"content_hash":"`...)
 	out = append(out, hash...)
 	out = append(out, '"')
-	out = append(out, b[i+len(field):]...)
+	out = append(out, b[i+len(zeroModifiedAt):]...)
 	return out, hash, nil
 }
+
+// zeroModifiedAt is the modified_at field of a document whose ModifiedAt is zero, as
+// json.Marshal writes it.
+const zeroModifiedAt = `"modified_at":"0001-01-01T00:00:00Z"`
 
 // DefaultLanguages returns the languages product documents carry when Options.Languages is
 // empty: en, de, nl, fr. Search mappings must list the same languages (dynamic: strict rejects

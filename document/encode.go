@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,6 +24,21 @@ import (
 // types, or a MarshalJSON method on one, needs the encoder changed too:
 // TestProductEncoderCoversTheTypes fails until both agree, and the tests that compare the
 // encoder with json.Marshal fail when a Go release changes json.Marshal's bytes.
+
+// marshal appends the JSON of the document d to b, as json.Marshal writes it: by appendProduct for
+// a product; the others are json.Marshal's own result, b unused.
+func marshal(b []byte, d enveloped) ([]byte, error) {
+	if p, ok := d.(*Product); ok {
+		return appendProduct(b, p)
+	}
+	return json.Marshal(d)
+}
+
+// bodies keep the buffers Encode writes product documents into before it hashes and copies
+// them, up to maxKeptBody bytes each.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxKeptBody = 64 << 10
 
 // appendProduct appends the JSON of p to b, byte for byte what json.Marshal writes for p. It
 // fails where json.Marshal fails: on a NaN or infinite float and on a time RFC 3339 cannot write

@@ -2,11 +2,15 @@ package document
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +18,58 @@ import (
 	"time"
 
 	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/webshop"
 )
+
+// encodeReflect is Encode as it was before product documents had an encoder of their own: every
+// document through json.Marshal. The tests hold Encode to its bytes and hashes, which every index
+// stores, and the benchmark measures against it.
+func encodeReflect(r erp.Record, o Options) (body []byte, hash string, err error) {
+	d, err := build(r, o)
+	if err != nil {
+		return nil, "", err
+	}
+	env := d.envelope()
+	modified := env.ModifiedAt
+	env.ModifiedAt, env.SourceDigest, env.ContentHash = time.Time{}, "", ""
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
+	sum := sha256.Sum256(b)
+	hash = hex.EncodeToString(sum[:16])
+	// The envelope comes first and its zero modified_at once: put the volatile fields there.
+	zero, err := json.Marshal(time.Time{})
+	if err != nil {
+		return nil, "", err
+	}
+	at, err := json.Marshal(modified)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %s %s: %w", r.Entity, ID(r.Company, r.Key), err)
+	}
+	field := `"modified_at":` + string(zero)
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return nil, "", fmt.Errorf("encode %s %s: no modified_at in the document", r.Entity, ID(r.Company, r.Key))
+	}
+	out := make([]byte, 0, len(b)+len(at)+len(r.Digest)+len(hash)+48)
+	out = append(out, b[:i]...)
+	out = append(out, `"modified_at":`...)
+	out = append(out, at...)
+	if r.Digest != "" {
+		d, err := json.Marshal(r.Digest) // JSON's quoting: Go's (strconv) writes escapes JSON has not
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, `,"source_digest":`...)
+		out = append(out, d...)
+	}
+	out = append(out, `,"content_hash":"`...)
+	out = append(out, hash...)
+	out = append(out, '"')
+	out = append(out, b[i+len(field):]...)
+	return out, hash, nil
+}
 
 // encodedFields are the fields of every struct type in a product document, as the hand encoder
 // (encode.go) writes them: "Name Type Tag" in declaration order. A change to any of these types
@@ -543,4 +598,150 @@ func TestAppendProductEdgeCases(t *testing.T) {
 	} {
 		checkProduct(t, doc(f))
 	}
+}
+
+// TestEncodeIsTheReflectEncode: Encode gives the bytes and content hash the reflection encoder
+// gave, for the test products, for random ERP records of every kind, with and without webshops,
+// digests of every kind, and stamps RFC 3339 cannot write (the same error).
+func TestEncodeIsTheReflectEncode(t *testing.T) {
+	shops := []webshop.Webshop{{ID: "us", Company: "usmf"}, {ID: "b2b", Company: "usmf", Products: webshop.ProductFilter{ItemGroups: []string{"APPA"}}}}
+	options := []Options{goldenOptions, {}, {Webshops: shops, Languages: []string{"de", "en"}}}
+	encoded := map[string]int{} // by type, the records that encode (not a builder's or a stamp's error)
+	check := func(r erp.Record, o Options) {
+		t.Helper()
+		want, wantHash, wantErr := encodeReflect(r, o)
+		got, hash, err := Encode(r, o)
+		if wantErr != nil || err != nil {
+			if wantErr == nil || err == nil || err.Error() != wantErr.Error() {
+				t.Fatalf("%T %s: error %v, want %v", r.Value, r.Key, err, wantErr)
+			}
+			return
+		}
+		encoded[fmt.Sprintf("%T", r.Value)]++
+		if !bytes.Equal(got, want) || hash != wantHash {
+			t.Fatalf("%T %s: Encode\n%s %s\nwant\n%s %s", r.Value, r.Key, got, hash, want, wantHash)
+		}
+	}
+	digests := []string{"", "0123abcd", "0\"1<\x01\u2028\\\xff", `"modified_at":"0001-01-01T00:00:00Z"`}
+	stamps := []func(time.Time) time.Time{
+		func(t time.Time) time.Time { return t },
+		func(time.Time) time.Time { return time.Time{} },
+		func(t time.Time) time.Time { return t.Add(1234567 * time.Nanosecond).In(zones[3]) },
+		func(time.Time) time.Time { return time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+	}
+	for _, name := range []string{"product-master", "product-plain"} {
+		in, err := os.ReadFile(filepath.Join("testdata", name+".input.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := decode[erp.Product](t, in)
+		for _, o := range options {
+			for _, digest := range digests {
+				for _, stamp := range stamps {
+					q := p
+					q.Modified = stamp(p.Modified)
+					check(erp.Record{Ref: erp.Ref{Entity: erp.Products, Company: p.Company, Key: p.ItemNumber}, Digest: digest, Value: q}, o)
+				}
+			}
+		}
+	}
+	g := randGen(7)
+	for i := range 1200 {
+		var r erp.Record
+		var v reflect.Value
+		switch i % 12 {
+		case 0:
+			r.Entity, v = erp.Customers, reflect.ValueOf(&erp.Customer{})
+		case 1:
+			r.Entity, v = erp.Contacts, reflect.ValueOf(&erp.Contact{})
+		case 2:
+			r.Entity, v = erp.SalesReps, reflect.ValueOf(&erp.SalesRep{})
+		case 3:
+			r.Entity, v = erp.Categories, reflect.ValueOf(&erp.Category{})
+		case 4:
+			r.Entity, v = erp.LineDiscounts, reflect.ValueOf(&erp.LineDiscountAgreement{})
+		case 5:
+			r.Entity, v = erp.Activations, reflect.ValueOf(&erp.Activation{})
+		default:
+			r.Entity, v = erp.Products, reflect.ValueOf(&erp.Product{})
+		}
+		g.fill(v.Elem())
+		if p, ok := v.Interface().(*erp.Product); ok {
+			// Some in the webshops' company and group, some translated into the languages kept.
+			if g.intn(2) == 0 {
+				p.Company, p.ProductGroup = "USMF", "APPA"
+			}
+			for i := range p.Translations {
+				p.Translations[i].Language = []string{"en", "en-us", "DE", "de-at", "nl", "fr-be", p.Translations[i].Language}[g.intn(7)]
+			}
+		}
+		r.Value = v.Elem().Interface()
+		r.Company, r.Key, r.Digest = g.string(), g.string(), g.string()
+		check(r, options[i%len(options)])
+	}
+	t.Logf("records encoded (not refused): %v", encoded)
+	for _, typ := range []string{"erp.Product", "erp.Customer", "erp.Contact", "erp.SalesRep", "erp.Category", "erp.LineDiscountAgreement", "erp.Activation"} {
+		if encoded[typ] < 50 {
+			t.Errorf("only %d %s records encoded", encoded[typ], typ)
+		}
+	}
+}
+
+// benchmarkRecord is the product-master test product: a master with four variants, seven price
+// lines, two line discounts, translations, attachments and related products.
+func benchmarkRecord(b *testing.B) erp.Record {
+	in, err := os.ReadFile(filepath.Join("testdata", "product-master.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p erp.Product
+	if err := json.Unmarshal(in, &p); err != nil {
+		b.Fatal(err)
+	}
+	return erp.Record{Ref: erp.Ref{Entity: erp.Products, Company: p.Company, Key: p.ItemNumber}, Digest: "0123456789abcdef0123456789abcdef", Value: p}
+}
+
+// BenchmarkEncodeProduct measures Encode of one product, building its document included, through
+// reflection (as before) and through the hand encoder.
+func BenchmarkEncodeProduct(b *testing.B) {
+	r := benchmarkRecord(b)
+	for _, c := range []struct {
+		name   string
+		encode func(erp.Record, Options) ([]byte, string, error)
+	}{{"reflect", encodeReflect}, {"hand", Encode}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.encode(r, goldenOptions); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeProductBody measures the JSON of a built product document alone: json.Marshal
+// against appendProduct into a reused buffer, as Encode writes it.
+func BenchmarkEncodeProductBody(b *testing.B) {
+	d, err := FromProduct(benchmarkRecord(b).Value.(erp.Product), goldenOptions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("reflect", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hand", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			if buf, err = appendProduct(buf[:0], &d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
