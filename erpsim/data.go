@@ -166,7 +166,7 @@ var knownOptions = map[string]bool{
 
 func (h *dataHandler) query(w http.ResponseWriter, r *http.Request, t *store.Table) {
 	params := r.URL.Query()
-	q := store.Query{Table: t.Name, Top: -1, PageSize: h.pageSize}
+	q := store.Query{Table: t.Name, Top: -1, PageSize: h.pageSize, Stored: true}
 	for name := range params {
 		if strings.HasPrefix(name, "$") && !knownOptions[name] {
 			writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("query option %s is not supported", name))
@@ -234,11 +234,12 @@ func (h *dataHandler) query(w http.ResponseWriter, r *http.Request, t *store.Tab
 		b = strconv.AppendInt(b, page.Count, 10)
 	}
 	b = append(b, `,"value":[`...)
+	names := rowNames(page.Fields)
 	for i, row := range page.Rows {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendRecord(b, page.Fields, row)
+		b = appendRow(b, names, page.Fields, row)
 	}
 	b = append(b, ']')
 	if page.Next != "" {

@@ -37,7 +37,7 @@ func cacheKey(q Query) (key string, ok bool) {
 	if !writeEqualities(&b, q.Filter) {
 		return "", false
 	}
-	fmt.Fprintf(&b, "\x00%s\x00%v\x00%q\x00%s\x00%d\x00%d\x00%t\x00%d", q.Table, q.OrderBy, q.Select, q.Company, q.Top, q.Skip, q.Count, q.PageSize)
+	fmt.Fprintf(&b, "\x00%s\x00%v\x00%q\x00%s\x00%d\x00%d\x00%t\x00%d\x00%t", q.Table, q.OrderBy, q.Select, q.Company, q.Top, q.Skip, q.Count, q.PageSize, q.Stored)
 	return b.String(), true
 }
 

@@ -29,13 +29,21 @@ type Query struct {
 	PageSize int
 	// After continues a previous page: the token from Page.Next ($skiptoken).
 	After string
+	// Stored asks for the values of Page.Rows as their columns store them rather than as in
+	// Record (see Page.Rows): what the service writes of a page needs no conversion of each.
+	Stored bool
 }
 
 // Page is one page of query results.
 type Page struct {
 	Fields []Field // the selected fields, in output order
-	Rows   [][]any // values in Fields order, typed as in Record
-	Count  int64   // total matching records with Query.Count, else -1
+	// Rows holds the values in Fields order, typed as in Record; with Query.Stored, as their
+	// columns store them: a string for String, Date and Decimal fields (a decimal's exact
+	// text), an int64 for Int and DateTime fields (a date-time's microseconds since the Unix
+	// epoch), which are what the driver gives, so that a page of thousands of records is read
+	// without converting (and allocating) each value a second time. RecordValue converts one.
+	Rows  [][]any
+	Count int64 // total matching records with Query.Count, else -1
 	// Next is the continuation token ($skiptoken) when more records follow; "" on the last page.
 	Next string
 }
@@ -202,12 +210,13 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 		return nil, fmt.Errorf("query %s: %w", t.Name, err)
 	}
 	defer rows.Close()
-	raw := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range raw {
-		ptrs[i] = &raw[i]
+	keep := fromSQL // how a row keeps a scanned value (see Page.Rows)
+	if q.Stored {
+		keep = stored
 	}
+	ptrs := make([]any, len(cols))
 	var vals []any // the last row read, with its order columns
+	var slab []any // where the next rows' values go
 	for rows.Next() {
 		if len(page.Rows) == limit {
 			// One more row exists: continue after the last returned row.
@@ -218,18 +227,30 @@ func (s *Store) read(ctx context.Context, q Query) (*Page, error) {
 			if left != 0 {
 				last := make([]any, len(ord))
 				for i, c := range ordCol {
-					last[i] = toSQL(cols[c], vals[c])
+					v := vals[c]
+					if q.Stored {
+						v = fromSQL(cols[c], v)
+					}
+					last[i] = toSQL(cols[c], v)
 				}
 				page.Next = encodeSkipToken(skipToken{Values: last, Top: left})
 			}
 			break
 		}
+		// The rows are cut from slabs, each as large as the rows read so far (16 at first, no
+		// more than the page has left), rather than allocated one by one.
+		if len(slab) < len(cols) {
+			slab = make([]any, len(cols)*min(limit-len(page.Rows), max(16, len(page.Rows))))
+		}
+		vals, slab = slab[:len(cols):len(cols)], slab[len(cols):]
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", t.Name, err)
 		}
-		vals = make([]any, len(cols))
 		for i, f := range cols {
-			vals[i] = fromSQL(f, raw[i])
+			vals[i] = keep(f, vals[i])
 		}
 		page.Rows = append(page.Rows, vals[:len(out):len(out)])
 	}
@@ -393,6 +414,28 @@ func decodeSkipToken(s string, ord []order) (skipToken, error) {
 		}
 	}
 	return t, nil
+}
+
+// RecordValue converts v, a value of f as Page.Rows holds it with Query.Stored, to the Record
+// representation.
+func RecordValue(f Field, v any) any { return fromSQL(f, v) }
+
+// stored returns a scanned SQLite value of f as Page.Rows holds it with Query.Stored: an int64
+// for an Int or DateTime field, a string for the others. The driver gives no other type for
+// the store's columns (each is NOT NULL and written by the store); one would read as fromSQL
+// reads it.
+func stored(f Field, v any) any {
+	switch f.Type {
+	case Int, DateTime:
+		if _, ok := v.(int64); ok {
+			return v
+		}
+		return int64(0)
+	}
+	if _, ok := v.(string); ok {
+		return v
+	}
+	return asString(v)
 }
 
 // fromSQL converts a scanned SQLite value to the Record representation of f.
