@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/erpsync/erpsync/erpsim/odata"
 	"github.com/erpsync/erpsync/erpsim/store"
@@ -226,7 +227,12 @@ func (h *dataHandler) query(w http.ResponseWriter, r *http.Request, t *store.Tab
 		storeError(w, err)
 		return
 	}
-	b := make([]byte, 0, 256+len(page.Rows)*512)
+	buf := bodies.Get().(*[]byte)
+	defer bodies.Put(buf)
+	b := (*buf)[:0]
+	if need := 256 + len(page.Rows)*512; cap(b) < need {
+		b = make([]byte, 0, need)
+	}
 	b = append(b, `{"@odata.context":`...)
 	b = appendString(b, contextURL(r, t.Name, q.Select))
 	if page.Count >= 0 {
@@ -247,8 +253,15 @@ func (h *dataHandler) query(w http.ResponseWriter, r *http.Request, t *store.Tab
 		b = appendString(b, nextLink(r, page.Next))
 	}
 	b = append(b, "}\n"...)
+	*buf = b
 	writeJSON(w, http.StatusOK, b)
 }
+
+// bodies holds the buffers collection answers are built in, for the next answers: a page of
+// thousands of records is megabytes, which would otherwise be allocated (and cleared, and
+// collected) for every request. A buffer is put back once it is written out (a Write must not
+// keep the slice it is given).
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPageSize reads odata.maxpagesize from Prefer headers.
 func maxPageSize(prefer []string) (int, bool) {
