@@ -1,14 +1,91 @@
 package erpsim
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/erpsync/erpsync/erpsim/odata"
 	"github.com/erpsync/erpsync/erpsim/store"
 )
+
+// referenceAppendString is appendString as it was before its table of plain bytes: each byte
+// compared in turn. TestAppendString holds the two to the same output.
+func referenceAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func TestAppendString(t *testing.T) {
+	cases := []string{"", "plain", `quote " and backslash \`, "tab\tnew line\nreturn\r", "\x00\x01\x1f\x7f ~",
+		"Fahrrad – für den täglichen Gebrauch", "line\u2028and paragraph\u2029separators", "bad \xff\xfe utf-8 \xe2\x82",
+		"<html> & 'quotes'", "emoji 🚲 at the end 🚲"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			// Mostly the bytes that need care: controls, quotes, backslashes and UTF-8 leads.
+			b[i] = "\x00\x1f\"\\a \x7f\x80\xc3\xa9\xe2\x80\xa8\xf0\x9f"[rng.IntN(15)]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		got, want := string(appendString(nil, s)), string(referenceAppendString(nil, s))
+		if got != want {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Fatalf("appendString(%q) = %s: not valid JSON", s, got)
+		}
+	}
+}
 
 func TestAppendDateTime(t *testing.T) {
 	instants := []time.Time{
