@@ -80,6 +80,32 @@ func (t token) describe() string {
 	return t.kind.String()
 }
 
+// lexString reads the string literal s starts with (at its opening quote): its text, in which
+// a doubled quote stands for one, and the literal's length; ok is false when it is not closed.
+// The text is a part of s unless it holds a doubled quote: the values of a long in list are not
+// copied one by one.
+func lexString(s string) (text string, n int, ok bool) {
+	var b strings.Builder // the text up to the last doubled quote, if any
+	from := 1             // where the text not yet in b starts
+	for i := 1; i < len(s); i++ {
+		if s[i] != '\'' {
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '\'' {
+			b.WriteString(s[from : i+1])
+			i++
+			from = i + 1
+			continue
+		}
+		if from == 1 {
+			return s[1:i], i + 1, true
+		}
+		b.WriteString(s[from:i])
+		return b.String(), i + 1, true
+	}
+	return "", 0, false
+}
+
 // lex splits s into tokens. Whitespace separates tokens and is otherwise ignored.
 func lex(s string) ([]token, error) {
 	var toks []token
@@ -102,28 +128,12 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{kind: tokEquals, pos: i})
 			i++
 		case c == '\'':
-			start := i
-			var b strings.Builder
-			i++
-			closed := false
-			for i < len(s) {
-				if s[i] == '\'' {
-					if i+1 < len(s) && s[i+1] == '\'' {
-						b.WriteByte('\'')
-						i += 2
-						continue
-					}
-					i++
-					closed = true
-					break
-				}
-				b.WriteByte(s[i])
-				i++
+			text, n, ok := lexString(s[i:])
+			if !ok {
+				return nil, errorf(i, "unterminated string literal")
 			}
-			if !closed {
-				return nil, errorf(start, "unterminated string literal")
-			}
-			toks = append(toks, token{kind: tokString, text: b.String(), pos: start})
+			toks = append(toks, token{kind: tokString, text: text, pos: i})
+			i += n
 		case isDigit(c) || c == '-' || c == '+':
 			t, n, err := lexNumeric(s, i)
 			if err != nil {

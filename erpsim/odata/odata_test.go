@@ -39,6 +39,9 @@ func TestParseFilter(t *testing.T) {
 		{"A eq 'x'", "(eq A string:x)"},
 		{"A eq 'it''s'", "(eq A string:it's)"},
 		{"A eq ''", "(eq A string:)"},
+		{"A eq ''''", "(eq A string:')"},
+		{"A eq 'a''b''''c'''", "(eq A string:a'b''c')"},
+		{"A in ('','x''','y') and B eq 'z'", "(and (in A [string: string:x' string:y]) (eq B string:z))"},
 		{"A ne 1 and B gt -2.50", "(and (ne A number:1) (gt B number:-2.50))"},
 		{"A eq 1 or B eq 2 and C eq 3", "(or (eq A number:1) (and (eq B number:2) (eq C number:3)))"},
 		{"(A eq 1 or B eq 2) and C eq 3", "(and (or (eq A number:1) (eq B number:2)) (eq C number:3))"},
@@ -74,6 +77,8 @@ func TestParseFilterErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", "empty $filter"},
 		{"A eq 'x", "unterminated string"},
+		{"A eq 'x''", "unterminated string"},
+		{"A eq '", "unterminated string"},
 		{"A eq", "ends early"},
 		{"A eq 1 and", "ends early"},
 		{"A eq 1)", "unexpected ')' after the end"},
