@@ -126,8 +126,9 @@ func parseKey(t *store.Table, text string) (store.Record, error) {
 	return key, nil
 }
 
-func crossCompany(r *http.Request) bool {
-	return strings.EqualFold(r.URL.Query().Get("cross-company"), "true")
+// crossCompany reports whether a request's query parameters ask for every company.
+func crossCompany(params url.Values) bool {
+	return strings.EqualFold(params.Get("cross-company"), "true")
 }
 
 func baseURL(r *http.Request) string {
@@ -213,7 +214,7 @@ func (h *dataHandler) query(w http.ResponseWriter, r *http.Request, t *store.Tab
 		bad("invalid $count %q: expected true or false", c)
 		return
 	}
-	if !crossCompany(r) {
+	if !crossCompany(params) {
 		q.Company = store.DefaultCompany
 	}
 	q.After = params.Get("$skiptoken")
@@ -321,7 +322,7 @@ func storeError(w http.ResponseWriter, err error) {
 // visible reports whether a record of t can be seen by the request (company rule; a shared
 // table's rows belong to no company and are seen by every request).
 func visible(r *http.Request, t *store.Table, rec store.Record) bool {
-	return crossCompany(r) || t.Shared || rec[store.FieldCompany] == store.DefaultCompany
+	return crossCompany(r.URL.Query()) || t.Shared || rec[store.FieldCompany] == store.DefaultCompany
 }
 
 func (h *dataHandler) get(w http.ResponseWriter, r *http.Request, t *store.Table, key store.Record) {
