@@ -11,10 +11,10 @@ BENCH_PKGS ?= ./...
 SERVICES := scripts/services.sh
 WITH_ENV := eval "$$($(SERVICES) env)" &&
 
-.PHONY: help dev test services stop status bench build fmt vet clean
+.PHONY: help dev test services stop status bench bench-against build fmt vet clean
 
 help: ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/' | expand -t 14
 
 dev: ## the whole stack on this machine: Elasticsearch, Temporal + UI, simulator, worker, schedules, storefront
 	@scripts/dev.sh
@@ -36,6 +36,12 @@ status: ## which services answer
 bench: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
 bench: services ## the benchmarks (see README, Benchmarks); figures are printed and saved in bench-results/
 	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) $(BENCH_PKGS)
+
+bench-against: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
+bench-against: ## this tree's rebuild against another revision's, in alternating pairs: make bench-against BENCH_AGAINST=<revision>
+	@test -n "$(BENCH_AGAINST)" || { echo "make bench-against: set BENCH_AGAINST to a git revision, e.g. BENCH_AGAINST=HEAD~1" >&2; exit 2; }
+	@$(SERVICES) up
+	@$(WITH_ENV) BENCH_AGAINST='$(BENCH_AGAINST)' $(GO) test -run '^$$' -bench '^BenchmarkAgainst$$' -benchtime 1x -timeout 4h ./bench/
 
 build: ## compile every binary into bin/
 	$(GO) build -o bin/ ./worker ./starter ./cmd/...

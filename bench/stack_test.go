@@ -214,15 +214,21 @@ type sim struct {
 // startSim copies the catalog (runs edit it) and serves it from an erpsim process without its
 // change driver; the driver is turned on later through the admin API. flags go to erpsim serve.
 func (s *suite) startSim(cat generate.Config, flags ...string) *sim {
+	return s.startSimFrom(s.bins.erpsim, "sim", cat, flags...)
+}
+
+// startSimFrom starts the simulator binary bin on a copy of the catalog of its own, named after
+// name: two simulators of one run serve two files.
+func (s *suite) startSimFrom(bin, name string, cat generate.Config, flags ...string) *sim {
 	src := catalogFile(s.b, cat)
-	db := filepath.Join(s.tmp, fmt.Sprintf("sim-%dp.db", cat.Products))
+	db := filepath.Join(s.tmp, fmt.Sprintf("%s-%dp.db", name, cat.Products))
 	if err := copyFile(src, db); err != nil {
 		s.b.Fatal(err)
 	}
 	addr := freeAddr(s.b)
 	// The simulator runs its GC at 400 unless GOGC is set (cmd/erpsim), as the worker does.
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0", "--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, flags...)
-	cmd := s.start("erpsim", s.bins.erpsim, nil, args...)
+	cmd := s.start("erpsim", bin, nil, args...)
 	u := "http://" + addr
 	waitHTTP(s.b, u+"/healthz", 2*time.Minute)
 	return &sim{url: u, cmd: cmd}
@@ -312,6 +318,11 @@ type worker struct {
 // prefix. The environment's ERPSYNC_* and ERP_* tuning settings pass through, then extra; the
 // safety lag is 2 s unless the environment sets one (see settings).
 func (s *suite) startWorker(sm *sim, prefix string, extra ...string) *worker {
+	return s.startWorkerFrom(s.bins.worker, sm, prefix, extra...)
+}
+
+// startWorkerFrom starts the worker binary bin, as startWorker does.
+func (s *suite) startWorkerFrom(bin string, sm *sim, prefix string, extra ...string) *worker {
 	var langs []string
 	for c, l := range companyLanguages {
 		langs = append(langs, c+"="+l)
@@ -334,7 +345,7 @@ func (s *suite) startWorker(sm *sim, prefix string, extra ...string) *worker {
 		env = append(env, "ERPSYNC_PPROF_ADDR="+w.pprofAddr)
 	}
 	env = append(env, extra...)
-	w.cmd = s.start("worker", s.bins.worker, env, "--log-format", "console")
+	w.cmd = s.start("worker", bin, env, "--log-format", "console")
 	s.awaitPollers(w.cmd.Process.Pid)
 	return w
 }

@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpsync/erpsync/erp"
+	"github.com/erpsync/erpsync/internal/testenv"
+)
+
+// BenchmarkAgainst compares this tree's simulator and worker with those of another revision
+// (BENCH_AGAINST, any git revision: a hash, a tag, HEAD~3) in (2)'s setting of BenchmarkImport:
+// a rebuild of BENCH_PRODUCTS (100000) products, no added latency, the default partitions,
+// Elasticsearch on CPU 0 alone. It ignores b.N; run it with `make bench-against
+// BENCH_AGAINST=<revision>`. Without BENCH_AGAINST it is skipped, as `make bench` runs it.
+//
+// One run of a version against another cannot show a difference of a few percent on this
+// machine: its speed drifts by a third within an hour. So the two versions take turns, in
+// BENCH_PAIRS (7) pairs whose order alternates (this tree first in the 1st, 3rd, ... pair), each
+// pair facing the same state of the machine, and the report gives per version the median rate,
+// the simulator's and the worker's CPU, and Elasticsearch's CPU for the same documents, with
+// the median of the pairs' ratios and how many pairs went each way. The pairs stop early after
+// BENCH_AGAINST_FOR (45m); the report says how many ran.
+//
+// Each version has a simulator of its own (on its own copy of the catalog) that stays up, and a
+// worker started for each of its rebuilds and stopped after it, so that only one worker polls
+// the task queue at a time. The starter is this tree's. The other revision is checked out in a
+// temporary git worktree and built there; its modules must be in the module cache or reachable.
+func BenchmarkAgainst(b *testing.B) {
+	rev := os.Getenv("BENCH_AGAINST")
+	if rev == "" {
+		b.Skip("BENCH_AGAINST=<git revision> compares that revision with this tree: make bench-against BENCH_AGAINST=<revision>")
+	}
+	products := testenv.EnvInt(b, "BENCH_PRODUCTS", 100_000)
+	pairs := testenv.EnvInt(b, "BENCH_PAIRS", 7)
+	limit := envDuration(b, "BENCH_AGAINST_FOR", 45*time.Minute)
+	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
+		Command: fmt.Sprintf("make bench-against BENCH_AGAINST=%s BENCH_PAIRS=%d", rev, pairs)}
+	cat := catalog(products)
+	r.Catalog = map[string]int{"products": cat.Products, "customers": cat.Customers, "companies": len(cat.Companies)}
+	s := newSuite(b)
+	r.CPULayout = s.pinCPUs()
+	defer func() { s.finish(r) }()
+
+	name, worker, erpsim := s.buildRevision(rev)
+	that := &version{name: name, worker: worker, erpsim: erpsim}
+	this := &version{name: "this tree (" + s.describeTree() + ")", worker: s.bins.worker, erpsim: s.bins.erpsim}
+	this.sim = s.startSimFrom(this.erpsim, "sim-this", cat)
+	that.sim = s.startSimFrom(that.erpsim, "sim-that", cat)
+	b.Logf("this: %s; that: %s", this.name, that.name)
+
+	// One rebuild of each, not counted: the node and the simulators warm up (see BenchmarkImport).
+	for _, v := range []*version{this, that} {
+		s.rebuildWith(v, products)
+	}
+	deadline := time.Now().Add(limit)
+	var ratios, esRatios []float64
+	faster, esDearer := 0, 0
+	for i := 0; i < pairs && time.Now().Before(deadline); i++ {
+		order := []*version{this, that}
+		if i%2 == 1 {
+			order = []*version{that, this}
+		}
+		for _, v := range order {
+			v.add(s.rebuildWith(v, products))
+		}
+		a, o := this.samples[i], that.samples[i]
+		ratios = append(ratios, a.rate/o.rate)
+		esRatios = append(esRatios, a.es.Seconds()/o.es.Seconds())
+		if a.rate > o.rate {
+			faster++
+		}
+		if a.es > o.es {
+			esDearer++
+		}
+		b.Logf("pair %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, order[0].short(this), a.rate, o.rate, a.rate/o.rate)
+	}
+	n := len(ratios)
+	if n < pairs {
+		b.Logf("BENCH_AGAINST_FOR (%s) ended the run after %d pairs of %d", limit, n, pairs)
+	}
+	for _, v := range []*version{this, that} {
+		key := map[bool]string{true: "this", false: "that"}[v == this]
+		r.Add("against_"+key+"_docs_per_second", fmt.Sprintf("rebuild rate, %s", v.name), Median(v.rates()), "docs/s",
+			fmt.Sprintf("median of %d samples (%s)", n, rates(v.rates())))
+		r.Add("against_"+key+"_pipeline_cpu", fmt.Sprintf("simulator and worker CPU a rebuild, %s", v.name), Median(v.pipeline()), "s",
+			fmt.Sprintf("median of %s", join(v.pipeline(), func(x float64) string { return fmt.Sprintf("%.1f", x) }, " s")))
+		r.Add("against_"+key+"_es_cpu", fmt.Sprintf("Elasticsearch CPU a rebuild, %s", v.name), Median(v.esCPU()), "s",
+			fmt.Sprintf("median of %s", join(v.esCPU(), func(x float64) string { return fmt.Sprintf("%.1f", x) }, " s")))
+	}
+	r.Add("against_rate_ratio", "rebuild rate, this tree over "+that.name, Median(ratios), "",
+		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs", n, ratiosText(ratios), faster, n))
+	r.Add("against_es_cpu_ratio", "Elasticsearch CPU for the same documents, this tree over "+that.name, Median(esRatios), "",
+		fmt.Sprintf("median of the %d pairs' ratios (%s); it was higher with this tree in %d of %d pairs", n, ratiosText(esRatios), esDearer, n))
+	b.ReportMetric(Median(ratios), "rate-ratio")
+}
+
+// version is one side of BenchmarkAgainst: its binaries, its simulator and its samples.
+type version struct {
+	name           string
+	worker, erpsim string
+	sim            *sim
+	samples        []rebuildSample
+}
+
+// rebuildSample is what one rebuild took.
+type rebuildSample struct {
+	rate         float64       // docs/s
+	pipeline, es time.Duration // CPU: the simulator's and the worker's, and Elasticsearch's
+}
+
+func (v *version) add(x rebuildSample) { v.samples = append(v.samples, x) }
+
+func (v *version) short(this *version) string {
+	if v == this {
+		return "this"
+	}
+	return "that"
+}
+
+func (v *version) rates() []float64 {
+	return v.each(func(x rebuildSample) float64 { return x.rate })
+}
+
+func (v *version) pipeline() []float64 {
+	return v.each(func(x rebuildSample) float64 { return x.pipeline.Seconds() })
+}
+
+func (v *version) esCPU() []float64 {
+	return v.each(func(x rebuildSample) float64 { return x.es.Seconds() })
+}
+
+func (v *version) each(f func(rebuildSample) float64) []float64 {
+	out := make([]float64, len(v.samples))
+	for i, x := range v.samples {
+		out[i] = f(x)
+	}
+	return out
+}
+
+// rebuildWith starts v's worker on v's simulator, runs one rebuild of the products, stops the
+// worker and returns what the rebuild took. Both versions write under the suite's index prefix:
+// a rebuild replaces the generation behind the alias whichever wrote it.
+func (s *suite) rebuildWith(v *version, products int) rebuildSample {
+	w := s.startWorkerFrom(v.worker, v.sim, s.prefix)
+	defer stop(w.cmd)
+	cpu0 := s.cpu(w, v.sim)
+	res, took := s.runImport(s.prefix, "rebuild")
+	cpu := s.cpu(w, v.sim).sub(cpu0)
+	c := res.Of(erp.Products).Counts
+	if c.Indexed != products {
+		s.b.Fatalf("%s: the rebuild indexed %d products of %d: %+v", v.name, c.Indexed, products, c)
+	}
+	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipeline: cpu.worker + cpu.sim, es: cpu.es.cpu}
+	s.b.Logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
+		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es)
+	return x
+}
+
+// buildRevision checks rev out in a temporary worktree, builds its worker and simulator, and
+// returns a name for it ("117c73a (subject)") and the two binaries' paths.
+func (s *suite) buildRevision(rev string) (name, worker, erpsim string) {
+	hash := strings.TrimSpace(s.git("rev-parse", "--verify", rev+"^{commit}"))
+	dir := filepath.Join(s.tmp, "against-src")
+	s.git("worktree", "add", "--detach", dir, hash)
+	s.b.Cleanup(func() { _, _ = exec.Command("git", "worktree", "remove", "--force", dir).CombinedOutput() })
+	out := filepath.Join(s.tmp, "against-bin")
+	cmd := exec.Command("go", "build", "-o", out+"/", "./worker", "./cmd/erpsim")
+	cmd.Dir, cmd.Stderr = dir, os.Stderr
+	if err := cmd.Run(); err != nil {
+		s.b.Fatalf("build the worker and erpsim of %s: %v", rev, err)
+	}
+	subject := strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash))
+	if len(subject) > 80 {
+		subject = subject[:77] + "..."
+	}
+	return subject, filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
+}
+
+// describeTree names this tree's revision, with "+ changes" when it has uncommitted ones.
+func (s *suite) describeTree() string {
+	name := strings.TrimSpace(s.git("log", "-1", "--format=%h"))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		name += " + changes"
+	}
+	return name
+}
+
+// git runs git in the package's directory (inside the repository) and returns its output.
+func (s *suite) git(args ...string) string {
+	out, err := exec.Command("git", args...).Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		s.b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, msg)
+	}
+	return string(out)
+}
