@@ -78,7 +78,7 @@ func BenchmarkAgainst(b *testing.B) {
 		if a.es > o.es {
 			esDearer++
 		}
-		b.Logf("pair %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, order[0].short(this), a.rate, o.rate, a.rate/o.rate)
+		s.progress(fmt.Sprintf("pair %d of %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, pairs, order[0].short(this), a.rate, o.rate, a.rate/o.rate))
 	}
 	n := len(ratios)
 	if n < pairs {
@@ -157,13 +157,20 @@ func (s *suite) rebuildWith(v *version, products int) rebuildSample {
 		s.b.Fatalf("%s: the rebuild indexed %d products of %d: %+v", v.name, c.Indexed, products, c)
 	}
 	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipeline: cpu.worker + cpu.sim, es: cpu.es.cpu}
-	s.b.Logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
-		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es)
+	s.progress(fmt.Sprintf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
+		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es))
 	return x
 }
 
+// progress logs line, and prints it at once: a benchmark's log shows only when it ends, and a
+// run of BenchmarkAgainst takes about 10 minutes.
+func (s *suite) progress(line string) {
+	s.b.Log(line)
+	fmt.Fprintln(os.Stderr, "bench-against:", line)
+}
+
 // buildRevision checks rev out in a temporary worktree, builds its worker and simulator, and
-// returns a name for it ("117c73a (subject)") and the two binaries' paths.
+// returns its short hash and the two binaries' paths.
 func (s *suite) buildRevision(rev string) (name, worker, erpsim string) {
 	hash := strings.TrimSpace(s.git("rev-parse", "--verify", rev+"^{commit}"))
 	dir := filepath.Join(s.tmp, "against-src")
@@ -175,11 +182,8 @@ func (s *suite) buildRevision(rev string) (name, worker, erpsim string) {
 	if err := cmd.Run(); err != nil {
 		s.b.Fatalf("build the worker and erpsim of %s: %v", rev, err)
 	}
-	subject := strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash))
-	if len(subject) > 80 {
-		subject = subject[:77] + "..."
-	}
-	return subject, filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
+	s.b.Logf("%s is %s", rev, strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash)))
+	return strings.TrimSpace(s.git("log", "-1", "--format=%h", hash)), filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
 }
 
 // describeTree names this tree's revision, with "+ changes" when it has uncommitted ones.
