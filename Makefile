@@ -38,10 +38,10 @@ bench: services ## the benchmarks (see README, Benchmarks); figures are printed 
 	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) $(BENCH_PKGS)
 
 bench-against: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
-bench-against: ## this tree's rebuild against another revision's, in alternating pairs: make bench-against BENCH_AGAINST=<revision>
-	@test -n "$(BENCH_AGAINST)" || { echo "make bench-against: set BENCH_AGAINST to a git revision, e.g. BENCH_AGAINST=HEAD~1" >&2; exit 2; }
+bench-against: ## this tree's rebuild against another revision's (BENCH_AGAINST=<revision>) or settings' (BENCH_AGAINST_ENV='K=V ...'), in alternating pairs
+	@test -n "$(BENCH_AGAINST)$(BENCH_AGAINST_ENV)" || { echo "make bench-against: set BENCH_AGAINST to a git revision (BENCH_AGAINST=HEAD~1), BENCH_AGAINST_ENV to settings (BENCH_AGAINST_ENV='GOGC=100'), or both" >&2; exit 2; }
 	@$(SERVICES) up
-	@$(WITH_ENV) BENCH_AGAINST='$(BENCH_AGAINST)' $(GO) test -run '^$$' -bench '^BenchmarkAgainst$$' -benchtime 1x -timeout 4h ./bench/
+	@$(WITH_ENV) $(GO) test -run '^$$' -bench '^BenchmarkAgainst$$' -benchtime 1x -timeout 4h ./bench/
 
 build: ## compile every binary into bin/
 	$(GO) build -o bin/ ./worker ./starter ./cmd/...

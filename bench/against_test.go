@@ -14,10 +14,13 @@ import (
 )
 
 // BenchmarkAgainst compares this tree's simulator and worker with those of another revision
-// (BENCH_AGAINST, any git revision: a hash, a tag, HEAD~3) in (2)'s setting of BenchmarkImport:
-// a rebuild of BENCH_PRODUCTS (100000) products, no added latency, the default partitions,
-// Elasticsearch on CPU 0 alone. It ignores b.N; run it with `make bench-against
-// BENCH_AGAINST=<revision>`. Without BENCH_AGAINST it is skipped, as `make bench` runs it.
+// (BENCH_AGAINST, any git revision: a hash, a tag, HEAD~3), or with themselves under other
+// settings (BENCH_AGAINST_ENV, "K=V ..." added to the environment of the other side's simulator
+// and workers, for example GOGC=100; with both, that revision under those settings), in (2)'s
+// setting of BenchmarkImport: a rebuild of BENCH_PRODUCTS (100000) products, no added latency,
+// the default partitions, Elasticsearch on CPU 0 alone. It ignores b.N; run it with `make
+// bench-against BENCH_AGAINST=<revision>`. Without either setting it is skipped, as `make bench`
+// runs it.
 //
 // One run of a version against another cannot show a difference of a few percent on this
 // machine: its speed drifts by a third within an hour. So the two versions take turns, in
@@ -32,26 +35,36 @@ import (
 // the task queue at a time. The starter is this tree's. The other revision is checked out in a
 // temporary git worktree and built there; its modules must be in the module cache or reachable.
 func BenchmarkAgainst(b *testing.B) {
-	rev := os.Getenv("BENCH_AGAINST")
-	if rev == "" {
-		b.Skip("BENCH_AGAINST=<git revision> compares that revision with this tree: make bench-against BENCH_AGAINST=<revision>")
+	rev, env := os.Getenv("BENCH_AGAINST"), strings.Fields(os.Getenv("BENCH_AGAINST_ENV"))
+	if rev == "" && len(env) == 0 {
+		b.Skip("BENCH_AGAINST=<git revision> compares that revision with this tree, BENCH_AGAINST_ENV='K=V ...' this tree with those settings: make bench-against")
+	}
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			b.Fatalf("BENCH_AGAINST_ENV: %q is not K=V", kv)
+		}
 	}
 	products := testenv.EnvInt(b, "BENCH_PRODUCTS", 100_000)
 	pairs := testenv.EnvInt(b, "BENCH_PAIRS", 7)
 	limit := envDuration(b, "BENCH_AGAINST_FOR", 45*time.Minute)
 	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
-		Command: fmt.Sprintf("make bench-against BENCH_AGAINST=%s BENCH_PAIRS=%d", rev, pairs)}
+		Command: fmt.Sprintf("make bench-against BENCH_AGAINST=%s BENCH_AGAINST_ENV='%s' BENCH_PAIRS=%d", rev, strings.Join(env, " "), pairs)}
 	cat := catalog(products)
 	r.Catalog = map[string]int{"products": cat.Products, "customers": cat.Customers, "companies": len(cat.Companies)}
 	s := newSuite(b)
 	r.CPULayout = s.pinCPUs()
 	defer func() { s.finish(r) }()
 
-	name, worker, erpsim := s.buildRevision(rev)
-	that := &version{name: name, worker: worker, erpsim: erpsim}
 	this := &version{name: "this tree (" + s.describeTree() + ")", worker: s.bins.worker, erpsim: s.bins.erpsim}
-	this.sim = s.startSimFrom(this.erpsim, "sim-this", cat)
-	that.sim = s.startSimFrom(that.erpsim, "sim-that", cat)
+	that := &version{name: this.name, worker: this.worker, erpsim: this.erpsim, env: env}
+	if rev != "" {
+		that.name, that.worker, that.erpsim = s.buildRevision(rev)
+	}
+	if len(env) > 0 {
+		that.name += " with " + strings.Join(env, " ")
+	}
+	this.sim = s.startSimFrom(this.erpsim, "sim-this", nil, cat)
+	that.sim = s.startSimFrom(that.erpsim, "sim-that", that.env, cat)
 	b.Logf("this: %s; that: %s", this.name, that.name)
 
 	// One rebuild of each, not counted: the node and the simulators warm up (see BenchmarkImport).
@@ -104,6 +117,7 @@ func BenchmarkAgainst(b *testing.B) {
 type version struct {
 	name           string
 	worker, erpsim string
+	env            []string // added to the environment of its simulator and its workers
 	sim            *sim
 	samples        []rebuildSample
 }
@@ -147,7 +161,7 @@ func (v *version) each(f func(rebuildSample) float64) []float64 {
 // worker and returns what the rebuild took. Both versions write under the suite's index prefix:
 // a rebuild replaces the generation behind the alias whichever wrote it.
 func (s *suite) rebuildWith(v *version, products int) rebuildSample {
-	w := s.startWorkerFrom(v.worker, v.sim, s.prefix)
+	w := s.startWorkerFrom(v.worker, v.sim, s.prefix, v.env...)
 	defer stop(w.cmd)
 	cpu0 := s.cpu(w, v.sim)
 	res, took := s.runImport(s.prefix, "rebuild")

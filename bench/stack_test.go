@@ -214,12 +214,12 @@ type sim struct {
 // startSim copies the catalog (runs edit it) and serves it from an erpsim process without its
 // change driver; the driver is turned on later through the admin API. flags go to erpsim serve.
 func (s *suite) startSim(cat generate.Config, flags ...string) *sim {
-	return s.startSimFrom(s.bins.erpsim, "sim", cat, flags...)
+	return s.startSimFrom(s.bins.erpsim, "sim", nil, cat, flags...)
 }
 
-// startSimFrom starts the simulator binary bin on a copy of the catalog of its own, named after
-// name: two simulators of one run serve two files.
-func (s *suite) startSimFrom(bin, name string, cat generate.Config, flags ...string) *sim {
+// startSimFrom starts the simulator binary bin, with env added to the environment, on a copy of
+// the catalog of its own, named after name: two simulators of one run serve two files.
+func (s *suite) startSimFrom(bin, name string, env []string, cat generate.Config, flags ...string) *sim {
 	src := catalogFile(s.b, cat)
 	db := filepath.Join(s.tmp, fmt.Sprintf("%s-%dp.db", name, cat.Products))
 	if err := copyFile(src, db); err != nil {
@@ -228,7 +228,7 @@ func (s *suite) startSimFrom(bin, name string, cat generate.Config, flags ...str
 	addr := freeAddr(s.b)
 	// The simulator runs its GC at 400 unless GOGC is set (cmd/erpsim), as the worker does.
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--change-rate", "0", "--seed", fmt.Sprint(cat.Seed), "--log-level", "warn"}, flags...)
-	cmd := s.start("erpsim", bin, nil, args...)
+	cmd := s.start("erpsim", bin, env, args...)
 	u := "http://" + addr
 	waitHTTP(s.b, u+"/healthz", 2*time.Minute)
 	return &sim{url: u, cmd: cmd}
