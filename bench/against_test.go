@@ -65,7 +65,7 @@ func BenchmarkAgainst(b *testing.B) {
 	}
 	this.sim = s.startSimFrom(this.erpsim, "sim-this", nil, cat)
 	that.sim = s.startSimFrom(that.erpsim, "sim-that", that.env, cat)
-	b.Logf("this: %s; that: %s", this.name, that.name)
+	s.logf("this: %s; that: %s", this.name, that.name)
 
 	// One rebuild of each, not counted: the node and the simulators warm up (see BenchmarkImport).
 	for _, v := range []*version{this, that} {
@@ -91,11 +91,11 @@ func BenchmarkAgainst(b *testing.B) {
 		if a.es > o.es {
 			esDearer++
 		}
-		s.progress(fmt.Sprintf("pair %d of %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, pairs, order[0].short(this), a.rate, o.rate, a.rate/o.rate))
+		s.logf("pair %d of %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, pairs, order[0].short(this), a.rate, o.rate, a.rate/o.rate)
 	}
 	n := len(ratios)
 	if n < pairs {
-		b.Logf("BENCH_AGAINST_FOR (%s) ended the run after %d pairs of %d", limit, n, pairs)
+		s.logf("BENCH_AGAINST_FOR (%s) ended the run after %d pairs of %d", limit, n, pairs)
 	}
 	for _, v := range []*version{this, that} {
 		key := map[bool]string{true: "this", false: "that"}[v == this]
@@ -171,16 +171,9 @@ func (s *suite) rebuildWith(v *version, products int) rebuildSample {
 		s.b.Fatalf("%s: the rebuild indexed %d products of %d: %+v", v.name, c.Indexed, products, c)
 	}
 	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipeline: cpu.worker + cpu.sim, es: cpu.es.cpu}
-	s.progress(fmt.Sprintf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
-		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es))
+	s.logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
+		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es)
 	return x
-}
-
-// progress logs line, and prints it at once: a benchmark's log shows only when it ends, and a
-// run of BenchmarkAgainst takes about 10 minutes.
-func (s *suite) progress(line string) {
-	s.b.Log(line)
-	fmt.Fprintln(os.Stderr, "bench-against:", line)
 }
 
 // buildRevision checks rev out in a temporary worktree, builds its worker and simulator, and
@@ -196,7 +189,7 @@ func (s *suite) buildRevision(rev string) (name, worker, erpsim string) {
 	if err := cmd.Run(); err != nil {
 		s.b.Fatalf("build the worker and erpsim of %s: %v", rev, err)
 	}
-	s.b.Logf("%s is %s", rev, strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash)))
+	s.logf("%s is %s", rev, strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash)))
 	return strings.TrimSpace(s.git("log", "-1", "--format=%h", hash)), filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
 }
 

@@ -75,7 +75,7 @@ func BenchmarkImport(b *testing.B) {
 		ws := s.startWorker(small, s.prefix+"-small")
 		res, took := s.runImport(s.prefix+"-small", "rebuild")
 		smallRSS = mustRSS(b, ws.cmd.Process.Pid)
-		b.Logf("rebuild of 10,000 products: %d indexed in %s, worker peak RSS %d MiB", res.Of(erp.Products).Counts.Indexed, took.Round(time.Millisecond), smallRSS>>20)
+		s.logf("rebuild of 10,000 products: %d indexed in %s, worker peak RSS %d MiB", res.Of(erp.Products).Counts.Indexed, took.Round(time.Millisecond), smallRSS>>20)
 		stop(ws.cmd)
 		stop(small.cmd)
 	}
@@ -411,14 +411,14 @@ func (s *suite) profile(w *worker) func() {
 		time.Sleep(3 * time.Second)
 		res, err := http.Get("http://" + w.pprofAddr + "/debug/pprof/profile?seconds=30")
 		if err != nil {
-			s.b.Logf("worker profile: %v", err)
+			s.logf("worker profile: %v", err)
 			return
 		}
 		defer res.Body.Close()
 		raw, _ := io.ReadAll(res.Body)
 		path := filepath.Join(resultsDir, "worker-cpu-"+time.Now().UTC().Format("20060102-150405")+".prof")
 		if err := os.WriteFile(path, raw, 0o644); err == nil {
-			s.b.Logf("worker CPU profile: %s (go tool pprof -top %s)", path, path)
+			s.logf("worker CPU profile: %s (go tool pprof -top %s)", path, path)
 		}
 	}()
 	return func() { <-done }
@@ -468,7 +468,7 @@ func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
 		}
 		req.After = p.Next
 	}
-	s.b.Logf("read %d products through the connector in %s", len(items), time.Since(start).Round(time.Millisecond))
+	s.logf("read %d products through the connector in %s", len(items), time.Since(start).Round(time.Millisecond))
 	return docs, items
 }
 
@@ -540,7 +540,7 @@ func (s *suite) importSample(name, mode string, extra ...string) float64 {
 	res, took := s.runImport(s.prefix, mode, extra...)
 	work := s.esWork().sub(work0)
 	n := res.Of(erp.Products).Counts.Indexed
-	s.b.Logf("%s: %d docs in %s, %.0f docs/s; Elasticsearch busy %.2f cores; %s", name, n, took.Round(time.Millisecond),
+	s.logf("%s: %d docs in %s, %.0f docs/s; Elasticsearch busy %.2f cores; %s", name, n, took.Round(time.Millisecond),
 		float64(n)/took.Seconds(), work.cpu.Seconds()/took.Seconds(), work)
 	return float64(n) / took.Seconds()
 }
@@ -556,7 +556,7 @@ const maxWarmPasses = 6
 // 19.9 s of CPU per 100,000 documents one after the other, with the imports' samples between
 // them, and those met a colder node than the baseline's later samples. None of this is counted.
 func (s *suite) warmUp(warm bulkResult) {
-	s.b.Log("raw _bulk, warming Elasticsearch up (not counted):")
+	s.logf("raw _bulk, warming Elasticsearch up (not counted):")
 	last := time.Duration(0)
 	for pass := 1; pass <= maxWarmPasses; pass++ {
 		_, work := s.rawBulkRun(warm, 2)
@@ -565,7 +565,7 @@ func (s *suite) warmUp(warm bulkResult) {
 		}
 		last = work.cpu
 	}
-	s.b.Logf("raw _bulk: Elasticsearch's CPU a document still fell after %d passes", maxWarmPasses)
+	s.logf("raw _bulk: Elasticsearch's CPU a document still fell after %d passes", maxWarmPasses)
 }
 
 // rawBulkAgain sends the baseline's documents once more, at its best concurrency, and returns
@@ -593,7 +593,7 @@ func (s *suite) rawBulkRun(bulk bulkResult, conc int) (time.Duration, esWork) {
 	if n, err := x.Count(ctx, gen); err != nil || n != bulk.docs {
 		s.b.Fatalf("raw _bulk left %d documents of %d in %s (%v)", n, bulk.docs, gen, err)
 	}
-	s.b.Logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s; %s", conc, bulk.docs, took.Round(time.Millisecond), float64(bulk.docs)/took.Seconds(), work)
+	s.logf("raw _bulk, %d in flight: %d docs in %s, %.0f docs/s; %s", conc, bulk.docs, took.Round(time.Millisecond), float64(bulk.docs)/took.Seconds(), work)
 	if res, err := s.es.Indices.Delete([]string{gen}); err == nil {
 		res.Body.Close()
 	}
@@ -744,7 +744,7 @@ func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) (lat []time.Durati
 			start := time.Now()
 			stamp, err := e.editProduct(ctx, it.company, it.item, fmt.Sprintf("Fresh edit %d", i))
 			if err != nil { // the change driver may have deleted it
-				s.b.Logf("freshness edit of %s/%s: %v", it.company, it.item, err)
+				s.logf("freshness edit of %s/%s: %v", it.company, it.item, err)
 				return
 			}
 			id, version := document.ID(it.company, it.item), document.Version(stamp)
@@ -756,7 +756,7 @@ func (s *suite) freshness(e *erpHTTP, items []itemKey, n int) (lat []time.Durati
 					return
 				}
 			}
-			s.b.Logf("the edit of %s was not searchable within %s", id, freshnessLimit)
+			s.logf("the edit of %s was not searchable within %s", id, freshnessLimit)
 			mu.Lock()
 			lat = append(lat, freshnessLimit)
 			unseen++
@@ -776,7 +776,7 @@ func (s *suite) terminateScheduled() {
 	q := fmt.Sprintf(`WorkflowId STARTS_WITH %q and ExecutionStatus = "Running"`, s.queue)
 	res, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: q, PageSize: 100})
 	if err != nil {
-		s.b.Logf("list the scheduled runs left open: %v", err)
+		s.logf("list the scheduled runs left open: %v", err)
 		return
 	}
 	for _, e := range res.GetExecutions() {

@@ -43,7 +43,7 @@ func BenchmarkCompanyWideEdits(b *testing.B) {
 		if res, took := s.runImport(prefix, "rebuild"); res.Of(erp.Products).Counts.Indexed != products {
 			b.Fatalf("%s: the rebuild indexed %+v", mode.detection, res.Of(erp.Products).Counts)
 		} else {
-			b.Logf("%s: rebuild of %d products in %s", mode.detection, products, took.Round(time.Second))
+			s.logf("%s: rebuild of %d products in %s", mode.detection, products, took.Round(time.Second))
 		}
 		e := newERPHTTP(b, sm.url)
 		first := func(coll, filter string) map[string]any {

@@ -40,7 +40,7 @@ func (s *suite) pinCPUs() string {
 		if set {
 			s.b.Fatalf("BENCH_ES_CPUS=%s: Elasticsearch (process %d) does not run on this machine", v, esPID)
 		}
-		s.b.Log("Elasticsearch runs on another machine: every local process shares every CPU")
+		s.logf("Elasticsearch runs on another machine: every local process shares every CPU")
 		return ""
 	}
 	s.pipeline = rest
@@ -59,9 +59,9 @@ func (s *suite) pinCPUs() string {
 	// more requests are in flight; started with as many processors as it gets, it queues them.
 	if processors > len(es) {
 		note += fmt.Sprintf("; Elasticsearch sized for %d processors, not %d (start it with ERPSYNC_ES_PROCESSORS=%d, as make bench does)", processors, len(es), len(es))
-		s.b.Logf("warning: Elasticsearch runs its thread pools for %d processors on %d CPU(s): restart it with ERPSYNC_ES_PROCESSORS=%d (make stop, then make bench)", processors, len(es), len(es))
+		s.logf("warning: Elasticsearch runs its thread pools for %d processors on %d CPU(s): restart it with ERPSYNC_ES_PROCESSORS=%d (make stop, then make bench)", processors, len(es), len(es))
 	}
-	s.b.Log(note)
+	s.logf("%s", note)
 	return note
 }
 

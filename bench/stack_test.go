@@ -138,7 +138,7 @@ func (s *suite) terminateLeftovers() {
 	defer cancel()
 	ended, err := testenv.TerminateRunning(ctx, s.temporal, namespace, "ExecutionStatus='Running'", "left running by a benchmark that was stopped")
 	for _, e := range ended {
-		s.b.Logf("terminated %s (run %s), left running by a benchmark that was stopped", e.GetWorkflowId(), e.GetRunId())
+		s.logf("terminated %s (run %s), left running by a benchmark that was stopped", e.GetWorkflowId(), e.GetRunId())
 	}
 	if err != nil {
 		s.b.Fatalf("end the workflows left running in %s: %v", namespace, err)
@@ -203,6 +203,16 @@ func generatorHash(b *testing.B) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// logf logs a line of the run and prints it at once on the standard error, where the workers'
+// and the simulators' logs go too. A benchmark's own log shows only when it ends, and testing
+// trims it to its first 10 lines: a run of BenchmarkImport logs about 30.
+func (s *suite) logf(format string, args ...any) {
+	s.b.Helper()
+	line := fmt.Sprintf(format, args...)
+	s.b.Log(line)
+	fmt.Fprintln(os.Stderr, "bench:", line)
 }
 
 // sim is a simulator process serving a private copy of a cached catalog.
