@@ -25,10 +25,12 @@ import (
 // One run of a version against another cannot show a difference of a few percent on this
 // machine: its speed drifts by a third within an hour. So the two versions take turns, in
 // BENCH_PAIRS (7) pairs whose order alternates (this tree first in the 1st, 3rd, ... pair), each
-// pair facing the same state of the machine, and the report gives per version the median rate,
-// the simulator's and the worker's CPU, and Elasticsearch's CPU for the same documents, with
-// the median of the pairs' ratios and how many pairs went each way. The pairs stop early after
-// BENCH_AGAINST_FOR (45m); the report says how many ran.
+// pair facing the same state of the machine. The report gives per version the median rate, the
+// simulator's and the worker's CPU, and Elasticsearch's CPU for the same documents; then the
+// median of the pairs' ratios, how many pairs went each way, and the chance of so uneven a split
+// if neither version were faster (SignTest: 5 of 7 is no evidence, 7 of 7 some). On this machine
+// two runs of one comparison went 5 of 7 one way and 8 of 9 the other (docs/benchmarks.md). The
+// pairs stop early after BENCH_AGAINST_FOR (45m); the report says how many ran.
 //
 // Each version has a simulator of its own (on its own copy of the catalog) that stays up, and a
 // worker started for each of its rebuilds and stopped after it, so that only one worker polls
@@ -107,9 +109,9 @@ func BenchmarkAgainst(b *testing.B) {
 			fmt.Sprintf("median of %s", join(v.esCPU(), func(x float64) string { return fmt.Sprintf("%.1f", x) }, " s")))
 	}
 	r.Add("against_rate_ratio", "rebuild rate, this tree over "+that.name, Median(ratios), "",
-		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs", n, ratiosText(ratios), faster, n))
+		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs (sign test: p = %.2f)", n, ratiosText(ratios), faster, n, SignTest(faster, n)))
 	r.Add("against_es_cpu_ratio", "Elasticsearch CPU for the same documents, this tree over "+that.name, Median(esRatios), "",
-		fmt.Sprintf("median of the %d pairs' ratios (%s); it was higher with this tree in %d of %d pairs", n, ratiosText(esRatios), esDearer, n))
+		fmt.Sprintf("median of the %d pairs' ratios (%s); it was higher with this tree in %d of %d pairs (sign test: p = %.2f)", n, ratiosText(esRatios), esDearer, n, SignTest(esDearer, n)))
 	b.ReportMetric(Median(ratios), "rate-ratio")
 }
 

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -202,4 +203,21 @@ func Median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// SignTest is the two-sided p-value of an exact sign test: the chance that a fair coin, tossed
+// n times, comes up heads at least as unevenly as wins against n-wins. It says how much k of n
+// pairs going one way means: 5 of 7 happens by chance 45% of the time, 7 of 7 1.6%.
+func SignTest(wins, n int) float64 {
+	if n <= 0 || wins < 0 || wins > n {
+		return 1
+	}
+	k := max(wins, n-wins)
+	// P(X >= k) for X ~ Binomial(n, 1/2): the sum of C(n, i) for i >= k, over 2^n.
+	tail, c := 0.0, 1.0 // c is C(n, i), from C(n, n) = 1 down
+	for i := n; i >= k; i-- {
+		tail += c
+		c = c * float64(i) / float64(n-i+1)
+	}
+	return min(1, 2*tail/math.Pow(2, float64(n)))
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -120,5 +121,28 @@ func TestBracketed(t *testing.T) {
 	}
 	if r, m := Bracketed([]float64{1, 2}, []float64{1, 2}); r != nil || m != 0 {
 		t.Errorf("Bracketed without a baseline after the last sample: %v, %v; want none", r, m)
+	}
+}
+
+// TestSignTest: the expected p-values are counted by hand from binomial coefficients, over 2^n
+// outcomes of n fair tosses, doubled for the two sides.
+func TestSignTest(t *testing.T) {
+	for _, c := range []struct {
+		wins, n int
+		want    float64
+	}{
+		{5, 7, 2 * (21 + 7 + 1) / 128.0},                                  // C(7,5)+C(7,6)+C(7,7)
+		{2, 7, 2 * (21 + 7 + 1) / 128.0},                                  // the other way, the same
+		{7, 7, 2 / 128.0},                                                 // all of them
+		{8, 9, 2 * (9 + 1) / 512.0},                                       // C(9,8)+C(9,9)
+		{10, 16, 2 * (8008 + 4368 + 1820 + 560 + 120 + 16 + 1) / 65536.0}, // C(16,10..16)
+		{1, 2, 1},  // as even as it can be: 2 * 3/4, capped
+		{0, 0, 1},  // no pairs say nothing
+		{3, 2, 1},  // not a count of pairs
+		{-1, 2, 1}, // nor this
+	} {
+		if got := SignTest(c.wins, c.n); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("SignTest(%d, %d) = %.6f, want %.6f", c.wins, c.n, got, c.want)
+		}
 	}
 }
