@@ -49,8 +49,15 @@ func BenchmarkAgainst(b *testing.B) {
 	products := testenv.EnvInt(b, "BENCH_PRODUCTS", 100_000)
 	pairs := testenv.EnvInt(b, "BENCH_PAIRS", 7)
 	limit := envDuration(b, "BENCH_AGAINST_FOR", 45*time.Minute)
+	command := "make bench-against"
+	if rev != "" {
+		command += " BENCH_AGAINST=" + rev
+	}
+	if len(env) > 0 {
+		command += " BENCH_AGAINST_ENV='" + strings.Join(env, " ") + "'"
+	}
 	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
-		Command: fmt.Sprintf("make bench-against BENCH_AGAINST=%s BENCH_AGAINST_ENV='%s' BENCH_PAIRS=%d", rev, strings.Join(env, " "), pairs)}
+		Command: fmt.Sprintf("%s BENCH_PAIRS=%d", command, pairs)}
 	cat := catalog(products)
 	r.Catalog = map[string]int{"products": cat.Products, "customers": cat.Customers, "companies": len(cat.Companies)}
 	s := newSuite(b)
@@ -99,14 +106,15 @@ func BenchmarkAgainst(b *testing.B) {
 	if n < pairs {
 		s.logf("BENCH_AGAINST_FOR (%s) ended the run after %d pairs of %d", limit, n, pairs)
 	}
+	seconds := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	for _, v := range []*version{this, that} {
-		key := map[bool]string{true: "this", false: "that"}[v == this]
-		r.Add("against_"+key+"_docs_per_second", fmt.Sprintf("rebuild rate, %s", v.name), Median(v.rates()), "docs/s",
+		key := "against_" + v.short(this)
+		r.Add(key+"_docs_per_second", "rebuild rate, "+v.name, Median(v.rates()), "docs/s",
 			fmt.Sprintf("median of %d samples (%s)", n, rates(v.rates())))
-		r.Add("against_"+key+"_pipeline_cpu", fmt.Sprintf("simulator and worker CPU a rebuild, %s", v.name), Median(v.pipeline()), "s",
-			fmt.Sprintf("median of %s", join(v.pipeline(), func(x float64) string { return fmt.Sprintf("%.1f", x) }, " s")))
-		r.Add("against_"+key+"_es_cpu", fmt.Sprintf("Elasticsearch CPU a rebuild, %s", v.name), Median(v.esCPU()), "s",
-			fmt.Sprintf("median of %s", join(v.esCPU(), func(x float64) string { return fmt.Sprintf("%.1f", x) }, " s")))
+		r.Add(key+"_pipeline_cpu", "simulator and worker CPU a rebuild, "+v.name, Median(v.pipeline()), "s",
+			"median of "+join(v.pipeline(), seconds, " s"))
+		r.Add(key+"_es_cpu", "Elasticsearch CPU a rebuild, "+v.name, Median(v.esCPU()), "s",
+			"median of "+join(v.esCPU(), seconds, " s"))
 	}
 	r.Add("against_rate_ratio", "rebuild rate, this tree over "+that.name, Median(ratios), "",
 		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs (sign test: p = %.2f)", n, ratiosText(ratios), faster, n, SignTest(faster, n)))
@@ -132,6 +140,7 @@ type rebuildSample struct {
 
 func (v *version) add(x rebuildSample) { v.samples = append(v.samples, x) }
 
+// short is "this" for this tree's side and "that" for the other.
 func (v *version) short(this *version) string {
 	if v == this {
 		return "this"
