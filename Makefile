@@ -33,11 +33,10 @@ status: ## which services answer
 
 # The benchmarks give Elasticsearch CPU 0 alone (BENCH_ES_CPUS); a node they start is sized for
 # that one processor, not for the machine's (README, Benchmarks).
-bench: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
+bench bench-against: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
 bench: services ## the benchmarks (see README, Benchmarks); figures are printed and saved in bench-results/
 	@$(WITH_ENV) $(GO) test $(BENCH_FLAGS) $(BENCH_PKGS)
 
-bench-against: export ERPSYNC_ES_PROCESSORS ?= $(if $(BENCH_ES_CPUS),,1)
 bench-against: ## this tree's rebuild against another revision's (BENCH_AGAINST=<revision>) or settings' (BENCH_AGAINST_ENV='K=V ...'), in alternating pairs
 	@test -n "$(BENCH_AGAINST)$(BENCH_AGAINST_ENV)" || { echo "make bench-against: set BENCH_AGAINST to a git revision (BENCH_AGAINST=HEAD~1), BENCH_AGAINST_ENV to settings (BENCH_AGAINST_ENV='GOGC=100'), or both" >&2; exit 2; }
 	@$(SERVICES) up

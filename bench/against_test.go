@@ -91,16 +91,16 @@ func BenchmarkAgainst(b *testing.B) {
 		for _, v := range order {
 			v.add(s.rebuildWith(v, products))
 		}
-		a, o := this.samples[i], that.samples[i]
-		ratios = append(ratios, a.rate/o.rate)
-		esRatios = append(esRatios, a.es.Seconds()/o.es.Seconds())
-		if a.rate > o.rate {
+		ratio := this.rates[i] / that.rates[i]
+		ratios = append(ratios, ratio)
+		esRatios = append(esRatios, this.esCPU[i]/that.esCPU[i])
+		if ratio > 1 {
 			faster++
 		}
-		if a.es > o.es {
+		if this.esCPU[i] > that.esCPU[i] {
 			esDearer++
 		}
-		s.logf("pair %d of %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, pairs, order[0].short(this), a.rate, o.rate, a.rate/o.rate)
+		s.logf("pair %d of %d (%s first): this %.0f docs/s, that %.0f docs/s; ratio %.3f", i+1, pairs, order[0].short(this), this.rates[i], that.rates[i], ratio)
 	}
 	n := len(ratios)
 	if n < pairs {
@@ -109,12 +109,12 @@ func BenchmarkAgainst(b *testing.B) {
 	seconds := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	for _, v := range []*version{this, that} {
 		key := "against_" + v.short(this)
-		r.Add(key+"_docs_per_second", "rebuild rate, "+v.name, Median(v.rates()), "docs/s",
-			fmt.Sprintf("median of %d samples (%s)", n, rates(v.rates())))
-		r.Add(key+"_pipeline_cpu", "simulator and worker CPU a rebuild, "+v.name, Median(v.pipeline()), "s",
-			"median of "+join(v.pipeline(), seconds, " s"))
-		r.Add(key+"_es_cpu", "Elasticsearch CPU a rebuild, "+v.name, Median(v.esCPU()), "s",
-			"median of "+join(v.esCPU(), seconds, " s"))
+		r.Add(key+"_docs_per_second", "rebuild rate, "+v.name, Median(v.rates), "docs/s",
+			fmt.Sprintf("median of %d samples (%s)", n, rates(v.rates)))
+		r.Add(key+"_pipeline_cpu", "simulator and worker CPU a rebuild, "+v.name, Median(v.pipelineCPU), "s",
+			"median of "+join(v.pipelineCPU, seconds, " s"))
+		r.Add(key+"_es_cpu", "Elasticsearch CPU a rebuild, "+v.name, Median(v.esCPU), "s",
+			"median of "+join(v.esCPU, seconds, " s"))
 	}
 	r.Add("against_rate_ratio", "rebuild rate, this tree over "+that.name, Median(ratios), "",
 		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs (sign test: p = %.2f)", n, ratiosText(ratios), faster, n, SignTest(faster, n)))
@@ -123,22 +123,27 @@ func BenchmarkAgainst(b *testing.B) {
 	b.ReportMetric(Median(ratios), "rate-ratio")
 }
 
-// version is one side of BenchmarkAgainst: its binaries, its simulator and its samples.
+// version is one side of BenchmarkAgainst: its binaries, its simulator and its counted
+// rebuilds' figures, the i-th of each from the same rebuild.
 type version struct {
 	name           string
 	worker, erpsim string
 	env            []string // added to the environment of its simulator and its workers
 	sim            *sim
-	samples        []rebuildSample
+	// rates are docs/s; pipelineCPU the simulator's and the worker's CPU seconds, esCPU
+	// Elasticsearch's.
+	rates, pipelineCPU, esCPU []float64
 }
 
-// rebuildSample is what one rebuild took.
-type rebuildSample struct {
-	rate         float64       // docs/s
-	pipeline, es time.Duration // CPU: the simulator's and the worker's, and Elasticsearch's
-}
+// rebuildSample is what one rebuild took: docs/s, and the CPU seconds of the simulator and the
+// worker together and of Elasticsearch.
+type rebuildSample struct{ rate, pipelineCPU, esCPU float64 }
 
-func (v *version) add(x rebuildSample) { v.samples = append(v.samples, x) }
+func (v *version) add(x rebuildSample) {
+	v.rates = append(v.rates, x.rate)
+	v.pipelineCPU = append(v.pipelineCPU, x.pipelineCPU)
+	v.esCPU = append(v.esCPU, x.esCPU)
+}
 
 // short is "this" for this tree's side and "that" for the other.
 func (v *version) short(this *version) string {
@@ -146,26 +151,6 @@ func (v *version) short(this *version) string {
 		return "this"
 	}
 	return "that"
-}
-
-func (v *version) rates() []float64 {
-	return v.each(func(x rebuildSample) float64 { return x.rate })
-}
-
-func (v *version) pipeline() []float64 {
-	return v.each(func(x rebuildSample) float64 { return x.pipeline.Seconds() })
-}
-
-func (v *version) esCPU() []float64 {
-	return v.each(func(x rebuildSample) float64 { return x.es.Seconds() })
-}
-
-func (v *version) each(f func(rebuildSample) float64) []float64 {
-	out := make([]float64, len(v.samples))
-	for i, x := range v.samples {
-		out[i] = f(x)
-	}
-	return out
 }
 
 // rebuildWith starts v's worker on v's simulator, runs one rebuild of the products, stops the
@@ -181,9 +166,9 @@ func (s *suite) rebuildWith(v *version, products int) rebuildSample {
 	if c.Indexed != products {
 		s.b.Fatalf("%s: the rebuild indexed %d products of %d: %+v", v.name, c.Indexed, products, c)
 	}
-	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipeline: cpu.worker + cpu.sim, es: cpu.es.cpu}
+	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipelineCPU: (cpu.worker + cpu.sim).Seconds(), esCPU: cpu.es.cpu.Seconds()}
 	s.logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
-		took.Round(time.Millisecond), x.rate, x.pipeline.Seconds(), cpu.es)
+		took.Round(time.Millisecond), x.rate, x.pipelineCPU, cpu.es)
 	return x
 }
 
@@ -200,8 +185,10 @@ func (s *suite) buildRevision(rev string) (name, worker, erpsim string) {
 	if err := cmd.Run(); err != nil {
 		s.b.Fatalf("build the worker and erpsim of %s: %v", rev, err)
 	}
-	s.logf("%s is %s", rev, strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash)))
-	return strings.TrimSpace(s.git("log", "-1", "--format=%h", hash)), filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
+	line := strings.TrimSpace(s.git("log", "-1", "--format=%h %s", hash))
+	s.logf("%s is %s", rev, line)
+	short, _, _ := strings.Cut(line, " ")
+	return short, filepath.Join(out, "worker"), filepath.Join(out, "erpsim")
 }
 
 // describeTree names this tree's revision, with "+ changes" when it has uncommitted ones.
