@@ -438,38 +438,50 @@ type itemKey struct{ company, item string }
 // the pipeline sends, byte for byte (with their content hash); it keeps at most max documents
 // (the baseline is a rate) and every product's key.
 func (s *suite) readCatalog(sm *sim, maxDocs int) ([]rawDoc, []itemKey) {
-	src, err := d365.New(d365.Config{BaseURL: sm.url, ClientID: erpsim.DefaultClientID, ClientSecret: erpsim.DefaultClientSecret})
+	var docs []rawDoc
+	var items []itemKey
+	start := time.Now()
+	err := eachProduct(context.Background(), sm, func(pr erp.Product, body []byte) {
+		items = append(items, itemKey{pr.Company, pr.ItemNumber})
+		if len(docs) < maxDocs {
+			docs = append(docs, rawDoc{id: document.ID(pr.Company, pr.ItemNumber), version: document.Version(pr.Modified), body: body})
+		}
+	})
 	if err != nil {
 		s.b.Fatal(err)
 	}
+	s.logf("read %d products through the connector in %s", len(items), time.Since(start).Round(time.Millisecond))
+	return docs, items
+}
+
+// eachProduct reads every product of the simulator once through the d365 connector, a page of
+// 1,000 at a time, encodes each as the pipeline does (the bytes the import sends) and hands it
+// to fn. It stops at the first error, or when ctx ends.
+func eachProduct(ctx context.Context, sm *sim, fn func(erp.Product, []byte)) error {
+	src, err := d365.New(d365.Config{BaseURL: sm.url, ClientID: erpsim.DefaultClientID, ClientSecret: erpsim.DefaultClientSecret})
+	if err != nil {
+		return err
+	}
 	opts := document.Options{CompanyLanguages: companyLanguages}
-	var docs []rawDoc
-	var items []itemKey
 	req := erp.ReadRequest{PageSize: 1000}
-	start := time.Now()
 	for pages := 0; pages < 100_000; pages++ {
-		p, err := src.Read(context.Background(), erp.Products, req)
+		p, err := src.Read(ctx, erp.Products, req)
 		if err != nil {
-			s.b.Fatal(err)
+			return err
 		}
 		for _, r := range p.Records {
-			pr := r.Value.(erp.Product)
-			items = append(items, itemKey{pr.Company, pr.ItemNumber})
-			if len(docs) < maxDocs {
-				body, _, err := document.Encode(r, opts) // the bytes the import sends
-				if err != nil {
-					s.b.Fatal(err)
-				}
-				docs = append(docs, rawDoc{id: document.ID(pr.Company, pr.ItemNumber), version: document.Version(pr.Modified), body: body})
+			body, _, err := document.Encode(r, opts)
+			if err != nil {
+				return err
 			}
+			fn(r.Value.(erp.Product), body)
 		}
 		if p.Done {
-			break
+			return nil
 		}
 		req.After = p.Next
 	}
-	s.logf("read %d products through the connector in %s", len(items), time.Since(start).Round(time.Millisecond))
-	return docs, items
+	return fmt.Errorf("the catalog did not end after 100,000 pages")
 }
 
 // bulkResult is the baseline's outcome.

@@ -43,10 +43,34 @@ func ParseCPUSet(s string, n int) (CPUSet, error) {
 // Idle returns how long the CPUs of c have been idle and how long they have run so far, summed
 // over them (/proc/stat, in clock ticks of 1/100 s).
 func (c CPUSet) Idle() (idle, total time.Duration, err error) {
+	cols, err := c.times()
+	for i, d := range cols {
+		total += d
+		if i == 3 || i == 4 { // idle, iowait
+			idle += d
+		}
+	}
+	return idle, total, err
+}
+
+// Stolen returns how long the hypervisor has run something else while the CPUs of c wanted to
+// run (/proc/stat's steal column), summed over them.
+func (c CPUSet) Stolen() (time.Duration, error) {
+	cols, err := c.times()
+	if len(cols) < 8 {
+		return 0, err
+	}
+	return cols[7], err
+}
+
+// times returns /proc/stat's columns (user, nice, system, idle, iowait, irq, softirq, steal,
+// ...) summed over the CPUs of c.
+func (c CPUSet) times() ([]time.Duration, error) {
 	raw, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
+	var cols []time.Duration
 	for _, line := range strings.Split(string(raw), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
@@ -59,16 +83,15 @@ func (c CPUSet) Idle() (idle, total time.Duration, err error) {
 		for i, v := range f[1:] {
 			t, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return 0, 0, fmt.Errorf("/proc/stat: %q", line)
+				return nil, fmt.Errorf("/proc/stat: %q", line)
 			}
-			d := time.Duration(t) * 10 * time.Millisecond
-			total += d
-			if i == 3 || i == 4 { // idle, iowait
-				idle += d
+			if i == len(cols) {
+				cols = append(cols, 0)
 			}
+			cols[i] += time.Duration(t) * 10 * time.Millisecond
 		}
 	}
-	return idle, total, nil
+	return cols, nil
 }
 
 // Others returns the CPUs below n that are not in c.
