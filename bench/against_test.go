@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +19,12 @@ import (
 // settings (BENCH_AGAINST_ENV, "K=V ..." added to the environment of the other side's simulator
 // and workers, for example GOGC=100; with both, that revision under those settings), in (2)'s
 // setting of BenchmarkImport: a rebuild of BENCH_PRODUCTS (100000) products, no added latency,
-// the default partitions, Elasticsearch on CPU 0 alone. It ignores b.N; run it with `make
-// bench-against BENCH_AGAINST=<revision>`. Without either setting it is skipped, as `make bench`
-// runs it.
+// the default partitions, Elasticsearch on CPU 0 alone. BENCH_AGAINST_LATENCY (a duration,
+// default none) makes both simulators answer that late, and BENCH_AGAINST_PARTITIONS (a number,
+// default the starter's) sets the partitions in flight: with 150ms and 4, the pairs are run in
+// (8)'s setting instead. It ignores b.N; run it with `make bench-against
+// BENCH_AGAINST=<revision>`. Without BENCH_AGAINST or BENCH_AGAINST_ENV it is skipped, as `make
+// bench` runs it.
 //
 // One run of a version against another cannot show a difference of a few percent on this
 // machine: its speed drifts by a third within an hour. So the two versions take turns, in
@@ -56,6 +60,18 @@ func BenchmarkAgainst(b *testing.B) {
 	if len(env) > 0 {
 		command += " BENCH_AGAINST_ENV='" + strings.Join(env, " ") + "'"
 	}
+	latency := envDuration(b, "BENCH_AGAINST_LATENCY", 0)
+	if latency > 0 {
+		command += " BENCH_AGAINST_LATENCY=" + latency.String()
+	}
+	var extra []string // the starter's flags of every rebuild
+	if v := os.Getenv("BENCH_AGAINST_PARTITIONS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("BENCH_AGAINST_PARTITIONS=%q: want a number of partitions, 1 or more", v)
+		}
+		extra = append(extra, "--partitions", v)
+		command += " BENCH_AGAINST_PARTITIONS=" + v
+	}
 	r := &Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: settings(),
 		Command: fmt.Sprintf("%s BENCH_PAIRS=%d", command, pairs)}
 	cat := catalog(products)
@@ -74,11 +90,16 @@ func BenchmarkAgainst(b *testing.B) {
 	}
 	this.sim = s.startSimFrom(this.erpsim, "sim-this", nil, cat)
 	that.sim = s.startSimFrom(that.erpsim, "sim-that", that.env, cat)
-	s.logf("this: %s; that: %s", this.name, that.name)
+	for _, v := range []*version{this, that} {
+		if latency > 0 {
+			newERPHTTP(b, v.sim.url).setLatency(b, latency)
+		}
+	}
+	s.logf("this: %s; that: %s; ERP latency %s, starter flags %q", this.name, that.name, latency, extra)
 
 	// One rebuild of each, not counted: the node and the simulators warm up (see BenchmarkImport).
 	for _, v := range []*version{this, that} {
-		s.rebuildWith(v, products)
+		s.rebuildWith(v, products, extra...)
 	}
 	deadline := time.Now().Add(limit)
 	var ratios, esRatios []float64
@@ -89,7 +110,7 @@ func BenchmarkAgainst(b *testing.B) {
 			order = []*version{that, this}
 		}
 		for _, v := range order {
-			v.add(s.rebuildWith(v, products))
+			v.add(s.rebuildWith(v, products, extra...))
 		}
 		ratio := this.rates[i] / that.rates[i]
 		ratios = append(ratios, ratio)
@@ -153,14 +174,19 @@ func (v *version) short(this *version) string {
 	return "that"
 }
 
-// rebuildWith starts v's worker on v's simulator, runs one rebuild of the products, stops the
-// worker and returns what the rebuild took. Both versions write under the suite's index prefix:
+// rebuildWith starts v's worker on v's simulator, runs one rebuild of the products (extra goes
+// to the starter), stops the worker and returns what the rebuild took. Both versions write under the suite's index prefix:
 // a rebuild replaces the generation behind the alias whichever wrote it.
-func (s *suite) rebuildWith(v *version, products int) rebuildSample {
+func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSample {
 	w := s.startWorkerFrom(v.worker, v.sim, s.prefix, v.env...)
 	defer stop(w.cmd)
 	cpu0 := s.cpu(w, v.sim)
-	res, took := s.runImport(s.prefix, "rebuild")
+	trace := func() []float64 { return nil }
+	if pid, local, _ := s.esPID(); local {
+		trace = TraceBusy(pid, busyPeriod)
+	}
+	res, took := s.runImport(s.prefix, "rebuild", extra...)
+	busy := trace()
 	cpu := s.cpu(w, v.sim).sub(cpu0)
 	c := res.Of(erp.Products).Counts
 	if c.Indexed != products {
@@ -169,7 +195,22 @@ func (s *suite) rebuildWith(v *version, products int) rebuildSample {
 	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipelineCPU: (cpu.worker + cpu.sim).Seconds(), esCPU: cpu.es.cpu.Seconds()}
 	s.logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
 		took.Round(time.Millisecond), x.rate, x.pipelineCPU, cpu.es)
+	if len(busy) > 0 {
+		s.logf("Elasticsearch busy, every %s (%%): %s", busyPeriod, busyText(busy))
+	}
 	return x
+}
+
+// busyPeriod is how often rebuildWith samples how busy Elasticsearch is.
+const busyPeriod = 500 * time.Millisecond
+
+// busyText writes fractions as whole percentages: "12 97 100 64".
+func busyText(busy []float64) string {
+	parts := make([]string, len(busy))
+	for i, x := range busy {
+		parts[i] = strconv.Itoa(int(100*x + 0.5))
+	}
+	return strings.Join(parts, " ")
 }
 
 // buildRevision checks rev out in a temporary worktree, builds its worker and simulator, and

@@ -113,3 +113,38 @@ func (c CPUSet) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// TraceBusy samples the CPU time of process pid every period until the function it returns is
+// called, and that function returns how busy the process was in each period (CPU seconds over
+// the period's wall seconds; a process on one CPU is at most 1). A process that ends or cannot
+// be read ends the trace.
+func TraceBusy(pid int, period time.Duration) func() []float64 {
+	stop, done := make(chan struct{}), make(chan []float64, 1)
+	go func() {
+		var busy []float64
+		last, err := CPUTime(pid)
+		lastAt := time.Now()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for err == nil {
+			select {
+			case <-stop:
+				done <- busy
+				return
+			case <-t.C:
+			}
+			var now time.Duration
+			if now, err = CPUTime(pid); err == nil {
+				at := time.Now()
+				busy = append(busy, (now-last).Seconds()/at.Sub(lastAt).Seconds())
+				last, lastAt = now, at
+			}
+		}
+		<-stop
+		done <- busy
+	}()
+	return func() []float64 {
+		close(stop)
+		return <-done
+	}
+}

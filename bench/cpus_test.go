@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"os"
+	"testing"
+	"time"
+)
 
 func TestCPUSet(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,5 +36,20 @@ func TestIdleOfCPUs(t *testing.T) {
 	idle, total, err := CPUSet{0}.Idle()
 	if err != nil || total == 0 || idle > total {
 		t.Fatalf("idle %s of %s (%v)", idle, total, err)
+	}
+}
+
+// TestTraceBusy: a trace of this process sees it busy while it spins and idle while it sleeps.
+func TestTraceBusy(t *testing.T) {
+	stop := TraceBusy(os.Getpid(), 100*time.Millisecond)
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
+	}
+	time.Sleep(500 * time.Millisecond)
+	busy := stop()
+	if len(busy) < 8 || len(busy) > 11 {
+		t.Fatalf("%d periods of 100 ms in 1 s: %v", len(busy), busy)
+	}
+	if Median(busy[:4]) < 0.5 || Median(busy[len(busy)-3:]) > 0.2 {
+		t.Errorf("busy while spinning, then idle: %.2f", busy)
 	}
 }
