@@ -185,8 +185,9 @@ func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSa
 	if pid, local, _ := s.esPID(); local {
 		trace = TraceBusy(pid, busyPeriod)
 	}
+	tracePipeline := s.pipeline.TraceBusy(busyPeriod)
 	res, took := s.runImport(s.prefix, "rebuild", extra...)
-	busy := trace()
+	busy, pipelineBusy := trace(), tracePipeline()
 	cpu := s.cpu(w, v.sim).sub(cpu0)
 	c := res.Of(erp.Products).Counts
 	if c.Indexed != products {
@@ -197,6 +198,9 @@ func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSa
 		took.Round(time.Millisecond), x.rate, x.pipelineCPU, cpu.es)
 	if len(busy) > 0 {
 		s.logf("Elasticsearch busy, every %s (%%): %s", busyPeriod, busyText(busy))
+	}
+	if len(s.pipeline) > 0 {
+		s.logf("CPU %s busy, every %s (%%): %s", s.pipeline, busyPeriod, busyText(pipelineBusy))
 	}
 	return x
 }

@@ -119,29 +119,46 @@ func (c CPUSet) String() string {
 // the period's wall seconds; a process on one CPU is at most 1). A process that ends or cannot
 // be read ends the trace.
 func TraceBusy(pid int, period time.Duration) func() []float64 {
+	return trace(period, func() (time.Duration, error) { return CPUTime(pid) })
+}
+
+// TraceBusy samples how long the CPUs of c have worked (not idle) every period, as the
+// function of that name does for a process: each period's busy time over its wall time, at most
+// the number of CPUs in c.
+func (c CPUSet) TraceBusy(period time.Duration) func() []float64 {
+	return trace(period, func() (time.Duration, error) {
+		idle, total, err := c.Idle()
+		return total - idle, err
+	})
+}
+
+// trace calls busy (a time that only grows) every period until the function it returns is
+// called, which returns each period's growth over the period's wall time. An error of busy ends
+// the trace.
+func trace(period time.Duration, busy func() (time.Duration, error)) func() []float64 {
 	stop, done := make(chan struct{}), make(chan []float64, 1)
 	go func() {
-		var busy []float64
-		last, err := CPUTime(pid)
+		var out []float64
+		last, err := busy()
 		lastAt := time.Now()
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for err == nil {
 			select {
 			case <-stop:
-				done <- busy
+				done <- out
 				return
 			case <-t.C:
 			}
 			var now time.Duration
-			if now, err = CPUTime(pid); err == nil {
+			if now, err = busy(); err == nil {
 				at := time.Now()
-				busy = append(busy, (now-last).Seconds()/at.Sub(lastAt).Seconds())
+				out = append(out, (now-last).Seconds()/at.Sub(lastAt).Seconds())
 				last, lastAt = now, at
 			}
 		}
 		<-stop
-		done <- busy
+		done <- out
 	}()
 	return func() []float64 {
 		close(stop)

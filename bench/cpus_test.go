@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -51,5 +52,16 @@ func TestTraceBusy(t *testing.T) {
 	}
 	if Median(busy[:4]) < 0.5 || Median(busy[len(busy)-3:]) > 0.2 {
 		t.Errorf("busy while spinning, then idle: %.2f", busy)
+	}
+}
+
+// TestTraceBusyOfCPUs: a trace of every CPU sees this process spin.
+func TestTraceBusyOfCPUs(t *testing.T) {
+	stop := CPUSet(nil).Others(runtime.NumCPU()).TraceBusy(100 * time.Millisecond)
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
+	}
+	busy := stop()
+	if len(busy) < 4 || Median(busy) < 0.5 {
+		t.Errorf("busy of every CPU while this process spins: %.2f", busy)
 	}
 }
