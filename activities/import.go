@@ -74,9 +74,13 @@ type Settings struct {
 	// DeadLetterMaxAge is how long dead letters are kept (default 30 days): each run's end
 	// (RunEnded) deletes older ones.
 	DeadLetterMaxAge time.Duration
-	// Partitions is how many partitions of a rebuild are read at once (default 4), each a
+	// Partitions is how many partitions of a rebuild are read at once (default 8), each a
 	// stream of chunks from its own cursor on whichever worker is free; a run may ask for
-	// another number (ImportInput.Partitions), bounded by MaxPartitions.
+	// another number (ImportInput.Partitions), bounded by MaxPartitions. Against an ERP that
+	// answers 150 ms late, as D365 does, 8 rebuilt the benchmark's catalog faster than 4 in 8 of
+	// 9 alternating pairs (about 7%): 4 streams, each a page in flight, left Elasticsearch a
+	// third idle for the first seconds. Against the simulator without latency, 4 was faster
+	// (7 of 9, about 5%): docs/benchmarks.md, "How many partitions at once".
 	Partitions int
 	// MaxPartitions is what the ERP allows: its concurrent requests over the requests one
 	// stream has in flight (config derives it from erp.max-concurrent-requests and
@@ -145,7 +149,7 @@ func (s Settings) withDefaults() Settings {
 		s.DeadLetterMaxAge = 30 * 24 * time.Hour
 	}
 	if s.Partitions == 0 {
-		s.Partitions = 4
+		s.Partitions = 8
 	}
 	if s.PartitionSize == 0 {
 		s.PartitionSize = 10_000

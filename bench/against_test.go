@@ -19,9 +19,10 @@ import (
 // settings (BENCH_AGAINST_ENV, "K=V ..." added to the environment of the other side's simulator
 // and workers, for example GOGC=100; with both, that revision under those settings), in (2)'s
 // setting of BenchmarkImport: a rebuild of BENCH_PRODUCTS (100000) products, no added latency,
-// the default partitions, Elasticsearch on CPU 0 alone. BENCH_AGAINST_LATENCY (a duration,
+// Elasticsearch on CPU 0 alone, at the worker's default partitions (8; (2) runs 4, which
+// BENCH_AGAINST_PARTITIONS=4 gives). BENCH_AGAINST_LATENCY (a duration,
 // default none) makes both simulators answer that late, and BENCH_AGAINST_PARTITIONS (a number,
-// default the starter's) sets the partitions in flight: with 150ms and 4, the pairs are run in
+// default the worker's) sets the partitions in flight: with 150ms and 8, the pairs are run in
 // (8)'s setting instead. It ignores b.N; run it with `make bench-against
 // BENCH_AGAINST=<revision>`. Without BENCH_AGAINST or BENCH_AGAINST_ENV it is skipped, as `make
 // bench` runs it.

@@ -511,15 +511,19 @@ token-secret-file = "/run/secrets/de.key"
 // (erp.max-concurrent-requests, D365's 52 by default), which the imports are told.
 func TestPartitionsAreBoundedByWhatTheERPAllows(t *testing.T) {
 	for _, tc := range []struct {
-		env     env
-		max     int
-		wantErr string
+		env        env
+		max        int
+		partitions int // in flight, when there is no error
+		wantErr    string
 	}{
-		{env{}, 13, ""},
-		{env{"ERPSYNC_PARTITIONS": "13"}, 13, ""},
-		{env{"ERPSYNC_PARTITIONS": "14"}, 13, "exceed the 52 requests the ERP allows"},
-		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERPSYNC_PARTITIONS": "2"}, 2, ""},
-		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERP_CONCURRENCY": "8", "ERPSYNC_PARTITIONS": "2"}, 1, "want at most 1"},
+		{env{}, 13, 8, ""},
+		{env{"ERPSYNC_PARTITIONS": "13"}, 13, 13, ""},
+		{env{"ERPSYNC_PARTITIONS": "14"}, 13, 0, "exceed the 52 requests the ERP allows"},
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERPSYNC_PARTITIONS": "2"}, 2, 2, ""},
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERP_CONCURRENCY": "8", "ERPSYNC_PARTITIONS": "2"}, 1, 0, "want at most 1"},
+		// The default of 8 is not refused where the ERP allows fewer: it gives way.
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "16"}, 4, 4, ""},
+		{env{"ERP_MAX_CONCURRENT_REQUESTS": "8", "ERP_CONCURRENCY": "8"}, 1, 1, ""},
 	} {
 		e := minimal()
 		for k, v := range tc.env {
@@ -531,6 +535,9 @@ func TestPartitionsAreBoundedByWhatTheERPAllows(t *testing.T) {
 		}
 		if c.Import.MaxPartitions != tc.max {
 			t.Errorf("%v: at most %d partitions, want %d", tc.env, c.Import.MaxPartitions, tc.max)
+		}
+		if tc.wantErr == "" && c.Import.Partitions != tc.partitions {
+			t.Errorf("%v: %d partitions in flight, want %d", tc.env, c.Import.Partitions, tc.partitions)
 		}
 		// The partitions in flight share what the ERP allows (activities.BeginResult.Width).
 		want := 52

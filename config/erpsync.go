@@ -338,6 +338,14 @@ func (c *Config) declareERP(s *Set, required bool) {
 		e.PageSize = c.Import.PageSize
 		c.Import.MaxPartitions = max(c.erpMaxRequests/max(e.Concurrency, 1), 1)
 		c.Import.ERPRequests = c.erpMaxRequests
+		// The default partitions in flight give way to what the ERP allows; a number asked for
+		// is checked instead (import.partitions), and refused when the ERP allows fewer.
+		if c.Import.Partitions > c.Import.MaxPartitions {
+			if err := s.SetDerived("import.partitions", strconv.Itoa(c.Import.MaxPartitions),
+				"bounded by erp.max-concurrent-requests over erp.concurrency"); err != nil {
+				return err
+			}
+		}
 		if e.TenantID != "" {
 			if err := s.SetDerived("erp.token-url", d365.EntraTokenURL(e.TenantID), "derived from erp.tenant"); err != nil {
 				return err
