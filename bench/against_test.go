@@ -19,13 +19,11 @@ import (
 // settings (BENCH_AGAINST_ENV, "K=V ..." added to the environment of the other side's simulator
 // and workers, for example GOGC=100; with both, that revision under those settings), in (2)'s
 // setting of BenchmarkImport: a rebuild of BENCH_PRODUCTS (100000) products, no added latency,
-// Elasticsearch on CPU 0 alone, at the worker's default partitions (8; (2) runs 4, which
-// BENCH_AGAINST_PARTITIONS=4 gives). BENCH_AGAINST_LATENCY (a duration,
-// default none) makes both simulators answer that late, and BENCH_AGAINST_PARTITIONS (a number,
-// default the worker's) sets the partitions in flight: with 150ms and 8, the pairs are run in
-// (8)'s setting instead. It ignores b.N; run it with `make bench-against
-// BENCH_AGAINST=<revision>`. Without BENCH_AGAINST or BENCH_AGAINST_ENV it is skipped, as `make
-// bench` runs it.
+// Elasticsearch on CPU 0 alone. BENCH_AGAINST_PARTITIONS (a number; default the worker's, 8) sets
+// the partitions at once ((2) runs 4), and BENCH_AGAINST_LATENCY (a duration; default none)
+// makes both simulators answer that late: with 150ms and 8, the pairs run in (8)'s setting. It
+// ignores b.N; run it with `make bench-against BENCH_AGAINST=<revision>`. Without BENCH_AGAINST
+// or BENCH_AGAINST_ENV it is skipped, as `make bench` runs it.
 //
 // One run of a version against another cannot show a difference of a few percent on this
 // machine: its speed drifts by a third within an hour. So the two versions take turns, in
@@ -91,8 +89,8 @@ func BenchmarkAgainst(b *testing.B) {
 	}
 	this.sim = s.startSimFrom(this.erpsim, "sim-this", nil, cat)
 	that.sim = s.startSimFrom(that.erpsim, "sim-that", that.env, cat)
-	for _, v := range []*version{this, that} {
-		if latency > 0 {
+	if latency > 0 {
+		for _, v := range []*version{this, that} {
 			newERPHTTP(b, v.sim.url).setLatency(b, latency)
 		}
 	}
@@ -176,8 +174,9 @@ func (v *version) short(this *version) string {
 }
 
 // rebuildWith starts v's worker on v's simulator, runs one rebuild of the products (extra goes
-// to the starter), stops the worker and returns what the rebuild took. Both versions write under the suite's index prefix:
-// a rebuild replaces the generation behind the alias whichever wrote it.
+// to the starter), stops the worker and returns what the rebuild took; it logs how busy
+// Elasticsearch and the pipeline's CPUs were every busyPeriod. Both versions write under the
+// suite's index prefix: a rebuild replaces the generation behind the alias whichever wrote it.
 func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSample {
 	w := s.startWorkerFrom(v.worker, v.sim, s.prefix, v.env...)
 	defer stop(w.cmd)
@@ -206,7 +205,7 @@ func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSa
 	return x
 }
 
-// busyPeriod is how often rebuildWith samples how busy Elasticsearch is.
+// busyPeriod is how often rebuildWith samples how busy Elasticsearch and the pipeline's CPUs are.
 const busyPeriod = 500 * time.Millisecond
 
 // busyText writes fractions as whole percentages: "12 97 100 64".

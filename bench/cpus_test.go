@@ -32,11 +32,16 @@ func TestCPUSet(t *testing.T) {
 	}
 }
 
-// TestIdleOfCPUs: the idle time of this machine's first CPU is at most its total.
+// TestIdleOfCPUs: the idle time and the stolen time of this machine's first CPU are each at most
+// its total.
 func TestIdleOfCPUs(t *testing.T) {
 	idle, total, err := CPUSet{0}.Idle()
 	if err != nil || total == 0 || idle > total {
 		t.Fatalf("idle %s of %s (%v)", idle, total, err)
+	}
+	stolen, err := CPUSet{0}.Stolen()
+	if err != nil || stolen < 0 || stolen > total {
+		t.Fatalf("stolen %s of %s (%v)", stolen, total, err)
 	}
 }
 
