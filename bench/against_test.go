@@ -175,19 +175,15 @@ func (v *version) short(this *version) string {
 
 // rebuildWith starts v's worker on v's simulator, runs one rebuild of the products (extra goes
 // to the starter), stops the worker and returns what the rebuild took; it logs how busy
-// Elasticsearch and the pipeline's CPUs were every busyPeriod. Both versions write under the
+// Elasticsearch and the pipeline's CPUs were (traceBusy). Both versions write under the
 // suite's index prefix: a rebuild replaces the generation behind the alias whichever wrote it.
 func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSample {
 	w := s.startWorkerFrom(v.worker, v.sim, s.prefix, v.env...)
 	defer stop(w.cmd)
 	cpu0 := s.cpu(w, v.sim)
-	trace := func() []float64 { return nil }
-	if pid, local, _ := s.esPID(); local {
-		trace = TraceBusy(pid, busyPeriod)
-	}
-	tracePipeline := s.pipeline.TraceBusy(busyPeriod)
+	traced := s.traceBusy()
 	res, took := s.runImport(s.prefix, "rebuild", extra...)
-	busy, pipelineBusy := trace(), tracePipeline()
+	traced()
 	cpu := s.cpu(w, v.sim).sub(cpu0)
 	c := res.Of(erp.Products).Counts
 	if c.Indexed != products {
@@ -196,25 +192,7 @@ func (s *suite) rebuildWith(v *version, products int, extra ...string) rebuildSa
 	x := rebuildSample{rate: float64(c.Indexed) / took.Seconds(), pipelineCPU: (cpu.worker + cpu.sim).Seconds(), esCPU: cpu.es.cpu.Seconds()}
 	s.logf("%s: %d docs in %s, %.0f docs/s; simulator and worker CPU %.1f s; %s", v.name, c.Indexed,
 		took.Round(time.Millisecond), x.rate, x.pipelineCPU, cpu.es)
-	if len(busy) > 0 {
-		s.logf("Elasticsearch busy, every %s (%%): %s", busyPeriod, busyText(busy))
-	}
-	if len(s.pipeline) > 0 {
-		s.logf("CPU %s busy, every %s (%%): %s", s.pipeline, busyPeriod, busyText(pipelineBusy))
-	}
 	return x
-}
-
-// busyPeriod is how often rebuildWith samples how busy Elasticsearch and the pipeline's CPUs are.
-const busyPeriod = 500 * time.Millisecond
-
-// busyText writes fractions as whole percentages: "12 97 100 64".
-func busyText(busy []float64) string {
-	parts := make([]string, len(busy))
-	for i, x := range busy {
-		parts[i] = strconv.Itoa(int(100*x + 0.5))
-	}
-	return strings.Join(parts, " ")
 }
 
 // buildRevision checks rev out in a temporary worktree, builds its worker and simulator, and

@@ -193,7 +193,9 @@ func BenchmarkImport(b *testing.B) {
 	for _, n := range envInts(b, "BENCH_PARTITIONS", "1,2,4,8") {
 		work0 := s.esWork()
 		idle0, total0 := s.pipelineIdle()
+		traced := s.traceBusy()
 		res, took := s.runImport(s.prefix, "rebuild", "--partitions", strconv.Itoa(n))
+		traced()
 		idle1, total1 := s.pipelineIdle()
 		work := s.esWork().sub(work0)
 		idle := "?"

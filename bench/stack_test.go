@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -660,4 +661,36 @@ func (s *suite) esWork() esWork {
 		w.writeTasks += n.ThreadPool.Write.Completed
 	}
 	return w
+}
+
+// busyPeriod is how often traceBusy samples how busy Elasticsearch and the pipeline's CPUs are.
+const busyPeriod = 500 * time.Millisecond
+
+// traceBusy starts tracing how busy Elasticsearch (when it runs on this machine) and the
+// pipeline's CPUs (when it has CPUs of its own) are every busyPeriod, and returns what stops the
+// traces and logs them: where a rebuild leaves Elasticsearch idle, and whether CPU 1 was the
+// reason.
+func (s *suite) traceBusy() func() {
+	es := func() []float64 { return nil }
+	if pid, local, _ := s.esPID(); local {
+		es = TraceBusy(pid, busyPeriod)
+	}
+	pipeline := s.pipeline.TraceBusy(busyPeriod)
+	return func() {
+		if busy := es(); len(busy) > 0 {
+			s.logf("Elasticsearch busy, every %s (%%): %s", busyPeriod, busyText(busy))
+		}
+		if busy := pipeline(); len(s.pipeline) > 0 {
+			s.logf("CPU %s busy, every %s (%%): %s", s.pipeline, busyPeriod, busyText(busy))
+		}
+	}
+}
+
+// busyText writes fractions as whole percentages: "12 97 100 64".
+func busyText(busy []float64) string {
+	parts := make([]string, len(busy))
+	for i, x := range busy {
+		parts[i] = strconv.Itoa(int(100*x + 0.5))
+	}
+	return strings.Join(parts, " ")
 }
