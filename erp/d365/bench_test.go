@@ -72,7 +72,7 @@ func BenchmarkReadProducts(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodePage decodes the answers of one page of 1,000 products with all their children
+// BenchmarkDecodePage decodes the answers of one page of up to 1,000 products with all their children
 // (recorded from the simulator, demo catalog) and the largest of them alone, with the scanner and
 // with encoding/json into maps as the client did before (oldDecode, kept here for comparison).
 func BenchmarkDecodePage(b *testing.B) {
@@ -81,8 +81,10 @@ func BenchmarkDecodePage(b *testing.B) {
 	rec := &recorder{next: http.DefaultTransport}
 	c.http.Transport = rec
 	p, err := c.Products(context.Background(), erp.ReadRequest{PageSize: 1000})
-	if err != nil || len(p.Records) != 1000 {
-		b.Fatalf("%d products, %v", len(p.Records), err)
+	// A page of 1,000 roots may end a little early, where its children's lists of keys are full
+	// (976 products of the demo catalog's first page).
+	if err != nil || len(p.Records) < 900 {
+		b.Fatalf("a page of %d products (want 900 to 1,000), %v", len(p.Records), err)
 	}
 	largest := 0
 	for i, a := range rec.answers {
