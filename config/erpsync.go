@@ -412,7 +412,7 @@ func (c *Config) declareImport(s *Set) {
 			Value: Int(&i.ChunkPages), Check: between(&i.ChunkPages, 1, 1000)},
 		&Setting{Key: "import.partitions", Env: []string{"ERPSYNC_PARTITIONS"}, Flag: "partitions", Default: strconv.Itoa(d.Partitions),
 			Help: "Partitions of a rebuild read at once, each a stream of pages on whichever worker is free " +
-				"(at most erp.max-concurrent-requests over erp.concurrency).",
+				"(at most erp.max-concurrent-requests over erp.concurrency: the default gives way to that bound, a number set above it is refused).",
 			Value: Int(&i.Partitions),
 			Check: func() error {
 				if i.Partitions < 1 {

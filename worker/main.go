@@ -45,7 +45,7 @@ It registers the ProductImport and CustomerImport workflows and their activities
 queue, reads the ERP over OData, and writes Elasticsearch. Run as many as you like: Temporal
 spreads the work, and a crashed worker's chunk resumes on another from its last heartbeat.
 GOGC (default 400 here) and GOMEMLIMIT (default here 192 MiB and 64 MiB per partition of
-import.partitions: 448 MiB for 4) tune Go's memory as usual.
+import.partitions: 704 MiB for the default 8) tune Go's memory as usual.
 
 `
 
