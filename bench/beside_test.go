@@ -60,29 +60,28 @@ func BenchmarkBulkBesideLoad(b *testing.B) {
 		for j := range loads {
 			l := loads[(i+j)%len(loads)]
 			x := s.bulkBeside(bulk, l, esCPUs)
-			l.samples = append(l.samples, x)
+			l.add(x)
 			s.logf("round %d of %d, %s: %.0f docs/s; Elasticsearch CPU %.1f s, its CPU stolen %.1f s; CPU %s busy %.0f%%",
 				i+1, rounds, l.name, x.rate, x.esCPU, x.stolen, s.pipeline, 100*x.busy)
 		}
 	}
 	seconds := func(x float64) string { return fmt.Sprintf("%.1f", x) }
+	percent := func(x float64) string { return fmt.Sprintf("%.0f", 100*x) }
 	for _, l := range loads {
-		rate, es, stolen, busy := l.column(func(x besideSample) float64 { return x.rate }), l.column(func(x besideSample) float64 { return x.esCPU }),
-			l.column(func(x besideSample) float64 { return x.stolen }), l.column(func(x besideSample) float64 { return 100 * x.busy })
-		r.Add("beside_"+l.name+"_docs_per_second", "raw _bulk, other CPUs "+l.name, Median(rate), "docs/s",
-			fmt.Sprintf("median of %d samples (%s); %d requests in flight", len(rate), rates(rate), bulk.best))
-		r.Add("beside_"+l.name+"_es_cpu", "Elasticsearch CPU a run, other CPUs "+l.name, Median(es), "s",
-			fmt.Sprintf("median of %s; its CPU stolen by the hypervisor: %s; CPU %s busy: %s", join(es, seconds, " s"),
-				join(stolen, seconds, " s"), s.pipeline, join(busy, func(x float64) string { return fmt.Sprintf("%.0f", x) }, "%")))
+		r.Add("beside_"+l.name+"_docs_per_second", "raw _bulk, other CPUs "+l.name, Median(l.rates), "docs/s",
+			fmt.Sprintf("median of %d samples (%s); %d requests in flight", len(l.rates), rates(l.rates), bulk.best))
+		r.Add("beside_"+l.name+"_es_cpu", "Elasticsearch CPU a run, other CPUs "+l.name, Median(l.esCPU), "s",
+			fmt.Sprintf("median of %s; its CPU stolen by the hypervisor: %s; CPU %s busy: %s", join(l.esCPU, seconds, " s"),
+				join(l.stolen, seconds, " s"), s.pipeline, join(l.busy, percent, "%")))
 	}
 	idle := loads[0]
 	for _, l := range loads[1:] {
 		var esRatios, rateRatios []float64
 		dearer := 0
-		for i := range l.samples {
-			esRatios = append(esRatios, l.samples[i].esCPU/idle.samples[i].esCPU)
-			rateRatios = append(rateRatios, l.samples[i].rate/idle.samples[i].rate)
-			if l.samples[i].esCPU > idle.samples[i].esCPU {
+		for i := range l.esCPU {
+			esRatios = append(esRatios, l.esCPU[i]/idle.esCPU[i])
+			rateRatios = append(rateRatios, l.rates[i]/idle.rates[i])
+			if l.esCPU[i] > idle.esCPU[i] {
 				dearer++
 			}
 		}
@@ -96,23 +95,24 @@ func BenchmarkBulkBesideLoad(b *testing.B) {
 }
 
 // besideLoad is one of BenchmarkBulkBesideLoad's loads: start starts it on the CPUs of this
-// process and returns what stops it, which reports an error the load met.
+// process and returns what stops it, which reports an error the load met. The i-th of each of
+// its figures comes from its raw _bulk run of the i-th round: rates in docs/s, esCPU
+// Elasticsearch's CPU seconds, stolen the seconds the hypervisor took from Elasticsearch's CPUs,
+// busy how busy the other CPUs were (0 to 1).
 type besideLoad struct {
-	name    string
-	start   func() (stop func() error)
-	samples []besideSample
+	name                       string
+	start                      func() (stop func() error)
+	rates, esCPU, stolen, busy []float64
 }
 
-// besideSample is one raw _bulk run beside a load: docs/s; Elasticsearch's CPU seconds and the
-// seconds the hypervisor took from its CPUs; how busy the other CPUs were (0 to 1).
+// besideSample is one raw _bulk run beside a load (see besideLoad).
 type besideSample struct{ rate, esCPU, stolen, busy float64 }
 
-func (l *besideLoad) column(f func(besideSample) float64) []float64 {
-	out := make([]float64, len(l.samples))
-	for i, x := range l.samples {
-		out[i] = f(x)
-	}
-	return out
+func (l *besideLoad) add(x besideSample) {
+	l.rates = append(l.rates, x.rate)
+	l.esCPU = append(l.esCPU, x.esCPU)
+	l.stolen = append(l.stolen, x.stolen)
+	l.busy = append(l.busy, x.busy)
 }
 
 // bulkBeside sends the baseline's documents once, at its best concurrency, while l runs.
