@@ -126,15 +126,14 @@ func BenchmarkAgainst(b *testing.B) {
 	if n < pairs {
 		s.logf("BENCH_AGAINST_FOR (%s) ended the run after %d pairs of %d", limit, n, pairs)
 	}
-	seconds := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	for _, v := range []*version{this, that} {
 		key := "against_" + v.short(this)
 		r.Add(key+"_docs_per_second", "rebuild rate, "+v.name, Median(v.rates), "docs/s",
 			fmt.Sprintf("median of %d samples (%s)", n, rates(v.rates)))
 		r.Add(key+"_pipeline_cpu", "simulator and worker CPU a rebuild, "+v.name, Median(v.pipelineCPU), "s",
-			"median of "+join(v.pipelineCPU, seconds, " s"))
+			"median of "+join(v.pipelineCPU, secondsText, " s"))
 		r.Add(key+"_es_cpu", "Elasticsearch CPU a rebuild, "+v.name, Median(v.esCPU), "s",
-			"median of "+join(v.esCPU, seconds, " s"))
+			"median of "+join(v.esCPU, secondsText, " s"))
 	}
 	r.Add("against_rate_ratio", "rebuild rate, this tree over "+that.name, Median(ratios), "",
 		fmt.Sprintf("median of the %d pairs' ratios (%s); this tree was faster in %d of %d pairs (sign test: p = %.2f)", n, ratiosText(ratios), faster, n, SignTest(faster, n)))

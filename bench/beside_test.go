@@ -65,14 +65,13 @@ func BenchmarkBulkBesideLoad(b *testing.B) {
 				i+1, rounds, l.name, x.rate, x.esCPU, x.stolen, s.pipeline, 100*x.busy)
 		}
 	}
-	seconds := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	percent := func(x float64) string { return fmt.Sprintf("%.0f", 100*x) }
 	for _, l := range loads {
 		r.Add("beside_"+l.name+"_docs_per_second", "raw _bulk, other CPUs "+l.name, Median(l.rates), "docs/s",
 			fmt.Sprintf("median of %d samples (%s); %d requests in flight", len(l.rates), rates(l.rates), bulk.best))
 		r.Add("beside_"+l.name+"_es_cpu", "Elasticsearch CPU a run, other CPUs "+l.name, Median(l.esCPU), "s",
-			fmt.Sprintf("median of %s; its CPU stolen by the hypervisor: %s; CPU %s busy: %s", join(l.esCPU, seconds, " s"),
-				join(l.stolen, seconds, " s"), s.pipeline, join(l.busy, percent, "%")))
+			fmt.Sprintf("median of %s; its CPU stolen by the hypervisor: %s; CPU %s busy: %s", join(l.esCPU, secondsText, " s"),
+				join(l.stolen, secondsText, " s"), s.pipeline, join(l.busy, percent, "%")))
 	}
 	idle := loads[0]
 	for _, l := range loads[1:] {
@@ -140,20 +139,16 @@ func (s *suite) bulkBeside(bulk bulkResult, l *besideLoad, esCPUs CPUSet) beside
 	return x
 }
 
-// spin starts n shells that only count, on this process's CPUs, and returns what kills them.
+// spin starts n shells that only count, on this process's CPUs, and returns what stops them;
+// a benchmark that fails meanwhile stops them too (suite.start).
 func (s *suite) spin(n int) func() error {
 	var cmds []*exec.Cmd
 	for range n {
-		cmd := exec.Command("sh", "-c", "i=0; while :; do i=$((i+1)); done")
-		if err := cmd.Start(); err != nil {
-			s.b.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
+		cmds = append(cmds, s.start("spin", "sh", nil, "-c", "i=0; while :; do i=$((i+1)); done"))
 	}
 	return func() error {
 		for _, cmd := range cmds {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			stop(cmd)
 		}
 		return nil
 	}

@@ -35,7 +35,7 @@ func (s *suite) pinCPUs() string {
 	if len(rest) == 0 {
 		s.b.Fatalf("BENCH_ES_CPUS=%s leaves no CPU for the simulator and the worker", v)
 	}
-	esPID, local, processors := s.esPID()
+	esPID, local, processors := s.nodeProcess()
 	if !local {
 		if set {
 			s.b.Fatalf("BENCH_ES_CPUS=%s: Elasticsearch (process %d) does not run on this machine", v, esPID)
@@ -43,7 +43,7 @@ func (s *suite) pinCPUs() string {
 		s.logf("Elasticsearch runs on another machine: every local process shares every CPU")
 		return ""
 	}
-	s.pipeline = rest
+	s.pipeline, s.esPID = rest, esPID
 	all := CPUSet(nil).Others(n) // every CPU
 	s.taskset(es, esPID)
 	s.b.Cleanup(func() { s.taskset(all, esPID) })
@@ -73,9 +73,9 @@ func (s *suite) taskset(cpus CPUSet, pid int) {
 	}
 }
 
-// esPID returns the process id of the (one) Elasticsearch node, whether it runs on this
+// nodeProcess returns the process id of the (one) Elasticsearch node, whether it runs on this
 // machine, and the processors it sized its thread pools for.
-func (s *suite) esPID() (int, bool, int) {
+func (s *suite) nodeProcess() (int, bool, int) {
 	res, err := s.es.Nodes.Info(s.es.Nodes.Info.WithMetric("process,os"))
 	if err != nil {
 		s.b.Fatal(err)

@@ -76,6 +76,9 @@ type suite struct {
 	// pipeline are the CPUs of the simulator, the worker and the rest when Elasticsearch has
 	// CPUs of its own (pinCPUs); nil when every process shares every CPU.
 	pipeline CPUSet
+	// esPID is the process of the Elasticsearch node pinCPUs gave CPUs of its own; 0 when it
+	// gave none.
+	esPID int
 }
 
 func newSuite(b *testing.B) *suite {
@@ -666,14 +669,13 @@ func (s *suite) esWork() esWork {
 // busyPeriod is how often traceBusy samples how busy Elasticsearch and the pipeline's CPUs are.
 const busyPeriod = 500 * time.Millisecond
 
-// traceBusy starts tracing how busy Elasticsearch (when it runs on this machine) and the
-// pipeline's CPUs (when it has CPUs of its own) are every busyPeriod, and returns what stops the
-// traces and logs them: where a rebuild leaves Elasticsearch idle, and whether CPU 1 was the
-// reason.
+// traceBusy starts tracing how busy Elasticsearch and the pipeline's CPUs are every busyPeriod,
+// when pinCPUs gave them CPUs of their own, and returns what stops the traces and logs them:
+// where a rebuild leaves Elasticsearch idle, and whether CPU 1 was the reason.
 func (s *suite) traceBusy() func() {
 	es := func() []float64 { return nil }
-	if pid, local, _ := s.esPID(); local {
-		es = TraceBusy(pid, busyPeriod)
+	if s.esPID > 0 {
+		es = TraceBusy(s.esPID, busyPeriod)
 	}
 	pipeline := s.pipeline.TraceBusy(busyPeriod)
 	return func() {
@@ -685,6 +687,9 @@ func (s *suite) traceBusy() func() {
 		}
 	}
 }
+
+// secondsText writes seconds with one decimal, for join: "12.3".
+func secondsText(x float64) string { return fmt.Sprintf("%.1f", x) }
 
 // busyText writes fractions as whole percentages: "12 97 100 64".
 func busyText(busy []float64) string {
