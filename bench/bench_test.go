@@ -43,7 +43,7 @@ import (
 //  7. the share of the rebuild's wall time spent outside activities (from its history);
 //  8. the rebuild against an ERP that answers each request BENCH_ERP_LATENCY (150ms) late, as a
 //     real D365 does, with each number of partitions at once of BENCH_PARTITIONS (1,2,4,8), and
-//     the best one's ratio to (1);
+//     the best one's ratio to (1), and the worker's peak RSS during each (ResetPeakRSS);
 //  9. an update run with a backlog of 10% of the products (at most 10,000) against that ERP;
 //  10. the simulator's CPU per product of a read of the whole catalog through the connector.
 //
@@ -193,9 +193,13 @@ func BenchmarkImport(b *testing.B) {
 	for _, n := range envInts(b, "BENCH_PARTITIONS", "1,2,4,8") {
 		work0 := s.esWork()
 		idle0, total0 := s.pipelineIdle()
+		if err := ResetPeakRSS(w.cmd.Process.Pid); err != nil {
+			b.Fatal(err)
+		}
 		traced := s.traceBusy()
 		res, took := s.runImport(s.prefix, "rebuild", "--partitions", strconv.Itoa(n))
 		traced()
+		peak := mustRSS(b, w.cmd.Process.Pid)
 		idle1, total1 := s.pipelineIdle()
 		work := s.esWork().sub(work0)
 		idle := "?"
@@ -211,8 +215,8 @@ func BenchmarkImport(b *testing.B) {
 			best, bestN = rate, n
 		}
 		r.Add(fmt.Sprintf("latency_p%d_docs_per_second", n), fmt.Sprintf("(8) rebuild, ERP %s per request, %d partition(s) at once", erpLatency, n), rate, "docs/s",
-			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s; %s",
-				rate/bulkRate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work))
+			fmt.Sprintf("ratio to (1) %.2f; %d docs in %s, %d pages, %d ERP requests; Elasticsearch busy %.2f cores, CPU %s idle %s; %s; worker peak RSS %d MiB",
+				rate/bulkRate, c.Indexed, took.Round(100*time.Millisecond), c.Pages, c.Requests, work.cpu.Seconds()/took.Seconds(), s.pipeline, idle, work, peak>>20))
 	}
 	// The best number of partitions gets as many samples as (2), each after one of (1)'s, and
 	// one more of (1) after the last: those samples lie between two of (1)'s.

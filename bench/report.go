@@ -148,6 +148,13 @@ func PeakRSS(pid int) (int64, error) {
 	return kb << 10, err
 }
 
+// ResetPeakRSS sets a process's peak resident set size (VmHWM) back to what it holds now, so
+// that PeakRSS then gives the peak of what follows ("5" in /proc/<pid>/clear_refs, Linux's
+// proc(5)): one worker's peak for each of several rebuilds.
+func ResetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
 // CPUTime returns the CPU time (user + system) a process has used so far
 // (/proc/<pid>/stat, in clock ticks of 1/100 s as on every Linux this runs on).
 func CPUTime(pid int) (time.Duration, error) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +73,44 @@ func TestProcessFigures(t *testing.T) {
 	if m := ThisMachine(); m.CPUs < 1 || m.MemTotal == "" {
 		t.Errorf("machine %+v", m)
 	}
+}
+
+// TestResetPeakRSS: a peak of 256 MiB touched and given back is forgotten by the reset, and a
+// peak after it is counted.
+func TestResetPeakRSS(t *testing.T) {
+	pid := os.Getpid()
+	touch := func(n int) {
+		b := make([]byte, n)
+		for i := 0; i < n; i += 4096 {
+			b[i] = 1
+		}
+		runtime.KeepAlive(b)
+	}
+	touch(256 << 20)
+	debug.FreeOSMemory()
+	before := mustPeak(t, pid)
+	if before < 256<<20 {
+		t.Fatalf("peak after touching 256 MiB: %d MiB", before>>20)
+	}
+	if err := ResetPeakRSS(pid); err != nil {
+		t.Fatal(err)
+	}
+	if after := mustPeak(t, pid); after > before-128<<20 {
+		t.Errorf("peak after the reset: %d MiB, before it %d MiB", after>>20, before>>20)
+	}
+	touch(192 << 20)
+	if again := mustPeak(t, pid); again < 192<<20 {
+		t.Errorf("peak after touching 192 MiB since the reset: %d MiB", again>>20)
+	}
+}
+
+func mustPeak(t *testing.T, pid int) int64 {
+	t.Helper()
+	rss, err := PeakRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rss
 }
 
 // TestActivityTimeIsTheUnionOfTheirSpans: activities that run at once (a partitioned rebuild's
