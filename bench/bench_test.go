@@ -382,10 +382,11 @@ func envInts(b *testing.B, k, def string) []int {
 	return out
 }
 
-func mustRSS(b *testing.B, pid int) int64 {
+func mustRSS(tb testing.TB, pid int) int64 {
+	tb.Helper()
 	rss, err := PeakRSS(pid)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return rss
 }

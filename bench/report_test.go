@@ -88,29 +88,20 @@ func TestResetPeakRSS(t *testing.T) {
 	}
 	touch(256 << 20)
 	debug.FreeOSMemory()
-	before := mustPeak(t, pid)
+	before := mustRSS(t, pid)
 	if before < 256<<20 {
 		t.Fatalf("peak after touching 256 MiB: %d MiB", before>>20)
 	}
 	if err := ResetPeakRSS(pid); err != nil {
 		t.Fatal(err)
 	}
-	if after := mustPeak(t, pid); after > before-128<<20 {
+	if after := mustRSS(t, pid); after > before-128<<20 {
 		t.Errorf("peak after the reset: %d MiB, before it %d MiB", after>>20, before>>20)
 	}
 	touch(192 << 20)
-	if again := mustPeak(t, pid); again < 192<<20 {
+	if again := mustRSS(t, pid); again < 192<<20 {
 		t.Errorf("peak after touching 192 MiB since the reset: %d MiB", again>>20)
 	}
-}
-
-func mustPeak(t *testing.T, pid int) int64 {
-	t.Helper()
-	rss, err := PeakRSS(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rss
 }
 
 // TestActivityTimeIsTheUnionOfTheirSpans: activities that run at once (a partitioned rebuild's
